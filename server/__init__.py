@@ -1,0 +1,2 @@
+"""The Litestar application: settings, database, accounts, projects, chat, phases, documents,
+exports and admin."""
