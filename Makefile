@@ -1,0 +1,41 @@
+# Two commands matter: `make run` and `make test`. Everything else is for developers.
+SHELL := /bin/bash
+export PATH := $(HOME)/.local/bin:$(PATH)
+UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+
+.PHONY: run test lint format typecheck bench bench-providers bench-ingest bench-exports bench-chat uv sync
+
+uv:
+	@command -v uv >/dev/null 2>&1 || test -x $(HOME)/.local/bin/uv || python3 -m pip install --user --quiet uv || curl -LsSf https://astral.sh/uv/install.sh | sh
+
+sync: uv
+	$(UV) sync --frozen
+
+run: sync
+	$(UV) run --frozen assistant serve
+
+test: sync
+	$(UV) run --frozen pytest -n 2 -p no:cacheprovider
+
+lint: sync
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen mypy
+
+format: sync
+	$(UV) run --frozen ruff format .
+	$(UV) run --frozen ruff check --fix .
+
+bench: bench-providers bench-ingest bench-exports bench-chat
+
+bench-providers: sync
+	$(UV) run --frozen python -m bench.bench_router
+
+bench-ingest: sync
+	$(UV) run --frozen python -m bench.bench_ingest
+
+bench-exports: sync
+	$(UV) run --frozen python -m bench.bench_exports
+
+bench-chat: sync
+	$(UV) run --frozen python -m bench.bench_chat

@@ -1,0 +1,195 @@
+"""The types every provider speaks: requests, stream events, usage records and errors."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal, Protocol
+
+import msgspec
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Sequence
+
+Role = Literal["system", "user", "assistant"]
+Intent = Literal["chat", "question", "draft", "ask"]
+ErrorKind = Literal[
+    "timeout",
+    "connection",
+    "rate_limited",
+    "server",
+    "overloaded",
+    "auth",
+    "bad_request",
+    "malformed",
+    "not_configured",
+]
+
+
+class Message(msgspec.Struct, frozen=True):
+    """One turn of the prompt sent to a model."""
+
+    role: Role
+    content: str
+
+
+class Passage(msgspec.Struct, frozen=True):
+    """A retrieved piece of the user's own material that a reply may quote and cite."""
+
+    ref: str
+    """Citation key the reply uses, e.g. ``"S1"``."""
+    text: str
+    source: str
+    """Human label: ``"plan.pdf, p. 3, Market > Size"`` or ``"conversation, 2026-03-02"``."""
+    document_id: str | None = None
+    chunk_id: str | None = None
+    page: int | None = None
+    score: float = 0.0
+
+
+class Answer(msgspec.Struct, frozen=True):
+    """A question the assistant asked and what the user answered."""
+
+    question: str
+    answer: str
+
+
+class ReplyContext(msgspec.Struct, frozen=True):
+    """What the prompt was built from, in structured form.
+
+    Model-backed providers read only ``ChatRequest.messages`` (the server renders this context
+    into them). The offline ``local`` provider cannot read prose instructions, so it composes its
+    reply from these fields instead.
+    """
+
+    intent: Intent = "chat"
+    """``chat``: free conversation; ``question``: answer from passages; ``draft``: write a phase;
+    ``ask``: ask the user the next question of a phase."""
+    user_message: str = ""
+    phase_number: int | None = None
+    phase_title: str | None = None
+    phase_goal: str | None = None
+    instructions: str | None = None
+    next_question: str | None = None
+    answers: tuple[Answer, ...] = ()
+    dependencies: tuple[tuple[str, str], ...] = ()
+    """(phase title, summary of its current content) for the phases this one depends on."""
+    passages: tuple[Passage, ...] = ()
+    gaps: tuple[str, ...] = ()
+    """Phases this one depends on that have no content yet."""
+
+
+class ChatRequest(msgspec.Struct, frozen=True):
+    """A chat completion request, independent of any provider."""
+
+    messages: tuple[Message, ...]
+    temperature: float | None = None
+    max_tokens: int | None = None
+    context: ReplyContext = msgspec.field(default_factory=ReplyContext)
+
+
+class TextDelta(msgspec.Struct, frozen=True, tag="delta"):
+    """A piece of streamed reply text."""
+
+    text: str
+    provider: str
+
+
+class Usage(msgspec.Struct, frozen=True):
+    """Token counts of one provider call."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class StreamEnd(msgspec.Struct, frozen=True, tag="end"):
+    """Last event of one adapter's stream: its usage and why it stopped."""
+
+    usage: Usage
+    finish_reason: str
+
+
+class Hop(msgspec.Struct, frozen=True):
+    """One provider's part in a routed reply: what it streamed, or why it failed."""
+
+    provider: str
+    model: str
+    ok: bool
+    error: str | None = None
+    error_kind: ErrorKind | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_ms: float = 0.0
+    chars_streamed: int = 0
+
+
+class Completion(msgspec.Struct, frozen=True, tag="completion"):
+    """Last event of a routed reply: who answered, usage and cost across every hop."""
+
+    provider: str
+    model: str
+    finish_reason: str
+    usage: Usage
+    cost_usd: float
+    latency_ms: float
+    hops: tuple[Hop, ...]
+
+
+class ProviderError(Exception):
+    """A provider call failed; ``kind`` decides whether the router retries or falls back."""
+
+    def __init__(
+        self,
+        provider: str,
+        kind: ErrorKind,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(f"{provider}: {kind}: {message}")
+        self.provider = provider
+        self.kind: ErrorKind = kind
+        self.message = message
+        self.retry_after = retry_after
+        self.status = status
+
+    @property
+    def retryable(self) -> bool:
+        """Whether trying again, here or on the next provider, may succeed."""
+        return self.kind in {"timeout", "connection", "rate_limited", "server", "overloaded"}
+
+
+class ProvidersUnavailable(Exception):
+    """Every provider of a profile's chain failed or was skipped."""
+
+    code = "provider_unavailable"
+
+    def __init__(self, hops: Sequence[Hop]) -> None:
+        self.hops = tuple(hops)
+        tried = "; ".join(f"{h.provider}/{h.model}: {h.error}" for h in self.hops) or "none"
+        super().__init__(f"no provider could answer (tried {tried})")
+
+
+class ChatProvider(Protocol):
+    """A chat model endpoint of one provider."""
+
+    name: str
+
+    def stream(self, request: ChatRequest, model: str) -> AsyncIterator[TextDelta | StreamEnd]:
+        """Stream the reply: text deltas, then exactly one ``StreamEnd``.
+
+        Raises ``ProviderError`` on failure. Closing the iterator closes the upstream request.
+        """
+        ...
+
+
+class Embedder(Protocol):
+    """Turns texts into vectors of a fixed dimension."""
+
+    provider: str
+    model: str
+    dimensions: int
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """One unit-length vector per text, in order."""
+        ...
