@@ -1,0 +1,216 @@
+"""Structure-first chunking of a parsed document.
+
+Rules, in order of precedence:
+
+1. Sections (a heading and what follows it until the next heading) are the units of
+   meaning: a chunk starts at each heading, except that consecutive sections under the same
+   top-level heading are merged while the result stays within `target_tokens`, and a chunk
+   holding only headings is carried into the next section (no heading-only chunks). Headers,
+   footers and footnotes form sections of their own.
+2. Blocks are kept whole and packed in order up to `target_tokens`. A block larger than
+   `max_tokens` is split: prose at sentence ends, code by lines (each piece re-fenced),
+   tables by rows with the header row repeated in every piece.
+3. When a section continues into the next chunk, that chunk begins with up to
+   `overlap_tokens` of whole sentences from the end of the previous chunk.
+
+A chunk's text is the document's own text (headings as plain lines, list items as
+"- item", tables as Markdown pipe tables, code fenced); `heading_path` is the path of its
+section (the common path when sections were merged), `page`/`page_end` the first and last
+PDF page it draws from.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import msgspec
+
+from ingest._split import split_code, split_sentences, split_table, split_text
+from ingest._tokens import count_tokens_batch
+from ingest._types import Chunk, ChunkKind, ChunkOptions
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from ingest._types import Block, ParsedDocument
+
+__all__ = ["chunk"]
+
+_FURNITURE = frozenset({"header", "footer", "footnote"})
+_SEPARATOR_TOKENS = 2  # "\n\n" between pieces
+
+
+class _Piece(msgspec.Struct):
+    text: str
+    tokens: int
+    kind: str  # a BlockKind, or "overlap"
+    page: int | None
+
+
+class _Section(msgspec.Struct):
+    path: tuple[str, ...]
+    group: str  # "body" or a furniture kind; sections of different groups never merge
+    blocks: list[Block]
+
+
+def chunk(document: ParsedDocument, options: ChunkOptions | None = None) -> list[Chunk]:
+    """Cut `document` into chunks along its structure (see the module docstring)."""
+    options = options or ChunkOptions()
+    packer = _Packer(options)
+    sections = list(_sections(document.blocks))
+    texts = [_render(block) for section in sections for block in section.blocks]
+    counts = iter(count_tokens_batch(texts))
+    rendered = iter(texts)
+    for section in sections:
+        pieces: list[_Piece] = []
+        for block in section.blocks:
+            pieces.extend(_pieces(block, next(rendered), next(counts), options))
+        packer.add_section(section, pieces)
+    return packer.finish()
+
+
+def _sections(blocks: tuple[Block, ...]) -> Iterator[_Section]:
+    current: _Section | None = None
+    for block in blocks:
+        group = block.kind if block.kind in _FURNITURE else "body"
+        if current is None or block.kind == "heading" or group != current.group:
+            if current is not None:
+                yield current
+            current = _Section(block.heading_path, group, [])
+        current.blocks.append(block)
+    if current is not None:
+        yield current
+
+
+def _render(block: Block) -> str:
+    if block.kind == "list_item":
+        return f"{'  ' * block.level}- {block.text}"
+    if block.kind == "code":
+        return f"```{block.language or ''}\n{block.text}\n```"
+    return block.text
+
+
+def _pieces(block: Block, text: str, tokens: int, options: ChunkOptions) -> list[_Piece]:
+    if tokens <= options.max_tokens:
+        return [_Piece(text, tokens, block.kind, block.page)]
+    budget = options.target_tokens
+    if block.kind == "table" and block.table is not None:
+        parts = split_table(block.table.header, block.table.rows, budget)
+    elif block.kind == "code":
+        parts = split_code(block.text, block.language, budget)
+    else:
+        parts = split_text(text, budget)
+    return [_Piece(part, count, block.kind, block.page) for part, count in parts]
+
+
+def _common_path(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
+    length = 0
+    for left, right in zip(a, b, strict=False):
+        if left != right:
+            break
+        length += 1
+    return a[:length]
+
+
+class _Packer:
+    def __init__(self, options: ChunkOptions) -> None:
+        self._options = options
+        self._pieces: list[_Piece] = []
+        self._tokens = 0
+        self._path: tuple[str, ...] = ()
+        self._group = ""
+        self._done: list[tuple[str, tuple[str, ...], list[_Piece]]] = []
+
+    def add_section(self, section: _Section, pieces: list[_Piece]) -> None:
+        if not pieces:
+            return
+        total = sum(p.tokens for p in pieces) + _SEPARATOR_TOKENS * len(pieces)
+        if self._pieces and section.group == self._group:
+            only_headings = all(p.kind == "heading" for p in self._pieces)
+            shared = _common_path(self._path, section.path)
+            fits = self._tokens + total <= self._options.target_tokens
+            if only_headings and self._tokens + pieces[0].tokens <= self._options.max_tokens:
+                self._path = section.path
+            elif fits and (shared or not (self._path or section.path)):
+                self._path = shared
+            else:
+                self._flush()
+        else:
+            self._flush()
+        if not self._pieces:
+            self._path = section.path
+            self._group = section.group
+        for piece in pieces:
+            self._add(piece)
+
+    def _add(self, piece: _Piece) -> None:
+        options = self._options
+        cost = piece.tokens + (_SEPARATOR_TOKENS if self._pieces else 0)
+        # A heading stays with what follows it as long as the hard ceiling allows.
+        headings_only = all(p.kind == "heading" for p in self._pieces)
+        limit = options.max_tokens if headings_only else options.target_tokens
+        if self._pieces and self._tokens + cost > limit:
+            overlap = self._overlap()
+            self._flush()
+            if overlap is not None and overlap.tokens + piece.tokens <= options.max_tokens:
+                self._pieces.append(overlap)
+                self._tokens = overlap.tokens
+            cost = piece.tokens + (_SEPARATOR_TOKENS if self._pieces else 0)
+        self._pieces.append(piece)
+        self._tokens += cost
+
+    def _overlap(self) -> _Piece | None:
+        """Whole trailing sentences of the last prose piece, within `overlap_tokens`."""
+        budget = self._options.overlap_tokens
+        last = self._pieces[-1]
+        if budget <= 0 or last.kind not in ("paragraph", "list_item", "footnote"):
+            return None
+        sentences = split_sentences(last.text)
+        counts = count_tokens_batch(sentences)
+        taken: list[str] = []
+        size = 0
+        for sentence, tokens in zip(reversed(sentences), reversed(counts), strict=True):
+            if size + tokens + 1 > budget:
+                break
+            taken.append(sentence)
+            size += tokens + 1
+        if not taken or (len(taken) == len(sentences) and len(self._pieces) == 1):
+            return None  # the overlap would repeat the whole previous chunk
+        return _Piece(" ".join(reversed(taken)), size, "overlap", last.page)
+
+    def _flush(self) -> None:
+        if self._pieces and any(p.kind != "overlap" for p in self._pieces):
+            self._done.append((self._group, self._path, self._pieces))
+        self._pieces = []
+        self._tokens = 0
+
+    def finish(self) -> list[Chunk]:
+        self._flush()
+        texts = ["\n\n".join(p.text for p in pieces) for _, _, pieces in self._done]
+        counts = count_tokens_batch(texts)
+        chunks: list[Chunk] = []
+        for ordinal, ((_, path, pieces), text, tokens) in enumerate(
+            zip(self._done, texts, counts, strict=True)
+        ):
+            pages = [p.page for p in pieces if p.page is not None]
+            chunks.append(
+                Chunk(
+                    ordinal=ordinal,
+                    text=text,
+                    heading_path=path,
+                    page=min(pages) if pages else None,
+                    page_end=max(pages) if pages else None,
+                    token_count=tokens,
+                    kind=_chunk_kind(pieces),
+                )
+            )
+        return chunks
+
+
+def _chunk_kind(pieces: list[_Piece]) -> ChunkKind:
+    content = {p.kind for p in pieces if p.kind not in ("heading", "overlap")}
+    if content == {"table"}:
+        return "table"
+    if content == {"code"}:
+        return "code"
+    return "text"

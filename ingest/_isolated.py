@@ -1,0 +1,148 @@
+"""`parse_isolated`: `parse` in a child process with memory, time and crash containment."""
+
+from __future__ import annotations
+
+import multiprocessing
+import resource
+import signal
+import time
+from typing import TYPE_CHECKING, Literal
+
+import msgspec
+
+from ingest._control import as_cancel_check
+from ingest._errors import ErrorCode, IngestError
+from ingest._parse import parse
+from ingest._types import Limits, ParsedDocument, Progress
+
+if TYPE_CHECKING:
+    import threading
+    from collections.abc import Callable
+    from multiprocessing.connection import Connection
+
+    from ingest._types import DocumentKind
+
+__all__ = ["parse_isolated"]
+
+# Children come from a fork server: a clean single-threaded process, never a fork of the
+# (possibly threaded, async) caller.
+_CONTEXT = multiprocessing.get_context("forkserver")
+_POLL_S = 0.05
+_KILL_GRACE_S = 5.0
+
+
+class _Failure(msgspec.Struct, tag="failure"):
+    code: ErrorCode
+    message: str
+
+
+class _Done(msgspec.Struct, tag="done"):
+    document: ParsedDocument
+
+
+class _Step(msgspec.Struct, tag="progress"):
+    progress: Progress
+
+
+_Message = _Failure | _Done | _Step
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(_Message)
+
+
+def parse_isolated(
+    data: bytes,
+    kind: DocumentKind,
+    limits: Limits | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    *,
+    should_cancel: Callable[[], bool] | threading.Event | None = None,
+) -> ParsedDocument:
+    """Parse `data` as `kind` in a separate process and return the result.
+
+    The child runs under an address-space limit (`limits.memory_bytes`) and is killed once
+    `limits.timeout_s` has passed or as soon as `should_cancel` reports cancellation (polled
+    every 50 ms). `progress` is called in the calling thread. A crash, an out-of-memory
+    condition, a timeout or a limit breach becomes an `IngestError`; this process is never
+    affected. Blocking: call it from a worker thread, not from an event loop.
+    """
+    limits = limits or Limits()
+    cancelled = as_cancel_check(should_cancel)
+    receiver, sender = _CONTEXT.Pipe(duplex=False)
+    child = _CONTEXT.Process(
+        target=_child_main, args=(sender, data, kind, limits), name="ingest-parse", daemon=True
+    )
+    child.start()
+    sender.close()
+    deadline = time.monotonic() + limits.timeout_s
+    try:
+        while True:
+            if cancelled():
+                raise IngestError("cancelled", "processing was cancelled")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise IngestError(
+                    "timeout", f"the document took longer than {limits.timeout_s:g} s to read"
+                )
+            if not receiver.poll(min(_POLL_S, remaining)):
+                continue
+            try:
+                message = _decoder.decode(receiver.recv_bytes())
+            except EOFError:
+                raise _crash_error(child) from None
+            if isinstance(message, _Step):
+                if progress is not None:
+                    progress(message.progress)
+            elif isinstance(message, _Failure):
+                raise IngestError(message.code, message.message)
+            else:
+                return message.document
+    finally:
+        receiver.close()
+        _stop(child)
+
+
+def _stop(child: multiprocessing.process.BaseProcess) -> None:
+    if child.is_alive():
+        child.kill()
+    child.join(_KILL_GRACE_S)
+    child.close()
+
+
+def _crash_error(child: multiprocessing.process.BaseProcess) -> IngestError:
+    child.join(_KILL_GRACE_S)
+    code = child.exitcode
+    if code is not None and code < 0:
+        name = signal.Signals(-code).name
+        if -code in (signal.SIGKILL, signal.SIGXCPU):
+            return IngestError(
+                "memory", f"the parser was stopped by the system ({name}); the file needs "
+                "more memory or time than allowed"
+            )
+        return IngestError("malformed", f"the parser crashed on this file ({name})")
+    return IngestError("malformed", f"the parser stopped unexpectedly (exit code {code})")
+
+
+def _child_main(sender: Connection, data: bytes, kind: DocumentKind, limits: Limits) -> None:
+    """Entry point of the child process."""
+    resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+    cpu_s = int(limits.timeout_s) + 5
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 5))
+    reply: _Message
+    try:
+        document = parse(
+            data,
+            kind,
+            limits,
+            lambda step: sender.send_bytes(_encoder.encode(_Step(step))),
+        )
+        reply = _Done(document)
+    except IngestError as exc:
+        reply = _Failure(exc.code, exc.message)
+    except MemoryError:
+        reply = _Failure("memory", "the file needs more memory than allowed")
+    try:
+        payload = _encoder.encode(reply)
+    except MemoryError:
+        payload = _encoder.encode(_Failure("memory", "the file needs more memory than allowed"))
+    sender.send_bytes(payload)
+    sender.close()

@@ -1,0 +1,66 @@
+"""`parse`: bytes of a known kind to a `ParsedDocument`, in the calling process."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ingest._control import ParseControl
+from ingest._docx import parse_docx
+from ingest._errors import IngestError
+from ingest._markdown import parse_markdown
+from ingest._pdf import parse_pdf
+from ingest._types import Limits
+
+if TYPE_CHECKING:
+    import threading
+    from collections.abc import Callable
+
+    from ingest._types import DocumentKind, ParsedDocument, Progress
+
+__all__ = ["parse"]
+
+_PARSERS = {"pdf": parse_pdf, "docx": parse_docx, "markdown": parse_markdown}
+_NAMES = {"pdf": "PDF", "docx": "Word document", "markdown": "text file"}
+
+
+def parse(
+    data: bytes,
+    kind: DocumentKind,
+    limits: Limits | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    *,
+    should_cancel: Callable[[], bool] | threading.Event | None = None,
+) -> ParsedDocument:
+    """Parse `data` as `kind` in this process.
+
+    Cancellation (`should_cancel`), the size limit and the time limit are checked between
+    pages and blocks; `progress` receives a `Progress` after each page (PDF) or every few
+    hundred blocks. Every failure is an `IngestError`; use `parse_isolated` for files from
+    untrusted sources, which also bounds memory and survives parser crashes.
+    """
+    limits = limits or Limits()
+    if len(data) > limits.max_bytes:
+        raise IngestError(
+            "too_large",
+            f"the file is {len(data) // (1024 * 1024)} MiB; the limit is "
+            f"{limits.max_bytes // (1024 * 1024)} MiB",
+        )
+    control = ParseControl(limits.timeout_s, progress, should_cancel)
+    control.check()
+    try:
+        document = _PARSERS[kind](data, limits, control)
+    except IngestError:
+        raise
+    except MemoryError as exc:
+        raise IngestError("memory", f"the {_NAMES[kind]} needs more memory than allowed") from exc
+    except RecursionError as exc:
+        raise IngestError("malformed", f"the {_NAMES[kind]} is nested too deeply") from exc
+    except Exception as exc:
+        # Parsers of hostile files fail in many library-specific ways; each is a damaged file.
+        raise IngestError(
+            "malformed",
+            f"the {_NAMES[kind]} is damaged and could not be read ({str(exc)[:200]})",
+        ) from exc
+    if not any(block.text.strip() for block in document.blocks):
+        raise IngestError("empty", f"the {_NAMES[kind]} contains no text")
+    return document

@@ -1,0 +1,186 @@
+"""PDF text by page with PDFium (pypdfium2), paragraphs rebuilt from lines, headings from the
+outline (bookmarks)."""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import TYPE_CHECKING
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+
+from ingest._errors import IngestError
+from ingest._structure import HeadingStack
+from ingest._types import Block, ParsedDocument
+
+if TYPE_CHECKING:
+    from ingest._control import ParseControl
+    from ingest._types import Limits
+
+__all__ = ["parse_pdf"]
+
+# PDFium is not thread-safe; in-process parsing from several threads takes turns.
+_PDFIUM_LOCK = threading.Lock()
+_PASSWORD_ERROR = 4  # FPDF_ERR_PASSWORD
+# PDFium writes U+0002 where it removed a hyphen at a line end; other C0 controls are noise.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_SPACES = re.compile(r"\s+")
+_TERMINAL = (".", "!", "?", ":", ";", '"', "”", "»", ")", "。", "！", "？")
+_MAX_OUTLINE_ENTRIES = 10_000
+
+
+def parse_pdf(data: bytes, limits: Limits, control: ParseControl) -> ParsedDocument:
+    """Parse a PDF into paragraph (and outline heading) blocks, one page at a time."""
+    with _PDFIUM_LOCK:
+        document = _open(data)
+        try:
+            return _read(document, limits, control)
+        finally:
+            document.close()
+
+
+def _open(data: bytes) -> pdfium.PdfDocument:
+    try:
+        # PDFium tries the empty user password by itself.
+        return pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        if exc.err_code == _PASSWORD_ERROR:
+            raise IngestError(
+                "encrypted",
+                "the PDF is password-protected; a password-protected PDF cannot be read, "
+                "remove the password and upload it again",
+            ) from exc
+        raise IngestError(
+            "malformed", "the PDF is damaged or truncated and could not be opened"
+        ) from exc
+
+
+def _read(document: pdfium.PdfDocument, limits: Limits, control: ParseControl) -> ParsedDocument:
+    page_count = len(document)
+    if page_count > limits.max_pages:
+        raise IngestError(
+            "too_large", f"the PDF has {page_count} pages; the limit is {limits.max_pages}"
+        )
+    outline = _outline(document, page_count)
+    metadata = {k: v.strip() for k, v in document.get_metadata_dict().items() if v.strip()}
+    blocks: list[Block] = []
+    headings = HeadingStack()
+    any_text = False
+    any_image = False
+    control.report(0, page_count, 0)
+    for index in range(page_count):
+        page = document[index]
+        try:
+            textpage = page.get_textpage()
+            try:
+                text = textpage.get_text_bounded()
+            finally:
+                textpage.close()
+            if not text.strip() and not any_image:
+                any_image = _has_image(page)
+        finally:
+            page.close()
+        any_text = any_text or bool(text.strip())
+        _page_blocks(index + 1, text, outline.get(index, []), headings, blocks)
+        control.report(index + 1, page_count, len(blocks))
+    if not any_text:
+        if any_image:
+            raise IngestError(
+                "no_text",
+                "the PDF has no text layer; scanned pages need OCR, which this server does "
+                "not do",
+            )
+        raise IngestError("empty", "the PDF contains no text")
+    title = metadata.get("Title") or None
+    return ParsedDocument("pdf", title, metadata, page_count, tuple(blocks))
+
+
+def _outline(document: pdfium.PdfDocument, page_count: int) -> dict[int, list[tuple[int, str]]]:
+    """Outline entries by page index: (level starting at 1, title), in outline order."""
+    entries: dict[int, list[tuple[int, str]]] = {}
+    for count, bookmark in enumerate(document.get_toc(max_depth=8)):
+        if count >= _MAX_OUTLINE_ENTRIES:
+            break
+        dest = bookmark.get_dest()
+        index = dest.get_index() if dest is not None else None
+        title = _SPACES.sub(" ", bookmark.get_title()).strip()
+        if index is None or not 0 <= index < page_count or not title:
+            continue
+        entries.setdefault(index, []).append((bookmark.level + 1, title))
+    return entries
+
+
+def _has_image(page: pdfium.PdfPage) -> bool:
+    return any(True for _ in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2))
+
+
+def _page_blocks(
+    page_number: int,
+    text: str,
+    outline: list[tuple[int, str]],
+    headings: HeadingStack,
+    out: list[Block],
+) -> None:
+    """Append the page's blocks to `out`, opening the page's `outline` entries on `headings`.
+
+    An outline heading is placed where its title appears as a line of the page, otherwise at
+    the top of the page.
+    """
+    lines = [_SPACES.sub(" ", _CONTROL.sub("", line)).strip() for line in text.splitlines()]
+    pending = list(outline)
+    placed_at: dict[int, list[tuple[int, str]]] = {}
+    for level, title in outline:
+        key = title.casefold()
+        for number, line in enumerate(lines):
+            if _is_title_line(line.casefold(), key):
+                placed_at.setdefault(number, []).append((level, title))
+                lines[number] = ""
+                pending.remove((level, title))
+                break
+    for level, title in pending:
+        _push_heading(headings, level, title, page_number, out)
+    paragraph: list[str] = []
+    typical = _typical_length(lines)
+    for number, line in enumerate(lines):
+        for level, title in placed_at.get(number, []):
+            _flush(paragraph, headings.path, page_number, out)
+            _push_heading(headings, level, title, page_number, out)
+        if not line:
+            _flush(paragraph, headings.path, page_number, out)
+            continue
+        paragraph.append(line)
+        if len(line) < 0.6 * typical or (line.endswith(_TERMINAL) and len(line) < 0.9 * typical):
+            _flush(paragraph, headings.path, page_number, out)
+    _flush(paragraph, headings.path, page_number, out)
+
+
+def _is_title_line(line: str, title: str) -> bool:
+    if not line:
+        return False
+    if line == title:
+        return True
+    # Numbering may be on the line but not in the bookmark, or the other way round.
+    return (line.endswith(title) and len(line) <= len(title) + 8) or (
+        title.endswith(line) and len(line) >= 0.6 * len(title)
+    )
+
+
+def _typical_length(lines: list[str]) -> float:
+    lengths = sorted(len(line) for line in lines if line)
+    if not lengths:
+        return 0.0
+    return float(lengths[int(len(lengths) * 0.9) - 1 if len(lengths) > 1 else 0])
+
+
+def _push_heading(
+    headings: HeadingStack, level: int, title: str, page: int, out: list[Block]
+) -> None:
+    path = headings.push(level, title)
+    out.append(Block("heading", title, level=level, heading_path=path, page=page))
+
+
+def _flush(paragraph: list[str], path: tuple[str, ...], page: int, out: list[Block]) -> None:
+    if paragraph:
+        out.append(Block("paragraph", " ".join(paragraph), heading_path=path, page=page))
+        paragraph.clear()

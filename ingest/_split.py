@@ -1,0 +1,101 @@
+"""Cutting one oversized block into pieces that fit a token budget."""
+
+from __future__ import annotations
+
+import re
+
+from ingest._structure import render_table_rows
+from ingest._tokens import count_tokens, count_tokens_batch
+
+__all__ = ["Piece", "split_code", "split_sentences", "split_table", "split_text", "split_words"]
+
+# A sentence ends with . ! ? (and their CJK forms, which need no following space).
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])")
+
+Piece = tuple[str, int]
+"""A piece of text and its token count."""
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of `text` (a simple punctuation rule; abbreviations may split early)."""
+    return [s for s in (part.strip() for part in _SENTENCE_END.split(text)) if s]
+
+
+def split_words(text: str, budget: int) -> list[Piece]:
+    """Cut `text` into pieces of at most `budget` tokens, at spaces where possible.
+
+    For a text with no usable spaces (CJK, long identifiers) the cut falls between characters.
+    """
+    total = count_tokens(text)
+    if total <= budget:
+        return [(text, total)]
+    chars_per_token = len(text) / total
+    pieces: list[Piece] = []
+    rest = text
+    while rest:
+        cut = max(1, int(budget * chars_per_token))
+        while True:
+            if cut < len(rest):
+                space = rest.rfind(" ", 0, cut + 1)
+                end = space if space > cut // 2 else cut
+            else:
+                end = len(rest)
+            head = rest[:end].strip()
+            tokens = count_tokens(head)
+            if tokens <= budget or end <= 1:
+                break
+            cut = max(1, int(cut * 0.85))
+        if head:
+            pieces.append((head, tokens))
+        rest = rest[end:].strip()
+    return pieces
+
+
+def _pack(parts: list[str], counts: list[int], budget: int, joiner: str) -> list[Piece]:
+    """Greedily join consecutive parts while they fit `budget`; oversized parts are cut."""
+    separator = count_tokens(joiner.strip()) + 1 if joiner.strip() else 1
+    pieces: list[Piece] = []
+    current: list[str] = []
+    size = 0
+    for part, tokens in zip(parts, counts, strict=True):
+        if tokens > budget:
+            if current:
+                pieces.append((joiner.join(current), size))
+                current, size = [], 0
+            pieces.extend(split_words(part, budget))
+            continue
+        added = tokens + (separator if current else 0)
+        if current and size + added > budget:
+            pieces.append((joiner.join(current), size))
+            current, size, added = [], 0, tokens
+        current.append(part)
+        size += added
+    if current:
+        pieces.append((joiner.join(current), size))
+    return pieces
+
+
+def split_text(text: str, budget: int) -> list[Piece]:
+    """Pieces of whole sentences of at most `budget` tokens (sentences longer than that are
+    cut at spaces)."""
+    sentences = split_sentences(text)
+    return _pack(sentences, count_tokens_batch(sentences), budget, " ")
+
+
+def split_code(code: str, language: str | None, budget: int) -> list[Piece]:
+    """Pieces of whole lines, each wrapped in its own code fence."""
+    opening = f"```{language or ''}"
+    fence_tokens = count_tokens(opening) + count_tokens("```") + 2
+    lines = code.split("\n")
+    packed = _pack(lines, count_tokens_batch(lines), max(1, budget - fence_tokens), "\n")
+    return [(f"{opening}\n{text}\n```", tokens + fence_tokens) for text, tokens in packed]
+
+
+def split_table(header: tuple[str, ...], rows: tuple[tuple[str, ...], ...], budget: int) -> list[Piece]:
+    """Pieces of whole rows, each starting with the header row (and separator line)."""
+    lines = render_table_rows(header, rows)
+    head = "\n".join(lines[:2])
+    head_tokens = count_tokens(head) + 1
+    body = lines[2:]
+    packed = _pack(body, count_tokens_batch(body), max(1, budget - head_tokens), "\n")
+    return [(f"{head}\n{text}", tokens + head_tokens) for text, tokens in packed]
