@@ -1,3 +1,91 @@
 """AI provider layer: one streaming interface over OpenAI, Anthropic, Gemini, OpenAI-compatible
 endpoints and the offline `local` provider; the fallback router, profiles and prices from
 config.json, and usage/cost records. A library: it never imports `server` or `tasks`."""
+
+from __future__ import annotations
+
+from ._config import (
+    LOCAL_MODEL,
+    ChainStep,
+    ConfigError,
+    EmbeddingSettings,
+    Price,
+    Profile,
+    ProviderConfig,
+    ProvidersConfig,
+    ProviderType,
+    RoutingSettings,
+    parse_config,
+)
+from ._embedding import embedding_space
+from ._local import LocalChat
+from ._local_reply import OFFLINE_NOTICE, compose_reply
+from ._prompt import CONTINUE_INSTRUCTION, request_messages
+from ._registry import Registry, build_registry
+from ._router import Router
+from ._types import (
+    Answer,
+    ChatProvider,
+    ChatRequest,
+    Completion,
+    Embedder,
+    ErrorKind,
+    Hop,
+    Intent,
+    Message,
+    Passage,
+    ProviderError,
+    ProvidersUnavailable,
+    ReplyContext,
+    Role,
+    StreamEnd,
+    TextDelta,
+    Usage,
+)
+from ._usage import cost_usd, estimate_tokens
+from ._wordllama import WORDLLAMA_DIMENSIONS, WORDLLAMA_MODEL, WordLlamaEmbedder
+
+__all__ = [
+    "CONTINUE_INSTRUCTION",
+    "LOCAL_MODEL",
+    "OFFLINE_NOTICE",
+    "WORDLLAMA_DIMENSIONS",
+    "WORDLLAMA_MODEL",
+    "Answer",
+    "ChainStep",
+    "ChatProvider",
+    "ChatRequest",
+    "Completion",
+    "ConfigError",
+    "Embedder",
+    "EmbeddingSettings",
+    "ErrorKind",
+    "Hop",
+    "Intent",
+    "LocalChat",
+    "Message",
+    "Passage",
+    "Price",
+    "Profile",
+    "ProviderConfig",
+    "ProviderError",
+    "ProviderType",
+    "ProvidersConfig",
+    "ProvidersUnavailable",
+    "Registry",
+    "ReplyContext",
+    "Role",
+    "Router",
+    "RoutingSettings",
+    "StreamEnd",
+    "TextDelta",
+    "Usage",
+    "WordLlamaEmbedder",
+    "build_registry",
+    "compose_reply",
+    "cost_usd",
+    "embedding_space",
+    "estimate_tokens",
+    "parse_config",
+    "request_messages",
+]

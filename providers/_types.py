@@ -84,6 +84,8 @@ class ChatRequest(msgspec.Struct, frozen=True):
     temperature: float | None = None
     max_tokens: int | None = None
     context: ReplyContext = msgspec.field(default_factory=ReplyContext)
+    partial: str = ""
+    """Reply text an earlier provider streamed before it failed; the reply continues after it."""
 
 
 class TextDelta(msgspec.Struct, frozen=True, tag="delta"):
@@ -120,6 +122,8 @@ class Hop(msgspec.Struct, frozen=True):
     cost_usd: float = 0.0
     latency_ms: float = 0.0
     chars_streamed: int = 0
+    attempts: int = 0
+    """Calls made to this provider (retries included); 0 when it was skipped."""
 
 
 class Completion(msgspec.Struct, frozen=True, tag="completion"):
@@ -159,7 +163,7 @@ class ProviderError(Exception):
         return self.kind in {"timeout", "connection", "rate_limited", "server", "overloaded"}
 
 
-class ProvidersUnavailable(Exception):
+class ProvidersUnavailable(Exception):  # noqa: N818 - named by the protocol's error code
     """Every provider of a profile's chain failed or was skipped."""
 
     code = "provider_unavailable"
