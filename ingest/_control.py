@@ -57,5 +57,9 @@ class ParseControl:
     def report(self, pages_done: int, page_count: int | None, blocks_done: int) -> None:
         """Check for cancellation and the deadline, then report progress."""
         self.check()
+        self.finished(pages_done, page_count, blocks_done)
+
+    def finished(self, pages_done: int, page_count: int | None, blocks_done: int) -> None:
+        """Report progress without checking (the work is already done)."""
         if self._progress is not None:
             self._progress(Progress(pages_done, page_count, blocks_done))

@@ -14,6 +14,7 @@ from docx.table import Table as DocxTable
 from docx.text.paragraph import Paragraph
 from lxml import etree
 
+from ingest._errors import IngestError
 from ingest._ooxml import safe_docx_bytes
 from ingest._structure import HeadingStack, render_table
 from ingest._types import Block, BlockKind, ParsedDocument, Table
@@ -42,7 +43,14 @@ _XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree
 def parse_docx(data: bytes, limits: Limits, control: ParseControl) -> ParsedDocument:
     """Parse a Word document into blocks (body in reading order, then headers, footers,
     footnotes)."""
-    document = docx.Document(io.BytesIO(safe_docx_bytes(data, limits)))
+    safe = safe_docx_bytes(data, limits)
+    try:
+        document = docx.Document(io.BytesIO(safe))
+    except etree.XMLSyntaxError as exc:
+        # libxml2 also stops here at nesting deeper than 256 elements.
+        raise IngestError(
+            "malformed", f"the Word document's XML is invalid or nested too deeply ({exc})"
+        ) from exc
     reader = _BodyReader(document, control)
     for element in _block_elements(document.element.body):
         reader.read(element)

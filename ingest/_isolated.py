@@ -27,6 +27,8 @@ __all__ = ["parse_isolated"]
 # Children come from a fork server: a clean single-threaded process, never a fork of the
 # (possibly threaded, async) caller.
 _CONTEXT = multiprocessing.get_context("forkserver")
+# The fork server imports the parsers once, so each child starts without import cost.
+_CONTEXT.set_forkserver_preload(["ingest._parse"])
 _POLL_S = 0.05
 _KILL_GRACE_S = 5.0
 

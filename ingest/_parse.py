@@ -63,4 +63,5 @@ def parse(
         ) from exc
     if not any(block.text.strip() for block in document.blocks):
         raise IngestError("empty", f"the {_NAMES[kind]} contains no text")
+    control.finished(document.page_count or 0, document.page_count, len(document.blocks))
     return document
