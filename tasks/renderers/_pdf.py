@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import cm
-from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
     Frame,
@@ -50,6 +49,7 @@ from tasks.renderers._text import (
 
 if TYPE_CHECKING:
     from reportlab.lib.styles import ParagraphStyle
+    from reportlab.pdfgen.canvas import Canvas
     from reportlab.platypus import Flowable
 
     from tasks.renderers._blocks import Block
@@ -67,7 +67,7 @@ def render_pdf(doc: ExportDocument) -> bytes:
     buffer = io.BytesIO()
     template = _DocTemplate(buffer, doc)
     story = _title_page(doc) + _contents() + _phases(doc.phases, template.width)
-    template.multiBuild(story, canvasmaker=_NumberedCanvas)
+    template.multiBuild(story)
     return buffer.getvalue()
 
 
@@ -99,8 +99,17 @@ class _DocTemplate(BaseDocTemplate):  # type: ignore[misc]
             subject=clean(doc.template),
             creator="Unified Assistant",
         )
+        self.page_count: int | None = None
         frame = Frame(self.leftMargin, self.bottomMargin, self.width, self.height, id="body")
-        self.addPageTemplates([PageTemplate("title", [frame]), PageTemplate("body", [frame])])
+        self.addPageTemplates(
+            [PageTemplate("title", [frame]), PageTemplate("body", [frame], onPage=_footer)]
+        )
+
+    def build(self, *args: Any, **kwargs: Any) -> None:
+        # multiBuild runs passes until the table of contents stops changing, so the page count
+        # of the previous pass is the final one by the time the last pass draws its footers.
+        super().build(*args, **kwargs)
+        self.page_count = self.page
 
     def afterFlowable(self, flowable: Flowable) -> None:  # noqa: N802 - reportlab hook
         if isinstance(flowable, _PhaseHeading):
@@ -109,29 +118,13 @@ class _DocTemplate(BaseDocTemplate):  # type: ignore[misc]
             self.notify("TOCEntry", (0, flowable.toc_text, self.page, flowable.key))
 
 
-class _NumberedCanvas(Canvas):  # type: ignore[misc]
-    """Defers pages to the end so every footer can say "Page N of M"; the title page has none."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._pages: list[dict[str, Any]] = []
-
-    def showPage(self) -> None:  # noqa: N802 - reportlab API
-        self._pages.append(dict(self.__dict__))
-        self._startPage()
-
-    def save(self) -> None:
-        total = len(self._pages)
-        for state in self._pages:
-            self.__dict__.update(state)
-            if self._pageNumber > 1:
-                self.setFont("Helvetica", 8.5)
-                self.setFillColor(st.MUTED)
-                self.drawCentredString(
-                    A4[0] / 2, _MARGIN / 2, f"Page {self._pageNumber} of {total}"
-                )
-            super().showPage()
-        super().save()
+def _footer(canvas: Canvas, doc: _DocTemplate) -> None:
+    label = f"Page {doc.page}" if doc.page_count is None else f"Page {doc.page} of {doc.page_count}"
+    canvas.saveState()
+    canvas.setFont("Helvetica", 8.5)
+    canvas.setFillColor(st.MUTED)
+    canvas.drawCentredString(doc.pagesize[0] / 2, _MARGIN / 2, label)
+    canvas.restoreState()
 
 
 def _title_page(doc: ExportDocument) -> list[Flowable]:
