@@ -21,6 +21,7 @@ PDF page it draws from.
 
 from __future__ import annotations
 
+import itertools
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -186,7 +187,7 @@ class _Packer:
 
     def finish(self) -> list[Chunk]:
         self._flush()
-        texts = ["\n\n".join(p.text for p in pieces) for _, _, pieces in self._done]
+        texts = [_join(pieces) for _, _, pieces in self._done]
         counts = count_tokens_batch(texts)
         chunks: list[Chunk] = []
         for ordinal, ((_, path, pieces), text, tokens) in enumerate(
@@ -205,6 +206,15 @@ class _Packer:
                 )
             )
         return chunks
+
+
+def _join(pieces: list[_Piece]) -> str:
+    """Pieces separated by a blank line; consecutive list items by a line break."""
+    parts = [pieces[0].text]
+    for previous, piece in itertools.pairwise(pieces):
+        list_run = previous.kind == piece.kind == "list_item"
+        parts.append(("\n" if list_run else "\n\n") + piece.text)
+    return "".join(parts)
 
 
 def _chunk_kind(pieces: list[_Piece]) -> ChunkKind:

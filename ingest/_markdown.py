@@ -30,6 +30,7 @@ _FRONT_MATTER = re.compile(
     r"\A---[ \t]*\r?\n(?P<yaml>.*?)(?:\r?\n)?^(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)",
     re.DOTALL | re.MULTILINE,
 )
+_HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _REPORT_EVERY = 256
 
 
@@ -122,8 +123,10 @@ class _Walker:
                 code = token.content.rstrip("\n")
                 if code.strip():
                     self._add(Block("code", code, language=language))
-            elif kind == "html_block" and token.content.strip():
-                self._add(Block("paragraph", token.content.strip()))
+            elif kind == "html_block":
+                html = _HTML_COMMENT.sub("", token.content).strip()
+                if html:
+                    self._add(Block("paragraph", html))
             elif kind == "table_open":
                 index = self._table(tokens, index)
             index += 1
