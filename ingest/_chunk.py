@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from ingest._split import split_code, split_sentences, split_table, split_text
+from ingest._structure import render_table
 from ingest._tokens import count_tokens_batch
 from ingest._types import Chunk, ChunkKind, ChunkOptions
 
@@ -46,6 +47,7 @@ class _Piece(msgspec.Struct):
     tokens: int
     kind: str  # a BlockKind, or "overlap"
     page: int | None
+    block: int  # index of the source block; pieces of one block rejoin with a space
 
 
 class _Section(msgspec.Struct):
@@ -62,10 +64,12 @@ def chunk(document: ParsedDocument, options: ChunkOptions | None = None) -> list
     texts = [_render(block) for section in sections for block in section.blocks]
     counts = iter(count_tokens_batch(texts))
     rendered = iter(texts)
+    number = 0
     for section in sections:
         pieces: list[_Piece] = []
         for block in section.blocks:
-            pieces.extend(_pieces(block, next(rendered), next(counts), options))
+            pieces.extend(_pieces(block, number, next(rendered), next(counts), options))
+            number += 1
         packer.add_section(section, pieces)
     return packer.finish()
 
@@ -88,12 +92,16 @@ def _render(block: Block) -> str:
         return f"{'  ' * block.level}- {block.text}"
     if block.kind == "code":
         return f"```{block.language or ''}\n{block.text}\n```"
+    if block.table is not None:
+        return render_table(block.table.header, block.table.rows)
     return block.text
 
 
-def _pieces(block: Block, text: str, tokens: int, options: ChunkOptions) -> list[_Piece]:
+def _pieces(
+    block: Block, number: int, text: str, tokens: int, options: ChunkOptions
+) -> list[_Piece]:
     if tokens <= options.max_tokens:
-        return [_Piece(text, tokens, block.kind, block.page)]
+        return [_Piece(text, tokens, block.kind, block.page, number)]
     budget = options.target_tokens
     if block.kind == "table" and block.table is not None:
         parts = split_table(block.table.header, block.table.rows, budget)
@@ -101,7 +109,7 @@ def _pieces(block: Block, text: str, tokens: int, options: ChunkOptions) -> list
         parts = split_code(block.text, block.language, budget)
     else:
         parts = split_text(text, budget)
-    return [_Piece(part, count, block.kind, block.page) for part, count in parts]
+    return [_Piece(part, count, block.kind, block.page, number) for part, count in parts]
 
 
 def _common_path(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
@@ -177,7 +185,7 @@ class _Packer:
             size += tokens + 1
         if not taken or (len(taken) == len(sentences) and len(self._pieces) == 1):
             return None  # the overlap would repeat the whole previous chunk
-        return _Piece(" ".join(reversed(taken)), size, "overlap", last.page)
+        return _Piece(" ".join(reversed(taken)), size, "overlap", last.page, last.block)
 
     def _flush(self) -> None:
         if self._pieces and any(p.kind != "overlap" for p in self._pieces):
@@ -209,11 +217,17 @@ class _Packer:
 
 
 def _join(pieces: list[_Piece]) -> str:
-    """Pieces separated by a blank line; consecutive list items by a line break."""
+    """Blocks separated by a blank line, consecutive list items by a line break, and
+    sentences of one split paragraph (overlap included) by a space."""
     parts = [pieces[0].text]
     for previous, piece in itertools.pairwise(pieces):
-        list_run = previous.kind == piece.kind == "list_item"
-        parts.append(("\n" if list_run else "\n\n") + piece.text)
+        if previous.block == piece.block and piece.kind not in ("table", "code"):
+            separator = " "
+        elif previous.kind == piece.kind == "list_item":
+            separator = "\n"
+        else:
+            separator = "\n\n"
+        parts.append(separator + piece.text)
     return "".join(parts)
 
 

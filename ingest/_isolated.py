@@ -6,7 +6,7 @@ import multiprocessing
 import resource
 import signal
 import time
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import msgspec
 
