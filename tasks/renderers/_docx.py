@@ -127,6 +127,17 @@ class _BlockWriter:
     def __init__(self, document: DocumentObject) -> None:
         self._document = document
         self._numbering = Numbering(document)
+        self._style_ids: dict[str, str] = {}
+
+    def _paragraph(self, style: str | None = None) -> Paragraph:
+        # Resolving a style by name scans every style in the document; python-docx does that on
+        # each add_paragraph(style=...), which dominated render time for long projects.
+        paragraph = self._document.add_paragraph()
+        if style is not None:
+            if style not in self._style_ids:
+                self._style_ids[style] = self._document.styles[style].style_id
+            paragraph._p.style = self._style_ids[style]
+        return paragraph
 
     def blocks(self, blocks: list[Block], depth: int = 0, style: str | None = None) -> None:
         for block in blocks:
@@ -135,10 +146,9 @@ class _BlockWriter:
     def _block(self, block: Block, depth: int, style: str | None) -> None:
         match block:
             case Heading(level=level, runs=runs):
-                heading = self._document.add_heading(level=min(level, _MAX_HEADING))
-                add_runs(heading, runs)
+                add_runs(self._paragraph(f"Heading {min(level, _MAX_HEADING)}"), runs)
             case ParagraphBlock(runs=runs):
-                add_runs(self._document.add_paragraph(style=style), runs)
+                add_runs(self._paragraph(style), runs)
             case ListBlock():
                 self._list(block, depth)
             case TableBlock():
@@ -148,7 +158,7 @@ class _BlockWriter:
             case Quote(blocks=inner):
                 self.blocks(inner, depth, style="Quote")
             case Rule():
-                bottom_border(self._document.add_paragraph())
+                bottom_border(self._paragraph())
 
     def _list(self, block: ListBlock, depth: int) -> None:
         level = min(depth + 1, _MAX_LIST_LEVEL)
@@ -158,7 +168,7 @@ class _BlockWriter:
         for item in block.items:
             first, *rest = item.blocks or [ParagraphBlock([])]
             if isinstance(first, ParagraphBlock):
-                paragraph = self._document.add_paragraph(style=item_style)
+                paragraph = self._paragraph(item_style)
                 add_runs(paragraph, first.runs)
                 if block.ordered:
                     num_id = self._number(paragraph, item_style, block.start, num_id)
@@ -186,10 +196,10 @@ class _BlockWriter:
         for row in block.rows:
             for cell, runs in zip(table.add_row().cells, row, strict=True):
                 add_runs(cell.paragraphs[0], runs)
-        self._document.add_paragraph()
+        self._paragraph()
 
     def _code(self, text: str) -> None:
-        paragraph = self._document.add_paragraph(style="No Spacing")
+        paragraph = self._paragraph("No Spacing")
         shade(paragraph, "F3F4F6")
         for index, line in enumerate(text.split("\n")):
             if index:
@@ -197,7 +207,7 @@ class _BlockWriter:
             run = paragraph.add_run(line)
             run.font.name = _CODE_FONT
             run.font.size = Pt(9)
-        self._document.add_paragraph(style="No Spacing")
+        self._paragraph("No Spacing")
 
 
 def add_runs(paragraph: Paragraph, runs: list[Run], *, bold: bool = False) -> None:
