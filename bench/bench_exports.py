@@ -173,9 +173,9 @@ def main() -> None:
             {
                 "format": fmt,
                 "runs": RUNS[fmt],
-                "median_ms": round(ours_ms, 1),
+                "median_ms": round(ours_ms, 3),
                 "bytes": ours_size,
-                "baseline_median_ms": round(base_ms, 1),
+                "baseline_median_ms": round(base_ms, 3),
                 "baseline_bytes": base_size,
                 "ratio": round(ours_ms / base_ms, 2),
             }
@@ -185,7 +185,7 @@ def main() -> None:
     print("{:<7}{:>10}{:>13}{:>11}{:>10}{:>10}".format(*header))
     for row in rows:
         print(
-            f"{row['format']:<7}{row['median_ms']:>10.1f}{row['baseline_median_ms']:>13.1f}"
+            f"{row['format']:<7}{row['median_ms']:>10.2f}{row['baseline_median_ms']:>13.2f}"
             f"{row['ratio']:>10.2f}x{row['bytes'] / 1024:>10.1f}"
             f"{row['baseline_bytes'] / 1024:>10.1f}"
         )

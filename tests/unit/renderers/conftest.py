@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
-from tasks.renderers import ExportDocument
 from tests.unit.renderers.sample import business_plan
+
+if TYPE_CHECKING:
+    from tasks.renderers import ExportDocument
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import UTC, datetime
 
 import pypdf
 import pytest
@@ -81,7 +82,7 @@ def test_headings_lists_tables_and_emphasis_survive(text: str) -> None:
         "Late-filing penalties".lower(),
         "KNOWN_SUPPLIERS[transaction.counterparty]",
         "Jörg Müller",
-        "−€1.5m",
+        "\u2212€1.5m",
     ):
         assert expected.lower() in text.lower(), expected
 
@@ -119,7 +120,7 @@ def test_minimal_document_renders() -> None:
         project_id="p",
         title="<b>&",
         template="t",
-        generated_at=__import__("datetime").datetime(2026, 1, 1),
+        generated_at=datetime(2026, 1, 1, tzinfo=UTC),
         phases=[ExportPhase(number=1, title="Only", status="not_started")],
     )
     reader = pypdf.PdfReader(io.BytesIO(render_pdf(doc)))
