@@ -29,12 +29,12 @@ import msgspec
 from ingest._split import split_code, split_sentences, split_table, split_text
 from ingest._structure import render_table
 from ingest._tokens import count_tokens_batch
-from ingest._types import Chunk, ChunkKind, ChunkOptions
+from ingest._types import Block, Chunk, ChunkKind, ChunkOptions
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from ingest._types import Block, ParsedDocument
+    from ingest._types import ParsedDocument
 
 __all__ = ["chunk"]
 

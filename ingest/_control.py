@@ -15,7 +15,6 @@ if TYPE_CHECKING:
 __all__ = ["ParseControl", "as_cancel_check"]
 
 
-
 def as_cancel_check(
     should_cancel: Callable[[], bool] | threading.Event | None,
 ) -> Callable[[], bool]:

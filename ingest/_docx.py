@@ -163,9 +163,14 @@ def _heading_level(paragraph: Paragraph, style_name: str) -> int:
 
 def _list_level(paragraph: Paragraph, style_name: str) -> int | None:
     p_pr = paragraph._p.pPr
-    num_pr = p_pr.numPr if p_pr is not None else None
-    if num_pr is not None and num_pr.numId is not None and num_pr.numId.val != 0:
-        return num_pr.ilvl.val if num_pr.ilvl is not None else 0
+    num_pr = p_pr.find(qn("w:numPr")) if p_pr is not None else None
+    if num_pr is not None:
+        num_id = num_pr.find(qn("w:numId"))
+        ilvl = num_pr.find(qn("w:ilvl"))
+        # numId 0 means "numbering removed" on a paragraph whose style is numbered.
+        if num_id is not None and num_id.get(qn("w:val")) != "0":
+            value = ilvl.get(qn("w:val"), "0") if ilvl is not None else "0"
+            return int(value) if value.isdigit() else 0
     match = _LIST_STYLE.match(style_name)
     if match:
         return int(match.group(1)) - 1 if match.group(1) else 0

@@ -48,7 +48,7 @@ class _Step(msgspec.Struct, tag="progress"):
 
 _Message = _Failure | _Done | _Step
 _encoder = msgspec.msgpack.Encoder()
-_decoder = msgspec.msgpack.Decoder(_Message)
+_decoder: msgspec.msgpack.Decoder[_Failure | _Done | _Step] = msgspec.msgpack.Decoder(_Message)
 
 
 def parse_isolated(
@@ -117,8 +117,9 @@ def _crash_error(child: multiprocessing.process.BaseProcess) -> IngestError:
         name = signal.Signals(-code).name
         if -code in (signal.SIGKILL, signal.SIGXCPU):
             return IngestError(
-                "memory", f"the parser was stopped by the system ({name}); the file needs "
-                "more memory or time than allowed"
+                "memory",
+                f"the parser was stopped by the system ({name}); the file needs "
+                "more memory or time than allowed",
             )
         return IngestError("malformed", f"the parser crashed on this file ({name})")
     return IngestError("malformed", f"the parser stopped unexpectedly (exit code {code})")

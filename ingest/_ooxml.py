@@ -16,6 +16,7 @@ import zlib
 from typing import TYPE_CHECKING
 
 from ingest._errors import IngestError
+from ingest._sizes import human_size
 
 if TYPE_CHECKING:
     from ingest._types import Limits
@@ -43,23 +44,22 @@ def open_checked(data: bytes, limits: Limits) -> zipfile.ZipFile:
             "too_large",
             f"the Word document holds {len(infos)} files; the limit is {limits.max_zip_entries}",
         )
-    total = sum(info.file_size for info in infos)
-    if total > limits.max_unzipped_bytes:
-        raise IngestError(
-            "too_large",
-            f"the Word document unpacks to {total // (1024 * 1024)} MiB; the limit is "
-            f"{limits.max_unzipped_bytes // (1024 * 1024)} MiB",
-        )
     for info in infos:
-        if (
-            info.file_size > _RATIO_FLOOR
-            and info.file_size > limits.max_zip_ratio * max(info.compress_size, 1)
+        if info.file_size > _RATIO_FLOOR and info.file_size > limits.max_zip_ratio * max(
+            info.compress_size, 1
         ):
             raise IngestError(
                 "too_large",
                 f"the Word document looks like a zip bomb: {info.filename!r} is compressed "
                 f"more than {limits.max_zip_ratio}:1",
             )
+    total = sum(info.file_size for info in infos)
+    if total > limits.max_unzipped_bytes:
+        raise IngestError(
+            "too_large",
+            f"the Word document unpacks to {human_size(total)}; the limit is "
+            f"{human_size(limits.max_unzipped_bytes)}",
+        )
     return archive
 
 
@@ -78,22 +78,22 @@ def safe_docx_bytes(data: bytes, limits: Limits) -> bytes:
                 if not info.filename.endswith((".xml", ".rels")):
                     parts.append((info, b""))
                     continue
-                body = archive.read(info)
-                if any(marker in body for marker in _DTD_MARKERS):
+                xml = archive.read(info)
+                if any(marker in xml for marker in _DTD_MARKERS):
                     raise IngestError(
                         "malformed",
                         f"the Word document part {info.filename!r} declares a DTD, which Word "
                         "documents never do; it was refused as unsafe",
                     )
-                strict = strict or _STRICT_NS.search(body) is not None
-                parts.append((info, body))
+                strict = strict or _STRICT_NS.search(xml) is not None
+                parts.append((info, xml))
             if not strict:
                 return data
             out = io.BytesIO()
             with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as rewritten:
-                for info, body in parts:
+                for info, xml in parts:
                     if info.filename.endswith((".xml", ".rels")):
-                        body = _STRICT_NS.sub(rb"http://schemas.openxmlformats.org/\1/2006/\2", body)
+                        body = _STRICT_NS.sub(rb"http://schemas.openxmlformats.org/\1/2006/\2", xml)
                     else:
                         body = archive.read(info)
                     rewritten.writestr(info.filename, body)

@@ -9,6 +9,7 @@ from ingest._docx import parse_docx
 from ingest._errors import IngestError
 from ingest._markdown import parse_markdown
 from ingest._pdf import parse_pdf
+from ingest._sizes import human_size
 from ingest._types import Limits
 
 if TYPE_CHECKING:
@@ -42,8 +43,7 @@ def parse(
     if len(data) > limits.max_bytes:
         raise IngestError(
             "too_large",
-            f"the file is {len(data) // (1024 * 1024)} MiB; the limit is "
-            f"{limits.max_bytes // (1024 * 1024)} MiB",
+            f"the file is {human_size(len(data))}; the limit is {human_size(limits.max_bytes)}",
         )
     control = ParseControl(limits.timeout_s, progress, should_cancel)
     control.check()

@@ -26,7 +26,20 @@ _PASSWORD_ERROR = 4  # FPDF_ERR_PASSWORD
 # PDFium writes U+0002 where it removed a hyphen at a line end; other C0 controls are noise.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _SPACES = re.compile(r"\s+")
-_TERMINAL = (".", "!", "?", ":", ";", '"', "”", "»", ")", "。", "！", "？")
+_TERMINAL = (
+    ".",
+    "!",
+    "?",
+    ":",
+    ";",
+    '"',
+    "”",
+    "»",
+    ")",
+    "\u3002",
+    "\uff01",
+    "\uff1f",
+)  # and the CJK full stop, exclamation and question marks
 _MAX_OUTLINE_ENTRIES = 10_000
 
 
@@ -88,8 +101,7 @@ def _read(document: pdfium.PdfDocument, limits: Limits, control: ParseControl) -
         if any_image:
             raise IngestError(
                 "no_text",
-                "the PDF has no text layer; scanned pages need OCR, which this server does "
-                "not do",
+                "the PDF has no text layer; scanned pages need OCR, which this server does not do",
             )
         raise IngestError("empty", "the PDF contains no text")
     title = metadata.get("Title") or None

@@ -5,9 +5,12 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from typing import TYPE_CHECKING
 
 from ingest._errors import IngestError
-from ingest._types import DocumentKind
+
+if TYPE_CHECKING:
+    from ingest._types import DocumentKind
 
 __all__ = ["decode_text", "sniff"]
 
@@ -54,8 +57,7 @@ def sniff(data: bytes, filename: str | None = None) -> DocumentKind:
             )
         raise IngestError(
             "unsupported_type",
-            f"the file {name}is a legacy Office file (.doc); save it as .docx and upload "
-            "it again",
+            f"the file {name}is a legacy Office file (.doc); save it as .docx and upload it again",
         )
     text = decode_text(data)
     if text is None or _BINARY_CONTROL.search(text[:_TEXT_PROBE_CHARS]):
@@ -68,10 +70,7 @@ def sniff(data: bytes, filename: str | None = None) -> DocumentKind:
 
 def decode_text(data: bytes) -> str | None:
     """Decode UTF-8 (with or without BOM) or BOM-marked UTF-16; None when it is neither."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        encoding = "utf-16"
-    else:
-        encoding = "utf-8-sig"
+    encoding = "utf-16" if data.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig"
     try:
         return data.decode(encoding)
     except UnicodeDecodeError:

@@ -9,8 +9,8 @@ from ingest._tokens import count_tokens, count_tokens_batch
 
 __all__ = ["Piece", "split_code", "split_sentences", "split_table", "split_text", "split_words"]
 
-# A sentence ends with . ! ? (and their CJK forms, which need no following space).
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])")
+# A sentence ends with . ! ? or their CJK full-width forms (no space needed after those).
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[\u3002\uff01\uff1f])")
 
 Piece = tuple[str, int]
 """A piece of text and its token count."""
@@ -91,7 +91,9 @@ def split_code(code: str, language: str | None, budget: int) -> list[Piece]:
     return [(f"{opening}\n{text}\n```", tokens + fence_tokens) for text, tokens in packed]
 
 
-def split_table(header: tuple[str, ...], rows: tuple[tuple[str, ...], ...], budget: int) -> list[Piece]:
+def split_table(
+    header: tuple[str, ...], rows: tuple[tuple[str, ...], ...], budget: int
+) -> list[Piece]:
     """Pieces of whole rows, each starting with the header row (and separator line)."""
     lines = render_table_rows(header, rows)
     head = "\n".join(lines[:2])

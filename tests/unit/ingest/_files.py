@@ -12,7 +12,11 @@ from reportlab.pdfgen import canvas
 
 CORPORA = Path(__file__).resolve().parents[3] / ".." / "shared" / "corpora"
 
-FACTS = {1: "The lighthouse keeper is Marguerite Okafor.", 2: "The vault code is 7319.", 3: "Sevenfold owls nest in the belfry."}
+FACTS = {
+    1: "The lighthouse keeper is Marguerite Okafor.",
+    2: "The vault code is 7319.",
+    3: "Sevenfold owls nest in the belfry.",
+}
 
 
 def planted_pdf() -> bytes:
@@ -48,11 +52,17 @@ def raw_pdf(objects: list[bytes], root: int = 1) -> bytes:
     out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
     for offset in offsets:
         out.write(b"%010d 00000 n \n" % offset)
-    out.write(b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, root, xref))
+    out.write(
+        b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n"
+        % (len(objects) + 1, root, xref)
+    )
     return out.getvalue()
 
 
-_PAGE = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>"
+_PAGE = (
+    b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+    b" /Resources << /Font << /F1 5 0 R >> >> >>"
+)
 _CONTENT = b"BT /F1 12 Tf 72 700 Td (Hello hostile world) Tj ET"
 _STREAM = b"<< /Length %d >>\nstream\n%s\nendstream" % (len(_CONTENT), _CONTENT)
 _FONT = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
@@ -110,7 +120,9 @@ def planted_docx() -> bytes:
     document.add_paragraph("Snowy owl", style="List Bullet 2")
     document.add_paragraph("Count the eggs", style="List Number")
     table = document.add_table(rows=3, cols=2)
-    for row, cells in enumerate([("Species", "Wingspan"), ("Barn owl", "95 cm"), ("Snowy owl", "150 cm")]):
+    for row, cells in enumerate(
+        [("Species", "Wingspan"), ("Barn owl", "95 cm"), ("Snowy owl", "150 cm")]
+    ):
         for col, text in enumerate(cells):
             table.cell(row, col).text = text
     document.add_heading("Fish", level=1)
@@ -126,7 +138,10 @@ def planted_docx() -> bytes:
 def replace_part(data: bytes, name: str, body: bytes) -> bytes:
     """Copy of a DOCX with one part's bytes replaced."""
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
         for info in source.infolist():
             target.writestr(info.filename, body if info.filename == name else source.read(info))
     return out.getvalue()
@@ -135,7 +150,10 @@ def replace_part(data: bytes, name: str, body: bytes) -> bytes:
 def add_part(data: bytes, name: str, size: int) -> bytes:
     """Copy of a DOCX with an extra part of `size` zero bytes (deflated: a zip bomb)."""
     out = io.BytesIO(data)
-    with zipfile.ZipFile(out, "a", zipfile.ZIP_DEFLATED) as target, target.open(name, "w", force_zip64=True) as part:
+    with (
+        zipfile.ZipFile(out, "a", zipfile.ZIP_DEFLATED) as target,
+        target.open(name, "w", force_zip64=True) as part,
+    ):
         block = bytes(1 << 20)
         for _ in range(size >> 20):
             part.write(block)
@@ -150,13 +168,17 @@ def billion_laughs_document_xml() -> bytes:
     entities += [b'<!ENTITY lol%d "%s">' % (i, b"&lol%d;" % (i - 1) * 10) for i in range(1, 10)]
     return (
         b'<?xml version="1.0"?>\n<!DOCTYPE w:document [' + b"".join(entities) + b"]>"
-        b"<w:document " + _W + b"><w:body><w:p><w:r><w:t>&lol9;</w:t></w:r></w:p></w:body></w:document>"
+        b"<w:document "
+        + _W
+        + b"><w:body><w:p><w:r><w:t>&lol9;</w:t></w:r></w:p></w:body></w:document>"
     )
 
 
 def deeply_nested_document_xml(depth: int = 100_000) -> bytes:
     return (
-        b'<?xml version="1.0"?><w:document ' + _W + b"><w:body>"
+        b'<?xml version="1.0"?><w:document '
+        + _W
+        + b"><w:body>"
         + b"<w:sdt><w:sdtContent>" * depth
         + b"<w:p><w:r><w:t>deep</w:t></w:r></w:p>"
         + b"</w:sdtContent></w:sdt>" * depth

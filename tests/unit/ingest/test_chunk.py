@@ -1,8 +1,18 @@
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
-from ingest import Block, ChunkOptions, ParsedDocument, Table, chunk, count_tokens, count_tokens_batch
+from ingest import (
+    Block,
+    ChunkOptions,
+    ParsedDocument,
+    Table,
+    chunk,
+    count_tokens,
+    count_tokens_batch,
+)
 
 
 def _doc(*blocks: Block) -> ParsedDocument:
@@ -71,9 +81,11 @@ def test_long_paragraph_splits_at_sentences_with_overlap() -> None:
         assert c.text.endswith("detail.")
         assert c.text.startswith("Sentence")
         assert (c.page, c.page_end) == (3, 3)
-    for before, after in zip(chunks, chunks[1:], strict=False):
+    for before, after in itertools.pairwise(chunks):
         # The next chunk starts with whole sentences that ended the previous one.
-        first_new = after.text.index(f"Sentence {int(before.text.rsplit('Sentence ', 1)[1].split()[0]) + 1} ")
+        first_new = after.text.index(
+            f"Sentence {int(before.text.rsplit('Sentence ', 1)[1].split()[0]) + 1} "
+        )
         overlap = after.text[:first_new].strip()
         assert overlap
         assert before.text.endswith(overlap)
@@ -85,7 +97,10 @@ def test_long_paragraph_splits_at_sentences_with_overlap() -> None:
 
 def test_whole_paragraphs_are_kept_when_they_fit() -> None:
     paragraphs = [_sentences(6, f"topic {n}") for n in range(10)]
-    chunks = chunk(_doc(*(Block("paragraph", p) for p in paragraphs)), ChunkOptions(target_tokens=200, overlap_tokens=0, max_tokens=300))
+    chunks = chunk(
+        _doc(*(Block("paragraph", p) for p in paragraphs)),
+        ChunkOptions(target_tokens=200, overlap_tokens=0, max_tokens=300),
+    )
     for c in chunks:
         for part in c.text.split("\n\n"):
             assert part in paragraphs
@@ -93,7 +108,10 @@ def test_whole_paragraphs_are_kept_when_they_fit() -> None:
 
 def test_text_without_spaces_is_cut_within_max() -> None:
     cjk = "这是一个没有空格的很长的中文句子" * 200
-    chunks = chunk(_doc(Block("paragraph", cjk)), ChunkOptions(target_tokens=100, overlap_tokens=10, max_tokens=128))
+    chunks = chunk(
+        _doc(Block("paragraph", cjk)),
+        ChunkOptions(target_tokens=100, overlap_tokens=10, max_tokens=128),
+    )
     assert len(chunks) > 5
     assert all(c.token_count <= 128 for c in chunks)
     assert "".join(c.text for c in chunks).replace(" ", "") == cjk
@@ -121,7 +139,10 @@ def test_huge_table_repeats_its_header_in_every_chunk() -> None:
 
 def test_huge_code_block_splits_by_lines_and_stays_fenced() -> None:
     code = "\n".join(f"print('line {i}')  # comment" for i in range(400))
-    chunks = chunk(_doc(Block("code", code, language="python")), ChunkOptions(target_tokens=120, overlap_tokens=20, max_tokens=160))
+    chunks = chunk(
+        _doc(Block("code", code, language="python")),
+        ChunkOptions(target_tokens=120, overlap_tokens=20, max_tokens=160),
+    )
     assert len(chunks) > 5
     lines = []
     for c in chunks:

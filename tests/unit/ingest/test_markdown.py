@@ -89,7 +89,9 @@ def test_cjk_text(corpora: Path) -> None:
     headings = [b for b in document.blocks if b.kind == "heading"]
     assert len(headings) > 100
     chunks = chunk(document)
-    assert any("Python" in c.text and any("\u4e00" <= ch <= "\u9fff" for ch in c.text) for c in chunks)
+    assert any(
+        "Python" in c.text and any("\u4e00" <= ch <= "\u9fff" for ch in c.text) for c in chunks
+    )
 
 
 def test_rust_book_tables_and_directives(corpora: Path) -> None:

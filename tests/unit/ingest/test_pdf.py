@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ingest import IngestError, Progress, chunk, parse
+from ingest import IngestError, Limits, Progress, chunk, parse
 from tests.unit.ingest._files import FACTS, planted_pdf
 
 if TYPE_CHECKING:
@@ -129,8 +129,6 @@ def test_planted_facts_land_on_their_pages_and_chapters() -> None:
 
 
 def test_page_limit() -> None:
-    from ingest import Limits
-
     with pytest.raises(IngestError) as caught:
         parse(planted_pdf(), "pdf", Limits(max_pages=2))
     assert caught.value.code == "too_large"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import zipfile
 from typing import TYPE_CHECKING
 
 import pytest
@@ -52,8 +53,6 @@ def test_binary_data_is_unsupported(data: bytes) -> None:
 
 
 def test_zip_that_is_not_a_word_document_is_unsupported(tmp_path: Path) -> None:
-    import zipfile
-
     archive = tmp_path / "a.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("hello.txt", "hi")
