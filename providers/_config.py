@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
 import msgspec
-
-if TYPE_CHECKING:
-    from collections.abc import Mapping
 
 ProviderType = Literal["openai", "anthropic", "gemini", "openai_compatible", "local"]
 
@@ -121,27 +119,55 @@ class ProvidersConfig(msgspec.Struct, frozen=True):
 
 
 _PATH_RE = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
+_NAMED_SECTIONS: tuple[tuple[str, type[Any]], ...] = (
+    ("providers", ProviderConfig),
+    ("profiles", Profile),
+    ("prices", Price),
+)
+_PLAIN_SECTIONS: tuple[tuple[str, type[Any]], ...] = (
+    ("active_profile", str),
+    ("embeddings", EmbeddingSettings),
+    ("routing", RoutingSettings),
+)
 
 
 def parse_config(data: bytes | str | Mapping[str, Any]) -> ProvidersConfig:
     """Parse and validate config.json (raw JSON or an already decoded mapping).
 
     Raises ``ConfigError`` naming the offending setting, e.g.
-    ``profiles.balanced.chain[1].provider: unknown provider 'foo'``.
+    ``profiles.balanced.chain[1].provider: unknown provider 'foo'``. Top-level sections this
+    layer does not own (``workflows``...) are ignored.
     """
+    if isinstance(data, bytes | str):
+        try:
+            raw: Any = msgspec.json.decode(data)
+        except msgspec.DecodeError as exc:
+            raise ConfigError(f"config: not valid JSON ({exc})") from None
+    else:
+        raw = data
+    if not isinstance(raw, Mapping):
+        raise ConfigError("config: must be a JSON object")
+    fields: dict[str, Any] = {}
+    # Entries of named sections convert one by one, so errors name the key, not `[...]`.
+    for section, kind in _NAMED_SECTIONS:
+        if section in raw:
+            entries = _convert(raw[section], dict[str, Any], section)
+            fields[section] = {
+                name: _convert(entry, kind, f"{section}.{name}") for name, entry in entries.items()
+            }
+    for section, kind in _PLAIN_SECTIONS:
+        if section in raw:
+            fields[section] = _convert(raw[section], kind, section)
+    return _validated(ProvidersConfig(**fields))
+
+
+def _convert(value: Any, kind: type[Any], where: str) -> Any:
     try:
-        if isinstance(data, bytes | str):
-            config = msgspec.json.decode(data, type=ProvidersConfig)
-        else:
-            config = msgspec.convert(data, type=ProvidersConfig)
+        return msgspec.convert(value, type=kind)
     except msgspec.ValidationError as exc:
         match = _PATH_RE.match(str(exc))
         assert match is not None  # the pattern matches any string
-        path = (match["path"] or "").lstrip(".")
-        raise ConfigError(f"{path or 'config'}: {match['message']}") from None
-    except msgspec.DecodeError as exc:
-        raise ConfigError(f"config: not valid JSON ({exc})") from None
-    return _validated(config)
+        raise ConfigError(f"{where}{match['path'] or ''}: {match['message']}") from None
 
 
 def _validated(config: ProvidersConfig) -> ProvidersConfig:

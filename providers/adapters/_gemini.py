@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import TYPE_CHECKING
 
 from google import genai
@@ -73,16 +75,14 @@ class GeminiChat:
             temperature=request.temperature,
             max_output_tokens=request.max_tokens,
         )
-        try:
-            stream = await self._client.aio.models.generate_content_stream(
-                model=model, contents=contents, config=config
-            )
-        except Exception as exc:
-            raise map_gemini_error(self.name, exc) from exc
+        chunks: asyncio.Queue[types.GenerateContentResponse | Exception | None] = asyncio.Queue()
+        pump = asyncio.create_task(self._pump(model, contents, config, chunks))
         usage = Usage()
         finish_reason = "stop"
         try:
-            async for chunk in stream:
+            while (chunk := await chunks.get()) is not None:
+                if isinstance(chunk, Exception):
+                    raise map_gemini_error(self.name, chunk) from chunk
                 _raise_if_blocked(self.name, chunk)
                 for candidate in chunk.candidates or ():
                     for part in candidate.content.parts or () if candidate.content else ():
@@ -96,13 +96,37 @@ class GeminiChat:
                         meta.prompt_token_count or 0,
                         (meta.candidates_token_count or 0) + (meta.thoughts_token_count or 0),
                     )
-        except ProviderError:
-            raise
-        except Exception as exc:
-            raise map_gemini_error(self.name, exc) from exc
         finally:
-            await stream.aclose()  # type: ignore[attr-defined]
+            if not pump.done():
+                pump.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pump
         yield StreamEnd(usage=usage, finish_reason=finish_reason)
+
+    async def _pump(
+        self,
+        model: str,
+        contents: list[types.Content],
+        config: types.GenerateContentConfig,
+        chunks: asyncio.Queue[types.GenerateContentResponse | Exception | None],
+    ) -> None:
+        """Read the SDK's stream into ``chunks`` from a task of its own.
+
+        google-genai nests several async generators over the HTTP response and closing the
+        outer one leaves the response open. Cancelling this task instead raises inside the
+        innermost read, so every layer unwinds and the connection is closed. The queue is
+        unbounded on purpose: the task must only ever wait inside the SDK.
+        """
+        try:
+            stream = await self._client.aio.models.generate_content_stream(
+                model=model, contents=contents, config=config
+            )
+            async for chunk in stream:
+                chunks.put_nowait(chunk)
+        except Exception as exc:  # handed to the consumer, which maps it
+            chunks.put_nowait(exc)
+        else:
+            chunks.put_nowait(None)
 
 
 def _raise_if_blocked(provider: str, chunk: types.GenerateContentResponse) -> None:

@@ -114,7 +114,11 @@ def anthropic_start(model: str, prompt: int) -> list[bytes]:
     return [
         sse({"type": "message_start", "message": message}, "message_start"),
         sse(
-            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+            {
+                "type": "content_block_start",
+                "index": 0,
+                "content_block": {"type": "text", "text": ""},
+            },
             "content_block_start",
         ),
         sse({"type": "ping"}, "ping"),
@@ -147,7 +151,10 @@ def gemini_chunk(
     model: str, text: str, prompt: int, completion: int, finish: str | None
 ) -> dict[str, Any]:
     """One ``GenerateContentResponse`` of a stream."""
-    candidate: dict[str, Any] = {"content": {"parts": [{"text": text}], "role": "model"}, "index": 0}
+    candidate: dict[str, Any] = {
+        "content": {"parts": [{"text": text}], "role": "model"},
+        "index": 0,
+    }
     if finish:
         candidate["finishReason"] = finish
     usage: dict[str, Any] = {"promptTokenCount": prompt, "totalTokenCount": prompt + completion}

@@ -344,7 +344,9 @@ class FakeProviders:
         streaming = route == "stream" or bool(payload.get("stream"))
         if not streaming:
             finish = plan.finish_reason or "stop"
-            await _send(send, 200, _wire.openai_completion(model, plan.text, prompt, completion, finish))
+            await _send(
+                send, 200, _wire.openai_completion(model, plan.text, prompt, completion, finish)
+            )
             return
         await send(_start(200, "text/event-stream"))
         renderer = _RENDERERS[script.wire]
@@ -424,7 +426,8 @@ def _faults(plan: Reply, index: int, wire: str) -> _Fault | None:
     if plan.drop_after is not None and index == plan.drop_after:
         return _Fault("drop")
     if plan.malformed_after is not None and index == plan.malformed_after:
-        return _Fault("malformed", b'data: {"choices": [{"delta": {"content": "oops\n\n')
+        event = b"event: content_block_delta\n" if wire == "anthropic" else b""
+        return _Fault("malformed", event + b'data: {"choices": [{"delta": {"content": "oops\n\n')
     if plan.error_after is not None and index == plan.error_after:
         body = _wire.error_body(wire, plan.error_status, "Overloaded")
         if wire == "anthropic":
@@ -453,7 +456,9 @@ def _with_faults(plan: Reply, wire: str, pieces: list[bytes]) -> list[bytes | _F
 def _openai_events(
     model: str, chunks: list[str], prompt: int, completion: int, plan: Reply, payload: dict
 ) -> list[bytes | _Fault]:
-    head = [_wire.sse(_wire.openai_chunk(model, {"role": "assistant", "content": "", "refusal": None}))]
+    head = [
+        _wire.sse(_wire.openai_chunk(model, {"role": "assistant", "content": "", "refusal": None}))
+    ]
     body = [_wire.sse(_wire.openai_chunk(model, {"content": c})) for c in chunks]
     tail = [_wire.sse(_wire.openai_chunk(model, {}, plan.finish_reason or "stop"))]
     if (payload.get("stream_options") or {}).get("include_usage"):
