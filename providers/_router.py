@@ -6,7 +6,7 @@ import asyncio
 import random
 import time
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import msgspec
 
@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from ._config import ChainStep, Profile, ProvidersConfig, RoutingSettings
     from ._registry import Registry
     from ._types import ChatProvider, ChatRequest, ErrorKind
+
+
+_T = TypeVar("_T")
 
 
 class _Health:
@@ -124,9 +127,10 @@ class Router:
                 continue
             routed = _with_params(request, chain, step, "".join(said))
             outcome = _Outcome()
-            async for delta in self._call(provider, routed, model, outcome):
-                said.append(delta.text)
-                yield delta
+            async with _closing(self._call(provider, routed, model, outcome)) as deltas:
+                async for delta in deltas:
+                    said.append(delta.text)
+                    yield delta
             hops.append(outcome.hop)
             if outcome.end is not None:
                 usage = Usage(
@@ -233,10 +237,8 @@ class Router:
 
 
 @asynccontextmanager
-async def _closing(
-    events: AsyncIterator[TextDelta | StreamEnd],
-) -> AsyncIterator[AsyncIterator[TextDelta | StreamEnd]]:
-    """Close the adapter's stream however the step ends, which closes the upstream request."""
+async def _closing(events: AsyncIterator[_T]) -> AsyncIterator[AsyncIterator[_T]]:
+    """Close a stream however the step ends; closing an adapter's closes the upstream request."""
     try:
         yield events
     finally:

@@ -226,3 +226,33 @@ async def test_closing_the_stream_closes_the_upstream_request(
     assert script.wait_settled(request)
     assert request.disconnected
     assert not request.completed
+
+
+@pytest.mark.parametrize(("provider", "model"), [("openai", "text-embedding-3-small"), ("gemini", "gemini-embedding-001"), ("ollama", "nomic-embed-text")])
+async def test_remote_embedders(registry: Any, fake_providers: FakeProviders, provider: str, model: str) -> None:
+    from providers import EmbeddingSettings, embedding_space
+
+    dims = 8 if provider == "ollama" else 16
+    embedder = registry.embedder(EmbeddingSettings(provider=provider, model=model, dimensions=dims))
+    vectors = await embedder.embed(["alpha", "beta", "gamma"])
+    assert embedding_space(embedder) == f"{provider}/{model}/{dims}"
+    assert [len(v) for v in vectors] == [dims] * 3
+    assert all(abs(sum(x * x for x in v) - 1) < 1e-6 for v in vectors)
+
+
+async def test_embedder_refuses_vectors_of_the_wrong_size(registry: Any) -> None:
+    from providers import EmbeddingSettings
+
+    embedder = registry.embedder(EmbeddingSettings(provider="ollama", model="m", dimensions=32))
+    with pytest.raises(ProviderError, match="expected 32-dimensional vectors, got 8"):
+        await embedder.embed(["alpha"])
+
+
+async def test_embedding_errors_are_mapped(registry: Any, fake_providers: FakeProviders) -> None:
+    from providers import EmbeddingSettings
+
+    fake_providers.openai.queue_embed_error(429, retry_after=2)
+    embedder = registry.embedder(EmbeddingSettings(provider="openai", model="text-embedding-3-small", dimensions=8))
+    with pytest.raises(ProviderError) as caught:
+        await embedder.embed(["alpha"])
+    assert (caught.value.kind, caught.value.retry_after) == ("rate_limited", 2)
