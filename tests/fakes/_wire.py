@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import math
@@ -173,6 +174,4 @@ def fake_vector(text: str, dimensions: int) -> list[float]:
 
 def base64_vector(vector: list[float]) -> str:
     """A vector as OpenAI's ``encoding_format=base64`` spells it (little-endian float32)."""
-    import base64
-
     return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()

@@ -153,7 +153,7 @@ class Script:
             return self.done.wait_for(lambda: request.completed or request.disconnected, timeout)
 
 
-class _Dropped(Exception):
+class _DroppedError(Exception):
     """Raised inside the app to make uvicorn cut the connection mid-body."""
 
 
@@ -356,7 +356,7 @@ class FakeProviders:
                 return
             if isinstance(item, _Fault):
                 if item.kind == "drop":
-                    raise _Dropped
+                    raise _DroppedError
                 await _body(send, item.data)
                 if item.kind == "error":
                     break

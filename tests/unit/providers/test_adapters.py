@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from providers import ChatRequest, Message, ProviderError, StreamEnd, TextDelta
+from providers import (
+    ChatRequest,
+    EmbeddingSettings,
+    Message,
+    ProviderError,
+    StreamEnd,
+    TextDelta,
+    embedding_space,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -33,6 +41,12 @@ async def collect(
             end = event
     assert end is not None
     return "".join(text), end
+
+
+async def drain(stream: Any, seen: list[str]) -> None:
+    async for event in stream:
+        if isinstance(event, TextDelta):
+            seen.append(event.text)  # noqa: PERF401 - kept as each arrives, before the failure
 
 
 async def failure(registry: Any, name: str) -> ProviderError:
@@ -114,9 +128,7 @@ async def test_gemini_error_mid_stream(
     fake_providers.gemini.queue_replay(wire / "gemini_stream_error_mid_stream.sse")
     seen: list[str] = []
     with pytest.raises(ProviderError) as caught:
-        async for event in registry.chat["gemini"].stream(REQUEST, "gemini-2.0-flash"):
-            if isinstance(event, TextDelta):
-                seen.append(event.text)
+        await drain(registry.chat["gemini"].stream(REQUEST, "gemini-2.0-flash"), seen)
     assert seen == ["First ", "Second "]
     assert caught.value.kind == "server"
     assert caught.value.retryable
@@ -196,9 +208,7 @@ async def test_mid_stream_faults(
     getattr(fake_providers, name).queue_stream("alpha beta gamma delta", **fault)
     seen: list[str] = []
     with pytest.raises(ProviderError) as caught:
-        async for event in registry.chat[name].stream(REQUEST, MODELS[name]):
-            if isinstance(event, TextDelta):
-                seen.append(event.text)
+        await drain(registry.chat[name].stream(REQUEST, MODELS[name]), seen)
     assert "".join(seen) == "alpha beta "
     assert caught.value.kind == kind
 
@@ -228,10 +238,17 @@ async def test_closing_the_stream_closes_the_upstream_request(
     assert not request.completed
 
 
-@pytest.mark.parametrize(("provider", "model"), [("openai", "text-embedding-3-small"), ("gemini", "gemini-embedding-001"), ("ollama", "nomic-embed-text")])
-async def test_remote_embedders(registry: Any, fake_providers: FakeProviders, provider: str, model: str) -> None:
-    from providers import EmbeddingSettings, embedding_space
-
+@pytest.mark.parametrize(
+    ("provider", "model"),
+    [
+        ("openai", "text-embedding-3-small"),
+        ("gemini", "gemini-embedding-001"),
+        ("ollama", "nomic-embed-text"),
+    ],
+)
+async def test_remote_embedders(
+    registry: Any, fake_providers: FakeProviders, provider: str, model: str
+) -> None:
     dims = 8 if provider == "ollama" else 16
     embedder = registry.embedder(EmbeddingSettings(provider=provider, model=model, dimensions=dims))
     vectors = await embedder.embed(["alpha", "beta", "gamma"])
@@ -241,18 +258,16 @@ async def test_remote_embedders(registry: Any, fake_providers: FakeProviders, pr
 
 
 async def test_embedder_refuses_vectors_of_the_wrong_size(registry: Any) -> None:
-    from providers import EmbeddingSettings
-
     embedder = registry.embedder(EmbeddingSettings(provider="ollama", model="m", dimensions=32))
     with pytest.raises(ProviderError, match="expected 32-dimensional vectors, got 8"):
         await embedder.embed(["alpha"])
 
 
 async def test_embedding_errors_are_mapped(registry: Any, fake_providers: FakeProviders) -> None:
-    from providers import EmbeddingSettings
-
     fake_providers.openai.queue_embed_error(429, retry_after=2)
-    embedder = registry.embedder(EmbeddingSettings(provider="openai", model="text-embedding-3-small", dimensions=8))
+    embedder = registry.embedder(
+        EmbeddingSettings(provider="openai", model="text-embedding-3-small", dimensions=8)
+    )
     with pytest.raises(ProviderError) as caught:
         await embedder.embed(["alpha"])
     assert (caught.value.kind, caught.value.retry_after) == ("rate_limited", 2)

@@ -112,5 +112,5 @@ def test_invalid_json_is_a_config_error() -> None:
 
 
 def test_unknown_profile_lookup() -> None:
-    with pytest.raises(ConfigError, match="profiles.nope: unknown profile"):
+    with pytest.raises(ConfigError, match=r"profiles\.nope: unknown profile"):
         parse_config(ARCHITECTURE_EXAMPLE).profile("nope")

@@ -16,7 +16,11 @@ from providers import (
 )
 
 PASSAGES = (
-    Passage("S1", "The bakery market in Lyon counts 1,200 shops. Most sell online since 2021.", "plan.pdf, p. 3"),
+    Passage(
+        "S1",
+        "The bakery market in Lyon counts 1,200 shops. Most sell online since 2021.",
+        "plan.pdf, p. 3",
+    ),
     Passage("S2", "Competitors include BakeSoft and PainPro. Both target chains.", "notes.md"),
 )
 DRAFT = ReplyContext(
@@ -48,20 +52,34 @@ def test_draft_is_structured_cited_and_names_gaps() -> None:
 
 
 def test_question_quotes_the_best_passage() -> None:
-    text = compose_reply(ReplyContext(intent="question", user_message="Who are the competitors?", passages=PASSAGES))
+    text = compose_reply(
+        ReplyContext(intent="question", user_message="Who are the competitors?", passages=PASSAGES)
+    )
     assert "> Competitors include BakeSoft and PainPro. [S2]\n> — notes.md" in text
     assert "[S1]" not in text
 
 
 def test_question_without_matching_passage_says_so() -> None:
-    text = compose_reply(ReplyContext(intent="question", user_message="Pricing of flour?", passages=()))
+    text = compose_reply(
+        ReplyContext(intent="question", user_message="Pricing of flour?", passages=())
+    )
     assert "found nothing in your documents" in text
 
 
 def test_ask_and_chat() -> None:
-    ask = compose_reply(ReplyContext(intent="ask", user_message="ok", phase_number=2, phase_title="Team", next_question="Who founded the company?"))
+    ask = compose_reply(
+        ReplyContext(
+            intent="ask",
+            user_message="ok",
+            phase_number=2,
+            phase_title="Team",
+            next_question="Who founded the company?",
+        )
+    )
     assert "Next, for **Phase 2: Team**: Who founded the company?" in ask
-    chat = compose_reply(ReplyContext(intent="chat", user_message="how big is the bakery market", passages=PASSAGES))
+    chat = compose_reply(
+        ReplyContext(intent="chat", user_message="how big is the bakery market", passages=PASSAGES)
+    )
     assert "[S1]" in chat
     assert "offline" in chat.lower()
 
@@ -80,7 +98,9 @@ async def test_local_streams_words_and_reports_usage() -> None:
 
 async def test_wordllama_embeds_offline_unit_vectors() -> None:
     embedder = WordLlamaEmbedder()
-    vectors = await embedder.embed(["bakery market size", "size of the bakery market", "quantum chromodynamics"])
+    vectors = await embedder.embed(
+        ["bakery market size", "size of the bakery market", "quantum chromodynamics"]
+    )
     assert embedding_space(embedder) == "local/wordllama-l2_supercat/256"
     assert all(len(v) == 256 for v in vectors)
     assert all(abs(sum(x * x for x in v) - 1) < 1e-6 for v in vectors)

@@ -13,6 +13,7 @@ from providers import (
     Message,
     ProvidersUnavailable,
     ReplyContext,
+    Router,
     TextDelta,
 )
 
@@ -39,8 +40,12 @@ async def run(router: Any, request: ChatRequest = REQUEST) -> tuple[str, Complet
     return "".join(text), done
 
 
-async def test_first_provider_answers_with_usage_and_cost(router_for: Any, fake_providers: FakeProviders) -> None:
-    fake_providers.openai.queue_stream("The market is large.", prompt_tokens=1000, completion_tokens=4000)
+async def test_first_provider_answers_with_usage_and_cost(
+    router_for: Any, fake_providers: FakeProviders
+) -> None:
+    fake_providers.openai.queue_stream(
+        "The market is large.", prompt_tokens=1000, completion_tokens=4000
+    )
     text, done = await run(router_for(CHAIN, **PRICES))
     assert text == "The market is large."
     assert (done.provider, done.model, done.finish_reason) == ("openai", "gpt-4o", "stop")
@@ -51,15 +56,17 @@ async def test_first_provider_answers_with_usage_and_cost(router_for: Any, fake_
     assert (sent["temperature"], sent["max_completion_tokens"]) == (0.3, 256)
 
 
-async def test_request_parameters_win_over_the_profile(router_for: Any, fake_providers: FakeProviders) -> None:
-    await run(router_for(CHAIN), ChatRequest(messages=REQUEST.messages, temperature=0.9, max_tokens=10))
+async def test_request_parameters_win_over_the_profile(
+    router_for: Any, fake_providers: FakeProviders
+) -> None:
+    await run(
+        router_for(CHAIN), ChatRequest(messages=REQUEST.messages, temperature=0.9, max_tokens=10)
+    )
     sent = fake_providers.openai.requests[-1].json
     assert (sent["temperature"], sent["max_completion_tokens"]) == (0.9, 10)
 
 
 async def test_unset_key_is_skipped(registry_for: Any, fake_providers: FakeProviders) -> None:
-    from providers import Router
-
     config, registry = registry_for(CHAIN, env={"ANTHROPIC_API_KEY": "k"})
     assert registry.skipped["openai"] == "API key OPENAI_API_KEY not set"
     assert "ollama" in registry.chat  # no api_key_env: no key needed
@@ -76,7 +83,9 @@ async def test_unset_key_is_skipped(registry_for: Any, fake_providers: FakeProvi
         ({"status": 529}, "overloaded"),
     ],
 )
-async def test_falls_back_before_first_token(router_for: Any, fake_providers: FakeProviders, clock: Any, fault: dict, kind: str) -> None:
+async def test_falls_back_before_first_token(
+    router_for: Any, fake_providers: FakeProviders, clock: Any, fault: dict, kind: str
+) -> None:
     fake_providers.openai.queue_error(fault["status"]).queue_error(fault["status"])
     fake_providers.anthropic.queue_stream("Anthropic answers.")
     text, done = await run(router_for(CHAIN))
@@ -87,8 +96,12 @@ async def test_falls_back_before_first_token(router_for: Any, fake_providers: Fa
     assert len(clock.slept) == 1  # one backoff between the two attempts
 
 
-async def test_timeout_and_connection_errors_fall_back(router_for: Any, fake_providers: FakeProviders) -> None:
-    fake_providers.openai.queue_stream("late", first_byte_delay=1.0).queue_stream("late", first_byte_delay=1.0)
+async def test_timeout_and_connection_errors_fall_back(
+    router_for: Any, fake_providers: FakeProviders
+) -> None:
+    fake_providers.openai.queue_stream("late", first_byte_delay=1.0).queue_stream(
+        "late", first_byte_delay=1.0
+    )
     fake_providers.anthropic.queue_stream("x", drop_after=0).queue_stream("x", drop_after=0)
     text, done = await run(router_for(CHAIN, timeout_s=0.2))
     assert [h.error_kind for h in done.hops[:2]] == ["timeout", "connection"]
@@ -96,7 +109,9 @@ async def test_timeout_and_connection_errors_fall_back(router_for: Any, fake_pro
     assert "Offline provider" in text
 
 
-async def test_retry_inside_a_provider_honours_retry_after(router_for: Any, fake_providers: FakeProviders, clock: Any) -> None:
+async def test_retry_inside_a_provider_honours_retry_after(
+    router_for: Any, fake_providers: FakeProviders, clock: Any
+) -> None:
     fake_providers.openai.queue_error(429, retry_after=0.04).queue_stream("second try")
     text, done = await run(router_for(CHAIN))
     assert text == "second try"
@@ -104,7 +119,9 @@ async def test_retry_inside_a_provider_honours_retry_after(router_for: Any, fake
     assert (done.hops[0].ok, done.hops[0].attempts) == (True, 2)
 
 
-async def test_long_retry_after_cools_the_provider_down(router_for: Any, fake_providers: FakeProviders, clock: Any) -> None:
+async def test_long_retry_after_cools_the_provider_down(
+    router_for: Any, fake_providers: FakeProviders, clock: Any
+) -> None:
     router = router_for(CHAIN)
     fake_providers.openai.queue_error(429, retry_after=120)
     _, done = await run(router)
@@ -113,7 +130,9 @@ async def test_long_retry_after_cools_the_provider_down(router_for: Any, fake_pr
     assert router.cooldowns()["openai"] == pytest.approx(120)
 
 
-async def test_cool_down_is_shared_and_expires(router_for: Any, fake_providers: FakeProviders, clock: Any) -> None:
+async def test_cool_down_is_shared_and_expires(
+    router_for: Any, fake_providers: FakeProviders, clock: Any
+) -> None:
     router = router_for(CHAIN, routing={"attempts": 1, "cooldown_after": 2, "cooldown_s": 30})
     fake_providers.openai.queue_error(500).queue_error(500)
     await run(router)
@@ -129,14 +148,18 @@ async def test_cool_down_is_shared_and_expires(router_for: Any, fake_providers: 
     assert router.cooldowns() == {}
 
 
-async def test_bad_request_falls_back_without_retry(router_for: Any, fake_providers: FakeProviders, clock: Any) -> None:
+async def test_bad_request_falls_back_without_retry(
+    router_for: Any, fake_providers: FakeProviders, clock: Any
+) -> None:
     fake_providers.openai.queue_error(400)
     _, done = await run(router_for(CHAIN))
     assert (done.hops[0].error_kind, done.hops[0].attempts) == ("bad_request", 1)
     assert clock.slept == []
 
 
-async def test_mid_stream_failure_is_continued_by_the_next_provider(router_for: Any, fake_providers: FakeProviders) -> None:
+async def test_mid_stream_failure_is_continued_by_the_next_provider(
+    router_for: Any, fake_providers: FakeProviders
+) -> None:
     fake_providers.openai.queue_stream("The market grew by twelve percent", drop_after=3)
     fake_providers.anthropic.queue_stream(" twelve percent in 2025.")
     text, done = await run(router_for(CHAIN))
@@ -152,16 +175,22 @@ async def test_mid_stream_failure_is_continued_by_the_next_provider(router_for: 
     assert sent[-1] == {"role": "user", "content": CONTINUE_INSTRUCTION}
 
 
-async def test_local_finishes_a_reply_cut_off_mid_stream(router_for: Any, fake_providers: FakeProviders) -> None:
+async def test_local_finishes_a_reply_cut_off_mid_stream(
+    router_for: Any, fake_providers: FakeProviders
+) -> None:
     fake_providers.openai.queue_stream("Partial words here", drop_after=2)
     fake_providers.anthropic.queue_error(529).queue_error(529)
-    request = ChatRequest(messages=REQUEST.messages, context=ReplyContext(intent="chat", user_message="market"))
+    request = ChatRequest(
+        messages=REQUEST.messages, context=ReplyContext(intent="chat", user_message="market")
+    )
     text, done = await run(router_for(CHAIN), request)
     assert text.startswith("Partial words \n\n---\n\n*Offline provider")
     assert [h.provider for h in done.hops] == ["openai", "anthropic", "local"]
 
 
-async def test_everything_failing_names_each_provider(router_for: Any, fake_providers: FakeProviders) -> None:
+async def test_everything_failing_names_each_provider(
+    router_for: Any, fake_providers: FakeProviders
+) -> None:
     fake_providers.openai.queue_error(500).queue_error(500)
     fake_providers.anthropic.queue_error(401)
     router = router_for(CHAIN[:2])
@@ -173,7 +202,9 @@ async def test_everything_failing_names_each_provider(router_for: Any, fake_prov
     assert "anthropic/claude-sonnet-4-6" in str(caught.value)
 
 
-async def test_cancelling_the_consumer_closes_the_upstream_request(router_for: Any, fake_providers: FakeProviders) -> None:
+async def test_cancelling_the_consumer_closes_the_upstream_request(
+    router_for: Any, fake_providers: FakeProviders
+) -> None:
     fake_providers.openai.queue_stream(" ".join(["word"] * 400), chunk_delay=0.005)
     stream = router_for(CHAIN).stream(REQUEST)
     assert isinstance(await anext(stream), TextDelta)
