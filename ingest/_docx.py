@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import docx
 from docx.opc.constants import RELATIONSHIP_TYPE
 from docx.oxml.ns import qn
+from docx.styles import BabelFish
 from docx.table import Table as DocxTable
 from docx.text.paragraph import Paragraph
 from lxml import etree
@@ -88,6 +89,7 @@ def _block_elements(parent: etree._Element) -> Iterator[etree._Element]:
 class _BodyReader:
     def __init__(self, document: Document, control: ParseControl) -> None:
         self._parent: StoryChild = document._body  # python-docx has no public body proxy
+        self._styles, self._default_style = _paragraph_styles(document)
         self._control = control
         self._headings = HeadingStack()
         self.blocks: list[Block] = []
@@ -105,7 +107,11 @@ class _BodyReader:
         text = paragraph.text.strip()
         if not text:
             return
-        style_name = (paragraph.style.name if paragraph.style is not None else None) or ""
+        # python-docx's `paragraph.style` searches the styles part on every call; a map is
+        # built once instead.
+        p_pr = paragraph._p.pPr
+        style_id = p_pr.style if p_pr is not None else None
+        style_name = self._styles.get(style_id or "", self._default_style)
         level = _heading_level(paragraph, style_name)
         if level:
             if style_name == "Title" and self.title is None:
@@ -144,6 +150,23 @@ class _BodyReader:
                 table=Table(header, body),
             )
         )
+
+
+def _paragraph_styles(document: Document) -> tuple[dict[str, str], str]:
+    """Paragraph style names by style id, and the default paragraph style's name."""
+    names: dict[str, str] = {}
+    default = ""
+    for style in document.styles.element.iterchildren(qn("w:style")):
+        if style.get(qn("w:type")) != "paragraph":
+            continue
+        name_element = style.find(qn("w:name"))
+        name = name_element.get(qn("w:val"), "") if name_element is not None else ""
+        # python-docx's names for built-in styles ("heading 1" in the XML -> "Heading 1").
+        name = BabelFish.internal2ui(name)
+        names[style.get(qn("w:styleId"), "")] = name
+        if style.get(qn("w:default")) in ("1", "true", "on"):
+            default = name
+    return names, default
 
 
 def _heading_level(paragraph: Paragraph, style_name: str) -> int:
