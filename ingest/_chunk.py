@@ -1,5 +1,8 @@
 """Structure-first chunking of a parsed document.
 
+Defaults (`ChunkOptions`): target 350 tokens, overlap 50 tokens, hard maximum 512 tokens,
+counted with the offline Llama-2 tokenizer (`count_tokens`).
+
 Rules, in order of precedence:
 
 1. Sections (a heading and what follows it until the next heading) are the units of

@@ -116,7 +116,7 @@ def test_lying_page_count_reads_the_real_pages() -> None:
 
 
 def test_corpora_failures_in_isolation(corpora: Path) -> None:
-    expected = {
+    expected: dict[str, tuple[DocumentKind, str]] = {
         "pdf/pdfjs_bug1020226.pdf": ("pdf", "malformed"),
         "pdf/sf_libreoffice-writer-password.pdf": ("pdf", "encrypted"),
         "pdf/sf_grayscale-image.pdf": ("pdf", "no_text"),
@@ -125,7 +125,7 @@ def test_corpora_failures_in_isolation(corpora: Path) -> None:
     }
     for name, (kind, code) in expected.items():
         with pytest.raises(IngestError) as caught:
-            parse_isolated((corpora / name).read_bytes(), kind)  # type: ignore[arg-type]
+            parse_isolated((corpora / name).read_bytes(), kind)
         assert caught.value.code == code, name
     _assert_still_serving()
 
