@@ -1,0 +1,141 @@
+"""Authentication and the one guard every route passes through.
+
+Every route handler declares who may call it in ``opt["access"]``:
+
+- ``"public"``: anyone (the handler also sets ``exclude_from_auth``);
+- ``"user"``: any signed-in user;
+- ``"admin"``: users with the ``admin`` role;
+- ``"project:viewer" | "project:editor" | "project:owner"``: members of the project named by the
+  ``project_id`` path parameter (or found through ``opt["project_of"]``) with at least that role.
+
+A project the caller is not a member of answers 404, never 403: its existence is not revealed.
+The guard fails closed: a handler without ``access`` answers 403 to everyone, and the
+authorization-matrix test fails for it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Final
+from uuid import UUID
+
+from litestar.exceptions import NotAuthorizedException
+from litestar.security.jwt import OAuth2PasswordBearerAuth
+from sqlalchemy import select
+
+from server.accounts.security import ALGORITHM
+from server.db.models import ROLE_RANK, ProjectMember, RefreshToken, User
+from server.errors import forbidden, not_found
+
+if TYPE_CHECKING:
+    from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
+    from litestar.connection import ASGIConnection
+    from litestar.handlers import BaseRouteHandler
+    from litestar.security.jwt import Token
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from server.settings import Settings
+
+PUBLIC: Final = {"access": "public", "exclude_from_auth": True}
+USER: Final = {"access": "user"}
+ADMIN: Final = {"access": "admin"}
+VIEWER: Final = {"access": "project:viewer"}
+EDITOR: Final = {"access": "project:editor"}
+OWNER: Final = {"access": "project:owner"}
+
+
+def db_session(connection: ASGIConnection[Any, Any, Any, Any]) -> AsyncSession:
+    """The request's own database session (the same one handlers get injected)."""
+    config: SQLAlchemyAsyncConfig = connection.app.state.alchemy
+    return config.provide_session(connection.app.state, connection.scope)
+
+
+async def user_for_token(token: Token, session: AsyncSession) -> User | None:
+    """The active user an access token names, unless its refresh family was revoked (logout)."""
+    if token.extras.get("typ") != "access":
+        return None
+    try:
+        user_id, family_id = UUID(token.sub), UUID(str(token.extras.get("fam")))
+    except ValueError:
+        return None
+    revoked = (
+        select(RefreshToken.id)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_not(None))
+        .exists()
+    )
+    user = await session.scalar(select(User).where(User.id == user_id, User.is_active, ~revoked))
+    if user is not None:
+        session.info["token_family"] = family_id
+    return user
+
+
+async def _retrieve_user(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> User:
+    user = await user_for_token(token, db_session(connection))
+    if user is None:
+        raise NotAuthorizedException("the access token is no longer valid")
+    return user
+
+
+def build_auth(settings: Settings) -> OAuth2PasswordBearerAuth[User]:
+    """Bearer-token authentication for every route not marked public."""
+    return OAuth2PasswordBearerAuth[User](
+        token_secret=settings.app.secret_key,
+        token_url="/api/v1/auth/login",  # noqa: S106 - a path, not a secret
+        algorithm=ALGORITHM,
+        retrieve_user_handler=_retrieve_user,
+        exclude_opt_key="exclude_from_auth",
+        exclude=["^/schema"],
+    )
+
+
+async def project_role(session: AsyncSession, user_id: UUID, project_id: UUID) -> str | None:
+    """The user's role in the project, or None if not a member (or no such project)."""
+    return await session.scalar(
+        select(ProjectMember.role).where(
+            ProjectMember.project_id == project_id, ProjectMember.user_id == user_id
+        )
+    )
+
+
+async def _project_id(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> UUID | None:
+    params = connection.path_params
+    if "project_id" in params:
+        return UUID(str(params["project_id"]))
+    project_of = handler.opt.get("project_of")
+    if project_of is None:
+        return None
+    param, model = project_of
+    return await db_session(connection).scalar(
+        select(model.project_id).where(model.id == params[param])
+    )
+
+
+async def access_guard(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """Enforce the handler's ``opt["access"]``; see the module docstring."""
+    access = handler.opt.get("access")
+    if access == "public":
+        return
+    user: User = connection.user
+    if access == "user":
+        return
+    if access == "admin":
+        if user.role != "admin":
+            raise forbidden("administrators only")
+        return
+    if isinstance(access, str) and access.startswith("project:"):
+        needed = ROLE_RANK[access.removeprefix("project:")]
+        project_id = await _project_id(connection, handler)
+        role = None
+        if project_id is not None:
+            role = await project_role(db_session(connection), user.id, project_id)
+        if role is None:
+            raise not_found("project" if "project_id" in connection.path_params else "resource")
+        if ROLE_RANK[role] < needed:
+            raise forbidden(f"your role in this project ({role}) does not allow this")
+        connection.state.project_role = role
+        connection.state.project_id = project_id
+        return
+    raise forbidden("this route declares no access rule")

@@ -1,0 +1,1 @@
+"""Accounts: registration, login, token rotation, and user administration."""

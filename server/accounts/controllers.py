@@ -1,0 +1,202 @@
+"""``/api/v1/auth`` and the admin's ``/api/v1/users``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+from uuid import UUID
+
+import msgspec
+from advanced_alchemy.extensions.litestar.providers import create_service_provider
+from advanced_alchemy.filters import LimitOffset, OrderBy
+from litestar import Controller, Request, delete, get, patch, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import JSONBody, Parameter
+
+from server import audit
+from server.access import ADMIN, PUBLIC, USER
+from server.db.models import User as UserModel
+from server.errors import AppError, rate_limited
+
+from .schemas import (
+    LoginRequest,
+    LogoutRequest,
+    RefreshRequest,
+    TokenPair,
+    User,
+    UserCreate,
+    UserUpdate,
+)
+from .services import RefreshTokenService, UserService
+
+if TYPE_CHECKING:
+    from server.limits import Throttle
+    from server.settings import Settings
+
+DEPENDENCIES = {
+    "users": Provide(create_service_provider(UserService)),
+    "refresh_tokens": Provide(create_service_provider(RefreshTokenService)),
+}
+
+
+def to_schema(user: UserModel) -> User:
+    """The wire form of a user row."""
+    return User(
+        id=user.id,
+        email=user.email,
+        name=user.name,
+        role=user.role,
+        is_active=user.is_active,
+        created_at=user.created_at,
+    )
+
+
+async def _throttle(request: Request[Any, Any, Any], action: str, email: str) -> None:
+    settings: Settings = request.app.state.settings
+    throttle: Throttle = request.app.state.throttle
+    ip = request.client.host if request.client else "unknown"
+    for key, limit in (
+        (f"{action}:ip:{ip}", settings.auth.login_per_ip_per_min),
+        (f"{action}:account:{email.strip().lower()}", settings.auth.login_per_account_per_min),
+    ):
+        retry_after = await throttle.hit(key, limit, 60)
+        if retry_after is not None:
+            raise rate_limited(retry_after)
+
+
+async def _login_form(request: Request[Any, Any, Any]) -> LoginRequest:
+    """JSON ``{email, password}`` or the OAuth2 password form (``username``, ``password``)."""
+    try:
+        if request.content_type[0] == "application/x-www-form-urlencoded":
+            form = await request.form()
+            raw = {
+                "email": form.get("username") or form.get("email"),
+                "password": form.get("password"),
+            }
+            return msgspec.convert(raw, LoginRequest)
+        return msgspec.json.decode(await request.body(), type=LoginRequest)
+    except msgspec.ValidationError as exc:
+        raise AppError(422, f"invalid login request: {exc}") from None
+    except msgspec.DecodeError:
+        raise AppError(400, "the request body is not valid JSON") from None
+
+
+class AuthController(Controller):
+    """Registration, login, token refresh and logout."""
+
+    path = "/api/v1/auth"
+    tags = ["auth"]
+    dependencies = DEPENDENCIES
+
+    @post("/register", opt=PUBLIC, operation_id="register", status_code=201)
+    async def register(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[UserCreate],
+        users: NamedDependency[UserService],
+    ) -> User:
+        """Create an account."""
+        await _throttle(request, "register", data.email)
+        user = await users.register(data)
+        audit.note(request, "user", user.id, actor_id=user.id)
+        return to_schema(user)
+
+    @post("/login", opt=PUBLIC, operation_id="login", status_code=200)
+    async def login(
+        self,
+        request: Request[Any, Any, Any],
+        users: NamedDependency[UserService],
+        refresh_tokens: NamedDependency[RefreshTokenService],
+    ) -> TokenPair:
+        """Exchange credentials for an access and a refresh token."""
+        credentials = await _login_form(request)
+        await _throttle(request, "login", credentials.email)
+        user = await users.authenticate(credentials.email, credentials.password)
+        settings: Settings = request.app.state.settings
+        access, refresh = await refresh_tokens.issue(user, settings)
+        audit.note(request, "user", user.id, actor_id=user.id)
+        return TokenPair(access, refresh, settings.auth.access_ttl_s)
+
+    @post("/refresh", opt=PUBLIC, operation_id="refresh_token", status_code=200)
+    async def refresh(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[RefreshRequest],
+        users: NamedDependency[UserService],
+        refresh_tokens: NamedDependency[RefreshTokenService],
+    ) -> TokenPair:
+        """Rotate a refresh token: the old one stops working, a reused one revokes its family."""
+        token = await refresh_tokens.rotate(data.refresh_token)
+        user = await users.get(token.user_id)
+        if not user.is_active:
+            await refresh_tokens.revoke_family(token.family_id)
+            raise AppError(401, "this account is disabled")
+        settings: Settings = request.app.state.settings
+        access, refresh = await refresh_tokens.issue(user, settings, token.family_id)
+        audit.note(request, "user", user.id, actor_id=user.id)
+        return TokenPair(access, refresh, settings.auth.access_ttl_s)
+
+    @post("/logout", opt=USER, operation_id="logout", status_code=204)
+    async def logout(
+        self,
+        request: Request[Any, Any, Any],
+        refresh_tokens: NamedDependency[RefreshTokenService],
+        data: JSONBody[LogoutRequest | None] = None,
+    ) -> None:
+        """Revoke the session: its refresh tokens and the access tokens issued from them."""
+        family = None
+        if data is not None and data.refresh_token:
+            family = await refresh_tokens.family_of(data.refresh_token)
+        family = family or refresh_tokens.repository.session.info.get("token_family")
+        if family is not None:
+            await refresh_tokens.revoke_family(family)
+        audit.note(request, "user", request.user.id)
+
+    @get("/me", opt=USER, operation_id="me")
+    async def me(self, request: Request[UserModel, Any, Any]) -> User:
+        """The signed-in user."""
+        return to_schema(request.user)
+
+
+class UserAdminController(Controller):
+    """Administrators manage accounts."""
+
+    path = "/api/v1/users"
+    tags = ["users"]
+    dependencies = DEPENDENCIES
+
+    @get("/", opt=ADMIN, operation_id="list_users")
+    async def list_users(
+        self,
+        users: NamedDependency[UserService],
+        limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
+        offset: Annotated[int, Parameter(ge=0)] = 0,
+    ) -> list[User]:
+        """Every account, oldest first."""
+        rows = await users.list(OrderBy("created_at", "asc"), LimitOffset(limit, offset))
+        return [to_schema(u) for u in rows]
+
+    @get("/{user_id:uuid}", opt=ADMIN, operation_id="get_user")
+    async def get_user(self, user_id: UUID, users: NamedDependency[UserService]) -> User:
+        """One account."""
+        return to_schema(await users.get(user_id))
+
+    @patch("/{user_id:uuid}", opt=ADMIN, operation_id="update_user")
+    async def update_user(
+        self, user_id: UUID, data: JSONBody[UserUpdate], users: NamedDependency[UserService]
+    ) -> User:
+        """Rename, change role, or disable an account."""
+        changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None}
+        await users.get(user_id)
+        return to_schema(await users.update(changes, item_id=user_id))
+
+    @delete("/{user_id:uuid}", opt=ADMIN, operation_id="delete_user", status_code=204)
+    async def delete_user(
+        self,
+        request: Request[UserModel, Any, Any],
+        user_id: UUID,
+        users: NamedDependency[UserService],
+    ) -> None:
+        """Delete an account (not your own)."""
+        if user_id == request.user.id:
+            raise AppError(409, "you cannot delete your own account", code="conflict")
+        await users.delete(user_id)

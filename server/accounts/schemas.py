@@ -1,0 +1,70 @@
+"""Wire schemas of accounts: registration, tokens, users."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+import msgspec
+
+Email = Annotated[
+    str, msgspec.Meta(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+]
+Password = Annotated[str, msgspec.Meta(min_length=8, max_length=1024)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class UserCreate(msgspec.Struct, forbid_unknown_fields=True):
+    """Registration."""
+
+    email: Email
+    password: Password
+    name: Name | None = None
+
+
+class LoginRequest(msgspec.Struct):
+    """Login with JSON; the OAuth2 password form sends ``username`` instead of ``email``."""
+
+    email: Email
+    password: Annotated[str, msgspec.Meta(max_length=1024)]
+
+
+class RefreshRequest(msgspec.Struct):
+    """Exchange a refresh token for a new pair."""
+
+    refresh_token: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class LogoutRequest(msgspec.Struct):
+    """Logout revokes the family of the given refresh token, or of the access token used."""
+
+    refresh_token: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+
+
+class TokenPair(msgspec.Struct):
+    """What login and refresh return."""
+
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    token_type: str = "bearer"
+
+
+class User(msgspec.Struct):
+    """A user as clients see it."""
+
+    id: UUID
+    email: str
+    name: str | None
+    role: str
+    is_active: bool
+    created_at: datetime
+
+
+class UserUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    """What an admin may change about a user."""
+
+    name: Name | None = None
+    role: Literal["admin", "user"] | None = None
+    is_active: bool | None = None

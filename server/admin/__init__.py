@@ -1,0 +1,1 @@
+"""Administration: the audit trail (and, with the providers, profiles, config and usage)."""

@@ -1,0 +1,63 @@
+"""``/api/v1/audit``: the audit trail, for administrators."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.params import Parameter
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.access import ADMIN
+from server.db.models import AuditEntry
+
+from .schemas import AuditRecord
+
+
+class AuditController(Controller):
+    """Read the audit trail, newest first, filtered by actor, action, project or target."""
+
+    path = "/api/v1/audit"
+    tags = ["admin"]
+
+    @get("/", opt=ADMIN, operation_id="list_audit")
+    async def list_audit(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        actor_id: UUID | None = None,
+        action: str | None = None,
+        project_id: UUID | None = None,
+        target_id: str | None = None,
+        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Parameter(ge=0)] = 0,
+    ) -> list[AuditRecord]:
+        """Audit rows matching every given filter."""
+        query = select(AuditEntry).order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+        filters = {
+            AuditEntry.actor_id: actor_id,
+            AuditEntry.action: action,
+            AuditEntry.project_id: project_id,
+            AuditEntry.target_id: target_id,
+        }
+        for column, value in filters.items():
+            if value is not None:
+                query = query.where(column == value)
+        rows = await db_session.scalars(query.limit(limit).offset(offset))
+        return [
+            AuditRecord(
+                id=r.id,
+                created_at=r.created_at,
+                actor_id=r.actor_id,
+                action=r.action,
+                target_type=r.target_type,
+                target_id=r.target_id,
+                project_id=r.project_id,
+                request_id=r.request_id,
+                ip=r.ip,
+                data=r.data,
+            )
+            for r in rows
+        ]

@@ -1,0 +1,83 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+
+from server.access import access_guard, build_auth
+from server.accounts.controllers import AuthController, UserAdminController
+from server.admin.controllers import AuditController
+from server.audit import audit_and_commit
+from server.db import database_url, sqlalchemy_config
+from server.errors import exception_handlers
+from server.limits import Throttle
+from server.observability import configure_logging, request_id_middleware
+from server.projects.controllers import InvitationController, ProjectController
+from server.settings import get_settings
+from server.system.controllers import SystemController
+
+if TYPE_CHECKING:
+    from server.settings import Settings
+
+API_VERSION = "0.1.0"
+
+
+async def _connect_redis(app: Litestar) -> None:
+    url = app.state.settings.redis.url
+    if url is not None:
+        from redis.asyncio import Redis  # noqa: PLC0415
+
+        app.state.redis = Redis.from_url(url)
+        app.state.throttle = Throttle(app.state.redis)
+
+
+async def _close_redis(app: Litestar) -> None:
+    if app.state.redis is not None:
+        await app.state.redis.aclose()
+
+
+def create_app(settings: Settings | None = None, db_url: str | None = None) -> Litestar:
+    """Build the app; ``db_url`` defaults to ``DATABASE_URL`` or the embedded PostgreSQL."""
+    settings = settings or get_settings()
+    configure_logging(settings.app.debug)
+    alchemy = sqlalchemy_config(db_url or database_url(settings), settings.db.pool_size)
+    alchemy.before_send_handler = audit_and_commit(alchemy.session_scope_key)
+    auth = build_auth(settings)
+    state: dict[str, Any] = {
+        "settings": settings,
+        "alchemy": alchemy,
+        "throttle": Throttle(),
+        "redis": None,
+        "status_checks": {},
+    }
+    return Litestar(
+        route_handlers=[
+            SystemController,
+            AuthController,
+            UserAdminController,
+            ProjectController,
+            InvitationController,
+            AuditController,
+        ],
+        plugins=[SQLAlchemyPlugin(config=alchemy)],
+        guards=[access_guard],
+        middleware=[request_id_middleware],
+        exception_handlers=exception_handlers,
+        state=State(state),
+        on_startup=[_connect_redis],
+        on_shutdown=[_close_redis],
+        openapi_config=OpenAPIConfig(
+            title="Unified Assistant",
+            version=API_VERSION,
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin()],
+        ),
+        on_app_init=[auth.on_app_init],
+        debug=settings.app.debug,
+    )

@@ -1,0 +1,120 @@
+"""The ``assistant`` command: serve, migrate, create an admin, run a worker.
+
+Heavy imports happen inside the commands so that ``--help`` is instant.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, NoReturn
+
+import click
+
+if TYPE_CHECKING:
+    from server.settings import Settings
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+def _settings() -> Settings:
+    from server.settings import SettingsError, get_settings  # noqa: PLC0415
+
+    try:
+        return get_settings()
+    except SettingsError as exc:
+        _fail(str(exc))
+
+
+def _migrated_url(settings: Settings) -> str:
+    """The database URL, after bringing its schema up to date."""
+    from server.db import database_url  # noqa: PLC0415
+    from server.db.migrate import upgrade  # noqa: PLC0415
+
+    try:
+        url = database_url(settings)
+        upgrade(url)
+    except (OSError, ConnectionError) as exc:
+        _fail(f"cannot reach the database: {exc}")
+    return url
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Unified Assistant: a chat server that writes long documents with you."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to bind (default: HOST or 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default: PORT or 8000).")
+def serve(host: str | None, port: int | None) -> None:
+    """Migrate the database, then serve the app."""
+    import uvicorn  # noqa: PLC0415
+
+    from server.app import create_app  # noqa: PLC0415
+
+    settings = _settings()
+    url = _migrated_url(settings)
+    app = create_app(settings, url)
+    uvicorn.run(
+        app,
+        host=host or settings.app.host,
+        port=settings.app.port if port is None else port,
+        log_config=None,
+        ws_ping_interval=20,
+        ws_ping_timeout=20,
+    )
+
+
+@main.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Target revision.")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION."""
+    from server.db import database_url  # noqa: PLC0415
+    from server.db.migrate import upgrade  # noqa: PLC0415
+
+    upgrade(database_url(_settings()), revision)
+    click.echo(f"database at {revision}")
+
+
+@main.command("create-admin")
+@click.option("--email", prompt=True, help="The admin's email.")
+@click.option("--name", default=None, help="Display name.")
+@click.password_option(help="Password (prompted when not given).")
+def create_admin(email: str, name: str | None, password: str) -> None:
+    """Create an administrator, or make an existing account one."""
+    import asyncio  # noqa: PLC0415
+
+    import msgspec  # noqa: PLC0415
+
+    from server.accounts.schemas import UserCreate  # noqa: PLC0415
+    from server.accounts.services import UserService  # noqa: PLC0415
+    from server.db import sqlalchemy_config  # noqa: PLC0415
+
+    try:
+        data = msgspec.convert({"email": email, "password": password, "name": name}, UserCreate)
+    except msgspec.ValidationError as exc:
+        _fail(f"invalid input: {exc}")
+    config = sqlalchemy_config(_migrated_url(_settings()))
+
+    async def run() -> str:
+        async with config.get_session() as session, UserService.new(session=session) as users:
+            existing = await users.get_one_or_none(email=data.email.lower())
+            if existing is not None:
+                await users.update({"role": "admin"}, item_id=existing.id)
+                verb = "promoted"
+            else:
+                await users.register(data, role="admin")
+                verb = "created"
+            await session.commit()
+        await config.get_engine().dispose()
+        return verb
+
+    click.echo(f"admin {asyncio.run(run())}: {data.email.lower()}")

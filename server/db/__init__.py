@@ -1,0 +1,36 @@
+"""The database layer shared by the server and the workers: models, engine config, migrations."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from advanced_alchemy.extensions.litestar import (
+    AsyncSessionConfig,
+    EngineConfig,
+    SQLAlchemyAsyncConfig,
+)
+
+from .embedded import start_embedded, to_asyncpg_url
+
+if TYPE_CHECKING:
+    from server.settings import Settings
+
+__all__ = ("database_url", "sqlalchemy_config")
+
+
+def database_url(settings: Settings) -> str:
+    """The asyncpg URL to use: ``DATABASE_URL``, or the embedded server started on demand."""
+    if settings.db.url is not None:
+        return to_asyncpg_url(settings.db.url)
+    return start_embedded(settings.app.data_dir)
+
+
+def sqlalchemy_config(url: str, pool_size: int = 10) -> SQLAlchemyAsyncConfig:
+    """The advanced-alchemy config: one session per request, committed when the response is 2xx."""
+    return SQLAlchemyAsyncConfig(
+        connection_string=url,
+        before_send_handler="autocommit",
+        session_config=AsyncSessionConfig(expire_on_commit=False),
+        engine_config=EngineConfig(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True),
+        create_all=False,
+    )

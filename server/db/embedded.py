@@ -1,0 +1,35 @@
+"""The embedded PostgreSQL 16 + pgvector, started through pgserver when ``DATABASE_URL`` is unset.
+
+Its data lives under ``DATA_DIR/postgres`` and survives restarts; pgserver stops the server when
+the last process using it exits.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+DATABASE_NAME = "assistant"
+
+
+def start_embedded(data_dir: Path, database: str = DATABASE_NAME) -> str:
+    """Start (or attach to) the embedded server and return an asyncpg URL for ``database``."""
+    import pgserver  # noqa: PLC0415 - heavy import, only for the embedded default
+
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    server = pgserver.get_server(data_dir / "postgres", cleanup_mode="stop")
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
+    if "(1 row)" not in exists:
+        server.psql(f'CREATE DATABASE "{database}";')
+    return to_asyncpg_url(server.get_uri(database))
+
+
+def to_asyncpg_url(url: str) -> str:
+    """``postgresql://…`` (or ``postgres://``) as the SQLAlchemy asyncpg dialect's URL."""
+    scheme, _, rest = url.partition("://")
+    if scheme in {"postgresql", "postgres"}:
+        return f"postgresql+asyncpg://{rest}"
+    return url

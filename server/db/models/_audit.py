@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from advanced_alchemy.base import UUIDv7AuditBase
+from advanced_alchemy.types import JsonB
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+
+class AuditEntry(UUIDv7AuditBase):
+    """Who changed what, when, in which request. Rows are never updated or deleted by the app."""
+
+    __tablename__ = "audit_log"
+
+    actor_id: Mapped[UUID | None] = mapped_column(index=True, default=None)
+    """No foreign key: the trail outlives the users it names."""
+    action: Mapped[str] = mapped_column(String(100), index=True)
+    target_type: Mapped[str | None] = mapped_column(String(50), default=None)
+    target_id: Mapped[str | None] = mapped_column(String(100), index=True, default=None)
+    project_id: Mapped[UUID | None] = mapped_column(index=True, default=None)
+    request_id: Mapped[str | None] = mapped_column(String(100), default=None)
+    ip: Mapped[str | None] = mapped_column(String(64), default=None)
+    data: Mapped[dict[str, Any]] = mapped_column(JsonB, default=dict)

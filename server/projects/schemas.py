@@ -1,0 +1,80 @@
+"""Wire schemas of projects, members and invitations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+import msgspec
+
+ProjectName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Role = Literal["owner", "editor", "viewer"]
+
+
+class ProjectCreate(msgspec.Struct, forbid_unknown_fields=True):
+    """A new project, from a workflow template of config.json."""
+
+    name: ProjectName
+    template: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = None
+
+
+class ProjectUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    """Rename a project or pin its AI profile (an empty string clears the override)."""
+
+    name: ProjectName | None = None
+    profile: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+
+
+class Project(msgspec.Struct):
+    """A project and the caller's role in it."""
+
+    id: UUID
+    name: str
+    template: str
+    profile: str | None
+    role: Role
+    created_at: datetime
+    updated_at: datetime
+
+
+class Member(msgspec.Struct):
+    """A member of a project."""
+
+    user_id: UUID
+    email: str
+    name: str | None
+    role: Role
+    joined_at: datetime
+
+
+class MemberUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    """Change a member's role."""
+
+    role: Role
+
+
+class InvitationCreate(msgspec.Struct, forbid_unknown_fields=True):
+    """Invite someone; with ``email`` only that account may accept."""
+
+    role: Role = "editor"
+    email: Annotated[str, msgspec.Meta(max_length=320)] | None = None
+
+
+class Invitation(msgspec.Struct):
+    """An invitation; ``token`` is shown only once, when it is created."""
+
+    id: UUID
+    project_id: UUID
+    role: Role
+    email: str | None
+    expires_at: datetime
+    accepted_at: datetime | None
+    revoked_at: datetime | None
+    token: str | None = None
+
+
+class InvitationAccept(msgspec.Struct):
+    """Redeem an invitation token."""
+
+    token: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]

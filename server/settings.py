@@ -1,0 +1,159 @@
+"""Settings read from environment variables, validated once at start-up.
+
+Each group is a plain dataclass built by :func:`get_settings`; a bad value raises
+:class:`SettingsError` whose message names the variable, and the CLI prints that one line.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+
+class SettingsError(Exception):
+    """A setting has a value the server cannot start with."""
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _int(name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a whole number") from None
+    if value < minimum or (maximum is not None and value > maximum):
+        upper = f" and {maximum}" if maximum is not None else ""
+        raise SettingsError(f"{name}={value} must be between {minimum}{upper}")
+    return value
+
+
+def _url(name: str, schemes: tuple[str, ...]) -> str | None:
+    raw = _env(name)
+    if raw is None:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in schemes:
+        raise SettingsError(
+            f"{name} must start with one of {', '.join(s + '://' for s in schemes)}"
+        )
+    return raw
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    """Where the server listens and keeps its files."""
+
+    host: str
+    port: int
+    data_dir: Path
+    config_path: Path
+    secret_key: str
+    debug: bool
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    """``url`` is None for the embedded PostgreSQL kept under ``DATA_DIR/postgres``."""
+
+    url: str | None
+    pool_size: int
+
+    @property
+    def embedded(self) -> bool:
+        """Whether the server starts its own PostgreSQL through pgserver."""
+        return self.url is None
+
+
+@dataclass(frozen=True)
+class RedisSettings:
+    """``url`` is None in the embedded default: memory channels and stores, in-process worker."""
+
+    url: str | None
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """Token lifetimes and the limits on login and register attempts."""
+
+    access_ttl_s: int
+    refresh_ttl_s: int
+    invitation_ttl_s: int
+    login_per_ip_per_min: int
+    login_per_account_per_min: int
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All settings groups."""
+
+    app: AppSettings
+    db: DatabaseSettings
+    redis: RedisSettings
+    auth: AuthSettings
+
+
+def _secret_key(data_dir: Path) -> str:
+    """``SECRET_KEY`` if set, else a key generated once and kept in ``DATA_DIR``."""
+    key = _env("SECRET_KEY")
+    if key is not None:
+        if len(key) < 32:
+            raise SettingsError("SECRET_KEY must be at least 32 characters")
+        return key
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def load_settings() -> Settings:
+    """Read and validate every setting from the environment."""
+    data_dir = Path(_env("DATA_DIR", "./var") or "./var").resolve()
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SettingsError(f"DATA_DIR={data_dir} cannot be created: {exc.strerror}") from None
+    if not os.access(data_dir, os.W_OK):
+        raise SettingsError(f"DATA_DIR={data_dir} is not writable")
+    config_path = Path(_env("ASSISTANT_CONFIG", "./config.json") or "./config.json").resolve()
+    if not config_path.is_file():
+        raise SettingsError(f"ASSISTANT_CONFIG={config_path} does not exist")
+    app = AppSettings(
+        host=_env("HOST", "127.0.0.1") or "127.0.0.1",
+        port=_int("PORT", 8000, minimum=0, maximum=65535),
+        data_dir=data_dir,
+        config_path=config_path,
+        secret_key=_secret_key(data_dir),
+        debug=(_env("DEBUG", "0") or "0").lower() in {"1", "true", "yes"},
+    )
+    db = DatabaseSettings(
+        url=_url("DATABASE_URL", ("postgresql", "postgresql+asyncpg", "postgres")),
+        pool_size=_int("DATABASE_POOL_SIZE", 10, minimum=1, maximum=500),
+    )
+    redis = RedisSettings(url=_url("REDIS_URL", ("redis", "rediss", "unix")))
+    auth = AuthSettings(
+        access_ttl_s=_int("ACCESS_TOKEN_TTL", 900, minimum=10),
+        refresh_ttl_s=_int("REFRESH_TOKEN_TTL", 30 * 24 * 3600, minimum=60),
+        invitation_ttl_s=_int("INVITATION_TTL", 7 * 24 * 3600, minimum=60),
+        login_per_ip_per_min=_int("LOGIN_RATE_PER_IP", 20, minimum=1),
+        login_per_account_per_min=_int("LOGIN_RATE_PER_ACCOUNT", 10, minimum=1),
+    )
+    return Settings(app=app, db=db, redis=redis, auth=auth)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process, read once."""
+    return load_settings()

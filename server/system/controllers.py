@@ -1,0 +1,66 @@
+"""``/health`` (is the process up) and ``/status`` (can it reach what it depends on)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Literal
+
+import msgspec
+from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.access import PUBLIC
+
+
+class Check(msgspec.Struct):
+    """The state of one dependency."""
+
+    status: Literal["ok", "error", "disabled"]
+    latency_ms: float | None = None
+    detail: str | None = None
+
+
+class Status(msgspec.Struct):
+    """Overall state: ``ok`` only when every enabled dependency is."""
+
+    status: Literal["ok", "degraded"]
+    checks: dict[str, Check]
+
+
+async def _timed(probe: Any) -> Check:
+    started = time.perf_counter()
+    try:
+        await probe()
+    except Exception as exc:
+        return Check("error", detail=f"{type(exc).__name__}: {exc}"[:300])
+    return Check("ok", latency_ms=round((time.perf_counter() - started) * 1000, 2))
+
+
+class SystemController(Controller):
+    """Liveness and readiness."""
+
+    tags = ["system"]
+
+    @get("/health", opt=PUBLIC, operation_id="health")
+    async def health(self) -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @get("/status", opt=PUBLIC, operation_id="status")
+    async def status(
+        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
+    ) -> Response[Status]:
+        """Readiness: database, Redis (when configured) and the configured providers."""
+
+        async def database() -> None:
+            await db_session.execute(text("SELECT 1"))
+
+        checks = {"database": await _timed(database)}
+        redis = request.app.state.redis
+        checks["redis"] = await _timed(redis.ping) if redis is not None else Check("disabled")
+        for name, check in request.app.state.status_checks.items():
+            checks[name] = await check()
+        ok = all(c.status != "error" for c in checks.values())
+        return Response(Status("ok" if ok else "degraded", checks), status_code=200 if ok else 503)
