@@ -16,6 +16,7 @@ from server.admin.controllers import AuditController
 from server.audit import audit_and_commit
 from server.db import database_url, sqlalchemy_config
 from server.errors import exception_handlers
+from server.events import PluginPublisher, channels_plugin
 from server.limits import Throttle
 from server.observability import configure_logging, request_id_middleware
 from server.projects.controllers import InvitationController, ProjectController
@@ -49,12 +50,15 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> L
     alchemy = sqlalchemy_config(db_url or database_url(settings), settings.db.pool_size)
     alchemy.before_send_handler = audit_and_commit(alchemy.session_scope_key)
     auth = build_auth(settings)
+    channels = channels_plugin(settings.redis.url)
     state: dict[str, Any] = {
         "settings": settings,
         "alchemy": alchemy,
         "throttle": Throttle(),
         "redis": None,
         "status_checks": {},
+        "channels": channels,
+        "publisher": PluginPublisher(channels),
     }
     return Litestar(
         route_handlers=[
@@ -65,7 +69,7 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> L
             InvitationController,
             AuditController,
         ],
-        plugins=[SQLAlchemyPlugin(config=alchemy)],
+        plugins=[SQLAlchemyPlugin(config=alchemy), channels],
         guards=[access_guard],
         middleware=[request_id_middleware],
         exception_handlers=exception_handlers,

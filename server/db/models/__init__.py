@@ -3,20 +3,35 @@
 from advanced_alchemy.base import UUIDv7AuditBase as Base
 
 from ._audit import AuditEntry
+from ._chat import ChatMessage, ChatSession
+from ._document import Chunk, Document
+from ._export import Export
 from ._invitation import Invitation
+from ._job import Job
+from ._phase import Phase, PhaseVersion
 from ._project import ROLE_RANK, MemberRole, Project, ProjectMember
 from ._refresh_token import RefreshToken
+from ._usage import UsageEvent
 from ._user import User, UserRole
 
 __all__ = (
     "ROLE_RANK",
     "AuditEntry",
     "Base",
+    "ChatMessage",
+    "ChatSession",
+    "Chunk",
+    "Document",
+    "Export",
     "Invitation",
+    "Job",
     "MemberRole",
+    "Phase",
+    "PhaseVersion",
     "Project",
     "ProjectMember",
     "RefreshToken",
+    "UsageEvent",
     "User",
     "UserRole",
 )
