@@ -6,7 +6,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 .PHONY: run test lint format typecheck bench bench-providers bench-ingest bench-exports bench-chat uv sync
 
 uv:
-	@command -v uv >/dev/null 2>&1 || test -x $(HOME)/.local/bin/uv || python3 -m pip install --user --quiet uv || curl -LsSf https://astral.sh/uv/install.sh | sh
+	@command -v uv >/dev/null 2>&1 || test -x $(HOME)/.local/bin/uv || python3 -m pip install --user --quiet uv
 
 sync: uv
 	$(UV) sync --frozen
