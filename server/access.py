@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from server.accounts.security import ALGORITHM
 from server.db.models import ROLE_RANK, ProjectMember, RefreshToken, User
-from server.errors import forbidden, not_found
+from server.errors import forbidden, not_found, unauthorized
 
 if TYPE_CHECKING:
     from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
@@ -111,6 +111,14 @@ async def _project_id(
     )
 
 
+def _hidden(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> str:
+    """What the guard's 404 names: the project, or the resource found through ``project_of``."""
+    if "project_id" in connection.path_params or "project_of" not in handler.opt:
+        return "project"
+    param: str = handler.opt["project_of"][0]
+    return param.removesuffix("_id")
+
+
 async def access_guard(
     connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
 ) -> None:
@@ -118,7 +126,11 @@ async def access_guard(
     access = handler.opt.get("access")
     if access == "public":
         return
-    user: User = connection.user
+    if access is None and handler.http_methods == {"OPTIONS"}:
+        return  # Litestar's generated preflight answer: an Allow header, nothing else
+    user: User | None = connection.scope.get("user")
+    if user is None:  # a method the auth middleware skips (OPTIONS) on a non-public route
+        raise unauthorized()
     if access == "user":
         return
     if access == "admin":
@@ -132,7 +144,7 @@ async def access_guard(
         if project_id is not None:
             role = await project_role(db_session(connection), user.id, project_id)
         if role is None:
-            raise not_found("project" if "project_id" in connection.path_params else "resource")
+            raise not_found(_hidden(connection, handler))
         if ROLE_RANK[role] < needed:
             raise forbidden(f"your role in this project ({role}) does not allow this")
         connection.state.project_role = role

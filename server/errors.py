@@ -1,4 +1,4 @@
-"""Every error leaves the server as JSON ``{code, message}`` with a stable code and the right status."""
+"""Every error leaves the server as JSON ``{code, message}``: a stable code, the right status."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ CODES: dict[int, str] = {
     500: "internal",
     503: "unavailable",
 }
+_INTERNAL_MESSAGE = "the server failed to handle this request; it has been logged"
 
 
 class AppError(HTTPException):
@@ -103,6 +104,10 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
             )
     if isinstance(exc, NotAuthorizedException) and not isinstance(exc, AppError):
         message = exc.detail or "authentication required"
+    if status >= HTTP_500_INTERNAL_SERVER_ERROR and not isinstance(exc, AppError):
+        # Framework 5xx (e.g. a misconfiguration) carry internals in their detail: log, not send.
+        logger.error("server error", path=request.url.path, status=status, detail=exc.detail)
+        code, message, extra = CODES.get(status, "internal"), _INTERNAL_MESSAGE, None
     return Response(
         _body(code, message, extra),
         status_code=status,
@@ -122,7 +127,7 @@ def _duplicate(_: Request[Any, Any, Any], exc: DuplicateKeyError) -> Response[An
 def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     logger.exception("unhandled error", path=request.url.path, exc_info=exc)
     return Response(
-        _body("internal", "the server failed to handle this request; it has been logged"),
+        _body("internal", _INTERNAL_MESSAGE),
         status_code=HTTP_500_INTERNAL_SERVER_ERROR,
     )
 

@@ -1,0 +1,98 @@
+"""Fixtures for HTTP tests: accounts and projects written straight into the worker's database.
+
+Accounts share one argon2id hash of :data:`PASSWORD` (hashing is deliberately slow) and get an
+access token minted with the app's secret, so a test can set up many callers cheaply; tests of
+login itself go through the API.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from uuid import UUID, uuid4
+
+import pytest
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+from server.accounts.security import encode_access_token, hash_password
+from server.db.models import Project, ProjectMember, User
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Awaitable, Callable
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from server.settings import Settings
+
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass(frozen=True)
+class Account:
+    """A user in the database and a valid access token for it."""
+
+    id: UUID
+    email: str
+    role: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The ``Authorization`` header of this account."""
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    """One argon2id hash of :data:`PASSWORD`, shared by every inserted account."""
+    return hash_password(PASSWORD)
+
+
+@pytest.fixture
+async def db(clean_db: str) -> AsyncIterator[AsyncSession]:
+    """A session on the worker's database, for arranging rows and checking what the API wrote."""
+    engine = create_async_engine(clean_db)
+    async with async_sessionmaker(engine, expire_on_commit=False)() as session:
+        yield session
+    await engine.dispose()
+
+
+def mint_token(account_id: UUID, settings: Settings, *, family: UUID | None = None) -> str:
+    """An access token as login would issue it, in a new (or the given) refresh family."""
+    return encode_access_token(
+        account_id, family or uuid4(), settings.auth.access_ttl_s, settings.app.secret_key
+    )
+
+
+@pytest.fixture
+def make_account(
+    db: AsyncSession, settings: Settings, password_hash: str
+) -> Callable[..., Awaitable[Account]]:
+    """Insert an account (``role`` user or admin) whose password is :data:`PASSWORD`."""
+
+    async def make(email: str | None = None, *, role: str = "user") -> Account:
+        email = email or f"{role}-{uuid4().hex[:12]}@example.org"
+        user = User(email=email, password_hash=password_hash, role=role)
+        db.add(user)
+        await db.commit()
+        return Account(user.id, email, role, mint_token(user.id, settings))
+
+    return make
+
+
+@pytest.fixture
+def make_project(db: AsyncSession) -> Callable[..., Awaitable[UUID]]:
+    """Insert a project with the given ``{user_id: role}`` members; returns its id."""
+
+    async def make(members: dict[UUID, str], name: str = "Project") -> UUID:
+        project = Project(name=name, template="business-plan")
+        db.add(project)
+        await db.flush()
+        db.add_all(
+            ProjectMember(project_id=project.id, user_id=user_id, role=role)
+            for user_id, role in members.items()
+        )
+        await db.commit()
+        return project.id
+
+    return make
