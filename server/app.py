@@ -17,11 +17,13 @@ from server.audit import audit_and_commit
 from server.db import database_url, sqlalchemy_config
 from server.errors import exception_handlers
 from server.events import PluginPublisher, channels_plugin
+from server.exports.controllers import ExportController
 from server.limits import Throttle
 from server.observability import configure_logging, request_id_middleware
 from server.projects.controllers import InvitationController, ProjectController
 from server.settings import get_settings
 from server.system.controllers import SystemController
+from tasks.lifecycle import start_queue, stop_queue
 
 if TYPE_CHECKING:
     from server.settings import Settings
@@ -68,14 +70,15 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> L
             ProjectController,
             InvitationController,
             AuditController,
+            ExportController,
         ],
         plugins=[SQLAlchemyPlugin(config=alchemy), channels],
         guards=[access_guard],
         middleware=[request_id_middleware],
         exception_handlers=exception_handlers,
         state=State(state),
-        on_startup=[_connect_redis],
-        on_shutdown=[_close_redis],
+        on_startup=[_connect_redis, start_queue],
+        on_shutdown=[stop_queue, _close_redis],
         openapi_config=OpenAPIConfig(
             title="Unified Assistant",
             version=API_VERSION,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -93,6 +93,27 @@ class AuthSettings:
 
 
 @dataclass(frozen=True)
+class QueueSettings:
+    """The task queue: worker threads, and how lost jobs are found again."""
+
+    worker_threads: int = 4
+    sweep_interval_s: int = 30
+    """How often queued jobs whose message may be lost and expired running jobs are re-sent."""
+    queued_grace_s: int = 60
+    """How long a queued job may wait for its message before it is sent again."""
+    namespace: str = "ua-queue"
+    """Key prefix of the broker's queues in Redis."""
+
+
+@dataclass(frozen=True)
+class ExportSettings:
+    """How long export files are kept, and how long one rendering attempt may take."""
+
+    ttl_s: int = 7 * 24 * 3600
+    job_timeout_s: int = 600
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings groups."""
 
@@ -100,6 +121,8 @@ class Settings:
     db: DatabaseSettings
     redis: RedisSettings
     auth: AuthSettings
+    queue: QueueSettings = field(default_factory=QueueSettings)
+    exports: ExportSettings = field(default_factory=ExportSettings)
 
 
 def _secret_key(data_dir: Path) -> str:
@@ -150,7 +173,17 @@ def load_settings() -> Settings:
         login_per_ip_per_min=_int("LOGIN_RATE_PER_IP", 20, minimum=1),
         login_per_account_per_min=_int("LOGIN_RATE_PER_ACCOUNT", 10, minimum=1),
     )
-    return Settings(app=app, db=db, redis=redis, auth=auth)
+    queue = QueueSettings(
+        worker_threads=_int("WORKER_THREADS", 4, minimum=1, maximum=256),
+        sweep_interval_s=_int("QUEUE_SWEEP_INTERVAL", 30, minimum=1),
+        queued_grace_s=_int("QUEUE_GRACE", 60, minimum=1),
+        namespace=_env("QUEUE_NAMESPACE", "ua-queue") or "ua-queue",
+    )
+    exports = ExportSettings(
+        ttl_s=_int("EXPORT_TTL", 7 * 24 * 3600, minimum=60),
+        job_timeout_s=_int("EXPORT_JOB_TIMEOUT", 600, minimum=1),
+    )
+    return Settings(app=app, db=db, redis=redis, auth=auth, queue=queue, exports=exports)
 
 
 @lru_cache(maxsize=1)

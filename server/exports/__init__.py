@@ -1,0 +1,1 @@
+"""Exports' REST side: create (202, rendered by the queue), read, list and download."""

@@ -1,0 +1,98 @@
+"""``/api/v1/projects/{project_id}/exports`` and ``/api/v1/exports/{export_id}[/download]``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from advanced_alchemy.extensions.litestar.providers import create_service_provider
+from litestar import Controller, Request, Response, get, post
+from litestar.background_tasks import BackgroundTask
+from litestar.di import NamedDependency, Provide
+from litestar.params import JSONBody
+from litestar.response import File
+
+from server import audit, events
+from server.access import VIEWER
+from server.db.models import Export as ExportModel
+from server.db.models import User
+
+from .schemas import Export, ExportCreate, export_schema
+from .services import ExportService
+
+if TYPE_CHECKING:
+    from server.settings import Settings
+
+__all__ = ("ExportController",)
+
+EXPORT_OF = {**VIEWER, "project_of": ("export_id", ExportModel)}
+
+
+class ExportController(Controller):
+    """Exports of a project's document (PDF, DOCX, Markdown, JSON)."""
+
+    tags = ["exports"]
+    dependencies = {"exports": Provide(create_service_provider(ExportService))}
+
+    @post(
+        "/api/v1/projects/{project_id:uuid}/exports",
+        opt=VIEWER,
+        operation_id="create_export",
+        status_code=202,
+    )
+    async def create_export(
+        self,
+        request: Request[User, Any, Any],
+        project_id: UUID,
+        data: JSONBody[ExportCreate],
+        exports: NamedDependency[ExportService],
+    ) -> Response[Export]:
+        """Queue a rendering; follow it with ``GET /exports/{id}`` or ``export:updated``."""
+        settings: Settings = request.app.state.settings
+        export = await exports.request(
+            project_id, data.format, request.user.id, timeout_s=settings.exports.job_timeout_s
+        )
+        audit.note(request, "export", export.id)
+        body = export_schema(export)
+        announce = BackgroundTask(
+            events.publish,
+            request.app.state.publisher,
+            [events.project_channel(project_id)],
+            "export:updated",
+            {"export": body},
+        )
+        return Response(body, status_code=202, background=announce)
+
+    @get("/api/v1/projects/{project_id:uuid}/exports", opt=VIEWER, operation_id="list_exports")
+    async def list_exports(
+        self, project_id: UUID, exports: NamedDependency[ExportService]
+    ) -> list[Export]:
+        """The project's exports, newest first."""
+        return [export_schema(e) for e in await exports.for_project(project_id)]
+
+    @get("/api/v1/exports/{export_id:uuid}", opt=EXPORT_OF, operation_id="get_export")
+    async def get_export(self, export_id: UUID, exports: NamedDependency[ExportService]) -> Export:
+        """One export and its status."""
+        return export_schema(await exports.get(export_id))
+
+    @get(
+        "/api/v1/exports/{export_id:uuid}/download",
+        opt=EXPORT_OF,
+        operation_id="download_export",
+        media_type="application/octet-stream",
+    )
+    async def download_export(
+        self,
+        request: Request[User, Any, Any],
+        export_id: UUID,
+        exports: NamedDependency[ExportService],
+    ) -> File:
+        """The rendered file (409 while not ready, 410 once expired)."""
+        export = await exports.get(export_id)
+        path = ExportService.file_of(export, request.app.state.settings.app.data_dir)
+        return File(
+            path=path,
+            filename=export.filename or path.name,
+            media_type=export.content_type,
+            content_disposition_type="attachment",
+        )

@@ -1,0 +1,123 @@
+"""Starting and stopping the queue: inside the app (embedded worker, sweeper) and as a worker.
+
+Embedded default (no ``REDIS_URL``): a Dramatiq ``StubBroker`` and a Dramatiq ``Worker`` whose
+threads run each job's coroutine on the app's event loop. With ``REDIS_URL``: the app only
+sends messages to the ``RedisBroker`` and sweeps; ``assistant worker`` processes run the jobs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from typing import TYPE_CHECKING
+
+import dramatiq
+import structlog
+
+from server.db import sqlalchemy_config
+from server.events import channels_backend
+from server.system.controllers import Check
+from tasks import handlers
+from tasks._runtime import JobRuntime
+from tasks._sweep import sweep_forever
+
+if TYPE_CHECKING:
+    from litestar import Litestar
+
+    from server.settings import Settings
+
+__all__ = ("WORKER_TIMEOUT_MS", "run_worker", "start_queue", "stop_queue")
+
+logger = structlog.get_logger()
+
+WORKER_TIMEOUT_MS = 100
+"""How long a consumer waits for a message before looking again (bounds pick-up latency)."""
+STOP_TIMEOUT_MS = 10_000
+HANDLER_MODULES = handlers.__all__
+
+
+def _worker(runtime: JobRuntime) -> dramatiq.Worker:
+    return dramatiq.Worker(
+        runtime.broker,
+        worker_threads=runtime.settings.queue.worker_threads,
+        worker_timeout=WORKER_TIMEOUT_MS,
+    )
+
+
+async def _stop(
+    runtime: JobRuntime, worker: dramatiq.Worker | None, sweeper: asyncio.Task[None]
+) -> None:
+    sweeper.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await sweeper
+    runtime.cancel_in_flight()
+    if worker is not None:
+        # Off the loop: worker threads wait on coroutines that this loop has to finish.
+        await asyncio.to_thread(worker.stop, STOP_TIMEOUT_MS)
+    await runtime.drain_sends()
+    runtime.unregister()
+    runtime.broker.close()
+
+
+async def start_queue(app: Litestar) -> None:
+    """App start-up: the runtime, the in-process worker when embedded, and the sweeper."""
+    settings: Settings = app.state.settings
+    runtime = JobRuntime(
+        settings, app.state.alchemy, app.state.publisher, asyncio.get_running_loop()
+    )
+    runtime.register()
+    worker = None
+    if settings.redis.url is None:
+        worker = _worker(runtime)
+        worker.start()
+    app.state.queue = runtime
+    app.state.queue_worker = worker
+    app.state.queue_sweeper = asyncio.create_task(sweep_forever(runtime))
+
+    async def broker_check() -> Check:
+        if worker is not None:
+            return Check("ok", detail=f"in-process worker, {settings.queue.worker_threads} threads")
+        try:
+            await asyncio.to_thread(runtime.broker.client.ping)  # type: ignore[attr-defined]
+        except Exception as exc:
+            return Check("error", detail=f"{type(exc).__name__}: {exc}"[:300])
+        return Check("ok", detail="redis")
+
+    app.state.status_checks["broker"] = broker_check
+
+
+async def stop_queue(app: Litestar) -> None:
+    """App shutdown: stop sweeping and the in-process worker; running jobs are recovered later."""
+    runtime: JobRuntime | None = getattr(app.state, "queue", None)
+    if runtime is not None:
+        await _stop(runtime, app.state.queue_worker, app.state.queue_sweeper)
+
+
+async def _serve_worker(settings: Settings, db_url: str) -> None:
+    alchemy = sqlalchemy_config(db_url, settings.db.pool_size)
+    publisher = channels_backend(settings.redis.url)
+    runtime = JobRuntime(settings, alchemy, publisher, asyncio.get_running_loop())
+    runtime.register()
+    worker = _worker(runtime)
+    worker.start()
+    sweeper = asyncio.create_task(sweep_forever(runtime))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    logger.info("worker started", threads=settings.queue.worker_threads, handlers=HANDLER_MODULES)
+    await stop.wait()
+    logger.info("worker stopping")
+    await _stop(runtime, worker, sweeper)
+    await publisher.on_shutdown()
+    await alchemy.get_engine().dispose()
+
+
+def run_worker(settings: Settings, db_url: str) -> None:
+    """Run jobs from Redis until SIGINT or SIGTERM (``assistant worker``)."""
+    if settings.redis.url is None:
+        raise ValueError(
+            "a separate worker needs REDIS_URL; without it the server runs jobs itself"
+        )
+    asyncio.run(_serve_worker(settings, db_url))
