@@ -1,0 +1,311 @@
+"""``/api/v1/documents`` (upload, get, delete, chunks, cancel), a project's document list, and
+``/api/v1/search``."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Annotated, Any
+from uuid import UUID
+
+from advanced_alchemy.extensions.litestar.providers import create_service_provider
+from ingest import IngestError, sniff
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.background_tasks import BackgroundTask
+from litestar.di import NamedDependency, Provide
+from litestar.params import JSONBody, Parameter
+from providers import ProviderError
+
+from server import audit
+from server.access import EDITOR, USER, VIEWER, project_role
+from server.db.models import ROLE_RANK, Document, User
+from server.errors import AppError, not_found
+from server.events import project_channel, publish
+
+from .retrieval import search
+from .schemas import Document as DocumentSchema
+from .schemas import DocumentChunk, SearchHit, SearchRequest, SearchResults
+from .services import ACTIVE, DocumentService, chunk_schema, sha256_in_use, to_schema
+from .settings import document_settings
+from .storage import file_store
+from .upload import HEADROOM_BYTES, receive_upload, too_large
+
+if TYPE_CHECKING:
+    from litestar import Litestar
+    from providers import Embedder
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from .storage import FileStore
+
+INGEST_JOB = "ingest_document"
+INGEST_ATTEMPTS = 3
+INGEST_TIMEOUT_S = 900
+DEPENDENCIES = {"documents": Provide(create_service_provider(DocumentService))}
+_SNIFF_STATUS = {"unsupported_type": 415, "too_large": 413}
+ON_PROJECT = {"project_of": ("document_id", Document)}
+
+
+def _store(request: Request[Any, Any, Any]) -> FileStore:
+    return file_store(request.app.state.settings.app.data_dir)
+
+
+def _embedder(app: Litestar) -> Embedder:
+    try:
+        embedder: Embedder = app.state.registry.embedder()
+    except ProviderError as exc:
+        raise AppError(503, f"embeddings are unavailable: {exc}", code="unavailable") from None
+    return embedder
+
+
+def _sniff_file(path: Any, filename: str) -> str:
+    with open(path, "rb") as handle:
+        return sniff(handle.read(), filename)
+
+
+async def _enqueue(session: AsyncSession, document: Document) -> None:
+    from tasks.queue import enqueue  # noqa: PLC0415 - tasks imports the server's models
+
+    await enqueue(
+        session,
+        INGEST_JOB,
+        document.id,
+        timeout_s=INGEST_TIMEOUT_S,
+        max_attempts=INGEST_ATTEMPTS,
+    )
+
+
+async def _remove_unreferenced(app: Litestar, store: FileStore, sha256: str) -> None:
+    """After a delete has committed: remove the file unless another document took it since."""
+    async with app.state.alchemy.get_session() as session:
+        if not await sha256_in_use(session, sha256):
+            await asyncio.to_thread(store.remove, sha256)
+
+
+class DocumentController(Controller):
+    """Uploaded documents of projects."""
+
+    path = "/api/v1"
+    tags = ["documents"]
+    dependencies = DEPENDENCIES
+
+    @post(
+        "/documents",
+        opt=USER,
+        operation_id="upload_document",
+        request_max_body_size=None,
+        status_code=202,
+    )
+    async def upload_document(
+        self,
+        request: Request[User, Any, Any],
+        documents: NamedDependency[DocumentService],
+        db_session: NamedDependency[AsyncSession],
+    ) -> Response[DocumentSchema]:
+        """Upload a PDF, DOCX or Markdown file (multipart ``file`` and ``project_id``).
+
+        202 with the new document, queued for processing; 200 with the existing document when
+        the project already has these exact bytes (a failed or cancelled one is queued again,
+        202). The type is judged by content (415 otherwise); over the size limit, 413. The
+        route reads the body itself, enforcing the limit while reading.
+        """
+        limit = document_settings().max_upload_bytes
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > limit + HEADROOM_BYTES:
+            raise too_large(limit)
+        project: list[UUID] = []
+
+        async def check_project(name: str, value: str) -> None:
+            if name != "project_id":
+                return
+            try:
+                project_id = UUID(value.strip())
+            except ValueError:
+                raise AppError(422, "project_id is not a valid id") from None
+            role = await project_role(db_session, request.user.id, project_id)
+            if role is None:
+                raise not_found("project")
+            if ROLE_RANK[role] < ROLE_RANK["editor"]:
+                raise AppError(403, f"your role in this project ({role}) does not allow this")
+            project.append(project_id)
+
+        store = _store(request)
+        received = await receive_upload(
+            request.headers.get("content-type"), request.stream(), store, limit, check_project
+        )
+        try:
+            if not project:
+                raise AppError(422, "the form has no project_id field")
+            try:
+                kind = await asyncio.to_thread(_sniff_file, received.path, received.filename)
+            except IngestError as exc:
+                raise AppError(
+                    _SNIFF_STATUS.get(exc.code, 422), exc.message, code=exc.code
+                ) from None
+            await asyncio.to_thread(store.keep, received.path, received.sha256)
+        finally:
+            received.path.unlink(missing_ok=True)
+        project_id = project[0]
+        existing = await documents.find_by_hash(project_id, received.sha256)
+        if existing is not None:
+            status = 200
+            if existing.status in ("failed", "cancelled"):
+                document = await documents.requeue(existing)
+                await _enqueue(db_session, document)
+                status = 202
+            audit.note(request, "document", existing.id, project_id=project_id, duplicate=True)
+            return Response(to_schema(existing), status_code=status)
+        document = await documents.create(
+            Document(
+                project_id=project_id,
+                uploaded_by=request.user.id,
+                filename=(received.filename or "upload")[:255],
+                kind=kind,
+                size_bytes=received.size,
+                sha256=received.sha256,
+                status="uploaded",
+            )
+        )
+        await _enqueue(db_session, document)
+        audit.note(request, "document", document.id, project_id=project_id)
+        return Response(to_schema(document), status_code=202)
+
+    @get(
+        "/projects/{project_id:uuid}/documents", opt=VIEWER, operation_id="list_project_documents"
+    )
+    async def list_documents(
+        self, project_id: UUID, documents: NamedDependency[DocumentService]
+    ) -> list[DocumentSchema]:
+        """A project's documents, newest first."""
+        return [to_schema(d) for d in await documents.list_for_project(project_id)]
+
+    @get("/documents/{document_id:uuid}", opt={**VIEWER, **ON_PROJECT}, operation_id="get_document")
+    async def get_document(
+        self, document_id: UUID, documents: NamedDependency[DocumentService]
+    ) -> DocumentSchema:
+        """One document with its processing status and progress."""
+        return to_schema(await documents.get(document_id))
+
+    @get(
+        "/documents/{document_id:uuid}/chunks",
+        opt={**VIEWER, **ON_PROJECT},
+        operation_id="list_document_chunks",
+    )
+    async def list_chunks(
+        self,
+        document_id: UUID,
+        documents: NamedDependency[DocumentService],
+        limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
+        offset: Annotated[int, Parameter(ge=0)] = 0,
+    ) -> list[DocumentChunk]:
+        """A page of the document's chunks in reading order."""
+        return [
+            chunk_schema(c) for c in await documents.chunks(document_id, limit=limit, offset=offset)
+        ]
+
+    @delete(
+        "/documents/{document_id:uuid}",
+        opt={**EDITOR, **ON_PROJECT},
+        operation_id="delete_document",
+        status_code=204,
+    )
+    async def delete_document(
+        self,
+        request: Request[User, Any, Any],
+        document_id: UUID,
+        documents: NamedDependency[DocumentService],
+        db_session: NamedDependency[AsyncSession],
+    ) -> Response[None]:
+        """Delete a document with its chunks and vectors; its file goes once nothing uses it."""
+        from tasks.queue import cancel  # noqa: PLC0415 - tasks imports the server's models
+
+        document = await documents.get(document_id)
+        await cancel(db_session, INGEST_JOB, document_id)
+        unreferenced = await documents.remove(document)
+        audit.note(request, "document", document_id, project_id=document.project_id)
+        background = None
+        if unreferenced:
+            background = BackgroundTask(
+                _remove_unreferenced, request.app, _store(request), document.sha256
+            )
+        return Response(None, status_code=204, background=background)
+
+    @post(
+        "/documents/{document_id:uuid}/cancel",
+        opt={**EDITOR, **ON_PROJECT},
+        operation_id="cancel_document",
+        status_code=200,
+    )
+    async def cancel_document(
+        self,
+        request: Request[User, Any, Any],
+        document_id: UUID,
+        documents: NamedDependency[DocumentService],
+        db_session: NamedDependency[AsyncSession],
+    ) -> DocumentSchema:
+        """Stop processing a document; it ends ``cancelled`` without chunks (409 when done)."""
+        from tasks.queue import cancel  # noqa: PLC0415 - tasks imports the server's models
+
+        document = await documents.get(document_id)
+        if document.status not in ACTIVE:
+            raise AppError(409, f"the document is already {document.status}", code="conflict")
+        document = await documents.cancel(document)
+        await cancel(db_session, INGEST_JOB, document_id)
+        await db_session.commit()
+        schema = to_schema(document)
+        await publish(
+            request.app.state.publisher,
+            [project_channel(document.project_id)],
+            "document:updated",
+            {"document": schema},
+        )
+        return schema
+
+
+class SearchController(Controller):
+    """Search over a project's documents."""
+
+    path = "/api/v1/search"
+    tags = ["documents"]
+
+    @post("/", opt={**USER, "audit": False}, operation_id="search", status_code=200)
+    async def search(
+        self,
+        request: Request[User, Any, Any],
+        data: JSONBody[SearchRequest],
+        db_session: NamedDependency[AsyncSession],
+    ) -> SearchResults:
+        """Keyword, vector or hybrid (default) search over the project's completed documents.
+
+        Only chunks of projects the caller belongs to are ever returned; a project the caller
+        is not a member of answers 404.
+        """
+        if await project_role(db_session, request.user.id, data.project_id) is None:
+            raise not_found("project")
+        embedder = None if data.mode == "keyword" else _embedder(request.app)
+        hits = await search(
+            db_session,
+            user_id=request.user.id,
+            project_id=data.project_id,
+            query=data.query,
+            k=data.k,
+            mode=data.mode,
+            embedder=embedder,
+        )
+        return SearchResults(
+            query=data.query,
+            mode=data.mode,
+            hits=[
+                SearchHit(
+                    chunk_id=h.chunk_id,
+                    document_id=h.document_id,
+                    filename=h.filename,
+                    text=h.text,
+                    heading_path=h.heading_path,
+                    page=h.page,
+                    page_end=h.page_end,
+                    score=h.score,
+                    keyword_rank=h.keyword_rank,
+                    vector_rank=h.vector_rank,
+                )
+                for h in hits
+            ],
+        )

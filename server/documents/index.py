@@ -1,0 +1,75 @@
+"""The vector index: one partial HNSW expression index per embedding space.
+
+``chunks.embedding`` has no fixed dimension, so pgvector cannot index the column itself. Each
+embedding space gets ``CREATE INDEX ... USING hnsw ((embedding::vector(N)) vector_cosine_ops)
+WHERE embedding_space = '<space>'``, and every vector query repeats that exact expression and
+predicate (as literals, not parameters) so that the planner can match the index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import TYPE_CHECKING
+
+from sqlalchemy import text
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+_SPACE = re.compile(r"^[A-Za-z0-9_.:@+/-]{1,200}$")
+HNSW_M = 16
+HNSW_EF_CONSTRUCTION = 64
+
+
+def space_literal(space: str) -> str:
+    """``space`` as a SQL string literal; spaces are config names, checked to be plain."""
+    if not _SPACE.match(space):
+        raise ValueError(f"embedding space {space!r} has characters not allowed in a name")
+    return "'" + space + "'"
+
+
+def dimensions_of(space: str) -> int:
+    """The vector size an embedding space name ends with (``provider/model/256`` → 256)."""
+    tail = space.rsplit("/", 1)[-1]
+    if not tail.isdigit() or not 0 < int(tail) <= 16000:
+        raise ValueError(f"embedding space {space!r} does not end with its dimensions")
+    return int(tail)
+
+
+def vector_expr(space: str, column: str = "embedding") -> str:
+    """The indexed expression for ``space``: the column cast to its fixed dimension."""
+    return f"({column}::vector({dimensions_of(space)}))"
+
+
+def hnsw_index_name(space: str) -> str:
+    """A stable index name for ``space`` (a hash: names are limited to 63 bytes)."""
+    return "ix_chunks_hnsw_" + hashlib.sha256(space.encode()).hexdigest()[:16]
+
+
+def hnsw_index_ddl(space: str) -> str:
+    """``CREATE INDEX IF NOT EXISTS`` of the partial HNSW index of ``space``."""
+    return (
+        f"CREATE INDEX IF NOT EXISTS {hnsw_index_name(space)} ON chunks "
+        f"USING hnsw ({vector_expr(space)} vector_cosine_ops) "
+        f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION}) "
+        f"WHERE embedding_space = {space_literal(space)}"
+    )
+
+
+async def ensure_hnsw_index(conn: AsyncConnection | AsyncSession, space: str) -> str:
+    """Create the HNSW index of ``space`` unless it exists; returns its name.
+
+    The existence check comes first because ``CREATE INDEX IF NOT EXISTS`` still takes a lock
+    that waits for every transaction writing chunks.
+    """
+    name = hnsw_index_name(space)
+    exists = await conn.scalar(text("SELECT to_regclass(:name) IS NOT NULL"), {"name": name})
+    if not exists:
+        await conn.execute(text(hnsw_index_ddl(space)))
+    return name
+
+
+def vector_literal(vector: list[float]) -> str:
+    """pgvector's text form of a vector, sent as a parameter and cast in SQL."""
+    return "[" + ",".join(repr(float(x)) for x in vector) + "]"

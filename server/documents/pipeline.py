@@ -1,0 +1,283 @@
+"""The ingest pipeline a worker runs for one document: parse, chunk, embed, index.
+
+It is written against plain collaborators (a session factory, an embedder, an event publisher,
+the file store) so that the task queue's handler is a thin wrapper and tests can run it as is.
+Every step re-reads the document's status with a guarded ``UPDATE ... WHERE status =
+'processing'``: a user's cancel (or delete) is noticed at the next step, and the pipeline never
+overwrites it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import TYPE_CHECKING, Any, Literal
+
+import structlog
+from ingest import ChunkOptions, IngestError, Limits, chunk, parse_isolated
+from providers import embedding_space
+from sqlalchemy import delete, insert, select, update
+
+from server.db.models import Chunk, Document
+from server.events import project_channel
+
+from .index import ensure_hnsw_index
+from .services import to_schema
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+    from contextlib import AbstractAsyncContextManager
+    from uuid import UUID
+
+    import ingest
+    from providers import Embedder
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from .storage import FileStore
+
+    SessionFactory = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+    PublishEvent = Callable[[list[str], str, Any], Awaitable[None]]
+    """``(channels, event, data)``: a job context's ``publish``, or `server.events.publish`
+    bound to a publisher."""
+
+logger = structlog.get_logger()
+
+Outcome = Literal["completed", "failed", "cancelled", "gone"]
+EMBED_BATCH = 64
+PUBLISH_INTERVAL_S = 0.5
+CANCEL_POLL_S = 0.5
+
+
+class _Stopped(Exception):  # noqa: N818 - control flow, not an error
+    """The document was cancelled or deleted while being processed."""
+
+
+class _Run:
+    """One run of the pipeline over one document."""
+
+    def __init__(
+        self,
+        document_id: UUID,
+        session_factory: SessionFactory,
+        embedder: Embedder,
+        publish: PublishEvent,
+        should_cancel: Callable[[], Awaitable[bool]] | None,
+    ) -> None:
+        self.document_id = document_id
+        self.sessions = session_factory
+        self.embedder = embedder
+        self.publish = publish
+        self.should_cancel = should_cancel
+        self.project_id: UUID | None = None
+        self._published_at = 0.0
+
+    async def _publish(self, document: Document, *, force: bool) -> None:
+        now = time.monotonic()
+        if not force and now - self._published_at < PUBLISH_INTERVAL_S:
+            return
+        self._published_at = now
+        await self.publish(
+            [project_channel(document.project_id)],
+            "document:updated",
+            {"document": to_schema(document)},
+        )
+
+    async def progress(self, *, force: bool = False, **values: Any) -> Document:
+        """Write ``values`` while the document is processing; raise `_Stopped` otherwise."""
+        async with self.sessions() as session:
+            document = await session.scalar(
+                update(Document)
+                .where(Document.id == self.document_id, Document.status == "processing")
+                .values(**values)
+                .returning(Document)
+            )
+            await session.commit()
+        if document is None:
+            raise _Stopped
+        await self._publish(document, force=force)
+        return document
+
+    async def check_cancelled(self) -> None:
+        """Raise `_Stopped` when the queue says this job was cancelled."""
+        if self.should_cancel is not None and await self.should_cancel():
+            raise _Stopped
+
+    async def start(self) -> Document | None:
+        """Move the document to ``processing`` and drop chunks of an earlier attempt."""
+        async with self.sessions() as session:
+            document = await session.scalar(
+                update(Document)
+                .where(Document.id == self.document_id, Document.status.in_(("uploaded", "processing")))
+                .values(status="processing", error=None, error_code=None, pages_done=0, chunks_done=0)
+                .returning(Document)
+            )
+            if document is None:
+                return None
+            await session.execute(delete(Chunk).where(Chunk.document_id == self.document_id))
+            await session.commit()
+        self.project_id = document.project_id
+        await self._publish(document, force=True)
+        return document
+
+    async def finish(self, status: Outcome, code: str | None = None, message: str | None = None) -> None:
+        """Leave the document ``status``; on anything but success, without chunks."""
+        async with self.sessions() as session:
+            if status != "completed":
+                await session.execute(delete(Chunk).where(Chunk.document_id == self.document_id))
+            values: dict[str, Any] = {"status": status}
+            if code is not None:
+                values |= {"error_code": code, "error": message}
+            document = await session.scalar(
+                update(Document)
+                .where(Document.id == self.document_id, Document.status == "processing")
+                .values(**values)
+                .returning(Document)
+            )
+            if document is None:
+                document = await session.get(Document, self.document_id)
+            await session.commit()
+        if document is not None:
+            await self._publish(document, force=True)
+
+    async def parse(self, data: bytes, kind: str, limits: Limits) -> ingest.ParsedDocument:
+        """Parse in the isolated child, reporting pages as they are done."""
+        loop = asyncio.get_running_loop()
+        cancel = threading.Event()
+        latest: list[ingest.Progress] = []
+
+        def on_progress(report: ingest.Progress) -> None:
+            latest.append(report)
+
+        async def watch() -> None:
+            reported = None
+            while not cancel.is_set():
+                await asyncio.sleep(CANCEL_POLL_S)
+                try:
+                    await self.check_cancelled()
+                    if latest and latest[-1] != reported:
+                        reported = latest[-1]
+                        await self.progress(
+                            pages_done=reported.pages_done, page_count=reported.page_count
+                        )
+                except _Stopped:
+                    cancel.set()
+
+        watcher = loop.create_task(watch())
+        try:
+            return await asyncio.to_thread(
+                parse_isolated, data, kind, limits, on_progress, should_cancel=cancel  # type: ignore[arg-type]
+            )
+        finally:
+            stopped = cancel.is_set()
+            cancel.set()
+            watcher.cancel()
+            if stopped:
+                raise _Stopped
+
+    async def index(self, chunks: list[ingest.Chunk]) -> None:
+        """Embed and store the chunks in batches, counting ``chunks_done``."""
+        space = embedding_space(self.embedder)
+        async with self.sessions() as session:
+            await ensure_hnsw_index(session, space)
+            await session.commit()
+        done = 0
+        for start in range(0, len(chunks), EMBED_BATCH):
+            await self.check_cancelled()
+            batch = chunks[start : start + EMBED_BATCH]
+            vectors = await self.embedder.embed([_embedding_text(c) for c in batch])
+            async with self.sessions() as session:
+                document = await session.scalar(
+                    select(Document)
+                    .where(Document.id == self.document_id, Document.status == "processing")
+                    .with_for_update()
+                )
+                if document is None:
+                    raise _Stopped
+                await session.execute(
+                    insert(Chunk),
+                    [
+                        {
+                            "project_id": document.project_id,
+                            "source_type": "document",
+                            "document_id": self.document_id,
+                            "ordinal": c.ordinal,
+                            "text": c.text,
+                            "heading_path": list(c.heading_path),
+                            "page": c.page,
+                            "page_end": c.page_end,
+                            "token_count": c.token_count,
+                            "embedding_space": space,
+                            "embedding": vector,
+                        }
+                        for c, vector in zip(batch, vectors, strict=True)
+                    ],
+                )
+                await session.commit()
+            done += len(batch)
+            await self.progress(chunks_done=done)
+
+
+def _embedding_text(piece: ingest.Chunk) -> str:
+    """What is embedded: the heading path gives a chunk the context its text leaves implicit."""
+    if piece.heading_path:
+        return " > ".join(piece.heading_path) + "\n" + piece.text
+    return piece.text
+
+
+async def ingest_document(
+    document_id: UUID,
+    *,
+    session_factory: SessionFactory,
+    embedder: Embedder,
+    publish: PublishEvent,
+    store: FileStore,
+    limits: Limits | None = None,
+    options: ChunkOptions | None = None,
+    should_cancel: Callable[[], Awaitable[bool]] | None = None,
+) -> Outcome:
+    """Parse, chunk, embed and index one uploaded document; returns how it ended.
+
+    Bad files end ``failed`` with the parser's code and message; a cancel (the document's
+    status, or ``should_cancel``) ends ``cancelled`` without chunks; a document that is gone or
+    no longer waiting is left alone (``gone``). Other errors (database, embedding provider)
+    propagate so that the queue retries the job.
+    """
+    run = _Run(document_id, session_factory, embedder, publish, should_cancel)
+    document = await run.start()
+    if document is None:
+        return "gone"
+    log = logger.bind(document_id=str(document_id), project_id=str(document.project_id))
+    try:
+        try:
+            data = await asyncio.to_thread(store.read, document.sha256)
+        except FileNotFoundError:
+            await run.finish("failed", "missing_file", "the uploaded file is no longer stored")
+            return "failed"
+        parsed = await run.parse(data, document.kind, limits or Limits())
+        del data
+        pieces = await asyncio.to_thread(chunk, parsed, options or ChunkOptions())
+        if not pieces:
+            raise IngestError("empty", "the document has no text to index")
+        await run.progress(
+            force=True,
+            title=(parsed.title or None) and parsed.title[:500],
+            page_count=parsed.page_count,
+            pages_done=parsed.page_count or 0,
+            chunks_total=len(pieces),
+        )
+        await run.index(pieces)
+    except IngestError as exc:
+        if exc.code == "cancelled":
+            await run.finish("cancelled")
+            return "cancelled"
+        log.info("document failed", code=exc.code, reason=exc.message)
+        await run.finish("failed", exc.code, exc.message)
+        return "failed"
+    except _Stopped:
+        await run.finish("cancelled")
+        log.info("document processing stopped")
+        return "cancelled"
+    await run.finish("completed")
+    log.info("document indexed", chunks=len(pieces))
+    return "completed"

@@ -1,0 +1,310 @@
+"""Search over a project's chunks (keyword, vector, hybrid) and checked citations.
+
+Access control lives in the SQL: every query joins ``project_members`` on the caller's user id,
+so a caller who is not a member of the project gets no rows, whatever the code around it does.
+
+Hybrid search is reciprocal rank fusion (k=60) of the keyword and the vector top lists, computed
+in one statement: both lists are read in the same snapshot, in one round trip, and only the
+fused top ``k`` rows (with their text) leave the database.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import TYPE_CHECKING, Literal
+from uuid import UUID
+
+import msgspec
+from providers import Passage, embedding_space
+from sqlalchemy import text
+
+from .index import space_literal, vector_expr, vector_literal
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from providers import Embedder
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+Mode = Literal["keyword", "vector", "hybrid"]
+SourceType = Literal["document", "phase", "message"]
+
+RRF_K = 60
+"""The rank constant of reciprocal rank fusion (Cormack et al., 2009)."""
+MIN_DEPTH = 50
+"""Each ranked list fused into a hybrid result is at least this long (and at least 4·k)."""
+
+
+class Hit(msgspec.Struct, frozen=True):
+    """A chunk that matched a search, with where it comes from."""
+
+    chunk_id: UUID
+    project_id: UUID
+    source_type: str
+    text: str
+    heading_path: list[str]
+    page: int | None
+    page_end: int | None
+    score: float
+    created_at: datetime
+    document_id: UUID | None = None
+    filename: str | None = None
+    message_id: UUID | None = None
+    phase_number: int | None = None
+    keyword_rank: int | None = None
+    vector_rank: int | None = None
+
+
+class Citation(msgspec.Struct, frozen=True):
+    """A quoted span of one retrieved chunk that a reply relies on."""
+
+    chunk_id: UUID
+    quote: str
+    ref: str | None = None
+    document_id: UUID | None = None
+    page: int | None = None
+
+
+_FROM = """
+    FROM chunks c
+    JOIN project_members m ON m.project_id = c.project_id AND m.user_id = :user_id
+    LEFT JOIN documents d ON d.id = c.document_id
+"""
+_WHERE = """
+    WHERE c.project_id = :project_id
+      AND c.source_type = ANY(:source_types)
+      AND (c.document_id IS NULL OR d.status = 'completed')
+"""
+
+_KEYWORD = f"""
+    SELECT c.id, row_number() OVER (ORDER BY ts_rank_cd(c.tsv, q) DESC, c.id) AS rank,
+           ts_rank_cd(c.tsv, q) AS score
+    {_FROM}
+    CROSS JOIN websearch_to_tsquery('english', :query) AS q
+    {_WHERE}
+      AND c.tsv @@ q
+    ORDER BY rank
+    LIMIT :depth
+"""
+
+
+def _vector_cte(space: str) -> str:
+    # The inner ORDER BY ... LIMIT is what the HNSW index serves; ranks are numbered after it.
+    expr = vector_expr(space, "c.embedding")
+    dims = expr.rsplit("(", 1)[-1].rstrip(")")
+    return f"""
+    SELECT id, row_number() OVER (ORDER BY distance, id) AS rank, 1 - distance AS score
+    FROM (
+        SELECT c.id, {expr} <=> CAST(:query_vector AS vector({dims})) AS distance
+        {_FROM}
+        {_WHERE}
+          AND c.embedding_space = {space_literal(space)}
+        ORDER BY distance
+        LIMIT :depth
+    ) nearest
+    """
+
+
+_OUTPUT = """
+    SELECT c.id AS chunk_id, c.project_id, c.source_type, c.text, c.heading_path, c.page,
+           c.page_end, c.created_at, c.document_id, d.filename, c.message_id, c.phase_number,
+           r.score, r.keyword_rank, r.vector_rank
+    FROM ranked r
+    JOIN chunks c ON c.id = r.id
+    LEFT JOIN documents d ON d.id = c.document_id
+    ORDER BY r.score DESC, c.id
+    LIMIT :k
+"""
+
+
+def search_sql(mode: Mode, space: str | None) -> str:
+    """The statement for ``mode``; ``space`` is required for vector and hybrid."""
+    if mode == "keyword":
+        return f"""
+        WITH kw AS ({_KEYWORD}),
+        ranked AS (SELECT id, score, rank AS keyword_rank, NULL::bigint AS vector_rank FROM kw)
+        {_OUTPUT}"""
+    if space is None:
+        raise ValueError(f"{mode} search needs an embedding space")
+    if mode == "vector":
+        return f"""
+        WITH vec AS ({_vector_cte(space)}),
+        ranked AS (SELECT id, score, NULL::bigint AS keyword_rank, rank AS vector_rank FROM vec)
+        {_OUTPUT}"""
+    return f"""
+    WITH kw AS ({_KEYWORD}),
+    vec AS ({_vector_cte(space)}),
+    ranked AS (
+        SELECT coalesce(kw.id, vec.id) AS id,
+               coalesce(1.0 / ({RRF_K} + kw.rank), 0) + coalesce(1.0 / ({RRF_K} + vec.rank), 0)
+                   AS score,
+               kw.rank AS keyword_rank, vec.rank AS vector_rank
+        FROM kw FULL OUTER JOIN vec ON kw.id = vec.id
+    )
+    {_OUTPUT}"""
+
+
+async def search(
+    session: AsyncSession,
+    *,
+    user_id: UUID,
+    project_id: UUID,
+    query: str,
+    k: int = 8,
+    mode: Mode = "hybrid",
+    embedder: Embedder | None = None,
+    source_types: Sequence[SourceType] = ("document",),
+) -> list[Hit]:
+    """The ``k`` best chunks of ``project_id`` for ``query``, visible to ``user_id`` only.
+
+    ``keyword`` ranks by ``ts_rank_cd`` over ``websearch_to_tsquery``; ``vector`` by cosine
+    similarity in the embedder's space; ``hybrid`` (default) fuses both by reciprocal rank.
+    Chunks of documents that are not completed are never returned.
+    """
+    if not query.strip():
+        return []
+    depth = max(MIN_DEPTH, 4 * k)
+    params: dict[str, object] = {
+        "user_id": user_id,
+        "project_id": project_id,
+        "query": query,
+        "k": k,
+        "depth": depth,
+        "source_types": list(source_types),
+    }
+    space = None
+    if mode != "keyword":
+        if embedder is None:
+            raise ValueError(f"{mode} search needs an embedder")
+        space = embedding_space(embedder)
+        [vector] = await embedder.embed([query])
+        params["query_vector"] = vector_literal(vector)
+        # HNSW filters after the scan: let it look further than ef_search's default of 40.
+        await session.execute(
+            text("SELECT set_config('hnsw.ef_search', :ef, true)"), {"ef": str(min(depth * 2, 1000))}
+        )
+    rows = await session.execute(text(search_sql(mode, space)), params)
+    return [
+        Hit(
+            chunk_id=row.chunk_id,
+            project_id=row.project_id,
+            source_type=row.source_type,
+            text=row.text,
+            heading_path=list(row.heading_path or ()),
+            page=row.page,
+            page_end=row.page_end,
+            score=float(row.score),
+            created_at=row.created_at,
+            document_id=row.document_id,
+            filename=row.filename,
+            message_id=row.message_id,
+            phase_number=row.phase_number,
+            keyword_rank=row.keyword_rank,
+            vector_rank=row.vector_rank,
+        )
+        for row in rows
+    ]
+
+
+def source_label(hit: Hit) -> str:
+    """How a reply names a hit: ``plan.pdf, p. 3, Market > Size`` or ``conversation, 2026-03-02``."""
+    if hit.source_type == "message":
+        return f"conversation, {hit.created_at.date().isoformat()}"
+    if hit.source_type == "phase":
+        return f"phase {hit.phase_number}"
+    parts = [hit.filename or "document"]
+    if hit.page is not None:
+        pages = f"{hit.page}–{hit.page_end}" if hit.page_end not in (None, hit.page) else hit.page
+        parts.append(f"p. {pages}")
+    if hit.heading_path:
+        parts.append(" > ".join(hit.heading_path))
+    return ", ".join(str(p) for p in parts)
+
+
+def passages(hits: Sequence[Hit]) -> list[Passage]:
+    """The hits as passages for a reply, citable as ``S1``..``Sn`` in order."""
+    return [
+        Passage(
+            ref=f"S{n}",
+            text=hit.text,
+            source=source_label(hit),
+            document_id=str(hit.document_id) if hit.document_id else None,
+            chunk_id=str(hit.chunk_id),
+            page=hit.page,
+            score=hit.score,
+        )
+        for n, hit in enumerate(hits, start=1)
+    ]
+
+
+_MARKER = re.compile(r"\[(S\d+)\]")
+_QUOTED = re.compile(r"[\"“]([^\"“”]+)[\"”]")
+_LINE_PREFIX = re.compile(r"^\s*(?:>\s*|[-*+]\s+|\d+[.)]\s+)*")
+
+
+def _normalise(value: str) -> str:
+    return " ".join(value.split())
+
+
+def _quote_before(line: str, start: int, end: int) -> str:
+    """The span a marker cites: the last quoted string before it, else the text before it."""
+    segment = line[start:end]
+    quoted = _QUOTED.findall(segment)
+    if quoted:
+        return _normalise(quoted[-1])
+    segment = _LINE_PREFIX.sub("", segment) if start == 0 else segment
+    return _normalise(segment).strip(" *_—–-:")
+
+
+def cited_spans(reply: str) -> list[tuple[str, str]]:
+    """``(ref, quote)`` for every ``[S<n>]`` marker of a reply, in order."""
+    found: list[tuple[str, str]] = []
+    for line in reply.splitlines():
+        start = 0
+        for marker in _MARKER.finditer(line):
+            quote = _quote_before(line, start, marker.start())
+            if quote:
+                found.append((marker.group(1), quote))
+            start = marker.end()
+    return found
+
+
+def verify_citations(text_or_citations: str | Sequence[Citation], hits: Sequence[Hit]) -> list[Citation]:
+    """The citations whose quoted span really occurs in the cited chunk, deduplicated.
+
+    Given a reply's text, its ``[S<n>]`` markers are read against ``hits`` as numbered by
+    `passages` (the quote is the last "quoted" string before a marker, else the text from the
+    previous marker or the line start). Whitespace is normalised on both sides; anything else
+    must match exactly, and a citation of a chunk not among ``hits`` is dropped.
+    """
+    by_id = {hit.chunk_id: hit for hit in hits}
+    if isinstance(text_or_citations, str):
+        by_ref = {f"S{n}": hit for n, hit in enumerate(hits, start=1)}
+        candidates = [
+            Citation(chunk_id=by_ref[ref].chunk_id, quote=quote, ref=ref)
+            for ref, quote in cited_spans(text_or_citations)
+            if ref in by_ref
+        ]
+    else:
+        candidates = list(text_or_citations)
+    kept: list[Citation] = []
+    seen: set[tuple[UUID, str]] = set()
+    for citation in candidates:
+        hit = by_id.get(citation.chunk_id)
+        quote = _normalise(citation.quote)
+        if hit is None or not quote or quote not in _normalise(hit.text):
+            continue
+        if (hit.chunk_id, quote) in seen:
+            continue
+        seen.add((hit.chunk_id, quote))
+        kept.append(
+            Citation(
+                chunk_id=hit.chunk_id,
+                quote=quote,
+                ref=citation.ref,
+                document_id=hit.document_id,
+                page=hit.page,
+            )
+        )
+    return kept

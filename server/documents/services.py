@@ -1,0 +1,131 @@
+"""Documents and their chunks in the database."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from advanced_alchemy.repository import SQLAlchemyAsyncRepository
+from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
+from sqlalchemy import delete, select, update
+
+from server.db.models import Chunk, Document
+
+from .schemas import Document as DocumentSchema
+from .schemas import DocumentChunk
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from uuid import UUID
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+ACTIVE = ("uploaded", "processing")
+"""Statuses in which a document can still be cancelled."""
+
+
+def to_schema(document: Document) -> DocumentSchema:
+    """The wire form of a document."""
+    return DocumentSchema(
+        id=document.id,
+        project_id=document.project_id,
+        filename=document.filename,
+        kind=document.kind,
+        size_bytes=document.size_bytes,
+        sha256=document.sha256,
+        status=document.status,  # type: ignore[arg-type]
+        error_code=document.error_code,
+        error=document.error,
+        title=document.title,
+        page_count=document.page_count,
+        pages_done=document.pages_done,
+        chunks_total=document.chunks_total,
+        chunks_done=document.chunks_done,
+        uploaded_by=document.uploaded_by,
+        created_at=document.created_at,
+        updated_at=document.updated_at,
+    )
+
+
+def chunk_schema(chunk: Chunk) -> DocumentChunk:
+    """The wire form of a chunk (without its vector)."""
+    return DocumentChunk(
+        id=chunk.id,
+        ordinal=chunk.ordinal,
+        text=chunk.text,
+        heading_path=list(chunk.heading_path),
+        page=chunk.page,
+        page_end=chunk.page_end,
+        token_count=chunk.token_count,
+        embedding_space=chunk.embedding_space,
+    )
+
+
+async def sha256_in_use(session: AsyncSession, sha256: str) -> bool:
+    """Whether any document (of any project) still refers to the file with this hash."""
+    found = await session.scalar(select(Document.id).where(Document.sha256 == sha256).limit(1))
+    return found is not None
+
+
+class DocumentService(SQLAlchemyAsyncRepositoryService[Document]):
+    """Documents of projects, their chunks, deletion and cancellation."""
+
+    class Repo(SQLAlchemyAsyncRepository[Document]):
+        model_type = Document
+
+    repository_type = Repo
+
+    async def list_for_project(self, project_id: UUID) -> Sequence[Document]:
+        """A project's documents, newest first."""
+        rows = await self.repository.session.scalars(
+            select(Document)
+            .where(Document.project_id == project_id)
+            .order_by(Document.created_at.desc(), Document.id.desc())
+        )
+        return rows.all()
+
+    async def find_by_hash(self, project_id: UUID, sha256: str) -> Document | None:
+        """The project's document with these exact bytes, if it has one."""
+        return await self.repository.session.scalar(
+            select(Document).where(Document.project_id == project_id, Document.sha256 == sha256)
+        )
+
+    async def chunks(self, document_id: UUID, *, limit: int, offset: int) -> Sequence[Chunk]:
+        """A page of a document's chunks in reading order."""
+        rows = await self.repository.session.scalars(
+            select(Chunk)
+            .where(Chunk.document_id == document_id)
+            .order_by(Chunk.ordinal)
+            .limit(limit)
+            .offset(offset)
+        )
+        return rows.all()
+
+    async def remove(self, document: Document) -> bool:
+        """Delete the document with its chunks and vectors in the session's transaction.
+
+        Returns whether its file is now unreferenced (and should be removed after commit).
+        """
+        session = self.repository.session
+        await session.execute(delete(Chunk).where(Chunk.document_id == document.id))
+        await session.execute(delete(Document).where(Document.id == document.id))
+        return not await sha256_in_use(session, document.sha256)
+
+    async def cancel(self, document: Document) -> Document:
+        """Mark a queued or processing document cancelled; the worker stops at its next step."""
+        session = self.repository.session
+        await session.execute(
+            update(Document)
+            .where(Document.id == document.id, Document.status.in_(ACTIVE))
+            .values(status="cancelled", error_code="cancelled", error="cancelled by a user")
+        )
+        await session.refresh(document)
+        return document
+
+    async def requeue(self, document: Document) -> Document:
+        """Reset a failed or cancelled document so that it is processed again."""
+        document.status = "uploaded"
+        document.error_code = None
+        document.error = None
+        document.pages_done = document.chunks_done = document.chunks_total = 0
+        await self.repository.session.flush()
+        return document

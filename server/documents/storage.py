@@ -1,0 +1,120 @@
+"""Files on disk under ``DATA_DIR/files``, named by their SHA-256, never by the client's name.
+
+An upload is spooled to ``files/tmp`` while it is hashed and counted, then renamed into
+``files/<sha256[:2]>/<sha256>``; the rename is atomic, so a stored file is always complete.
+Two projects uploading the same bytes share one file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import anyio.to_thread
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_FLUSH_BYTES = 1024 * 1024
+
+
+class TooLarge(Exception):  # noqa: N818 - reads as a condition, like StopIteration
+    """The upload passed its size limit; the partial file has been removed."""
+
+
+class Spool:
+    """An upload being written to a temporary file while it is hashed and counted."""
+
+    def __init__(self, directory: Path, limit: int) -> None:
+        fd, name = tempfile.mkstemp(dir=directory, prefix="upload-")
+        self.path = Path(name)
+        self._file = os.fdopen(fd, "wb")
+        self._hash = hashlib.sha256()
+        self._pending = bytearray()
+        self._limit = limit
+        self.size = 0
+
+    async def write(self, data: bytes) -> None:
+        """Add ``data``; raises `TooLarge` (and removes the file) once past the limit."""
+        self.size += len(data)
+        if self.size > self._limit:
+            await self.discard()
+            raise TooLarge
+        self._hash.update(data)
+        self._pending += data
+        if len(self._pending) >= _FLUSH_BYTES:
+            await self._flush()
+
+    async def _flush(self) -> None:
+        if self._pending:
+            block, self._pending = bytes(self._pending), bytearray()
+            await anyio.to_thread.run_sync(self._file.write, block)
+
+    async def close(self) -> str:
+        """Write what is left and return the SHA-256 of everything written."""
+        await self._flush()
+        await anyio.to_thread.run_sync(self._file.close)
+        return self._hash.hexdigest()
+
+    async def discard(self) -> None:
+        """Close and delete the temporary file."""
+        self._file.close()
+        self.path.unlink(missing_ok=True)
+
+
+class FileStore:
+    """Content-addressed files under one root."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._tmp = root / "tmp"
+
+    def spool(self, limit: int) -> Spool:
+        """A new temporary file for an upload of at most ``limit`` bytes."""
+        self._tmp.mkdir(parents=True, exist_ok=True)
+        return Spool(self._tmp, limit)
+
+    def path_for(self, sha256: str) -> Path:
+        """Where the file with this hash lives (whether or not it exists)."""
+        if not _SHA256.match(sha256):
+            raise ValueError(f"not a SHA-256 hex digest: {sha256!r}")
+        return self.root / sha256[:2] / sha256
+
+    def keep(self, spooled: Path, sha256: str) -> Path:
+        """Move a closed spool file to its content address; an identical file may exist."""
+        target = self.path_for(sha256)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(spooled, target)
+        return target
+
+    def read(self, sha256: str) -> bytes:
+        """The file's bytes."""
+        return self.path_for(sha256).read_bytes()
+
+    def exists(self, sha256: str) -> bool:
+        """Whether the file with this hash is stored."""
+        return self.path_for(sha256).is_file()
+
+    def remove(self, sha256: str) -> bool:
+        """Delete the file; False when it was not there."""
+        try:
+            self.path_for(sha256).unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
+    def hashes(self) -> set[str]:
+        """The hashes of every stored file (temporary files excluded)."""
+        if not self.root.is_dir():
+            return set()
+        return {
+            path.name
+            for path in self.root.glob("??/*")
+            if path.is_file() and _SHA256.match(path.name) and path.parent.name == path.name[:2]
+        }
+
+
+def file_store(data_dir: Path) -> FileStore:
+    """The store under ``DATA_DIR/files``."""
+    return FileStore(data_dir / "files")
