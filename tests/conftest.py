@@ -4,6 +4,7 @@ the schema migrated once, rows removed after each test, and the app under Litest
 
 from __future__ import annotations
 
+import asyncio
 import os
 from dataclasses import replace
 from pathlib import Path
@@ -37,8 +38,6 @@ def pg_url(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> str:
     )
     name = f"test_{worker_id}"
     admin_url = start_embedded(shared, "postgres")
-    import asyncio
-
     async def recreate() -> None:
         engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
         async with engine.connect() as conn:

@@ -21,7 +21,8 @@ def start_embedded(data_dir: Path, database: str = DATABASE_NAME) -> str:
 
     logging.getLogger("pgserver").setLevel(logging.WARNING)
     server = pgserver.get_server(data_dir / "postgres", cleanup_mode="stop")
-    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
+    # ``database`` is ours (a constant, or a test database name), never user input.
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")  # noqa: S608
     if "(1 row)" not in exists:
         server.psql(f'CREATE DATABASE "{database}";')
     return to_asyncpg_url(server.get_uri(database))

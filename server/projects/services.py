@@ -128,7 +128,7 @@ class InvitationService(SQLAlchemyAsyncRepositoryService[Invitation]):
         return invitation, raw
 
     async def accept(self, raw: str, user: User) -> Invitation:
-        """Redeem a token for ``user``: join the project in the invited role (or keep a higher one)."""
+        """Redeem a token for ``user``: join in the invited role (or keep a higher one)."""
         now = datetime.now(UTC)
         invitation = await self.get_one_or_none(token_hash=digest(raw))
         if invitation is None or invitation.revoked_at is not None:
