@@ -14,6 +14,7 @@ from server.access import access_guard, build_auth
 from server.accounts.controllers import AuthController, UserAdminController
 from server.admin.controllers import AuditController
 from server.audit import audit_and_commit
+from server.chat import ChatController, asyncapi_json, chat_socket, start_chat, stop_chat
 from server.db import database_url, sqlalchemy_config
 from server.errors import exception_handlers
 from server.events import PluginPublisher, channels_plugin
@@ -71,14 +72,17 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> L
             InvitationController,
             AuditController,
             ExportController,
+            ChatController,
+            chat_socket,
+            asyncapi_json,
         ],
         plugins=[SQLAlchemyPlugin(config=alchemy), channels],
         guards=[access_guard],
         middleware=[request_id_middleware],
         exception_handlers=exception_handlers,
         state=State(state),
-        on_startup=[_connect_redis, start_queue],
-        on_shutdown=[stop_queue, _close_redis],
+        on_startup=[_connect_redis, start_queue, start_chat],
+        on_shutdown=[stop_chat, stop_queue, _close_redis],
         openapi_config=OpenAPIConfig(
             title="Unified Assistant",
             version=API_VERSION,

@@ -1,0 +1,36 @@
+"""Chat: the ``/ws/chat`` WebSocket protocol, the REST/SSE alternative, replies (one at a time
+per session, owned by the server, fanned out over channels), long memory, and the planner seam
+the phase engine plugs into. See docs/chat.md and ``/asyncapi.json``."""
+
+from __future__ import annotations
+
+from ._lifecycle import start_chat, stop_chat
+from ._replies import ReplyEngine, ReplyJob, citations
+from ._service import ChatService
+from ._settings import ChatSettings
+from ._socket import chat_socket
+from .asyncapi import asyncapi_document, asyncapi_json
+from .controllers import ChatController
+from .planner import MemoryPlanner, Planner, ReplyPlan, Turn
+from .schemas import ChatProblem, ClientFrame, ServerFrame
+
+__all__ = [
+    "ChatController",
+    "ChatProblem",
+    "ChatService",
+    "ChatSettings",
+    "ClientFrame",
+    "MemoryPlanner",
+    "Planner",
+    "ReplyEngine",
+    "ReplyJob",
+    "ReplyPlan",
+    "ServerFrame",
+    "Turn",
+    "asyncapi_document",
+    "asyncapi_json",
+    "chat_socket",
+    "citations",
+    "start_chat",
+    "stop_chat",
+]

@@ -1,0 +1,107 @@
+"""Long memory: every stored message is embedded into ``message`` chunks of its project, and
+older messages come back into a prompt by meaning (hybrid search over those chunks).
+
+Embedding runs after the message is stored and published, never on a reply's critical path; a
+message whose embedding failed is still in the conversation, only not recallable.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import TYPE_CHECKING
+
+import structlog
+
+from providers import embedding_space, estimate_tokens
+from server.ai import record_embedding
+from server.db.models import ChatMessage, Chunk
+from server.documents.index import ensure_hnsw_index
+from server.documents.retrieval import search
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from uuid import UUID
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from providers import Embedder
+    from server.documents.retrieval import Hit
+
+logger = structlog.get_logger()
+
+CHUNK_WORDS = 180
+"""Words per message chunk: long replies become several recallable pieces."""
+_WORDS = re.compile(r"\S+")
+_indexed_spaces: set[str] = set()
+
+
+def split_words(text: str, size: int = CHUNK_WORDS) -> list[str]:
+    """``text`` in pieces of at most ``size`` words (whitespace normalised)."""
+    words = _WORDS.findall(text)
+    return [" ".join(words[i : i + size]) for i in range(0, len(words), size)]
+
+
+async def embed_messages(db: AsyncSession, embedder: Embedder, message_ids: Sequence[UUID]) -> int:
+    """Write the chunks of ``message_ids`` (skipping empty ones) and commit; chunks written."""
+    messages = [m for m in [await db.get(ChatMessage, i) for i in message_ids] if m is not None]
+    pieces = [(m, n, text) for m in messages for n, text in enumerate(split_words(m.content))]
+    if not pieces:
+        return 0
+    space = embedding_space(embedder)
+    started = time.perf_counter()
+    vectors = await embedder.embed([text for _, _, text in pieces])
+    tokens = sum(estimate_tokens(text) for _, _, text in pieces)
+    if space not in _indexed_spaces:
+        await ensure_hnsw_index(db, space)
+        _indexed_spaces.add(space)
+    db.add_all(
+        Chunk(
+            project_id=message.project_id,
+            source_type="message",
+            message_id=message.id,
+            phase_number=message.phase_number,
+            ordinal=ordinal,
+            text=text,
+            token_count=estimate_tokens(text),
+            embedding_space=space,
+            embedding=vector,
+        )
+        for (message, ordinal, text), vector in zip(pieces, vectors, strict=True)
+    )
+    record_embedding(
+        db,
+        embedder,
+        tokens=tokens,
+        latency_ms=(time.perf_counter() - started) * 1000,
+        project_id=messages[0].project_id,
+        purpose="memory",
+    )
+    await db.commit()
+    return len(pieces)
+
+
+async def recall(
+    db: AsyncSession,
+    embedder: Embedder,
+    *,
+    user_id: UUID,
+    project_id: UUID,
+    query: str,
+    exclude: set[UUID],
+    limit: int,
+) -> list[Hit]:
+    """Up to ``limit`` chunks of the project's earlier messages closest to ``query``,
+    leaving out the messages in ``exclude`` (the recent window already in the prompt)."""
+    if limit <= 0:
+        return []
+    hits = await search(
+        db,
+        user_id=user_id,
+        project_id=project_id,
+        query=query,
+        k=limit + len(exclude),
+        embedder=embedder,
+        source_types=("message",),
+    )
+    return [hit for hit in hits if hit.message_id not in exclude][:limit]

@@ -1,0 +1,145 @@
+"""What a participant can do in a chat, shared by the WebSocket and the REST/SSE endpoints."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from server.access import project_role
+from server.db.models import ChatSession, Project
+
+from ._replies import ReplyEngine, ReplyJob
+from ._store import get_session, message_out, store_user_message
+from .planner import Turn
+from .schemas import (
+    ChatProblem,
+    MessageData,
+    MessageReceived,
+    TypingIndicator,
+    TypingIndicatorData,
+)
+
+if TYPE_CHECKING:
+    from uuid import UUID
+
+    from litestar.datastructures import State
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from server.db.models import ChatMessage
+
+    from ._settings import ChatSettings
+    from .planner import ReplyPlan
+
+MAX_CLIENT_ID = 100
+
+
+class ChatService:
+    """The chat of one server process: its limits and its reply engine (``app.state.chat``)."""
+
+    def __init__(self, state: State, settings: ChatSettings) -> None:
+        self.state = state
+        self.settings = settings
+        self.engine = ReplyEngine(state)
+        self.connections: Counter[UUID] = Counter()
+        """Open WebSockets per user in this process."""
+
+    async def check_member(self, db: AsyncSession, user_id: UUID, project_id: UUID) -> str:
+        """The user's role in the project; ``forbidden`` when not a member."""
+        role = await project_role(db, user_id, project_id)
+        if role is None:
+            raise ChatProblem("forbidden", "you are not a member of this project")
+        return role
+
+    async def throttle(self, user_id: UUID) -> None:
+        """Count one message of ``user_id``; ``rate_limited`` past the per-minute limit."""
+        wait = await self.state.throttle.hit(
+            f"chat:{user_id}", self.settings.messages_per_minute, 60
+        )
+        if wait is not None:
+            raise ChatProblem(
+                "rate_limited", f"too many messages, try again in {wait}s", retry_after=wait
+            )
+
+    def check_content(self, content: str, client_message_id: str) -> None:
+        """``bad_request``/``too_large`` for a message that cannot be stored as sent."""
+        if not content.strip():
+            raise ChatProblem("bad_request", "content is empty")
+        if len(content.encode()) > self.settings.max_message_bytes:
+            raise ChatProblem(
+                "too_large", f"a message may have at most {self.settings.max_message_bytes} bytes"
+            )
+        if not client_message_id or len(client_message_id) > MAX_CLIENT_ID:
+            raise ChatProblem(
+                "bad_request", f"client_message_id must have 1-{MAX_CLIENT_ID} characters"
+            )
+
+    async def send(
+        self, session: ChatSession, user_id: UUID, content: str, client_message_id: str
+    ) -> tuple[ChatMessage, ReplyJob | None]:
+        """Store a user's message, tell every participant, and queue its reply.
+
+        A resent ``client_message_id`` returns the stored message and queues nothing.
+        """
+        self.check_content(content, client_message_id)
+        await self.throttle(user_id)
+        async with self.state.alchemy.get_session() as db:
+            current = await get_session(db, session.id)
+            message, created = await store_user_message(
+                db, current, user_id, content, client_message_id
+            )
+        if not created:
+            return message, None
+        await self.engine.publish(session.id, MessageReceived(MessageData(message_out(message))))
+        self.engine.embed_later([message.id])
+        turn = Turn(
+            project_id=message.project_id,
+            session_id=message.session_id,
+            user_id=user_id,
+            message_id=message.id,
+            content=content,
+            phase_number=message.phase_number,
+        )
+        job = ReplyJob(turn=turn, reply_to=message.id, plan=self._planned)
+        self.engine.submit(job)
+        return message, job
+
+    async def command(
+        self, session: ChatSession, user_id: UUID, event: str, data: dict[str, Any]
+    ) -> ReplyJob:
+        """Queue a phase command; ``not_found`` when this server has no phase engine."""
+        commands = getattr(self.state, "phase_commands", None)
+        if commands is None:
+            raise ChatProblem("not_found", "this server has no phase engine")
+        await self.throttle(user_id)
+
+        async def planned(db: AsyncSession, turn: Turn) -> ReplyPlan:
+            plan: ReplyPlan = await commands.handle(db, turn, event, data)
+            return plan
+
+        turn = Turn(
+            project_id=session.project_id,
+            session_id=session.id,
+            user_id=user_id,
+            message_id=session.id,
+            content="",
+            phase_number=session.phase_number,
+        )
+        job = ReplyJob(turn=turn, reply_to=None, plan=planned)
+        job.turn.message_id = job.reply_id
+        self.engine.submit(job)
+        return job
+
+    async def typing(self, session_id: UUID, user_id: UUID, *, is_typing: bool) -> None:
+        """Show every participant that ``user_id`` is (no longer) typing."""
+        frame = TypingIndicator(TypingIndicatorData(str(user_id), is_typing))
+        await self.engine.publish(session_id, frame)
+
+    async def _planned(self, db: AsyncSession, turn: Turn) -> ReplyPlan:
+        current = await db.get(ChatSession, turn.session_id)
+        if current is not None:
+            turn.phase_number = current.phase_number
+        store = self.state.config_store
+        project = await db.get(Project, turn.project_id)
+        profile = store.config.profile(store.profile_for(project))
+        plan: ReplyPlan = await self.state.planner.plan(db, turn, profile)
+        return plan

@@ -1,0 +1,264 @@
+"""``/ws/chat``: one connection's receive loop, its subscription, and its limits."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+import structlog
+from litestar import WebSocket, websocket
+from litestar.exceptions import WebSocketDisconnect
+
+from server.access import USER
+from server.events import project_channel, session_channel
+
+from ._auth import FORBIDDEN, token_auth
+from ._store import create_session, get_session, message_out, messages_after, session_out
+from .asyncapi import event_of
+from .schemas import (
+    ChatProblem,
+    ClientFrame,
+    JoinSession,
+    LeaveSession,
+    MessageData,
+    MessageReceived,
+    PhaseApprove,
+    PhaseGoto,
+    PhaseRegenerate,
+    SendMessage,
+    SessionCreated,
+    SessionData,
+    SessionJoined,
+    Stop,
+    Typing,
+)
+
+if TYPE_CHECKING:
+    from litestar.channels import ChannelsPlugin, Subscriber
+
+    from server.db.models import ChatSession, User
+
+    from ._service import ChatService
+    from .schemas import ServerFrame
+
+logger = structlog.get_logger()
+
+IDLE = 4408
+TOO_MANY = 4429
+FRAME_OVERHEAD = 1024
+"""Bytes a frame may carry beyond the message size limit: the envelope and other fields."""
+_DECODER = msgspec.json.Decoder(ClientFrame)
+_RECEIVED_PREFIX = b'{"event":"chat:message_received"'
+_MESSAGE_DECODER = msgspec.json.Decoder(MessageReceived)
+
+
+class _Envelope(msgspec.Struct):
+    ref: str | None = None
+
+
+_ENVELOPE = msgspec.json.Decoder(_Envelope)
+
+
+def _ref_of(raw: str) -> str | None:
+    with contextlib.suppress(msgspec.DecodeError):
+        ref = _ENVELOPE.decode(raw).ref
+        return ref if isinstance(ref, str) else None
+    return None
+
+
+class Connection:
+    """One client connection: frames in, frames out, at most one joined session."""
+
+    def __init__(self, socket: WebSocket[Any, Any, Any], chat: ChatService) -> None:
+        self.socket = socket
+        self.chat = chat
+        self.user: User = socket.user
+        self.session: ChatSession | None = None
+        self.subscriber: Subscriber | None = None
+        self.forwarder: asyncio.Task[None] | None = None
+        self.replayed_up_to = 0
+        self.last_activity = time.monotonic()
+        self.send_lock = asyncio.Lock()
+
+    @property
+    def channels(self) -> ChannelsPlugin:
+        channels: ChannelsPlugin = self.chat.state.channels
+        return channels
+
+    async def send(self, frame: ServerFrame | bytes) -> None:
+        """Send one frame (a Struct, or the bytes of one from a channel)."""
+        data = frame if isinstance(frame, bytes) else msgspec.json.encode(frame)
+        async with self.send_lock:
+            await self.socket.send_data(data.decode(), mode="text")
+        self.last_activity = time.monotonic()
+
+    async def run(self) -> None:
+        """Receive frames until the client leaves or the connection goes idle."""
+        timeout = self.chat.settings.idle_timeout_s
+        try:
+            while True:
+                left = timeout - (time.monotonic() - self.last_activity)
+                if left <= 0:
+                    await self.socket.close(IDLE, "idle")
+                    return
+                try:
+                    message = await asyncio.wait_for(self.socket.receive(), left)
+                except TimeoutError:
+                    continue
+                if message["type"] == "websocket.disconnect":
+                    return
+                if message["type"] == "websocket.receive":
+                    self.last_activity = time.monotonic()
+                    await self.handle(message.get("text"))
+        except WebSocketDisconnect:
+            return
+        finally:
+            await self.leave()
+
+    async def handle(self, text: str | None) -> None:
+        """Answer one frame (``None``: a binary one); a problem becomes a ``chat:error`` and
+        the connection stays open."""
+        ref = None
+        try:
+            frame = self.decode(text)
+            ref = frame.ref
+            await self.dispatch(frame)
+        except ChatProblem as problem:
+            await self.send(problem.frame(problem.ref or ref))
+        except WebSocketDisconnect:
+            raise
+        except Exception:
+            logger.exception("chat frame failed")
+            failure = ChatProblem("internal", "the server could not handle this frame")
+            await self.send(failure.frame(ref))
+
+    def decode(self, text: str | None) -> ClientFrame:
+        """The frame in ``text``; ``ChatProblem`` (with the frame's ``ref`` when readable)."""
+        if text is None:
+            raise ChatProblem("bad_request", "frames must be JSON text, not binary")
+        limit = self.chat.settings.max_message_bytes
+        if len(text.encode()) > limit + FRAME_OVERHEAD:
+            raise ChatProblem(
+                "too_large", f"a message may have at most {limit} bytes", ref=_ref_of(text)
+            )
+        try:
+            frame: ClientFrame = _DECODER.decode(text)
+        except msgspec.ValidationError as exc:
+            raise ChatProblem("bad_request", f"invalid frame: {exc}", ref=_ref_of(text)) from None
+        except msgspec.DecodeError:
+            raise ChatProblem("bad_request", "the frame is not valid JSON") from None
+        return frame
+
+    async def dispatch(self, frame: ClientFrame) -> None:
+        """Do what the frame asks."""
+        if isinstance(frame, JoinSession):
+            await self.join(frame)
+            return
+        session = self.session
+        if session is None:
+            raise ChatProblem("bad_request", "join a session first")
+        match frame:
+            case SendMessage(data=data):
+                message, job = await self.chat.send(
+                    session, self.user.id, data.content, data.client_message_id
+                )
+                if job is None:
+                    await self.send(MessageReceived(MessageData(message_out(message)), frame.ref))
+            case Typing(data=data):
+                await self.chat.typing(session.id, self.user.id, is_typing=data.is_typing)
+            case PhaseGoto() | PhaseApprove() | PhaseRegenerate():
+                data = msgspec.to_builtins(frame.data)
+                await self.chat.command(session, self.user.id, event_of(type(frame)), data)
+            case Stop():
+                await self.chat.engine.request_stop(session.id)
+            case LeaveSession():
+                await self.leave()
+
+    async def join(self, frame: JoinSession) -> None:
+        """Join (or create) a session; replay the messages after ``after_seq``."""
+        data = frame.data
+        state = self.chat.state
+        async with state.alchemy.get_session() as db:
+            try:
+                await self.chat.check_member(db, self.user.id, data.project_id)
+            except ChatProblem:
+                await self.socket.close(FORBIDDEN, "not a member of this project")
+                raise WebSocketDisconnect(detail="forbidden", code=FORBIDDEN) from None
+            await self.leave()
+            if data.session_id is None:
+                session = await create_session(db, data.project_id, self.user.id)
+            else:
+                session = await get_session(db, data.session_id, data.project_id)
+            self.session = session
+            await self._subscribe(session)
+            messages = await messages_after(db, session.id, data.after_seq or 0)
+            await db.refresh(session)
+        self.replayed_up_to = messages[-1].seq if messages else 0
+        payload = SessionData(
+            session_out(session), session.phase_number, [message_out(m) for m in messages]
+        )
+        if data.session_id is None:
+            await self.send(SessionCreated(payload, frame.ref))
+        else:
+            await self.send(SessionJoined(payload, frame.ref))
+
+    async def _subscribe(self, session: ChatSession) -> None:
+        channels = [session_channel(session.id), project_channel(session.project_id)]
+        self.subscriber = await self.channels.subscribe(channels)
+        self.forwarder = asyncio.create_task(self._forward(self.subscriber))
+
+    async def _forward(self, subscriber: Subscriber) -> None:
+        """Relay the session's frames; skip messages the join already replayed."""
+        async for data in subscriber.iter_events():
+            if data.startswith(_RECEIVED_PREFIX) and self.replayed_up_to:
+                seq = _MESSAGE_DECODER.decode(data).data.message.seq
+                if seq <= self.replayed_up_to:
+                    continue
+            try:
+                await self.send(data)
+            except (WebSocketDisconnect, RuntimeError, OSError):
+                return
+
+    async def leave(self) -> None:
+        """Stop receiving the joined session's frames."""
+        self.session = None
+        if self.subscriber is not None:
+            with contextlib.suppress(Exception):
+                await self.channels.unsubscribe(self.subscriber)
+            self.subscriber = None
+        if self.forwarder is not None:
+            self.forwarder.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.forwarder
+            self.forwarder = None
+
+
+@websocket(
+    "/ws/chat",
+    opt={**USER, "exclude_from_auth": True},
+    middleware=[token_auth],
+    signature_namespace={"WebSocket": WebSocket},
+)
+async def chat_socket(socket: WebSocket[Any, Any, Any]) -> None:
+    """The chat protocol (see docs/chat.md and /asyncapi.json)."""
+    chat: ChatService = socket.app.state.chat
+    user_id = socket.user.id
+    await socket.accept()
+    if chat.connections[user_id] >= chat.settings.max_connections_per_user:
+        await socket.send_data(
+            msgspec.json.encode(
+                ChatProblem("rate_limited", "too many open connections for this user").frame()
+            ).decode()
+        )
+        await socket.close(TOO_MANY, "too many connections")
+        return
+    chat.connections[user_id] += 1
+    try:
+        await Connection(socket, chat).run()
+    finally:
+        chat.connections[user_id] -= 1
+        if chat.connections[user_id] <= 0:
+            del chat.connections[user_id]

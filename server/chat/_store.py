@@ -1,0 +1,198 @@
+"""Storing sessions and messages: numbering by ``seq``, idempotent resends, reading back."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select, update
+
+from server.db.models import ChatMessage, ChatSession
+
+from .schemas import ChatProblem, MessageOut, SessionOut
+
+if TYPE_CHECKING:
+    from uuid import UUID
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+ASSISTANT = "assistant"
+
+
+def session_out(session: ChatSession) -> SessionOut:
+    """The wire shape of a session."""
+    return SessionOut(
+        id=session.id,
+        project_id=session.project_id,
+        title=session.title,
+        phase_number=session.phase_number,
+        last_seq=session.last_seq,
+        created_by=session.created_by,
+        created_at=session.created_at,
+        updated_at=session.updated_at,
+    )
+
+
+def message_out(message: ChatMessage) -> MessageOut:
+    """The wire shape of a message."""
+    author = ASSISTANT if message.role == ASSISTANT else str(message.author_id or "")
+    return MessageOut(
+        id=message.id,
+        session_id=message.session_id,
+        seq=message.seq,
+        role=message.role,
+        content=message.content,
+        status=message.status,
+        author=author,
+        created_at=message.created_at,
+        client_message_id=message.client_message_id,
+        reply_to=message.reply_to,
+        phase=message.phase_number,
+        provider=message.provider,
+        model=message.model,
+        usage=message.usage,
+        citations=message.citations,
+    )
+
+
+async def get_session(
+    db: AsyncSession, session_id: UUID, project_id: UUID | None = None
+) -> ChatSession:
+    """The session (of ``project_id`` when given); ``not_found`` otherwise."""
+    session = await db.get(ChatSession, session_id)
+    if session is None or (project_id is not None and session.project_id != project_id):
+        raise ChatProblem("not_found", "no such chat session in this project")
+    return session
+
+
+async def create_session(
+    db: AsyncSession, project_id: UUID, user_id: UUID, title: str | None = None
+) -> ChatSession:
+    """A new session in the project, continuing the phase the newest session was on."""
+    phase = await db.scalar(
+        select(ChatSession.phase_number)
+        .where(ChatSession.project_id == project_id)
+        .order_by(ChatSession.created_at.desc())
+        .limit(1)
+    )
+    session = ChatSession(
+        project_id=project_id, created_by=user_id, title=title, phase_number=phase
+    )
+    db.add(session)
+    await db.commit()
+    await db.refresh(session)
+    return session
+
+
+async def list_sessions(db: AsyncSession, project_id: UUID) -> list[ChatSession]:
+    """The project's sessions, newest first."""
+    rows = await db.scalars(
+        select(ChatSession)
+        .where(ChatSession.project_id == project_id)
+        .order_by(ChatSession.created_at.desc())
+    )
+    return list(rows)
+
+
+async def messages_after(
+    db: AsyncSession, session_id: UUID, after_seq: int = 0, limit: int | None = None
+) -> list[ChatMessage]:
+    """The session's messages with ``seq > after_seq``, in order."""
+    query = (
+        select(ChatMessage)
+        .where(ChatMessage.session_id == session_id, ChatMessage.seq > after_seq)
+        .order_by(ChatMessage.seq)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return list(await db.scalars(query))
+
+
+async def _next_seq(db: AsyncSession, session_id: UUID) -> int:
+    """Take the session's next ``seq``; the row stays locked until the transaction ends."""
+    seq = await db.scalar(
+        update(ChatSession)
+        .where(ChatSession.id == session_id)
+        .values(last_seq=ChatSession.last_seq + 1)
+        .returning(ChatSession.last_seq)
+    )
+    if seq is None:
+        raise ChatProblem("not_found", "the chat session no longer exists")
+    return int(seq)
+
+
+async def store_user_message(
+    db: AsyncSession,
+    session: ChatSession,
+    user_id: UUID,
+    content: str,
+    client_message_id: str,
+) -> tuple[ChatMessage, bool]:
+    """Store a user's message; ``(message, False)`` when that ``client_message_id`` was stored
+    before, in which case nothing is written.
+
+    The duplicate check runs after taking the session's row lock, so two resends racing each
+    other are serialised and the second one finds the first.
+    """
+    seq = await _next_seq(db, session.id)
+    existing = await db.scalar(
+        select(ChatMessage).where(
+            ChatMessage.session_id == session.id,
+            ChatMessage.client_message_id == client_message_id,
+        )
+    )
+    if existing is not None:
+        await db.rollback()
+        await db.refresh(existing)
+        return existing, False
+    message = ChatMessage(
+        session_id=session.id,
+        project_id=session.project_id,
+        seq=seq,
+        role="user",
+        content=content,
+        client_message_id=client_message_id,
+        author_id=user_id,
+        phase_number=session.phase_number,
+    )
+    db.add(message)
+    await db.flush()
+    await db.commit()
+    await db.refresh(message)
+    return message, True
+
+
+async def add_assistant_message(
+    db: AsyncSession,
+    *,
+    message_id: UUID,
+    session_id: UUID,
+    project_id: UUID,
+    reply_to: UUID | None,
+    content: str,
+    stopped: bool,
+    phase_number: int | None,
+    provider: str | None,
+    model: str | None,
+    usage: dict[str, Any],
+    citations: list[dict[str, Any]],
+) -> ChatMessage:
+    """Add a reply to the transaction (numbered now); the caller commits."""
+    seq = await _next_seq(db, session_id)
+    message = ChatMessage(
+        id=message_id,
+        session_id=session_id,
+        project_id=project_id,
+        seq=seq,
+        role=ASSISTANT,
+        content=content,
+        status="stopped" if stopped else "complete",
+        reply_to=reply_to,
+        phase_number=phase_number,
+        provider=provider,
+        model=model,
+        usage=usage,
+        citations=citations,
+    )
+    db.add(message)
+    await db.flush()
+    return message

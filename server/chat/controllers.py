@@ -1,0 +1,194 @@
+"""REST for sessions and messages, and sending a message with its reply streamed as SSE."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.params import JSONBody, Parameter
+from litestar.response import ServerSentEvent
+from litestar.response.sse import ServerSentEventMessage
+from sqlalchemy import select
+
+from server import audit
+from server.access import VIEWER, db_session
+from server.db.models import ChatMessage, ChatSession, User
+from server.errors import AppError
+from server.events import session_channel
+
+from ._store import (
+    create_session,
+    get_session,
+    list_sessions,
+    message_out,
+    messages_after,
+    session_out,
+)
+from .schemas import ChatProblem, MessageCreate, MessageData, MessageOut, SessionCreate, SessionOut
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from litestar.channels import ChannelsPlugin
+
+    from ._replies import ReplyJob
+    from ._service import ChatService
+
+SESSION = {**VIEWER, "project_of": ("session_id", ChatSession)}
+_STATUS = {
+    "bad_request": 400,
+    "unauthorized": 401,
+    "forbidden": 403,
+    "not_found": 404,
+    "too_large": 413,
+    "rate_limited": 429,
+    "provider_unavailable": 503,
+    "internal": 500,
+}
+MAX_PAGE = 500
+
+
+def http_error(problem: ChatProblem) -> AppError:
+    """The HTTP error of a chat problem (same code)."""
+    headers = {"Retry-After": str(problem.retry_after)} if problem.retry_after else None
+    return AppError(_STATUS[problem.code], problem.message, code=problem.code, headers=headers)
+
+
+def _event(event: str, data: Any) -> ServerSentEventMessage:
+    return ServerSentEventMessage(data=msgspec.json.encode(data).decode(), event=event)
+
+
+class ChatController(Controller):
+    """Chat sessions and messages over plain HTTP."""
+
+    tags = ["chat"]
+
+    @get(
+        "/api/v1/projects/{project_id:uuid}/chat/sessions",
+        opt=VIEWER,
+        operation_id="list_chat_sessions",
+    )
+    async def list_sessions(
+        self, request: Request[User, Any, Any], project_id: UUID
+    ) -> list[SessionOut]:
+        """The project's chat sessions, newest first."""
+        return [session_out(s) for s in await list_sessions(db_session(request), project_id)]
+
+    @post(
+        "/api/v1/projects/{project_id:uuid}/chat/sessions",
+        opt=VIEWER,
+        operation_id="create_chat_session",
+        status_code=201,
+    )
+    async def create_session(
+        self, request: Request[User, Any, Any], project_id: UUID, data: JSONBody[SessionCreate]
+    ) -> SessionOut:
+        """Open a new session in the project (it remembers the project's earlier sessions)."""
+        session = await create_session(db_session(request), project_id, request.user.id, data.title)
+        audit.note(request, "chat_session", session.id, project_id=project_id)
+        return session_out(session)
+
+    @get("/api/v1/chat/sessions/{session_id:uuid}", opt=SESSION, operation_id="get_chat_session")
+    async def get_session(self, request: Request[User, Any, Any], session_id: UUID) -> SessionOut:
+        """One session."""
+        try:
+            return session_out(await get_session(db_session(request), session_id))
+        except ChatProblem as problem:
+            raise http_error(problem) from None
+
+    @get(
+        "/api/v1/chat/sessions/{session_id:uuid}/messages",
+        opt=SESSION,
+        operation_id="list_chat_messages",
+    )
+    async def list_messages(
+        self,
+        request: Request[User, Any, Any],
+        session_id: UUID,
+        after_seq: int = Parameter(default=0, ge=0),
+        limit: int = Parameter(default=100, ge=1, le=MAX_PAGE),
+    ) -> list[MessageOut]:
+        """The session's messages with ``seq > after_seq``, in order (at most ``limit``)."""
+        rows = await messages_after(db_session(request), session_id, after_seq, limit)
+        return [message_out(m) for m in rows]
+
+    @post(
+        "/api/v1/chat/sessions/{session_id:uuid}/messages",
+        opt=SESSION,
+        operation_id="send_chat_message",
+        status_code=200,
+    )
+    async def send_message(
+        self, request: Request[User, Any, Any], session_id: UUID, data: JSONBody[MessageCreate]
+    ) -> ServerSentEvent:
+        """Send a message and stream the session's events as server-sent events until its
+        reply is stored: ``chat:message_received`` (the message), ``chat:typing_indicator``,
+        ``chat:message_delta``..., ``chat:message_received`` (the reply), or ``chat:error``.
+
+        Resending a ``client_message_id`` streams the stored message (and its reply, if
+        stored) and starts no second reply.
+        """
+        chat: ChatService = request.app.state.chat
+        db = db_session(request)
+        session = await get_session(db, session_id)
+        await db.commit()
+        channels: ChannelsPlugin = request.app.state.channels
+        subscriber = await channels.subscribe([session_channel(session_id)])
+        try:
+            message, job = await chat.send(
+                session, request.user.id, data.content, data.client_message_id
+            )
+        except ChatProblem as problem:
+            await channels.unsubscribe(subscriber)
+            raise http_error(problem) from None
+        if job is None:
+            await channels.unsubscribe(subscriber)
+            reply = await db.scalar(
+                select(ChatMessage).where(
+                    ChatMessage.reply_to == message.id, ChatMessage.role == "assistant"
+                )
+            )
+            stored = [message] if reply is None else [message, reply]
+            frames = [_event("chat:message_received", MessageData(message_out(m))) for m in stored]
+            return ServerSentEvent(_replay(frames))
+        return ServerSentEvent(_follow(channels, subscriber, job))
+
+
+async def _replay(frames: list[ServerSentEventMessage]) -> AsyncIterator[ServerSentEventMessage]:
+    for frame in frames:
+        yield frame
+
+
+async def _follow(
+    channels: ChannelsPlugin, subscriber: Any, job: ReplyJob
+) -> AsyncIterator[ServerSentEventMessage]:
+    """The session's frames until ``job``'s reply is stored (or has failed)."""
+    reply_id = str(job.reply_id)
+    events = subscriber.iter_events()
+    try:
+        while True:
+            next_frame = asyncio.ensure_future(anext(events))
+            await asyncio.wait({next_frame, job.done}, return_when=asyncio.FIRST_COMPLETED)
+            if not next_frame.done():
+                # The reply failed and published its error, or it is stored and its frame is
+                # on the way: drain what the channel still holds, then end.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(next_frame), 1.0)
+                if not next_frame.done():
+                    next_frame.cancel()
+                    return
+            frame = msgspec.json.decode(next_frame.result())
+            yield _event(frame["event"], frame["data"])
+            if (
+                frame["event"] == "chat:message_received"
+                and frame["data"]["message"]["id"] == reply_id
+            ):
+                return
+            if frame["event"] == "chat:error" and job.done.done() and job.done.result() is None:
+                return
+    finally:
+        await channels.unsubscribe(subscriber)

@@ -1,0 +1,194 @@
+"""How a turn becomes a reply: the ``Planner`` seam and the default ``MemoryPlanner``.
+
+The reply engine asks ``app.state.planner`` for a :class:`ReplyPlan` for every user message; the
+phase engine wraps :class:`MemoryPlanner` to add phase work (questions, drafts, commands). A plan
+is either a request to stream through the providers router, or a ``direct_reply`` text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+from uuid import UUID
+
+import msgspec
+from sqlalchemy import func, select
+
+from providers import ChatRequest, Message, ReplyContext, estimate_tokens
+from server.db.models import ChatMessage, Phase
+from server.documents.retrieval import passages as hit_passages
+from server.documents.retrieval import search
+
+from ._memory import recall
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from providers import Completion, Embedder, Passage, Profile
+    from server.documents.retrieval import Hit
+
+    from ._settings import ChatSettings
+
+SYSTEM_PROMPT = (
+    "You are Unified Assistant. You help the user and their collaborators write a long "
+    "document, one phase at a time, grounded in their own material. Be concise and concrete. "
+    "When you rely on a passage below, quote the words you use and cite it as [S1], [S2]... "
+    "Never invent a citation."
+)
+DOCUMENT_PASSAGES = 6
+"""Document chunks retrieved for every turn (before the token budget trims them)."""
+
+
+class Turn(msgspec.Struct):
+    """A user's message (or a phase command) that the server answers.
+
+    For a phase command there is no stored user message: ``message_id`` is then the id the
+    reply will be stored under.
+    """
+
+    project_id: UUID
+    session_id: UUID
+    user_id: UUID
+    message_id: UUID
+    content: str
+    phase_number: int | None
+
+
+@dataclass
+class ReplyPlan:
+    """What to answer a turn with.
+
+    ``on_complete(session, reply_text, completion, stopped)`` runs in the transaction that
+    stores the assistant message (e.g. to store a phase version); ``events`` are published to
+    the session after the reply, in order.
+    """
+
+    request: ChatRequest | None
+    purpose: str
+    phase_number: int | None = None
+    passages: list[Passage] = field(default_factory=list)
+    direct_reply: str | None = None
+    on_complete: Callable[[AsyncSession, str, Completion | None, bool], Awaitable[None]] | None = (
+        None
+    )
+    events: list[tuple[str, Any]] = field(default_factory=list)
+
+
+class Planner(Protocol):
+    """Turns a user's message into a reply plan."""
+
+    async def plan(self, session: AsyncSession, turn: Turn, profile: Profile) -> ReplyPlan:
+        """The plan answering ``turn`` through ``profile``."""
+        ...
+
+
+class MemoryPlanner:
+    """Plain conversation with long memory.
+
+    The prompt holds, within ``ChatSettings.context_tokens`` (estimated tokens): the system
+    prompt, the current phase, passages (the project's documents, then older messages of the
+    project recalled by meaning — any session, months old), the recent conversation of the
+    project (newest kept first) and the user's message.
+    """
+
+    def __init__(self, settings: ChatSettings, embedder: Callable[[], Embedder]) -> None:
+        self._settings = settings
+        self._embedder = embedder
+
+    async def plan(self, session: AsyncSession, turn: Turn, profile: Profile) -> ReplyPlan:
+        """See :class:`Planner`."""
+        budget = self._settings.context_tokens - estimate_tokens(SYSTEM_PROMPT + turn.content)
+        phase_title = await self._phase_title(session, turn)
+        recent = await self._recent(session, turn, budget // 2)
+        budget -= sum(estimate_tokens(m.content) for m in recent)
+        hits = await self._passages(session, turn, {m.id for m in recent}, budget)
+        passages = hit_passages(hits)
+        system = [SYSTEM_PROMPT]
+        if turn.phase_number is not None:
+            system.append(f"The conversation is on phase {turn.phase_number}: {phase_title}.")
+        if passages:
+            system.append(
+                "Passages (from the user's documents and earlier conversations):\n"
+                + "\n\n".join(f"[{p.ref}] ({p.source}) {p.text}" for p in passages)
+            )
+        messages = [Message("system", "\n\n".join(system))]
+        messages.extend(
+            Message("assistant" if m.role == "assistant" else "user", m.content) for m in recent
+        )
+        messages.append(Message("user", turn.content))
+        context = ReplyContext(
+            intent="chat",
+            user_message=turn.content,
+            phase_number=turn.phase_number,
+            phase_title=phase_title,
+            passages=tuple(passages),
+        )
+        return ReplyPlan(
+            request=ChatRequest(messages=tuple(messages), context=context),
+            purpose="chat",
+            phase_number=turn.phase_number,
+            passages=passages,
+        )
+
+    async def _phase_title(self, session: AsyncSession, turn: Turn) -> str | None:
+        if turn.phase_number is None:
+            return None
+        title: str | None = await session.scalar(
+            select(Phase.title).where(
+                Phase.project_id == turn.project_id, Phase.number == turn.phase_number
+            )
+        )
+        return title
+
+    async def _recent(self, session: AsyncSession, turn: Turn, budget: int) -> list[ChatMessage]:
+        """The project's latest messages before the turn, oldest first, within ``budget``."""
+        created = select(ChatMessage.created_at).where(ChatMessage.id == turn.message_id)
+        rows = await session.scalars(
+            select(ChatMessage)
+            .where(
+                ChatMessage.project_id == turn.project_id,
+                ChatMessage.id != turn.message_id,
+                ChatMessage.created_at <= func.coalesce(created.scalar_subquery(), func.now()),
+            )
+            .order_by(ChatMessage.created_at.desc())
+            .limit(self._settings.recent_messages)
+        )
+        kept: list[ChatMessage] = []
+        for message in rows:
+            budget -= estimate_tokens(message.content)
+            if budget < 0:
+                break
+            kept.append(message)
+        return kept[::-1]
+
+    async def _passages(
+        self, session: AsyncSession, turn: Turn, recent: set[UUID], budget: int
+    ) -> list[Hit]:
+        """Document passages, then recalled messages, while they fit in ``budget``."""
+        embedder = self._embedder()
+        documents = await search(
+            session,
+            user_id=turn.user_id,
+            project_id=turn.project_id,
+            query=turn.content,
+            k=DOCUMENT_PASSAGES,
+            embedder=embedder,
+        )
+        recalled = await recall(
+            session,
+            embedder,
+            user_id=turn.user_id,
+            project_id=turn.project_id,
+            query=turn.content,
+            exclude={*recent, turn.message_id},
+            limit=self._settings.recall_limit,
+        )
+        kept: list[Hit] = []
+        for hit in [*documents, *recalled]:
+            budget -= estimate_tokens(hit.text) + 12
+            if budget < 0:
+                break
+            kept.append(hit)
+        return kept
