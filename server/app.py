@@ -13,6 +13,14 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from server.access import access_guard, build_auth
 from server.accounts.controllers import AuthController, UserAdminController
 from server.admin.controllers import AuditController
+from server.ai import (
+    ConfigController,
+    ProfileController,
+    UsageController,
+    ai_state,
+    start_config_watch,
+    stop_config_watch,
+)
 from server.audit import audit_and_commit
 from server.chat import ChatController, asyncapi_json, chat_socket, start_chat, stop_chat
 from server.db import database_url, sqlalchemy_config
@@ -60,6 +68,7 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> L
         "throttle": Throttle(),
         "redis": None,
         "status_checks": {},
+        **ai_state(settings),
         "channels": channels,
         "publisher": PluginPublisher(channels),
     }
@@ -71,6 +80,9 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> L
             ProjectController,
             InvitationController,
             AuditController,
+            ProfileController,
+            ConfigController,
+            UsageController,
             ExportController,
             ChatController,
             chat_socket,
@@ -81,8 +93,8 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> L
         middleware=[request_id_middleware],
         exception_handlers=exception_handlers,
         state=State(state),
-        on_startup=[_connect_redis, start_queue, start_chat],
-        on_shutdown=[stop_chat, stop_queue, _close_redis],
+        on_startup=[start_config_watch, _connect_redis, start_queue, start_chat],
+        on_shutdown=[stop_chat, stop_queue, stop_config_watch, _close_redis],
         openapi_config=OpenAPIConfig(
             title="Unified Assistant",
             version=API_VERSION,

@@ -53,11 +53,15 @@ def serve(host: str | None, port: int | None) -> None:
     """Migrate the database, then serve the app."""
     import uvicorn  # noqa: PLC0415
 
+    from providers import ConfigError  # noqa: PLC0415
     from server.app import create_app  # noqa: PLC0415
 
     settings = _settings()
     url = _migrated_url(settings)
-    app = create_app(settings, url)
+    try:
+        app = create_app(settings, url)
+    except ConfigError as exc:
+        _fail(f"{settings.app.config_path.name}: {exc}")
     uvicorn.run(
         app,
         host=host or settings.app.host,

@@ -113,11 +113,13 @@ class ProjectController(Controller):
         data: JSONBody[ProjectUpdate],
         projects: NamedDependency[ProjectService],
     ) -> Project:
-        """Rename a project or set its AI profile."""
+        """Rename a project or set its AI profile (one of config.json's; empty clears it)."""
         changes: dict[str, Any] = {}
         if data.name is not None:
             changes["name"] = data.name
         if data.profile is not None:
+            if data.profile and data.profile not in request.app.state.config_store.config.profiles:
+                raise AppError(422, f"profile {data.profile!r} is not in config.json")
             changes["profile"] = data.profile or None
         project = await projects.update(changes, item_id=project_id)
         return to_schema(project, request.state.project_role)

@@ -1,0 +1,38 @@
+"""AI providers inside the server: config.json at run time (hot reload, the active profile, a
+project's override), the one ``Router``, the /status check, usage records and reports, and the
+REST endpoints for profiles, config and usage."""
+
+from __future__ import annotations
+
+from .config import RETIRE_AFTER_S, ConfigStore, ConfigWriteError
+from .controllers import ConfigController, ProfileController, UsageController
+from .lifecycle import ai_state, providers_check, start_config_watch, stop_config_watch
+from .redact import REDACTED, is_secret_key, redact
+from .services import (
+    profiles_of,
+    record_completion,
+    record_embedding,
+    record_failure,
+    usage_report,
+)
+
+__all__ = [
+    "REDACTED",
+    "RETIRE_AFTER_S",
+    "ConfigController",
+    "ConfigStore",
+    "ConfigWriteError",
+    "ProfileController",
+    "UsageController",
+    "ai_state",
+    "is_secret_key",
+    "profiles_of",
+    "providers_check",
+    "record_completion",
+    "record_embedding",
+    "record_failure",
+    "redact",
+    "start_config_watch",
+    "stop_config_watch",
+    "usage_report",
+]

@@ -1,0 +1,116 @@
+"""``/api/v1/profiles``, ``/api/v1/config`` (admins) and ``/api/v1/usage``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+from uuid import UUID
+
+from litestar import Controller, Request, get, put
+from litestar.di import NamedDependency
+from litestar.params import JSONBody, Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from providers import ConfigError
+from server import audit
+from server.access import ADMIN, USER, project_role
+from server.db.models import User
+from server.errors import AppError, forbidden, not_found
+
+from .config import ConfigWriteError
+from .redact import redact
+from .schemas import ActiveProfile, GroupBy, LoadedConfig, ProfileInfo, UsageQuery, UsageReport
+from .services import profiles_of, usage_report
+
+if TYPE_CHECKING:
+    from .config import ConfigStore
+
+
+def _store(request: Request[Any, Any, Any]) -> ConfigStore:
+    store: ConfigStore = request.app.state.config_store
+    return store
+
+
+class ProfileController(Controller):
+    """AI profiles of config.json and the active one."""
+
+    path = "/api/v1/profiles"
+    tags = ["providers"]
+
+    @get("/", opt=ADMIN, operation_id="list_profiles")
+    async def list_profiles(self, request: Request[Any, Any, Any]) -> list[ProfileInfo]:
+        """Every profile with its chain, which providers can be called and why not."""
+        return profiles_of(_store(request))
+
+    @put("/active", opt=ADMIN, operation_id="set_active_profile")
+    async def set_active(
+        self, request: Request[Any, Any, Any], data: JSONBody[ActiveProfile]
+    ) -> ProfileInfo:
+        """Switch the active profile; config.json is rewritten so every instance follows."""
+        store = _store(request)
+        try:
+            await store.set_active_profile(data.name)
+        except ConfigError as exc:
+            raise AppError(422, str(exc)) from None
+        except ConfigWriteError as exc:
+            raise AppError(409, str(exc), code="config_not_writable") from None
+        audit.note(request, "profile", data.name)
+        return next(p for p in profiles_of(store) if p.active)
+
+
+class ConfigController(Controller):
+    """config.json as loaded."""
+
+    path = "/api/v1/config"
+    tags = ["providers"]
+
+    @get("/", opt=ADMIN, operation_id="get_config")
+    async def get_config(self, request: Request[Any, Any, Any]) -> LoadedConfig:
+        """The config in force with secrets redacted, and the error of the last rejected file."""
+        store = _store(request)
+        return LoadedConfig(
+            path=str(store.path),
+            loaded_at=store.loaded_at,
+            active_profile=store.config.active_profile,
+            config=redact(dict(store.raw)),
+            last_error=store.last_error,
+            last_error_at=store.last_error_at,
+        )
+
+
+class UsageController(Controller):
+    """Tokens, cost and latency of provider calls."""
+
+    path = "/api/v1/usage"
+    tags = ["providers"]
+
+    @get("/", opt=USER, operation_id="get_usage")
+    async def get_usage(
+        self,
+        *,
+        request: Request[User, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        group_by: GroupBy = "day",
+        start: Annotated[datetime | None, Parameter(query="from")] = None,
+        end: Annotated[datetime | None, Parameter(query="to")] = None,
+        project_id: UUID | None = None,
+        user_id: UUID | None = None,
+    ) -> UsageReport:
+        """Usage grouped by user, project, provider, model or UTC day; ``from`` inclusive,
+        ``to`` exclusive.
+
+        Administrators see everyone's usage. Anyone else sees only their own, and filters by
+        a project only when they are a member of it (404 otherwise).
+        """
+        user = request.user
+        if user.role != "admin":
+            if user_id is not None and user_id != user.id:
+                raise forbidden("only administrators see other users' usage")
+            user_id = user.id
+            member = project_id is None or await project_role(db_session, user.id, project_id)
+            if not member:
+                raise not_found("project")
+        query = UsageQuery(
+            group_by=group_by, start=start, end=end, user_id=user_id, project_id=project_id
+        )
+        return await usage_report(db_session, query)

@@ -1,0 +1,300 @@
+"""Usage records and the /api/v1/usage report; a project's profile override."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from sqlalchemy import select, update
+
+from providers import ChatRequest, Completion, Hop, Message, ProvidersUnavailable, Usage
+from server.ai import record_completion, record_embedding, record_failure
+from server.db.models import Project, UsageEvent
+from tests.fakes.fixtures import fake_providers
+
+from .conftest import write_config
+from .test_config import eventually
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+    from pathlib import Path
+    from uuid import UUID
+
+    from litestar import Litestar
+    from litestar.testing import AsyncTestClient
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from tests.fakes import FakeProviders
+    from tests.integration.conftest import Account
+
+    Client = AsyncTestClient[Litestar]
+
+__all__ = ["fake_providers"]
+
+
+def completion(provider: str, model: str, prompt: int, answer: int, cost: float) -> Completion:
+    failed = Hop(provider="openai", model="gpt-4o", ok=False, error="timed out", attempts=2)
+    answered = Hop(
+        provider=provider,
+        model=model,
+        ok=True,
+        prompt_tokens=prompt,
+        completion_tokens=answer,
+        cost_usd=cost,
+        latency_ms=120.0,
+        attempts=1,
+    )
+    return Completion(
+        provider=provider,
+        model=model,
+        finish_reason="stop",
+        usage=Usage(prompt, answer),
+        cost_usd=cost,
+        latency_ms=150.0,
+        hops=(failed, answered),
+    )
+
+
+async def report(client: Client, headers: dict[str, str], **params: Any) -> dict[str, Any]:
+    r = await client.get("/api/v1/usage", params=params, headers=headers)
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+@pytest.fixture
+async def recorded(
+    client: Client,
+    db: AsyncSession,
+    admin: Account,
+    member: Account,
+    make_project: Callable[..., Awaitable[UUID]],
+) -> dict[str, Any]:
+    """Three chat replies and one embedding call by two users in two projects."""
+    admin_id, member_id = admin.id, member.id
+    mine = await make_project({member_id: "owner"}, "Bakery")
+    theirs = await make_project({admin_id: "owner"}, "Garage")
+    embedder = client.app.state.registry.embedder()
+    record_completion(
+        db,
+        completion("anthropic", "claude-sonnet-4-5", 1000, 500, 0.0105),
+        user_id=member_id,
+        project_id=mine,
+        purpose="chat",
+    )
+    record_completion(
+        db,
+        completion("anthropic", "claude-sonnet-4-5", 2000, 1000, 0.021),
+        user_id=member_id,
+        project_id=mine,
+        purpose="draft",
+    )
+    record_completion(
+        db,
+        completion("gemini", "gemini-2.5-flash", 100, 100, 0.00028),
+        user_id=admin_id,
+        project_id=theirs,
+    )
+    record_embedding(db, embedder, tokens=300, latency_ms=4.0, user_id=admin_id, project_id=theirs)
+    await db.commit()
+    return {"admin": admin_id, "member": member_id, "mine": mine, "theirs": theirs}
+
+
+async def test_usage_by_each_group(
+    client: Client, admin: Account, recorded: dict[str, Any]
+) -> None:
+    by_provider = await report(client, admin.headers, group_by="provider")
+    rows = {row["key"]: row for row in by_provider["rows"]}
+    assert set(rows) == {"anthropic", "gemini", "local"}
+    assert rows["anthropic"]["calls"] == 2
+    assert rows["anthropic"]["prompt_tokens"] == 3000
+    assert rows["anthropic"]["completion_tokens"] == 1500
+    assert rows["anthropic"]["cost_usd"] == pytest.approx(0.0315)
+    assert rows["anthropic"]["avg_latency_ms"] == 150.0
+    assert rows["local"]["prompt_tokens"] == 300
+    assert by_provider["rows"][0]["key"] == "anthropic"
+    total = by_provider["total"]
+    assert total["calls"] == 4
+    assert total["failed"] == 0
+    assert total["cost_usd"] == pytest.approx(0.0315 + 0.00028)
+
+    by_user = {r["key"]: r for r in (await report(client, admin.headers, group_by="user"))["rows"]}
+    assert by_user[str(recorded["member"])]["calls"] == 2
+    assert by_user[str(recorded["admin"])]["calls"] == 2
+
+    by_project = await report(client, admin.headers, group_by="project")
+    projects = {r["key"]: r["calls"] for r in by_project["rows"]}
+    assert projects == {str(recorded["mine"]): 2, str(recorded["theirs"]): 2}
+
+    by_model = await report(client, admin.headers, group_by="model")
+    assert {r["key"] for r in by_model["rows"]} == {
+        "claude-sonnet-4-5",
+        "gemini-2.5-flash",
+        "wordllama-l2_supercat",
+    }
+
+    by_day = await report(client, admin.headers, group_by="day")
+    today = datetime.now(UTC).date().isoformat()
+    assert [(r["key"], r["calls"]) for r in by_day["rows"]] == [(today, 4)]
+
+
+async def test_usage_filters_by_period_and_project(
+    client: Client, db: AsyncSession, admin: Account, recorded: dict[str, Any]
+) -> None:
+    await db.execute(
+        update(UsageEvent)
+        .where(UsageEvent.purpose == "draft")
+        .values(created_at=datetime(2026, 1, 5, 23, 30, tzinfo=UTC))
+    )
+    await db.commit()
+    by_day = await report(client, admin.headers, group_by="day")
+    assert by_day["rows"][0]["key"] == "2026-01-05"
+
+    january = await report(
+        client,
+        admin.headers,
+        group_by="provider",
+        **{"from": "2026-01-01T00:00:00Z", "to": "2026-02-01T00:00:00Z"},
+    )
+    assert [(r["key"], r["calls"]) for r in january["rows"]] == [("anthropic", 1)]
+    since = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+    recent = await report(client, admin.headers, group_by="provider", **{"from": since})
+    assert recent["total"]["calls"] == 3
+
+    theirs = await report(
+        client, admin.headers, group_by="provider", project_id=str(recorded["theirs"])
+    )
+    assert {r["key"] for r in theirs["rows"]} == {"gemini", "local"}
+
+
+async def test_non_admins_see_only_their_own_usage(
+    client: Client, member: Account, recorded: dict[str, Any]
+) -> None:
+    own = await report(client, member.headers, group_by="user")
+    assert [r["key"] for r in own["rows"]] == [str(recorded["member"])]
+    assert own["user_id"] == str(recorded["member"])
+    assert own["total"]["calls"] == 2
+    in_project = await report(
+        client, member.headers, group_by="project", project_id=str(recorded["mine"])
+    )
+    assert in_project["total"]["calls"] == 2
+
+    r = await client.get(
+        "/api/v1/usage", params={"user_id": str(recorded["admin"])}, headers=member.headers
+    )
+    assert r.status_code == 403
+    r = await client.get(
+        "/api/v1/usage", params={"project_id": str(recorded["theirs"])}, headers=member.headers
+    )
+    assert r.status_code == 404
+    r = await client.get("/api/v1/usage", params={"group_by": "planet"}, headers=member.headers)
+    assert r.status_code in {400, 422}
+    r = await client.get("/api/v1/usage")
+    assert r.status_code == 401
+
+
+async def test_a_failed_chain_is_recorded(client: Client, db: AsyncSession, admin: Account) -> None:
+    error = ProvidersUnavailable(
+        [
+            Hop(
+                provider="openai",
+                model="gpt-4o",
+                ok=False,
+                error="cut",
+                prompt_tokens=10,
+                completion_tokens=5,
+                cost_usd=0.0001,
+                latency_ms=30.0,
+                attempts=1,
+            ),
+            Hop(provider="anthropic", model="claude-sonnet-4-5", ok=False, error="overloaded"),
+        ]
+    )
+    record_failure(db, error, user_id=None, project_id=None)
+    await db.commit()
+    event = await db.scalar(select(UsageEvent))
+    assert event is not None
+    assert (event.ok, event.provider, event.prompt_tokens) == (False, "anthropic", 10)
+    assert [h["error"] for h in event.hops] == ["cut", "overloaded"]
+    total = (await report(client, admin.headers, group_by="provider"))["total"]
+    assert (total["calls"], total["failed"]) == (1, 1)
+
+
+async def test_project_profile_override_must_exist(
+    client: Client,
+    db: AsyncSession,
+    member: Account,
+    config_path: Path,
+    make_project: Callable[..., Awaitable[UUID]],
+) -> None:
+    project_id = await make_project({member.id: "editor"}, "Bakery")
+    path = f"/api/v1/projects/{project_id}"
+    r = await client.patch(path, json={"profile": "nope"}, headers=member.headers)
+    assert r.status_code == 422, r.text
+    assert "nope" in r.json()["message"]
+    r = await client.patch(path, json={"profile": "offline"}, headers=member.headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["profile"] == "offline"
+
+    store = client.app.state.config_store
+    project = await db.get(Project, project_id)
+    assert store.profile_for(project) == "offline"
+
+    raw = json.loads(config_path.read_text())
+    del raw["profiles"]["offline"]
+    write_config(config_path, raw)
+    await eventually(lambda: "offline" not in store.config.profiles)
+    assert store.profile_for(project) is None
+
+    r = await client.patch(path, json={"profile": ""}, headers=member.headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["profile"] is None
+
+
+async def test_a_routed_reply_is_recorded_with_its_cost(
+    fake_providers: FakeProviders,
+    config_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    client: Client,
+    db: AsyncSession,
+    admin: Account,
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    raw = json.loads(config_path.read_text())
+    raw["providers"] = fake_providers.providers_section()
+    raw["profiles"]["fake"] = {"chain": [{"provider": "openai", "model": "gpt-4o"}]}
+    raw["active_profile"] = "fake"
+    write_config(config_path, raw)
+    store = client.app.state.config_store
+    await eventually(lambda: "openai" in store.registry.chat)
+    fake_providers.openai.queue_stream(
+        "Plans need numbers.", prompt_tokens=1000, completion_tokens=2000
+    )
+
+    router = client.app.state.router
+    request = ChatRequest(messages=(Message("user", "Help me write a plan."),))
+    events = [event async for event in router.stream(request)]
+    done = events[-1]
+    assert isinstance(done, Completion)
+    assert "".join(e.text for e in events[:-1]) == "Plans need numbers."
+    assert done.cost_usd == pytest.approx(0.0225)
+
+    record_completion(db, done, user_id=admin.id, project_id=None, purpose="chat")
+    await db.commit()
+    rows = (await report(client, admin.headers, group_by="model"))["rows"]
+    assert rows == [
+        {
+            "key": "gpt-4o",
+            "calls": 1,
+            "failed": 0,
+            "prompt_tokens": 1000,
+            "completion_tokens": 2000,
+            "cost_usd": pytest.approx(0.0225),
+            "avg_latency_ms": pytest.approx(done.latency_ms, abs=0.01),
+        }
+    ]
+    event = await db.scalar(select(UsageEvent))
+    assert event is not None
+    assert [h["provider"] for h in event.hops] == ["openai"]
