@@ -111,6 +111,13 @@ async def _project_id(
     )
 
 
+def _is_openapi(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    """Whether the request is for the OpenAPI pages Litestar mounts under its schema path."""
+    config = connection.app.openapi_config
+    path: str = connection.scope["path"]
+    return config is not None and (path == config.path or path.startswith(f"{config.path}/"))
+
+
 def _hidden(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> str:
     """What the guard's 404 names: the project, or the resource found through ``project_of``."""
     if "project_id" in connection.path_params or "project_of" not in handler.opt:
@@ -126,8 +133,8 @@ async def access_guard(
     access = handler.opt.get("access")
     if access == "public":
         return
-    if access is None and handler.http_methods == {"OPTIONS"}:
-        return  # Litestar's generated preflight answer: an Allow header, nothing else
+    if access is None and (handler.http_methods == {"OPTIONS"} or _is_openapi(connection)):
+        return  # Litestar's own preflight answer and OpenAPI pages, both public by nature
     user: User | None = connection.scope.get("user")
     if user is None:  # a method the auth middleware skips (OPTIONS) on a non-public route
         raise unauthorized()

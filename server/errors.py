@@ -10,6 +10,8 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from server.observability import REQUEST_ID_HEADER, request_id_of
+
 if TYPE_CHECKING:
     from litestar.types import ExceptionHandlersMap
 
@@ -108,27 +110,34 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
         # Framework 5xx (e.g. a misconfiguration) carry internals in their detail: log, not send.
         logger.error("server error", path=request.url.path, status=status, detail=exc.detail)
         code, message, extra = CODES.get(status, "internal"), _INTERNAL_MESSAGE, None
-    return Response(
-        _body(code, message, extra),
-        status_code=status,
-        headers=exc.headers,
-        media_type=MediaType.JSON,
-    )
+    return _response(request, _body(code, message, extra), status, exc.headers)
 
 
-def _not_found(_: Request[Any, Any, Any], exc: NotFoundError) -> Response[Any]:
-    return Response(_body("not_found", "resource not found"), status_code=404)
+def _not_found(request: Request[Any, Any, Any], exc: NotFoundError) -> Response[Any]:
+    return _response(request, _body("not_found", "resource not found"), 404)
 
 
-def _duplicate(_: Request[Any, Any, Any], exc: DuplicateKeyError) -> Response[Any]:
-    return Response(_body("conflict", "it already exists"), status_code=409)
+def _duplicate(request: Request[Any, Any, Any], exc: DuplicateKeyError) -> Response[Any]:
+    return _response(request, _body("conflict", "it already exists"), 409)
 
 
 def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     logger.exception("unhandled error", path=request.url.path, exc_info=exc)
+    return _response(request, _body("internal", _INTERNAL_MESSAGE), HTTP_500_INTERNAL_SERVER_ERROR)
+
+
+def _response(
+    request: Request[Any, Any, Any],
+    body: dict[str, Any],
+    status: int,
+    headers: dict[str, str] | None = None,
+) -> Response[Any]:
+    """The JSON error response, with the request id even where no middleware ran (no route)."""
     return Response(
-        _body("internal", _INTERNAL_MESSAGE),
-        status_code=HTTP_500_INTERNAL_SERVER_ERROR,
+        body,
+        status_code=status,
+        headers={**(headers or {}), REQUEST_ID_HEADER: request_id_of(request.scope)},
+        media_type=MediaType.JSON,
     )
 
 

@@ -55,6 +55,21 @@ def configure_logging(debug: bool = False) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def request_id_of(scope: Scope) -> str:
+    """The request's id: a sane incoming ``X-Request-ID`` or a new one, kept in the scope state.
+
+    Middleware only runs for matched routes, so the error handlers call this too: a 404 for an
+    unknown path carries an id as well.
+    """
+    state = scope.setdefault("state", {})
+    request_id: str | None = state.get("request_id")
+    if request_id is None:
+        incoming = dict(scope["headers"]).get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
+        request_id = incoming if _VALID_ID.match(incoming) else uuid.uuid4().hex
+        state["request_id"] = request_id
+    return request_id
+
+
 def request_id_middleware(app: ASGIApp) -> ASGIApp:
     """Accept a sane ``X-Request-ID`` or make one; bind it for logs and echo it back."""
 
@@ -62,9 +77,7 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
         if scope["type"] not in {"http", "websocket"}:
             await app(scope, receive, send)
             return
-        incoming = dict(scope["headers"]).get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
-        request_id = incoming if _VALID_ID.match(incoming) else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
+        request_id = request_id_of(scope)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
