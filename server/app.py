@@ -29,6 +29,7 @@ from server.events import PluginPublisher, channels_plugin
 from server.exports.controllers import ExportController
 from server.limits import Throttle
 from server.observability import configure_logging, request_id_middleware
+from server.phases import PhaseController, phases_state
 from server.projects.controllers import InvitationController, ProjectController
 from server.settings import get_settings
 from server.system.controllers import SystemController
@@ -72,12 +73,14 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> L
         "channels": channels,
         "publisher": PluginPublisher(channels),
     }
+    state.update(phases_state(state["config_store"]))
     return Litestar(
         route_handlers=[
             SystemController,
             AuthController,
             UserAdminController,
             ProjectController,
+            PhaseController,
             InvitationController,
             AuditController,
             ProfileController,

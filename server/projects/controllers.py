@@ -17,6 +17,7 @@ from server.db.models import Invitation as InvitationModel
 from server.db.models import Project as ProjectModel
 from server.db.models import User
 from server.errors import AppError, not_found
+from server.phases import PhaseService
 
 from .schemas import (
     Invitation,
@@ -82,8 +83,11 @@ class ProjectController(Controller):
         projects: NamedDependency[ProjectService],
     ) -> Project:
         """Create a project from a workflow template; the caller becomes its owner."""
-        project = await projects.create_owned(
-            data.name, data.template or DEFAULT_TEMPLATE, request.user
+        template = data.template or DEFAULT_TEMPLATE
+        workflow = request.app.state.workflows.require(template)
+        project = await projects.create_owned(data.name, template, request.user)
+        await PhaseService(session=projects.repository.session).create_for_project(
+            project.id, workflow
         )
         audit.note(request, "project", project.id, project_id=project.id)
         return to_schema(project, "owner")

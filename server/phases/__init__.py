@@ -1,0 +1,44 @@
+"""The phase engine: workflow templates from config.json, a project's phases with their answers
+and versions, the stale cascade, drafting context, the REST endpoints, and the chat planner that
+walks a conversation through the phases."""
+
+from __future__ import annotations
+
+from .cascade import dependents
+from .context import DEFAULT_BUDGET, chat_request, reconstruct
+from .controllers import PhaseController
+from .drafting import announce, draft, store_draft, view
+from .services import PhaseService, VersionConflictError, WriteResult
+from .summary import summarise
+from .templates import (
+    PhaseTemplate,
+    Workflow,
+    WorkflowCatalog,
+    order_by_dependencies,
+    parse_workflows,
+    phases_state,
+    validate_workflows,
+)
+
+__all__ = [
+    "DEFAULT_BUDGET",
+    "PhaseController",
+    "PhaseService",
+    "PhaseTemplate",
+    "VersionConflictError",
+    "Workflow",
+    "WorkflowCatalog",
+    "WriteResult",
+    "announce",
+    "chat_request",
+    "dependents",
+    "draft",
+    "order_by_dependencies",
+    "parse_workflows",
+    "phases_state",
+    "reconstruct",
+    "store_draft",
+    "summarise",
+    "validate_workflows",
+    "view",
+]

@@ -1,0 +1,239 @@
+"""What drafting a phase sends to the model, rebuilt from the database.
+
+The same function serves drafting and ``POST .../reconstruct-context``, so what users inspect is
+exactly what the model received. Order of precedence inside the token budget: the phase's
+instructions and answers always go in whole; earlier phases it depends on share most of what is
+left (each summarised by :func:`server.phases.summary.summarise`); retrieved passages fill the
+rest, best first.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from providers import Answer, ChatRequest, Message, Passage, ReplyContext, estimate_tokens
+
+from .retrieval import search_documents, search_messages
+from .schemas import PromptMessage, ReconstructedContext, Source
+from .summary import summarise
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from server.db.models import Phase
+
+    from .services import PhaseService
+    from .templates import Workflow
+
+DEFAULT_BUDGET = 6000
+"""Prompt tokens a draft may use unless the caller asks otherwise."""
+DEPENDENCY_SHARE = 0.6
+"""Part of the budget left after instructions and answers that goes to earlier phases."""
+FRAMING_TOKENS = 200
+"""Kept back for headings and the closing request of the user message."""
+PASSAGE_LIMIT = 8
+MESSAGE_LIMIT = 4
+
+RULES = (
+    "Write the section in Markdown, starting with the heading '## {title}'. Use only facts from "
+    "the user's answers, the earlier sections and the passages given; never invent figures, "
+    "names or evidence. Cite a passage you rely on with its reference in square brackets, e.g. "
+    "[S1]. Where information is missing, say briefly what is missing instead of guessing. Write "
+    "for the reader of the finished document, not to the user."
+)
+
+
+def answers_for(row: Phase, questions: tuple[str, ...] | None) -> tuple[Answer, ...]:
+    """Every question of the phase with its answer (empty when not answered yet)."""
+    given = {int(a["index"]): str(a["answer"]) for a in row.answers}
+    if questions is None:
+        questions = tuple(str(a["question"]) for a in row.answers)
+    return tuple(Answer(q, given.get(i, "")) for i, q in enumerate(questions))
+
+
+def _system(workflow: Workflow | None, row: Phase) -> tuple[str, str, str]:
+    spec = workflow.phase(row.number) if workflow else None
+    goal = spec.goal if spec else ""
+    instructions = spec.instructions if spec else f"Write the '{row.title}' section."
+    document = workflow.title.lower() if workflow else "document"
+    parts = [
+        f"You are a writing assistant helping the user write a {document}. You are drafting "
+        f"section {row.number}, '{row.title}'.",
+        f"Goal of this section: {goal}" if goal else "",
+        f"Instructions:\n{instructions}",
+        RULES.format(title=row.title),
+    ]
+    return "\n\n".join(p for p in parts if p), goal, instructions
+
+
+async def _dependencies(
+    phases: PhaseService, rows: dict[int, Phase], row: Phase, budget: int
+) -> tuple[list[tuple[str, str]], list[Source], list[str]]:
+    """Summaries of the phases ``row`` depends on that have content, and the ones that have none."""
+    with_content = [rows[d] for d in row.depends_on if d in rows and rows[d].current_version]
+    gaps = [
+        f"{rows[d].title} (phase {d})"
+        for d in row.depends_on
+        if d in rows and rows[d].current_version is None
+    ]
+    each = max(budget // len(with_content), 40) if with_content else 0
+    summaries: list[tuple[str, str]] = []
+    sources: list[Source] = []
+    for dep in with_content:
+        version = await phases.version(dep, dep.current_version)
+        if version is None:
+            continue
+        summary, shortened = summarise(version.content, each)
+        summaries.append((f"{dep.title} (phase {dep.number})", summary))
+        sources.append(
+            Source(
+                kind="phase",
+                label=f"phase {dep.number}: {dep.title}, version {version.number}",
+                tokens=estimate_tokens(summary),
+                phase_number=dep.number,
+                version=version.number,
+                summarised=shortened,
+            )
+        )
+    return summaries, sources, gaps
+
+
+async def _passages(
+    session: AsyncSession, row: Phase, query: str, budget: int
+) -> tuple[list[Passage], list[Source]]:
+    """Document passages, then earlier messages, best first, while they fit ``budget``."""
+    answer_messages = {UUID(a["message_id"]) for a in row.answers if a.get("message_id")}
+    hits = await search_documents(session, row.project_id, query, PASSAGE_LIMIT)
+    hits += await search_messages(session, row.project_id, query, MESSAGE_LIMIT, answer_messages)
+    passages: list[Passage] = []
+    sources: list[Source] = []
+    for hit in hits:
+        cost = estimate_tokens(hit.text) + 10
+        if cost > budget:
+            continue
+        budget -= cost
+        ref = f"S{len(passages) + 1}"
+        passages.append(
+            Passage(
+                ref=ref,
+                text=hit.text,
+                source=hit.label,
+                document_id=str(hit.document_id) if hit.document_id else None,
+                chunk_id=str(hit.chunk_id) if hit.chunk_id else None,
+                page=hit.page,
+                score=hit.score,
+            )
+        )
+        sources.append(
+            Source(
+                kind=hit.kind,  # type: ignore[arg-type]
+                label=hit.label,
+                tokens=cost,
+                ref=ref,
+                document_id=hit.document_id,
+                chunk_id=hit.chunk_id,
+                message_id=hit.message_id,
+                page=hit.page,
+            )
+        )
+    return passages, sources
+
+
+def _user_message(context: ReplyContext) -> str:
+    answered = [a for a in context.answers if a.answer.strip()]
+    parts = [
+        "## My answers\n\n"
+        + ("\n\n".join(f"Q: {a.question}\nA: {a.answer}" for a in answered) or "(none yet)")
+    ]
+    unanswered = [a.question for a in context.answers if not a.answer.strip()]
+    if unanswered:
+        parts.append("## Questions not answered yet\n\n" + "\n".join(f"- {q}" for q in unanswered))
+    if context.dependencies:
+        parts.append(
+            "## Earlier sections this one builds on\n\n"
+            + "\n\n".join(f"### {label}\n\n{text}" for label, text in context.dependencies)
+        )
+    if context.gaps:
+        parts.append(
+            "## Earlier sections not written yet\n\n"
+            + "\n".join(f"- {gap}" for gap in context.gaps)
+            + "\n\nDo not assume their content; note where the draft will need them."
+        )
+    if context.passages:
+        parts.append(
+            "## Passages from my documents and earlier conversation\n\n"
+            + "\n\n".join(f"[{p.ref}] {p.source}\n{p.text}" for p in context.passages)
+        )
+    parts.append(f"Draft section {context.phase_number}, '{context.phase_title}', now.")
+    return "\n\n".join(parts)
+
+
+async def reconstruct(
+    session: AsyncSession,
+    phases: PhaseService,
+    *,
+    project_id: UUID,
+    workflow: Workflow | None,
+    number: int,
+    budget: int = DEFAULT_BUDGET,
+) -> ReconstructedContext:
+    """The exact messages and context a draft of phase ``number`` would be built from."""
+    rows = {p.number: p for p in await phases.for_project(project_id)}
+    row = rows[number]
+    spec = workflow.phase(number) if workflow else None
+    system, goal, instructions = _system(workflow, row)
+    answers = answers_for(row, spec.questions if spec else None)
+    answered = [a for a in answers if a.answer.strip()]
+    answer_tokens = sum(estimate_tokens(f"{a.question} {a.answer}") for a in answered)
+    sources = [
+        Source(kind="instructions", label="phase instructions", tokens=estimate_tokens(system))
+    ]
+    if answered:
+        sources.append(
+            Source(
+                kind="answers",
+                label=f"{len(answered)} of {len(answers)} answers",
+                tokens=answer_tokens,
+                phase_number=number,
+            )
+        )
+    left = max(0, budget - estimate_tokens(system) - answer_tokens - FRAMING_TOKENS)
+    dependencies, dependency_sources, gaps = await _dependencies(
+        phases, rows, row, int(left * DEPENDENCY_SHARE)
+    )
+    left -= sum(estimate_tokens(text) for _, text in dependencies)
+    query = " ".join([row.title, goal, *(f"{a.question} {a.answer}" for a in answered)])
+    passages, passage_sources = await _passages(session, row, query, left)
+    context = ReplyContext(
+        intent="draft",
+        phase_number=number,
+        phase_title=row.title,
+        phase_goal=goal or None,
+        instructions=instructions,
+        answers=answers,
+        dependencies=tuple(dependencies),
+        passages=tuple(passages),
+        gaps=tuple(gaps),
+    )
+    messages = [
+        PromptMessage(role="system", content=system),
+        PromptMessage(role="user", content=_user_message(context)),
+    ]
+    return ReconstructedContext(
+        phase_number=number,
+        messages=messages,
+        context=context,
+        sources=[*sources, *dependency_sources, *passage_sources],
+        gaps=gaps,
+        prompt_tokens=sum(estimate_tokens(m.content) + 4 for m in messages),
+        budget_tokens=budget,
+    )
+
+
+def chat_request(reconstructed: ReconstructedContext) -> ChatRequest:
+    """The provider request for a reconstructed context (profile settings are the router's)."""
+    return ChatRequest(
+        messages=tuple(Message(role=m.role, content=m.content) for m in reconstructed.messages),
+        context=reconstructed.context,
+    )

@@ -1,0 +1,173 @@
+"""Fixtures for phase tests: projects created over the API (so they get their phases), extra
+members, a config with a non-linear test workflow, and small request helpers."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from server.app import create_app
+from server.db.models import ProjectMember
+from tests.conftest import ROOT
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Awaitable, Callable
+    from pathlib import Path
+
+    from litestar import Litestar
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from server.settings import Settings
+    from tests.integration.conftest import Account
+
+DIAMOND = {
+    "title": "Diamond",
+    "description": "A small non-linear workflow for tests.",
+    "phases": [
+        {
+            "number": 1,
+            "title": "Root",
+            "goal": "g1",
+            "questions": ["Root?"],
+            "instructions": "Write the root.",
+            "depends_on": [],
+        },
+        {
+            "number": 2,
+            "title": "Left",
+            "goal": "g2",
+            "questions": ["Left?"],
+            "instructions": "Write the left side.",
+            "depends_on": [1],
+        },
+        {
+            "number": 3,
+            "title": "Right",
+            "goal": "g3",
+            "questions": ["Right?"],
+            "instructions": "Write the right side.",
+            "depends_on": [1],
+        },
+        {
+            "number": 4,
+            "title": "Join",
+            "goal": "g4",
+            "questions": ["Join?"],
+            "instructions": "Join both sides.",
+            "depends_on": [2, 3],
+        },
+        {
+            "number": 5,
+            "title": "Tail",
+            "goal": "g5",
+            "questions": ["Tail?"],
+            "instructions": "Write the tail.",
+            "depends_on": [4],
+        },
+        {
+            "number": 6,
+            "title": "Aside",
+            "goal": "g6",
+            "questions": ["Aside?"],
+            "instructions": "Write the aside.",
+            "depends_on": [1],
+        },
+    ],
+}
+
+
+def config_with(tmp_path: Path, **workflows: Any) -> Path:
+    """The repository's config.json with extra workflows, written to ``tmp_path``."""
+    config = json.loads((ROOT / "config.json").read_text())
+    config["workflows"].update(workflows)
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    return path
+
+
+@pytest.fixture
+def phase_settings(settings: Settings, tmp_path: Path) -> Settings:
+    """Settings whose config.json also has the ``diamond`` workflow."""
+    path = config_with(tmp_path, diamond=DIAMOND)
+    return replace(settings, app=replace(settings.app, config_path=path))
+
+
+@pytest.fixture
+def app(phase_settings: Settings, clean_db: str) -> Litestar:
+    """The app with the test workflows."""
+    return create_app(phase_settings, clean_db)
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    """HTTP client running the app's lifespan."""
+    async with AsyncTestClient(app=app) as client:
+        yield client
+
+
+@pytest.fixture
+def new_project(
+    client: AsyncTestClient[Litestar], db: AsyncSession
+) -> Callable[..., Awaitable[str]]:
+    """Create a project over the API as ``owner`` (offline profile) and add ``members``."""
+
+    async def make(
+        owner: Account, template: str = "business-plan", members: dict[UUID, str] | None = None
+    ) -> str:
+        r = await client.post(
+            "/api/v1/projects", json={"name": "Plan", "template": template}, headers=owner.headers
+        )
+        assert r.status_code == 201, r.text
+        project_id: str = r.json()["id"]
+        r = await client.patch(
+            f"/api/v1/projects/{project_id}", json={"profile": "offline"}, headers=owner.headers
+        )
+        assert r.status_code == 200, r.text
+        db.add_all(
+            ProjectMember(project_id=UUID(project_id), user_id=user, role=role)
+            for user, role in (members or {}).items()
+        )
+        await db.commit()
+        return project_id
+
+    return make
+
+
+class Phases:
+    """Requests against one project's phases as one account."""
+
+    def __init__(self, client: AsyncTestClient[Litestar], project_id: str, who: Account) -> None:
+        self.client, self.who = client, who
+        self.base = f"/api/v1/projects/{project_id}/phases"
+
+    async def call(self, method: str, path: str = "", status: int = 200, **kwargs: Any) -> Any:
+        url = f"{self.base}{path}"
+        r = await self.client.request(method, url, headers=self.who.headers, **kwargs)
+        assert r.status_code == status, r.text
+        return r.json() if r.content else None
+
+    async def get(self, number: int | None = None) -> Any:
+        return await self.call("GET", "" if number is None else f"/{number}")
+
+    async def edit(self, number: int, content: str, based_on: int | None, status: int = 200) -> Any:
+        body = {"content": content, "based_on_version": based_on}
+        return await self.call("POST", f"/{number}/edit", status, json=body)
+
+    async def write(self, number: int, content: str) -> Any:
+        """Edit from whatever version is current."""
+        current = (await self.get(number))["current_version"]
+        return await self.edit(number, content, current)
+
+    async def statuses(self) -> dict[int, str]:
+        return {p["number"]: p["status"] for p in await self.get()}
+
+
+@pytest.fixture
+def phases_of(client: AsyncTestClient[Litestar]) -> Callable[[str, Account], Phases]:
+    """``phases_of(project_id, account)``: a :class:`Phases` helper."""
+    return lambda project_id, who: Phases(client, project_id, who)
