@@ -8,7 +8,7 @@ from uuid import UUID
 
 from litestar import Controller, Request, get, put
 from litestar.di import NamedDependency
-from litestar.params import JSONBody, Parameter
+from litestar.params import FromQuery, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from providers import ConfigError
@@ -90,11 +90,11 @@ class UsageController(Controller):
         *,
         request: Request[User, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        group_by: GroupBy = "day",
-        start: Annotated[datetime | None, Parameter(query="from")] = None,
-        end: Annotated[datetime | None, Parameter(query="to")] = None,
-        project_id: UUID | None = None,
-        user_id: UUID | None = None,
+        group_by: FromQuery[GroupBy] = "day",
+        start: Annotated[datetime | None, QueryParameter(name="from")] = None,
+        end: Annotated[datetime | None, QueryParameter(name="to")] = None,
+        project_id: FromQuery[UUID | None] = None,
+        user_id: FromQuery[UUID | None] = None,
     ) -> UsageReport:
         """Usage grouped by user, project, provider, model or UTC day; ``from`` inclusive,
         ``to`` exclusive.
