@@ -122,3 +122,19 @@ def create_admin(email: str, name: str | None, password: str) -> None:
         return verb
 
     click.echo(f"admin {asyncio.run(run())}: {data.email.lower()}")
+
+
+@main.command()
+@click.option("--threads", type=int, default=None, help="Worker threads (default: WORKER_THREADS).")
+def worker(threads: int | None) -> None:
+    """Run queued jobs (exports, document indexing) from Redis until stopped; needs REDIS_URL."""
+    from dataclasses import replace  # noqa: PLC0415
+
+    from tasks.lifecycle import run_worker  # noqa: PLC0415
+
+    settings = _settings()
+    if settings.redis.url is None:
+        _fail("REDIS_URL is not set; without Redis the server runs jobs itself")
+    if threads is not None:
+        settings = replace(settings, queue=replace(settings.queue, worker_threads=max(1, threads)))
+    run_worker(settings, _migrated_url(settings))

@@ -17,6 +17,7 @@ import structlog
 
 from server.db import sqlalchemy_config
 from server.events import channels_backend
+from server.observability import configure_logging
 from server.system.controllers import Check
 from tasks import handlers
 from tasks._runtime import JobRuntime
@@ -120,4 +121,5 @@ def run_worker(settings: Settings, db_url: str) -> None:
         raise ValueError(
             "a separate worker needs REDIS_URL; without it the server runs jobs itself"
         )
+    configure_logging(settings.app.debug)
     asyncio.run(_serve_worker(settings, db_url))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+import structlog
 from advanced_alchemy.extensions.litestar.providers import create_service_provider
 from litestar import Controller, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
@@ -21,11 +22,27 @@ from .schemas import Export, ExportCreate, export_schema
 from .services import ExportService
 
 if TYPE_CHECKING:
+    from server.events import Publisher
     from server.settings import Settings
 
 __all__ = ("ExportController",)
 
 EXPORT_OF = {**VIEWER, "project_of": ("export_id", ExportModel)}
+
+logger = structlog.get_logger()
+
+
+async def _announce(publisher: Publisher, export: Export) -> None:
+    """``export:updated`` for a new export, sent once the request has committed it."""
+    try:
+        await events.publish(
+            publisher,
+            [events.project_channel(export.project_id)],
+            "export:updated",
+            {"export": export},
+        )
+    except Exception as exc:
+        logger.warning("export:updated not delivered", export_id=str(export.id), error=str(exc))
 
 
 class ExportController(Controller):
@@ -54,13 +71,7 @@ class ExportController(Controller):
         )
         audit.note(request, "export", export.id)
         body = export_schema(export)
-        announce = BackgroundTask(
-            events.publish,
-            request.app.state.publisher,
-            [events.project_channel(project_id)],
-            "export:updated",
-            {"export": body},
-        )
+        announce = BackgroundTask(_announce, request.app.state.publisher, body)
         return Response(body, status_code=202, background=announce)
 
     @get("/api/v1/projects/{project_id:uuid}/exports", opt=VIEWER, operation_id="list_exports")
@@ -90,9 +101,12 @@ class ExportController(Controller):
         """The rendered file (409 while not ready, 410 once expired)."""
         export = await exports.get(export_id)
         path = ExportService.file_of(export, request.app.state.settings.app.data_dir)
+        media_type = export.content_type or "application/octet-stream"
+        if media_type.startswith("text/"):
+            media_type = media_type.split(";", 1)[0]  # Litestar adds the charset of text types
         return File(
             path=path,
             filename=export.filename or path.name,
-            media_type=export.content_type,
+            media_type=media_type,
             content_disposition_type="attachment",
         )

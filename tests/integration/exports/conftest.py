@@ -1,0 +1,64 @@
+"""Fixtures for export tests: a full 14-phase project written into the database."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from server.db.models import Phase, PhaseVersion, Project, ProjectMember, User
+from tests.unit.renderers.sample import business_plan
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+    from uuid import UUID
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def insert_plan(db: AsyncSession, owner_id: UUID, name: str | None = None) -> UUID:
+    """Write the renderers' 14-phase sample plan as project, phase and version rows."""
+    plan = business_plan()
+    project = Project(name=name or plan.title, template=plan.template, created_by=owner_id)
+    db.add(project)
+    await db.flush()
+    db.add(ProjectMember(project_id=project.id, user_id=owner_id, role="owner"))
+    for sample in plan.phases:
+        phase = Phase(
+            project_id=project.id,
+            number=sample.number,
+            title=sample.title,
+            status=sample.status,
+            depends_on=list(range(1, sample.number)),
+            current_version=sample.current_version,
+        )
+        db.add(phase)
+        await db.flush()
+        db.add_all(
+            PhaseVersion(
+                phase_id=phase.id,
+                project_id=project.id,
+                number=v.number,
+                content=v.content,
+                author_kind="user" if v.source == "user" else "assistant",
+                author_id=owner_id if v.source == "user" else None,
+                provider=None if v.source == "user" else v.source.split(":", 1)[1].split("/")[0],
+                model=None if v.source == "user" else v.source.rsplit("/", 1)[1],
+                note=v.note,
+            )
+            for v in sample.versions
+        )
+    await db.commit()
+    return project.id
+
+
+@pytest.fixture
+def make_plan(db: AsyncSession) -> Callable[[UUID], Awaitable[UUID]]:
+    """Insert the 14-phase sample plan owned by the given user; returns the project id."""
+
+    async def make(owner_id: UUID) -> UUID:
+        return await insert_plan(db, owner_id)
+
+    return make
+
+
