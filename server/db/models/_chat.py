@@ -32,8 +32,10 @@ class ChatMessage(UUIDv7AuditBase):
 
     __tablename__ = "chat_messages"
     __table_args__ = (
-        UniqueConstraint("session_id", "seq"),
-        UniqueConstraint("session_id", "client_message_id"),
+        UniqueConstraint("session_id", "seq", name="uq_chat_messages_session_seq"),
+        UniqueConstraint(
+            "session_id", "client_message_id", name="uq_chat_messages_session_client_message"
+        ),
         Index("ix_chat_messages_project_created", "project_id", "created_at"),
     )
 

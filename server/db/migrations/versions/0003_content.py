@@ -1,7 +1,7 @@
 """content: chat, documents, chunks, phases, exports, jobs
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pgvector.sqlalchemy
 from sqlalchemy.dialects import postgresql
 
 revision = '0003'
-down_revision = '0001'
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 
@@ -138,8 +138,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_chat_messages_project_id_projects'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['session_id'], ['chat_sessions.id'], name=op.f('fk_chat_messages_session_id_chat_sessions'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_chat_messages')),
-    sa.UniqueConstraint('session_id', 'client_message_id', name=op.f('uq_chat_messages_session_id')),
-    sa.UniqueConstraint('session_id', 'seq', name=op.f('uq_chat_messages_session_id'))
+    sa.UniqueConstraint('session_id', 'client_message_id', name='uq_chat_messages_session_client_message'),
+    sa.UniqueConstraint('session_id', 'seq', name='uq_chat_messages_session_seq')
     )
     op.create_index('ix_chat_messages_project_created', 'chat_messages', ['project_id', 'created_at'], unique=False)
     op.create_table('phase_versions',
@@ -181,7 +181,7 @@ def upgrade() -> None:
     sa.Column('token_count', sa.Integer(), nullable=False),
     sa.Column('embedding_space', sa.String(length=200), nullable=True),
     sa.Column('embedding', pgvector.sqlalchemy.vector.VECTOR(), nullable=True),
-    sa.Column('tsv', postgresql.TSVECTOR(), sa.Computed("to_tsvector('english', array_to_string(heading_path, ' ') || ' ' || text)", persisted=True), nullable=False),
+    sa.Column('tsv', postgresql.TSVECTOR(), sa.Computed("to_tsvector('english'::regconfig, text)", persisted=True), nullable=False),
     sa.Column('sa_orm_sentinel', sa.Integer(), nullable=True),
     sa.Column('created_at', advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
     sa.Column('updated_at', advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
