@@ -29,7 +29,7 @@ from server.events import PluginPublisher, channels_plugin
 from server.exports.controllers import ExportController
 from server.limits import Throttle
 from server.observability import configure_logging, request_id_middleware
-from server.phases import PhaseController, phases_state
+from server.phases import PhaseController, install_planner, phases_state
 from server.projects.controllers import InvitationController, ProjectController
 from server.settings import get_settings
 from server.system.controllers import SystemController
@@ -96,7 +96,7 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> L
         middleware=[request_id_middleware],
         exception_handlers=exception_handlers,
         state=State(state),
-        on_startup=[start_config_watch, _connect_redis, start_queue, start_chat],
+        on_startup=[start_config_watch, _connect_redis, start_queue, start_chat, install_planner],
         on_shutdown=[stop_chat, stop_queue, stop_config_watch, _close_redis],
         openapi_config=OpenAPIConfig(
             title="Unified Assistant",

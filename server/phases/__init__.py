@@ -5,9 +5,11 @@ walks a conversation through the phases."""
 from __future__ import annotations
 
 from .cascade import dependents
-from .context import DEFAULT_BUDGET, chat_request, reconstruct
+from .context import DEFAULT_BUDGET, Reader, chat_request, reconstruct, with_feedback
 from .controllers import PhaseController
 from .drafting import announce, draft, store_draft, view
+from .flow import CommandError, Engine, PhaseFlow
+from .planner import PhaseCommands, PhasePlanner, install_planner
 from .services import PhaseService, VersionConflictError, WriteResult
 from .summary import summarise
 from .templates import (
@@ -22,9 +24,15 @@ from .templates import (
 
 __all__ = [
     "DEFAULT_BUDGET",
+    "CommandError",
+    "Engine",
+    "PhaseCommands",
     "PhaseController",
+    "PhaseFlow",
+    "PhasePlanner",
     "PhaseService",
     "PhaseTemplate",
+    "Reader",
     "VersionConflictError",
     "Workflow",
     "WorkflowCatalog",
@@ -33,6 +41,7 @@ __all__ = [
     "chat_request",
     "dependents",
     "draft",
+    "install_planner",
     "order_by_dependencies",
     "parse_workflows",
     "phases_state",
@@ -41,4 +50,5 @@ __all__ = [
     "summarise",
     "validate_workflows",
     "view",
+    "with_feedback",
 ]

@@ -9,18 +9,30 @@ rest, best first.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from providers import Answer, ChatRequest, Message, Passage, ReplyContext, estimate_tokens
+import msgspec
 
-from .retrieval import search_documents, search_messages
+from providers import (
+    Answer,
+    ChatRequest,
+    Message,
+    Passage,
+    ReplyContext,
+    estimate_tokens,
+)
+from server.documents.retrieval import source_label
+
+from .retrieval import retrieve
 from .schemas import PromptMessage, ReconstructedContext, Source
 from .summary import summarise
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from providers import Embedder
     from server.db.models import Phase
 
     from .services import PhaseService
@@ -32,8 +44,15 @@ DEPENDENCY_SHARE = 0.6
 """Part of the budget left after instructions and answers that goes to earlier phases."""
 FRAMING_TOKENS = 200
 """Kept back for headings and the closing request of the user message."""
-PASSAGE_LIMIT = 8
-MESSAGE_LIMIT = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """Who a draft is built for, and the embedder that turns its query into a vector."""
+
+    user_id: UUID
+    embedder: Embedder | None = None
+
 
 RULES = (
     "Write the section in Markdown, starting with the heading '## {title}'. Use only facts from "
@@ -100,12 +119,17 @@ async def _dependencies(
 
 
 async def _passages(
-    session: AsyncSession, row: Phase, query: str, budget: int
+    session: AsyncSession, row: Phase, query: str, budget: int, reader: Reader
 ) -> tuple[list[Passage], list[Source]]:
     """Document passages, then earlier messages, best first, while they fit ``budget``."""
-    answer_messages = {UUID(a["message_id"]) for a in row.answers if a.get("message_id")}
-    hits = await search_documents(session, row.project_id, query, PASSAGE_LIMIT)
-    hits += await search_messages(session, row.project_id, query, MESSAGE_LIMIT, answer_messages)
+    hits = await retrieve(
+        session,
+        user_id=reader.user_id,
+        project_id=row.project_id,
+        query=query,
+        embedder=reader.embedder,
+        exclude_messages={UUID(a["message_id"]) for a in row.answers if a.get("message_id")},
+    )
     passages: list[Passage] = []
     sources: list[Source] = []
     for hit in hits:
@@ -114,21 +138,22 @@ async def _passages(
             continue
         budget -= cost
         ref = f"S{len(passages) + 1}"
+        label = source_label(hit)
         passages.append(
             Passage(
                 ref=ref,
                 text=hit.text,
-                source=hit.label,
+                source=label,
                 document_id=str(hit.document_id) if hit.document_id else None,
-                chunk_id=str(hit.chunk_id) if hit.chunk_id else None,
+                chunk_id=str(hit.chunk_id),
                 page=hit.page,
                 score=hit.score,
             )
         )
         sources.append(
             Source(
-                kind=hit.kind,  # type: ignore[arg-type]
-                label=hit.label,
+                kind="message" if hit.source_type == "message" else "document",
+                label=label,
                 tokens=cost,
                 ref=ref,
                 document_id=hit.document_id,
@@ -176,9 +201,13 @@ async def reconstruct(
     project_id: UUID,
     workflow: Workflow | None,
     number: int,
+    reader: Reader,
     budget: int = DEFAULT_BUDGET,
 ) -> ReconstructedContext:
-    """The exact messages and context a draft of phase ``number`` would be built from."""
+    """The exact messages and context a draft of phase ``number`` would be built from.
+
+    ``reader`` is who the draft is for: retrieval only returns what that user may read.
+    """
     rows = {p.number: p for p in await phases.for_project(project_id)}
     row = rows[number]
     spec = workflow.phase(number) if workflow else None
@@ -204,7 +233,7 @@ async def reconstruct(
     )
     left -= sum(estimate_tokens(text) for _, text in dependencies)
     query = " ".join([row.title, goal, *(f"{a.question} {a.answer}" for a in answered)])
-    passages, passage_sources = await _passages(session, row, query, left)
+    passages, passage_sources = await _passages(session, row, query, left, reader)
     context = ReplyContext(
         intent="draft",
         phase_number=number,
@@ -228,6 +257,23 @@ async def reconstruct(
         gaps=gaps,
         prompt_tokens=sum(estimate_tokens(m.content) + 4 for m in messages),
         budget_tokens=budget,
+    )
+
+
+def with_feedback(
+    reconstructed: ReconstructedContext, current: str, feedback: str
+) -> ReconstructedContext:
+    """The same context, asking for a revision of ``current`` that does what ``feedback`` says."""
+    revision = (
+        f"## The current draft\n\n{current}\n\n## Changes I ask for\n\n{feedback}\n\n"
+        "Revise the draft accordingly; keep what I did not ask to change."
+    )
+    system, user = reconstructed.messages
+    messages = [system, PromptMessage(role="user", content=f"{user.content}\n\n{revision}")]
+    return msgspec.structs.replace(
+        reconstructed,
+        messages=messages,
+        prompt_tokens=sum(estimate_tokens(m.content) + 4 for m in messages),
     )
 
 

@@ -16,7 +16,7 @@ from server.access import EDITOR, VIEWER
 from server.db.models import Project, User
 from server.errors import AppError, not_found
 
-from .context import DEFAULT_BUDGET, reconstruct
+from .context import DEFAULT_BUDGET, Reader, reconstruct
 from .drafting import announce, draft, view
 from .schemas import (
     AnswerUpdate,
@@ -50,6 +50,10 @@ async def _workflow(
         raise not_found("project")
     catalog: WorkflowCatalog = request.app.state.workflows
     return project, catalog.get(project.template)
+
+
+def _reader(request: Request[User, Any, Any]) -> Reader:
+    return Reader(request.user.id, request.app.state.registry.embedder())
 
 
 class PhaseController(Controller):
@@ -226,7 +230,7 @@ class PhaseController(Controller):
             project_id=project.id,
             workflow=workflow,
             number=number,
-            user_id=request.user.id,
+            reader=_reader(request),
         )
 
     @post("/regenerate-stale", opt=EDITOR, operation_id="regenerate_stale_phases", status_code=200)
@@ -281,6 +285,7 @@ class PhaseController(Controller):
             project_id=project_id,
             workflow=workflow,
             number=number,
+            reader=_reader(request),
             budget=budget,
         )
 

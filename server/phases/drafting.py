@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from server.db.models import Phase
     from server.events import Publisher
 
+    from .context import Reader
     from .schemas import Phase as PhaseView
     from .schemas import ReconstructedContext
     from .services import PhaseService, WriteResult
@@ -43,6 +44,7 @@ async def store_draft(
     text: str,
     completion: Completion | None,
     reconstructed: ReconstructedContext,
+    note: str | None = None,
 ) -> WriteResult:
     """Store an assistant draft as a new version awaiting approval (status ``in_progress``)."""
     return await phases.write_version(
@@ -53,6 +55,7 @@ async def store_draft(
         provider=completion.provider if completion else None,
         model=completion.model if completion else None,
         sources=msgspec.to_builtins(reconstructed.sources),
+        note=note,
         status="in_progress",
     )
 
@@ -66,11 +69,11 @@ async def draft(
     project_id: UUID,
     workflow: Workflow | None,
     number: int,
-    user_id: UUID | None,
+    reader: Reader,
 ) -> WriteResult:
     """Draft phase ``number`` now (not streamed to anyone), store it and record its usage."""
     reconstructed = await reconstruct(
-        session, phases, project_id=project_id, workflow=workflow, number=number
+        session, phases, project_id=project_id, workflow=workflow, number=number, reader=reader
     )
     parts: list[str] = []
     completion: Completion | None = None
@@ -81,7 +84,7 @@ async def draft(
             completion = event
     if completion is not None:
         record_completion(
-            session, completion, user_id=user_id, project_id=project_id, purpose="draft"
+            session, completion, user_id=reader.user_id, project_id=project_id, purpose="draft"
         )
     return await store_draft(
         phases,

@@ -1,0 +1,137 @@
+"""The stale cascade on non-linear graphs, regenerating stale phases in dependency order, and
+the reconstructed drafting context with its sources."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from server.db.models import Chunk, Document
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from tests.integration.conftest import Account
+
+    from .conftest import Phases
+
+
+async def _fill(plan: Phases, numbers: range | list[int]) -> None:
+    for number in numbers:
+        await plan.write(number, f"# Section {number}\n\nContent of section {number}.")
+        await plan.call("POST", f"/{number}/approve")
+
+
+async def test_cascade_follows_the_graph_not_the_numbering(
+    make_account, new_project, phases_of: Callable[..., Phases]
+) -> None:
+    ann: Account = await make_account()
+    plan = phases_of(await new_project(ann, "diamond"), ann)
+    # 1 → {2, 3, 6}; {2, 3} → 4 → 5. Phase 4 has no content: it cannot be stale, but the
+    # cascade still passes through it to 5.
+    await _fill(plan, [1, 2, 3, 5, 6])
+
+    result = await plan.edit(2, "A new left side.", 1)
+    assert result["status"] == "completed"
+    assert await plan.statuses() == {
+        1: "completed",
+        2: "completed",
+        3: "completed",
+        4: "not_started",
+        5: "stale",
+        6: "completed",
+    }
+
+    await plan.write(1, "A new root.")
+    statuses = await plan.statuses()
+    assert [n for n, s in statuses.items() if s == "stale"] == [2, 3, 5, 6]
+
+    regenerated = await plan.call("POST", "/regenerate-stale")
+    assert regenerated["regenerated"] == [2, 3, 6, 5]
+    assert {p["status"] for p in regenerated["phases"]} == {"in_progress"}
+    assert all(p["awaiting_approval"] for p in regenerated["phases"])
+    # Regenerating 2 and 3 did not make 5 stale again after it was regenerated itself.
+    assert "stale" not in (await plan.statuses()).values()
+    versions = await plan.call("GET", "/5/versions")
+    assert [(v["version"], v["author_kind"]) for v in versions] == [(1, "user"), (2, "assistant")]
+
+
+async def test_business_plan_cascade_from_competition(
+    make_account, new_project, phases_of: Callable[..., Phases]
+) -> None:
+    ann: Account = await make_account()
+    plan = phases_of(await new_project(ann), ann)
+    await _fill(plan, range(1, 15))
+    await plan.write(6, "Competition, rewritten.")
+    statuses = await plan.statuses()
+    # Business model (7) does not depend on competition; go-to-market (8) does, and through it
+    # operations, team, milestones, financials, risks and the executive summary.
+    assert [n for n, s in statuses.items() if s == "stale"] == [8, 9, 10, 11, 12, 13, 14]
+    assert statuses[7] == "completed"
+
+
+async def test_reconstructed_context_names_its_sources_and_gaps(
+    make_account, new_project, phases_of: Callable[..., Phases], db: AsyncSession
+) -> None:
+    ann: Account = await make_account()
+    project = await new_project(ann)
+    plan = phases_of(project, ann)
+    document = Document(
+        project_id=UUID(project),
+        filename="survey.pdf",
+        kind="pdf",
+        size_bytes=10,
+        sha256=hashlib.sha256(b"survey").hexdigest(),
+        status="completed",
+    )
+    db.add(document)
+    await db.flush()
+    db.add(
+        Chunk(
+            project_id=UUID(project),
+            source_type="document",
+            document_id=document.id,
+            text="Irrigation pumps cost smallholder farmers 40 percent of their income.",
+            heading_path=["Costs"],
+            page=7,
+        )
+    )
+    await db.commit()
+    await plan.write(2, "# Audience\n\nSmallholder farmers who irrigate by hand.")
+    await plan.call(
+        "PUT", "/3/answers/0", json={"answer": "Irrigation pumps cost farmers too much income."}
+    )
+
+    context = await plan.call("POST", "/3/reconstruct-context")
+    assert context["gaps"] == ["Vision (phase 1)"]
+    system, user = context["messages"]
+    assert system["role"] == "system"
+    assert "Show that the problem is real" in system["content"]
+    assert "Irrigation pumps cost farmers too much income." in user["content"]
+    assert "Smallholder farmers who irrigate by hand." in user["content"]
+    assert "Vision (phase 1)" in user["content"]
+    kinds = {s["kind"]: s for s in context["sources"]}
+    assert kinds["phase"]["phase_number"] == 2
+    assert kinds["phase"]["version"] == 1
+    assert kinds["document"]["page"] == 7
+    assert kinds["document"]["document_id"] == str(document.id)
+    assert kinds["document"]["label"].startswith("survey.pdf, p. 7")
+    assert "[S1] survey.pdf, p. 7" in user["content"]
+    assert context["context"]["intent"] == "draft"
+    assert context["prompt_tokens"] <= context["budget_tokens"]
+
+    # The draft is built from exactly that context, and keeps its sources.
+    drafted = await plan.call("POST", "/3/regenerate")
+    version = await plan.call("GET", f"/3/versions/{drafted['current_version']}")
+    assert version["sources"] == context["sources"]
+    assert "[S1]" in version["content"]
+
+    # A small budget summarises the earlier phase instead of dropping it.
+    await plan.write(2, "# Audience\n\n" + "Farmers grow maize in dry regions. " * 300)
+    small = await plan.call("POST", "/3/reconstruct-context", json={"budget_tokens": 800})
+    phase_source = next(s for s in small["sources"] if s["kind"] == "phase")
+    assert phase_source["summarised"] is True
+    assert small["prompt_tokens"] < 1200
