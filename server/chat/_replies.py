@@ -151,12 +151,12 @@ class ReplyEngine:
                 async with self._lock(session_id):
                     try:
                         stored = await self._reply(job, worker.stop)
-                    except Exception as exc:
+                    except ChatProblem as problem:
+                        await self._fail(job, problem)
+                        stored = None
+                    except Exception:
                         logger.exception("chat reply failed", session_id=str(session_id))
-                        problem = exc if isinstance(exc, ChatProblem) else None
-                        await self._fail(
-                            job, problem or ChatProblem("internal", "the reply failed")
-                        )
+                        await self._fail(job, ChatProblem("internal", "the reply failed"))
                         stored = None
                 worker.queue.popleft()
                 if not job.done.done():

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import JSONBody, Parameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 from sqlalchemy import select
@@ -73,7 +73,7 @@ class ChatController(Controller):
         operation_id="list_chat_sessions",
     )
     async def list_sessions(
-        self, request: Request[User, Any, Any], project_id: UUID
+        self, request: Request[User, Any, Any], project_id: FromPath[UUID]
     ) -> list[SessionOut]:
         """The project's chat sessions, newest first."""
         return [session_out(s) for s in await list_sessions(db_session(request), project_id)]
@@ -85,7 +85,10 @@ class ChatController(Controller):
         status_code=201,
     )
     async def create_session(
-        self, request: Request[User, Any, Any], project_id: UUID, data: JSONBody[SessionCreate]
+        self,
+        request: Request[User, Any, Any],
+        project_id: FromPath[UUID],
+        data: JSONBody[SessionCreate],
     ) -> SessionOut:
         """Open a new session in the project (it remembers the project's earlier sessions)."""
         session = await create_session(db_session(request), project_id, request.user.id, data.title)
@@ -93,7 +96,9 @@ class ChatController(Controller):
         return session_out(session)
 
     @get("/api/v1/chat/sessions/{session_id:uuid}", opt=SESSION, operation_id="get_chat_session")
-    async def get_session(self, request: Request[User, Any, Any], session_id: UUID) -> SessionOut:
+    async def get_session(
+        self, request: Request[User, Any, Any], session_id: FromPath[UUID]
+    ) -> SessionOut:
         """One session."""
         try:
             return session_out(await get_session(db_session(request), session_id))
@@ -108,9 +113,9 @@ class ChatController(Controller):
     async def list_messages(
         self,
         request: Request[User, Any, Any],
-        session_id: UUID,
-        after_seq: int = Parameter(default=0, ge=0),
-        limit: int = Parameter(default=100, ge=1, le=MAX_PAGE),
+        session_id: FromPath[UUID],
+        after_seq: Annotated[int, QueryParameter(ge=0)] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 100,
     ) -> list[MessageOut]:
         """The session's messages with ``seq > after_seq``, in order (at most ``limit``)."""
         rows = await messages_after(db_session(request), session_id, after_seq, limit)
@@ -123,7 +128,10 @@ class ChatController(Controller):
         status_code=200,
     )
     async def send_message(
-        self, request: Request[User, Any, Any], session_id: UUID, data: JSONBody[MessageCreate]
+        self,
+        request: Request[User, Any, Any],
+        session_id: FromPath[UUID],
+        data: JSONBody[MessageCreate],
     ) -> ServerSentEvent:
         """Send a message and stream the session's events as server-sent events until its
         reply is stored: ``chat:message_received`` (the message), ``chat:typing_indicator``,

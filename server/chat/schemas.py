@@ -193,7 +193,7 @@ class MessageCreate(msgspec.Struct, forbid_unknown_fields=True):
 # ---- server → client ---------------------------------------------------------------------
 
 
-class SessionData(msgspec.Struct, omit_defaults=True):
+class SessionData(msgspec.Struct):
     """A session just created or joined, its phase, and the messages after ``after_seq``."""
 
     session: SessionOut
