@@ -50,6 +50,7 @@ def configure_logging(debug: bool = False) -> None:
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]
+    logging.captureWarnings(True)  # warnings become log lines too, not free text on stderr
     root.setLevel(logging.DEBUG if debug else logging.INFO)
     for noisy in ("uvicorn.access", "httpx", "httpcore", "pgserver", "dramatiq"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -7,6 +7,8 @@ login itself go through the API.
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from uuid import UUID, uuid4
@@ -16,15 +18,33 @@ from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from server.accounts.security import encode_access_token, hash_password
 from server.db.models import Project, ProjectMember, User
+from tests.conftest import ROOT
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable
+    from pathlib import Path
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from server.settings import Settings
 
 PASSWORD = "correct horse battery staple"
+ASSISTANT = (sys.executable, "-c", "from server.cli import main; main()")
+"""The ``assistant`` command, run from this checkout by the test's interpreter."""
+
+
+def cli_env(data_dir: Path, **settings: str) -> dict[str, str]:
+    """Environment for an ``assistant`` subprocess: this process's, minus server settings."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "PORT", "HOST"}
+    }
+    env.update(
+        PYTHONPATH=str(ROOT), DATA_DIR=str(data_dir), ASSISTANT_CONFIG=str(ROOT / "config.json")
+    )
+    env.update(settings)
+    return env
 
 
 @dataclass(frozen=True)
