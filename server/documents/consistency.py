@@ -39,7 +39,7 @@ class Report(msgspec.Struct):
     orphan_files: list[str]
     """Stored files no document refers to."""
     missing_files: list[str]
-    """Ids of documents whose file is gone."""
+    """Ids of documents whose file is gone (repair deletes them: nothing can be re-read)."""
     foreign_chunks: int
     """Chunks whose vector is of another embedding space (or missing)."""
     repaired: bool = False
@@ -106,8 +106,8 @@ async def check(
 ) -> Report:
     """Compare files, document rows and chunk spaces; with ``repair``, fix what is found.
 
-    Repair removes orphan files, marks documents without a file ``failed`` (``missing_file``)
-    and removes their chunks, and clears vectors of other spaces (run ``reembed`` to refill
+    Repair removes orphan files, deletes documents whose file is gone (with their chunks),
+    and clears vectors of other spaces (run ``reembed`` to refill
     them; until then those chunks are found by keyword search only).
     """
     async with sessions() as session:
@@ -136,23 +136,10 @@ async def check(
         await asyncio.to_thread(store.remove, sha256)
     async with sessions() as session:
         if missing_hashes:
-            await session.execute(
-                delete(Chunk).where(
-                    Chunk.document_id.in_(
-                        select(Document.id).where(Document.sha256.in_(missing_hashes))
-                    )
-                )
-            )
-            await session.execute(
-                update(Document)
-                .where(Document.sha256.in_(missing_hashes))
-                .values(
-                    status="failed",
-                    error_code="missing_file",
-                    error="the uploaded file is no longer stored; upload it again",
-                    chunks_done=0,
-                )
-            )
+            # Nothing can be re-read from a lost file: its rows go, as a delete would remove them.
+            missing_ids = select(Document.id).where(Document.sha256.in_(missing_hashes))
+            await session.execute(delete(Chunk).where(Chunk.document_id.in_(missing_ids)))
+            await session.execute(delete(Document).where(Document.sha256.in_(missing_hashes)))
         if foreign:
             await session.execute(
                 update(Chunk)

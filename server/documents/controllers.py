@@ -12,7 +12,7 @@ from ingest import IngestError, sniff
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency, Provide
-from litestar.params import JSONBody, Parameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from providers import ProviderError
 
 from server import audit
@@ -172,14 +172,14 @@ class DocumentController(Controller):
         "/projects/{project_id:uuid}/documents", opt=VIEWER, operation_id="list_project_documents"
     )
     async def list_documents(
-        self, project_id: UUID, documents: NamedDependency[DocumentService]
+        self, project_id: FromPath[UUID], documents: NamedDependency[DocumentService]
     ) -> list[DocumentSchema]:
         """A project's documents, newest first."""
         return [to_schema(d) for d in await documents.list_for_project(project_id)]
 
     @get("/documents/{document_id:uuid}", opt={**VIEWER, **ON_PROJECT}, operation_id="get_document")
     async def get_document(
-        self, document_id: UUID, documents: NamedDependency[DocumentService]
+        self, document_id: FromPath[UUID], documents: NamedDependency[DocumentService]
     ) -> DocumentSchema:
         """One document with its processing status and progress."""
         return to_schema(await documents.get(document_id))
@@ -191,10 +191,10 @@ class DocumentController(Controller):
     )
     async def list_chunks(
         self,
-        document_id: UUID,
+        document_id: FromPath[UUID],
         documents: NamedDependency[DocumentService],
-        limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> list[DocumentChunk]:
         """A page of the document's chunks in reading order."""
         return [
@@ -210,7 +210,7 @@ class DocumentController(Controller):
     async def delete_document(
         self,
         request: Request[User, Any, Any],
-        document_id: UUID,
+        document_id: FromPath[UUID],
         documents: NamedDependency[DocumentService],
         db_session: NamedDependency[AsyncSession],
     ) -> Response[None]:
@@ -237,7 +237,7 @@ class DocumentController(Controller):
     async def cancel_document(
         self,
         request: Request[User, Any, Any],
-        document_id: UUID,
+        document_id: FromPath[UUID],
         documents: NamedDependency[DocumentService],
         db_session: NamedDependency[AsyncSession],
     ) -> DocumentSchema:

@@ -26,7 +26,7 @@ from .index import ensure_hnsw_index
 from .services import to_schema
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable, Callable, Sequence
     from contextlib import AbstractAsyncContextManager
     from uuid import UUID
 
@@ -185,7 +185,7 @@ class _Run:
         for start in range(0, len(chunks), EMBED_BATCH):
             await self.check_cancelled()
             batch = chunks[start : start + EMBED_BATCH]
-            vectors = await self.embedder.embed([_embedding_text(c) for c in batch])
+            vectors = await self.embedder.embed([embedding_text(c) for c in batch])
             async with self.sessions() as session:
                 document = await session.scalar(
                     select(Document)
@@ -194,35 +194,55 @@ class _Run:
                 )
                 if document is None:
                     raise _Stopped
-                await session.execute(
-                    insert(Chunk),
-                    [
-                        {
-                            "project_id": document.project_id,
-                            "source_type": "document",
-                            "document_id": self.document_id,
-                            "ordinal": c.ordinal,
-                            "text": c.text,
-                            "heading_path": list(c.heading_path),
-                            "page": c.page,
-                            "page_end": c.page_end,
-                            "token_count": c.token_count,
-                            "embedding_space": space,
-                            "embedding": vector,
-                        }
-                        for c, vector in zip(batch, vectors, strict=True)
-                    ],
+                await write_chunks(
+                    session,
+                    project_id=document.project_id,
+                    document_id=self.document_id,
+                    chunks=batch,
+                    vectors=vectors,
+                    space=space,
                 )
                 await session.commit()
             done += len(batch)
             await self.progress(chunks_done=done)
 
 
-def _embedding_text(piece: ingest.Chunk) -> str:
+def embedding_text(piece: ingest.Chunk) -> str:
     """What is embedded: the heading path gives a chunk the context its text leaves implicit."""
     if piece.heading_path:
         return " > ".join(piece.heading_path) + "\n" + piece.text
     return piece.text
+
+
+async def write_chunks(
+    session: AsyncSession,
+    *,
+    project_id: UUID,
+    document_id: UUID,
+    chunks: Sequence[ingest.Chunk],
+    vectors: Sequence[Sequence[float]],
+    space: str,
+) -> None:
+    """Insert a document's chunks with their vectors (one multi-row statement)."""
+    await session.execute(
+        insert(Chunk),
+        [
+            {
+                "project_id": project_id,
+                "source_type": "document",
+                "document_id": document_id,
+                "ordinal": piece.ordinal,
+                "text": piece.text,
+                "heading_path": list(piece.heading_path),
+                "page": piece.page,
+                "page_end": piece.page_end,
+                "token_count": piece.token_count,
+                "embedding_space": space,
+                "embedding": list(vector),
+            }
+            for piece, vector in zip(chunks, vectors, strict=True)
+        ],
+    )
 
 
 async def ingest_document(

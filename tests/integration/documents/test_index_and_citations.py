@@ -1,0 +1,203 @@
+"""The HNSW index is what vector search uses; citations are kept only when their quote is in
+the cited chunk; the consistency check finds and repairs orphans; re-embedding moves chunks to
+a new embedding space."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from ingest import chunk, parse
+from providers import embedding_space
+from sqlalchemy import func, select, text
+
+from server.db.models import Chunk, Document
+from server.documents.consistency import check, reembed
+from server.documents.index import hnsw_index_name, vector_literal
+from server.documents.pipeline import embedding_text, write_chunks
+from server.documents.retrieval import Citation, passages, search, search_sql, verify_citations
+from server.documents.storage import FileStore
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from providers import Embedder
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+MARKDOWN = """# Bakery plan
+
+## Market
+
+Our town has 12,000 residents and no bakery open before seven.
+
+## Suppliers
+
+Flour comes from the Harrow Mill, which delivers every Tuesday and Friday.
+"""
+
+
+async def _indexed(
+    db: AsyncSession, store: FileStore | None, embedder: Embedder, make_account: Any, make_project: Any
+) -> tuple[Any, Any, Document]:
+    owner = await make_account()
+    project_id = await make_project({owner.id: "owner"})
+    data = MARKDOWN.encode()
+    sha = hashlib.sha256(data).hexdigest()
+    if store is not None:
+        path = store.path_for(sha)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    document = Document(
+        project_id=project_id,
+        filename="plan.md",
+        kind="markdown",
+        size_bytes=len(data),
+        sha256=sha,
+        status="completed",
+    )
+    db.add(document)
+    await db.flush()
+    pieces = chunk(parse(data, "markdown"))
+    vectors = await embedder.embed([embedding_text(p) for p in pieces])
+    await write_chunks(
+        db,
+        project_id=project_id,
+        document_id=document.id,
+        chunks=pieces,
+        vectors=vectors,
+        space=embedding_space(embedder),
+    )
+    await db.commit()
+    return owner, project_id, document
+
+
+async def test_vector_search_can_use_the_hnsw_index(
+    db: AsyncSession, embedder: Embedder, make_account: Any, make_project: Any
+) -> None:
+    owner, project_id, _ = await _indexed(db, None, embedder, make_account, make_project)
+    [vector] = await embedder.embed(["flour deliveries"])
+    params = {
+        "user_id": owner.id,
+        "project_id": project_id,
+        "query": "flour deliveries",
+        "k": 5,
+        "depth": 50,
+        "source_types": ["document"],
+        "query_vector": vector_literal(vector),
+    }
+    # A handful of rows would be scanned anyway; forbid that to see the index is usable.
+    await db.execute(text("SET LOCAL enable_seqscan = off"))
+    for mode in ("vector", "hybrid"):
+        plan = await db.scalars(
+            text("EXPLAIN " + search_sql(mode, embedding_space(embedder))), params
+        )
+        assert hnsw_index_name(embedding_space(embedder)) in "\n".join(plan), mode
+    await db.rollback()
+
+
+async def test_citations_are_kept_only_when_the_quote_is_in_the_chunk(
+    db: AsyncSession, embedder: Embedder, make_account: Any, make_project: Any
+) -> None:
+    owner, project_id, document = await _indexed(db, None, embedder, make_account, make_project)
+    hits = await search(
+        db, user_id=owner.id, project_id=project_id, query="flour mill delivery", embedder=embedder
+    )
+    sources = passages(hits)
+    assert [p.ref for p in sources] == [f"S{n}" for n in range(1, len(hits) + 1)]
+    assert sources[0].chunk_id == str(hits[0].chunk_id)
+    assert "plan.md" in sources[0].source
+    ref = next(p.ref for p in sources if "Harrow Mill" in p.text)
+    reply = (
+        f'> Flour comes from the Harrow Mill, which   delivers every Tuesday [{ref}]\n'
+        f'The mill is "owned by the town council" [{ref}].\n'
+        f"- Residents: 12,000 [S99]\n"
+    )
+    kept = verify_citations(reply, hits)
+    assert [c.quote for c in kept] == ["Flour comes from the Harrow Mill, which delivers every Tuesday"]
+    assert kept[0].document_id == document.id
+    assert kept[0].ref == ref
+
+    target = next(h for h in hits if "Harrow Mill" in h.text)
+    given = [
+        Citation(chunk_id=target.chunk_id, quote="delivers every\nTuesday and Friday"),
+        Citation(chunk_id=target.chunk_id, quote="delivers every Monday"),
+        Citation(chunk_id=document.id, quote="Flour comes"),
+    ]
+    assert [c.quote for c in verify_citations(given, hits)] == ["delivers every Tuesday and Friday"]
+
+
+async def test_check_reports_and_repairs_orphans_and_reembed_moves_spaces(
+    db: AsyncSession,
+    embedder: Embedder,
+    make_account: Any,
+    make_project: Any,
+    sessions: Any,
+    tmp_path: Path,
+) -> None:
+    store = FileStore(tmp_path / "files")
+    _, _, document = await _indexed(db, store, embedder, make_account, make_project)
+    space = embedding_space(embedder)
+    assert (await check(sessions, store, space)).clean
+
+    orphan = hashlib.sha256(b"nobody's").hexdigest()
+    store.path_for(orphan).parent.mkdir(parents=True, exist_ok=True)
+    store.path_for(orphan).write_bytes(b"nobody's")
+    store.remove(document.sha256)
+    await db.execute(
+        text("UPDATE chunks SET embedding_space = 'old/model/256' WHERE ordinal = 0")
+    )
+    await db.commit()
+
+    report = await check(sessions, store, space)
+    assert report.orphan_files == [orphan]
+    assert report.missing_files == [str(document.id)]
+    assert report.foreign_chunks == 1
+    assert not report.repaired
+
+    repaired = await check(sessions, store, space, repair=True)
+    assert repaired.repaired
+    assert not store.exists(orphan)
+    assert await db.scalar(select(func.count()).select_from(Document)) == 0
+    assert await db.scalar(select(func.count()).select_from(Chunk)) == 0
+    assert (await check(sessions, store, space)).clean
+
+
+class _Halved:
+    """The same model cut to 128 dimensions: a different embedding space."""
+
+    provider = "local"
+    model = "wordllama-halved"
+    dimensions = 128
+
+    def __init__(self, inner: Embedder) -> None:
+        self._inner = inner
+
+    async def embed(self, texts: Any) -> list[list[float]]:
+        return [v[:128] for v in await self._inner.embed(texts)]
+
+
+async def test_reembed_moves_every_chunk_to_the_new_space_and_indexes_it(
+    db: AsyncSession, embedder: Embedder, make_account: Any, make_project: Any, sessions: Any
+) -> None:
+    owner, project_id, _ = await _indexed(db, None, embedder, make_account, make_project)
+    halved = _Halved(embedder)
+    moved = await reembed(sessions, halved)
+    total = await db.scalar(select(func.count()).select_from(Chunk))
+    assert moved == total
+    spaces = set((await db.scalars(select(Chunk.embedding_space).distinct())).all())
+    assert spaces == {"local/wordllama-halved/128"}
+    assert await db.scalar(text("SELECT to_regclass(:n) IS NOT NULL"), {"n": hnsw_index_name("local/wordllama-halved/128")})
+    hits = await search(
+        db, user_id=owner.id, project_id=project_id, query="flour", mode="vector", embedder=halved
+    )
+    assert hits
+    assert await reembed(sessions, halved) == 0
+    await db.execute(text(f"DROP INDEX {hnsw_index_name('local/wordllama-halved/128')}"))
+    await db.commit()
+
+
+@pytest.mark.parametrize("space", ["x'; DROP TABLE chunks; --/1/256", "a/b/notanumber"])
+def test_embedding_space_names_are_checked_before_reaching_sql(space: str) -> None:
+    with pytest.raises(ValueError, match="embedding space"):
+        search_sql("vector", space)
