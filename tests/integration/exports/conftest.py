@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from server.db.models import Phase, PhaseVersion, Project, ProjectMember, User
+from server.db.models import Phase, PhaseVersion, Project, ProjectMember
 from tests.unit.renderers.sample import business_plan
 
 if TYPE_CHECKING:
@@ -60,5 +60,3 @@ def make_plan(db: AsyncSession) -> Callable[[UUID], Awaitable[UUID]]:
         return await insert_plan(db, owner_id)
 
     return make
-
-
