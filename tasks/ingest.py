@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from providers import build_registry, parse_config
 from sqlalchemy import update
 
+from providers import build_registry, parse_config
 from server.db.models import Document
 from server.documents.pipeline import ingest_document
 from server.documents.services import to_schema

@@ -13,8 +13,8 @@ import click
 
 if TYPE_CHECKING:
     from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
-    from providers import Registry
 
+    from providers import Registry
     from server.settings import Settings
 
     from .consistency import Report
@@ -34,7 +34,6 @@ class _Context:
 def _context() -> _Context:
     """Settings, the migrated database and the providers of config.json."""
     from providers import build_registry, parse_config  # noqa: PLC0415
-
     from server.cli import _migrated_url, _settings  # noqa: PLC0415
     from server.db import sqlalchemy_config  # noqa: PLC0415
 

@@ -11,9 +11,9 @@ import asyncio
 from typing import TYPE_CHECKING
 
 import msgspec
-from providers import embedding_space
 from sqlalchemy import delete, func, select, text, update
 
+from providers import embedding_space
 from server.db.models import Chunk, Document
 
 from .index import ensure_hnsw_index, vector_literal
@@ -22,8 +22,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from contextlib import AbstractAsyncContextManager
 
-    from providers import Embedder
     from sqlalchemy.ext.asyncio import AsyncSession
+
+    from providers import Embedder
 
     from .storage import FileStore
 
@@ -83,7 +84,10 @@ async def reembed(
             if not rows:
                 return done
             vectors = await embedder.embed(
-                [" > ".join(r.heading_path) + "\n" + r.text if r.heading_path else r.text for r in rows]
+                [
+                    " > ".join(r.heading_path) + "\n" + r.text if r.heading_path else r.text
+                    for r in rows
+                ]
             )
             await session.execute(
                 text(
@@ -125,7 +129,9 @@ async def check(
     orphans = sorted(stored - hashes)
     missing_hashes = hashes - stored
     missing = sorted(str(d.id) for d in documents if d.sha256 in missing_hashes)
-    report = Report(space=space, orphan_files=orphans, missing_files=missing, foreign_chunks=foreign)
+    report = Report(
+        space=space, orphan_files=orphans, missing_files=missing, foreign_chunks=foreign
+    )
     if not repair or report.clean:
         return report
     for sha256 in orphans:

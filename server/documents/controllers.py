@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
 
 from advanced_alchemy.extensions.litestar.providers import create_service_provider
-from ingest import IngestError, sniff
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
-from providers import ProviderError
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from ingest import IngestError, sniff
+from providers import ProviderError
 from server import audit
 from server.access import EDITOR, USER, VIEWER, project_role
 from server.db.models import ROLE_RANK, Document, User
@@ -31,8 +32,8 @@ from .upload import HEADROOM_BYTES, receive_upload, too_large
 
 if TYPE_CHECKING:
     from litestar import Litestar
+
     from providers import Embedder
-    from sqlalchemy.ext.asyncio import AsyncSession
 
     from .storage import FileStore
 
@@ -168,9 +169,7 @@ class DocumentController(Controller):
         audit.note(request, "document", document.id, project_id=project_id)
         return Response(to_schema(document), status_code=202)
 
-    @get(
-        "/projects/{project_id:uuid}/documents", opt=VIEWER, operation_id="list_project_documents"
-    )
+    @get("/projects/{project_id:uuid}/documents", opt=VIEWER, operation_id="list_project_documents")
     async def list_documents(
         self, project_id: FromPath[UUID], documents: NamedDependency[DocumentService]
     ) -> list[DocumentSchema]:

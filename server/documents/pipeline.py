@@ -12,13 +12,13 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import structlog
-from ingest import ChunkOptions, IngestError, Limits, chunk, parse_isolated
-from providers import embedding_space
 from sqlalchemy import delete, insert, select, update
 
+from ingest import ChunkOptions, IngestError, Limits, chunk, parse_isolated
+from providers import embedding_space
 from server.db.models import Chunk, Document
 from server.events import project_channel
 
@@ -30,9 +30,10 @@ if TYPE_CHECKING:
     from contextlib import AbstractAsyncContextManager
     from uuid import UUID
 
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     import ingest
     from providers import Embedder
-    from sqlalchemy.ext.asyncio import AsyncSession
 
     from .storage import FileStore
 
@@ -108,8 +109,12 @@ class _Run:
         async with self.sessions() as session:
             document = await session.scalar(
                 update(Document)
-                .where(Document.id == self.document_id, Document.status.in_(("uploaded", "processing")))
-                .values(status="processing", error=None, error_code=None, pages_done=0, chunks_done=0)
+                .where(
+                    Document.id == self.document_id, Document.status.in_(("uploaded", "processing"))
+                )
+                .values(
+                    status="processing", error=None, error_code=None, pages_done=0, chunks_done=0
+                )
                 .returning(Document)
             )
             if document is None:
@@ -120,7 +125,9 @@ class _Run:
         await self._publish(document, force=True)
         return document
 
-    async def finish(self, status: Outcome, code: str | None = None, message: str | None = None) -> None:
+    async def finish(
+        self, status: Outcome, code: str | None = None, message: str | None = None
+    ) -> None:
         """Leave the document ``status``; on anything but success, without chunks."""
         async with self.sessions() as session:
             if status != "completed":
@@ -140,7 +147,9 @@ class _Run:
         if document is not None:
             await self._publish(document, force=True)
 
-    async def parse(self, data: bytes, kind: str, limits: Limits) -> ingest.ParsedDocument:
+    async def parse(
+        self, data: bytes, kind: ingest.DocumentKind, limits: Limits
+    ) -> ingest.ParsedDocument:
         """Parse in the isolated child, reporting pages as they are done."""
         loop = asyncio.get_running_loop()
         cancel = threading.Event()
@@ -166,7 +175,12 @@ class _Run:
         watcher = loop.create_task(watch())
         try:
             return await asyncio.to_thread(
-                parse_isolated, data, kind, limits, on_progress, should_cancel=cancel  # type: ignore[arg-type]
+                parse_isolated,
+                data,
+                kind,
+                limits,
+                on_progress,
+                should_cancel=cancel,
             )
         finally:
             stopped = cancel.is_set()
@@ -205,6 +219,13 @@ class _Run:
                 await session.commit()
             done += len(batch)
             await self.progress(chunks_done=done)
+
+
+def _chunks(parsed: ingest.ParsedDocument, options: ChunkOptions) -> list[ingest.Chunk]:
+    pieces = chunk(parsed, options)
+    if not pieces:
+        raise IngestError("empty", "the document has no text to index")
+    return pieces
 
 
 def embedding_text(piece: ingest.Chunk) -> str:
@@ -274,11 +295,11 @@ async def ingest_document(
         except FileNotFoundError:
             await run.finish("failed", "missing_file", "the uploaded file is no longer stored")
             return "failed"
-        parsed = await run.parse(data, document.kind, limits or Limits())
+        parsed = await run.parse(
+            data, cast("ingest.DocumentKind", document.kind), limits or Limits()
+        )
         del data
-        pieces = await asyncio.to_thread(chunk, parsed, options or ChunkOptions())
-        if not pieces:
-            raise IngestError("empty", "the document has no text to index")
+        pieces = await asyncio.to_thread(_chunks, parsed, options or ChunkOptions())
         await run.progress(
             force=True,
             title=(parsed.title or None) and parsed.title[:500],

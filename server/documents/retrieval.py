@@ -21,16 +21,18 @@ from typing import TYPE_CHECKING, Literal
 from uuid import UUID
 
 import msgspec
-from providers import Passage, embedding_space
 from sqlalchemy import text
+
+from providers import Passage, embedding_space
 
 from .index import space_literal, vector_expr, vector_literal
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from providers import Embedder
     from sqlalchemy.ext.asyncio import AsyncSession
+
+    from providers import Embedder
 
 Mode = Literal["keyword", "vector", "hybrid"]
 SourceType = Literal["document", "phase", "message"]
@@ -111,7 +113,7 @@ def _vector_cte(space: str) -> str:
         ORDER BY distance
         LIMIT :depth
     ) nearest
-    """
+    """  # noqa: S608 - constants and a checked space name only
 
 
 _OUTPUT = """
@@ -132,14 +134,14 @@ def search_sql(mode: Mode, space: str | None) -> str:
         return f"""
         WITH kw AS ({_KEYWORD}),
         ranked AS (SELECT id, score, rank AS keyword_rank, NULL::bigint AS vector_rank FROM kw)
-        {_OUTPUT}"""
+        {_OUTPUT}"""  # noqa: S608 - constants and a checked space name only
     if space is None:
         raise ValueError(f"{mode} search needs an embedding space")
     if mode == "vector":
         return f"""
         WITH vec AS ({_vector_cte(space)}),
         ranked AS (SELECT id, score, NULL::bigint AS keyword_rank, rank AS vector_rank FROM vec)
-        {_OUTPUT}"""
+        {_OUTPUT}"""  # noqa: S608 - constants and a checked space name only
     return f"""
     WITH kw AS ({_KEYWORD}),
     vec AS ({_vector_cte(space)}),
@@ -150,7 +152,7 @@ def search_sql(mode: Mode, space: str | None) -> str:
                kw.rank AS keyword_rank, vec.rank AS vector_rank
         FROM kw FULL OUTER JOIN vec ON kw.id = vec.id
     )
-    {_OUTPUT}"""
+    {_OUTPUT}"""  # noqa: S608 - constants and a checked space name only
 
 
 async def search(
@@ -191,7 +193,8 @@ async def search(
         params["query_vector"] = vector_literal(vector)
         # HNSW filters after the scan: let it look further than ef_search's default of 40.
         await session.execute(
-            text("SELECT set_config('hnsw.ef_search', :ef, true)"), {"ef": str(min(depth * 2, 1000))}
+            text("SELECT set_config('hnsw.ef_search', :ef, true)"),
+            {"ef": str(min(depth * 2, 1000))},
         )
     rows = await session.execute(text(search_sql(mode, space)), params)
     return [
@@ -217,14 +220,14 @@ async def search(
 
 
 def source_label(hit: Hit) -> str:
-    """How a reply names a hit: ``plan.pdf, p. 3, Market > Size`` or ``conversation, 2026-03-02``."""
+    """How a reply names a hit: ``plan.pdf, p. 3, Market > Size``, ``conversation, 2026-03-02``."""
     if hit.source_type == "message":
         return f"conversation, {hit.created_at.date().isoformat()}"
     if hit.source_type == "phase":
         return f"phase {hit.phase_number}"
     parts = [hit.filename or "document"]
     if hit.page is not None:
-        pages = f"{hit.page}–{hit.page_end}" if hit.page_end not in (None, hit.page) else hit.page
+        pages = f"{hit.page}-{hit.page_end}" if hit.page_end not in (None, hit.page) else hit.page
         parts.append(f"p. {pages}")
     if hit.heading_path:
         parts.append(" > ".join(hit.heading_path))
@@ -263,7 +266,7 @@ def _quote_before(line: str, start: int, end: int) -> str:
     if quoted:
         return _normalise(quoted[-1])
     segment = _LINE_PREFIX.sub("", segment) if start == 0 else segment
-    return _normalise(segment).strip(" *_—–-:")
+    return _normalise(segment).strip(" *_\u2013\u2014-:")
 
 
 def cited_spans(reply: str) -> list[tuple[str, str]]:
@@ -279,7 +282,9 @@ def cited_spans(reply: str) -> list[tuple[str, str]]:
     return found
 
 
-def verify_citations(text_or_citations: str | Sequence[Citation], hits: Sequence[Hit]) -> list[Citation]:
+def verify_citations(
+    text_or_citations: str | Sequence[Citation], hits: Sequence[Hit]
+) -> list[Citation]:
     """The citations whose quoted span really occurs in the cited chunk, deduplicated.
 
     Given a reply's text, its ``[S<n>]`` markers are read against ``hits`` as numbered by

@@ -81,13 +81,14 @@ class DocumentService(SQLAlchemyAsyncRepositoryService[Document]):
             .where(Document.project_id == project_id)
             .order_by(Document.created_at.desc(), Document.id.desc())
         )
-        return rows.all()
+        return list(rows.all())
 
     async def find_by_hash(self, project_id: UUID, sha256: str) -> Document | None:
         """The project's document with these exact bytes, if it has one."""
-        return await self.repository.session.scalar(
+        found: Document | None = await self.repository.session.scalar(
             select(Document).where(Document.project_id == project_id, Document.sha256 == sha256)
         )
+        return found
 
     async def chunks(self, document_id: UUID, *, limit: int, offset: int) -> Sequence[Chunk]:
         """A page of a document's chunks in reading order."""
@@ -98,7 +99,7 @@ class DocumentService(SQLAlchemyAsyncRepositoryService[Document]):
             .limit(limit)
             .offset(offset)
         )
-        return rows.all()
+        return list(rows.all())
 
     async def remove(self, document: Document) -> bool:
         """Delete the document with its chunks and vectors in the session's transaction.

@@ -34,6 +34,7 @@ class Spool:
         self._pending = bytearray()
         self._limit = limit
         self.size = 0
+        self.closed = False
 
     async def write(self, data: bytes) -> None:
         """Add ``data``; raises `TooLarge` (and removes the file) once past the limit."""
@@ -55,6 +56,7 @@ class Spool:
         """Write what is left and return the SHA-256 of everything written."""
         await self._flush()
         await anyio.to_thread.run_sync(self._file.close)
+        self.closed = True
         return self._hash.hexdigest()
 
     async def discard(self) -> None:

@@ -7,11 +7,17 @@ reading, so an oversized upload is refused after at most ``limit`` bytes, not af
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import msgspec
-from multipart import MultipartSegment, ParserError, ParserLimitReached, PushMultipartParser
-from multipart import parse_options_header
+from multipart import (
+    MultipartSegment,
+    ParserError,
+    ParserLimitReached,
+    PushMultipartParser,
+    parse_options_header,
+)
 
 from server.errors import AppError
 
@@ -19,14 +25,16 @@ from .storage import TooLarge
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable
-    from pathlib import Path
 
     from .storage import FileStore, Spool
+
+    FieldHook = Callable[[str, str], Awaitable[None]]
 
 FIELD_BYTES = 4096
 """Largest accepted text field (``project_id`` needs 36)."""
 HEADROOM_BYTES = 64 * 1024
 """Multipart framing and fields allowed on top of the file's own size limit."""
+MAX_PARTS = 16
 
 
 class Received(msgspec.Struct, frozen=True):
@@ -44,67 +52,98 @@ def too_large(limit: int) -> AppError:
     return AppError(413, f"the file is larger than the limit of {limit // (1024 * 1024)} MiB")
 
 
+def _bad(message: str) -> AppError:
+    return AppError(400, message)
+
+
+class _Form:
+    """The state of one form being read: the current part, the spool, the fields."""
+
+    def __init__(self, store: FileStore, limit: int, on_field: FieldHook | None) -> None:
+        self.store = store
+        self.limit = limit
+        self.on_field = on_field
+        self.segment: MultipartSegment | None = None
+        self.value = bytearray()
+        self.spool: Spool | None = None
+        self.filename = ""
+        self.fields: dict[str, str] = {}
+        self.total = 0
+
+    def _in_file(self) -> bool:
+        return self.spool is not None and self.segment is not None and self.segment.name == "file"
+
+    def start(self, segment: MultipartSegment) -> None:
+        self.segment, self.value = segment, bytearray()
+        if segment.name == "file" and segment.filename is not None:
+            if self.spool is not None:
+                raise _bad("send one file per upload")
+            self.filename = segment.filename
+            self.spool = self.store.spool(self.limit)
+
+    async def data(self, block: bytes) -> None:
+        if self._in_file():
+            assert self.spool is not None
+            await self.spool.write(block)
+            return
+        self.value += block
+        if len(self.value) > FIELD_BYTES:
+            raise _bad("form field too long")
+
+    async def end(self) -> None:
+        segment, self.segment = self.segment, None
+        if segment is None or not segment.name or segment.name == "file":
+            return
+        self.fields[segment.name] = value = self.value.decode("utf-8", "replace")
+        if self.on_field is not None:
+            await self.on_field(segment.name, value)
+
+    async def feed(self, parser: PushMultipartParser, block: bytes) -> None:
+        self.total += len(block)
+        if self.total > self.limit + HEADROOM_BYTES:
+            raise TooLarge
+        for event in parser.parse(block):
+            if isinstance(event, MultipartSegment):
+                self.start(event)
+            elif event:
+                await self.data(event)
+            else:
+                await self.end()
+
+    async def received(self) -> Received:
+        if self.spool is None:
+            raise _bad("the form has no 'file' field")
+        sha256 = await self.spool.close()
+        return Received(self.spool.path, sha256, self.spool.size, self.filename, self.fields)
+
+
 async def receive_upload(
     content_type: str | None,
     body: AsyncIterator[bytes],
     store: FileStore,
     limit: int,
-    on_field: Callable[[str, str], Awaitable[None]] | None = None,
+    on_field: FieldHook | None = None,
 ) -> Received:
     """Parse ``multipart/form-data`` from ``body``, spooling the ``file`` part to ``store``.
 
     ``on_field`` sees each text field as soon as it is complete (e.g. to check access before
     the file arrives). Raises 400 for a malformed form or a missing file, 413 over ``limit``.
+    On any error the partial file is removed.
     """
     mime, options = parse_options_header(content_type or "")
     boundary = options.get("boundary")
     if mime != "multipart/form-data" or not boundary:
-        raise AppError(400, "send the file as multipart/form-data with a 'file' field")
-    spool: Spool | None = None
-    filename = ""
-    fields: dict[str, str] = {}
-    total = 0
+        raise _bad("send the file as multipart/form-data with a 'file' field")
+    form = _Form(store, limit, on_field)
     try:
-        with PushMultipartParser(boundary, max_segment_count=16) as parser:
-            segment: MultipartSegment | None = None
-            value = bytearray()
+        with PushMultipartParser(boundary, max_segment_count=MAX_PARTS) as parser:
             async for block in body:
-                total += len(block)
-                if total > limit + HEADROOM_BYTES:
-                    raise TooLarge
-                for event in parser.parse(block):
-                    if isinstance(event, MultipartSegment):
-                        segment, value = event, bytearray()
-                        if segment.name == "file" and segment.filename is not None:
-                            if spool is not None:
-                                raise AppError(400, "send one file per upload")
-                            filename = segment.filename
-                            spool = store.spool(limit)
-                    elif event:
-                        if spool is not None and segment is not None and segment.name == "file":
-                            await spool.write(event)
-                        else:
-                            value += event
-                            if len(value) > FIELD_BYTES:
-                                raise AppError(400, "form field too long")
-                    elif segment is not None and segment.name != "file" and segment.name:
-                        fields[segment.name] = value.decode("utf-8", "replace")
-                        if on_field is not None:
-                            await on_field(segment.name, fields[segment.name])
-                        segment = None
-        if spool is None:
-            raise AppError(400, "the form has no 'file' field")
-        sha256 = await spool.close()
+                await form.feed(parser, block)
+        return await form.received()
     except TooLarge:
-        if spool is not None:
-            await spool.discard()
         raise too_large(limit) from None
     except (ParserError, ParserLimitReached) as exc:
-        if spool is not None:
-            await spool.discard()
-        raise AppError(400, f"malformed multipart/form-data: {exc}") from None
-    except BaseException:
-        if spool is not None:
-            await spool.discard()
-        raise
-    return Received(spool.path, sha256, spool.size, filename, fields)
+        raise _bad(f"malformed multipart/form-data: {exc}") from None
+    finally:
+        if form.spool is not None and not form.spool.closed:
+            await form.spool.discard()

@@ -5,16 +5,16 @@ from __future__ import annotations
 import asyncio
 import io
 from typing import TYPE_CHECKING, Any
-from uuid import UUID
 
 import pytest
-from providers import WordLlamaEmbedder
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
+from providers import WordLlamaEmbedder
 from tests.conftest import CORPORA
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+    from uuid import UUID
 
     from litestar import Litestar
     from litestar.testing import AsyncTestClient

@@ -23,9 +23,9 @@ from .conftest import corpus, docx_with_facts, pdf_with_facts, upload, wait_done
 if TYPE_CHECKING:
     from litestar import Litestar
     from litestar.testing import AsyncTestClient
-    from providers import Embedder
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from providers import Embedder
     from server.settings import Settings
 
 FACT_PAGE = "The secret launch code of Project Bluefin is TANGERINE-4471."
@@ -150,7 +150,9 @@ async def test_broken_real_world_file_ends_failed_with_a_reason(
 ) -> None:
     owner = await make_account()
     project_id = await make_project({owner.id: "owner"})
-    response = await upload(client, owner, project_id, "x.pdf", corpus("pdf", "pdfjs_bug1020226.pdf"))
+    response = await upload(
+        client, owner, project_id, "x.pdf", corpus("pdf", "pdfjs_bug1020226.pdf")
+    )
     assert response.status_code == 202
     document = await wait_done(client, owner, response.json()["id"])
     assert (document["status"], document["error_code"]) == ("failed", "malformed")
@@ -207,7 +209,9 @@ async def test_access_between_users_and_projects(
     assert (await client.get(f"{doc_url}/chunks", headers=stranger.headers)).status_code == 404
     assert (await client.delete(doc_url, headers=stranger.headers)).status_code == 404
     assert (await client.delete(doc_url, headers=viewer.headers)).status_code == 403
-    assert (await client.post("/api/v1/search", headers=stranger.headers, json=body)).status_code == 404
+    assert (
+        await client.post("/api/v1/search", headers=stranger.headers, json=body)
+    ).status_code == 404
     seen = await client.post("/api/v1/search", headers=viewer.headers, json=body)
     assert seen.status_code == 200
     assert seen.json()["hits"]
@@ -221,7 +225,12 @@ async def test_access_between_users_and_projects(
     # The SQL itself refuses: the retrieval function called directly for a non-member.
     for mode in ("keyword", "vector", "hybrid"):
         hits = await search(
-            db, user_id=stranger.id, project_id=project_id, query="Bluefin", mode=mode, embedder=embedder
+            db,
+            user_id=stranger.id,
+            project_id=project_id,
+            query="Bluefin",
+            mode=mode,
+            embedder=embedder,
         )
         assert hits == []
 
@@ -243,12 +252,18 @@ async def test_delete_removes_rows_chunks_and_the_file_once_unused(
     await wait_done(client, owner, b["id"])
     path = file_store(settings.app.data_dir).path_for(a["sha256"])
 
-    assert (await client.delete(f"/api/v1/documents/{a['id']}", headers=owner.headers)).status_code == 204
-    assert (await client.get(f"/api/v1/documents/{a['id']}", headers=owner.headers)).status_code == 404
+    assert (
+        await client.delete(f"/api/v1/documents/{a['id']}", headers=owner.headers)
+    ).status_code == 204
+    assert (
+        await client.get(f"/api/v1/documents/{a['id']}", headers=owner.headers)
+    ).status_code == 404
     assert await db.scalar(select(func.count()).where(Chunk.document_id == a["id"])) == 0
     assert path.exists(), "still used by the other project's document"
 
-    assert (await client.delete(f"/api/v1/documents/{b['id']}", headers=owner.headers)).status_code == 204
+    assert (
+        await client.delete(f"/api/v1/documents/{b['id']}", headers=owner.headers)
+    ).status_code == 204
     assert await db.scalar(select(func.count()).select_from(Document)) == 0
     assert await db.scalar(select(func.count()).select_from(Chunk)) == 0
     for _ in range(50):
@@ -273,21 +288,31 @@ async def test_progress_is_pushed_to_the_project_channel_and_cancel_stops_proces
         channels.start_subscription([project_channel(project_id)]) as subscriber,
         subscriber.run_in_background(collect),
     ):
-        small = (await upload(client, owner, project_id, "s.pdf", pdf_with_facts([FACT_PAGE]))).json()
+        small = (
+            await upload(client, owner, project_id, "s.pdf", pdf_with_facts([FACT_PAGE]))
+        ).json()
         await wait_done(client, owner, small["id"])
         geotopo = corpus("pdf", "sf_GeoTopo-komprimiert.pdf")
         big = (await upload(client, owner, project_id, "g.pdf", geotopo)).json()
-        cancelled = await client.post(f"/api/v1/documents/{big['id']}/cancel", headers=owner.headers)
+        cancelled = await client.post(
+            f"/api/v1/documents/{big['id']}/cancel", headers=owner.headers
+        )
         assert cancelled.status_code == 200, cancelled.text
         assert cancelled.json()["status"] == "cancelled"
         final = await wait_done(client, owner, big["id"])
         assert final["status"] == "cancelled"
         await asyncio.sleep(0.3)
     assert all(f["event"] == "document:updated" for f in history)
-    states = [f["data"]["document"]["status"] for f in history if f["data"]["document"]["id"] == small["id"]]
+    states = [
+        f["data"]["document"]["status"]
+        for f in history
+        if f["data"]["document"]["id"] == small["id"]
+    ]
     assert states[0] == "processing"
     assert states[-1] == "completed"
-    big_states = [f["data"]["document"]["status"] for f in history if f["data"]["document"]["id"] == big["id"]]
+    big_states = [
+        f["data"]["document"]["status"] for f in history if f["data"]["document"]["id"] == big["id"]
+    ]
     assert big_states[-1] == "cancelled"
     again = await client.post(f"/api/v1/documents/{big['id']}/cancel", headers=owner.headers)
     assert again.status_code == 409

@@ -8,10 +8,10 @@ import hashlib
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from ingest import chunk, parse
-from providers import embedding_space
 from sqlalchemy import func, select, text
 
+from ingest import chunk, parse
+from providers import embedding_space
 from server.db.models import Chunk, Document
 from server.documents.consistency import check, reembed
 from server.documents.index import hnsw_index_name, vector_literal
@@ -22,8 +22,9 @@ from server.documents.storage import FileStore
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from providers import Embedder
     from sqlalchemy.ext.asyncio import AsyncSession
+
+    from providers import Embedder
 
 MARKDOWN = """# Bakery plan
 
@@ -38,7 +39,11 @@ Flour comes from the Harrow Mill, which delivers every Tuesday and Friday.
 
 
 async def _indexed(
-    db: AsyncSession, store: FileStore | None, embedder: Embedder, make_account: Any, make_project: Any
+    db: AsyncSession,
+    store: FileStore | None,
+    embedder: Embedder,
+    make_account: Any,
+    make_project: Any,
 ) -> tuple[Any, Any, Document]:
     owner = await make_account()
     project_id = await make_project({owner.id: "owner"})
@@ -109,12 +114,14 @@ async def test_citations_are_kept_only_when_the_quote_is_in_the_chunk(
     assert "plan.md" in sources[0].source
     ref = next(p.ref for p in sources if "Harrow Mill" in p.text)
     reply = (
-        f'> Flour comes from the Harrow Mill, which   delivers every Tuesday [{ref}]\n'
+        f"> Flour comes from the Harrow Mill, which   delivers every Tuesday [{ref}]\n"
         f'The mill is "owned by the town council" [{ref}].\n'
         f"- Residents: 12,000 [S99]\n"
     )
     kept = verify_citations(reply, hits)
-    assert [c.quote for c in kept] == ["Flour comes from the Harrow Mill, which delivers every Tuesday"]
+    assert [c.quote for c in kept] == [
+        "Flour comes from the Harrow Mill, which delivers every Tuesday"
+    ]
     assert kept[0].document_id == document.id
     assert kept[0].ref == ref
 
@@ -144,9 +151,7 @@ async def test_check_reports_and_repairs_orphans_and_reembed_moves_spaces(
     store.path_for(orphan).parent.mkdir(parents=True, exist_ok=True)
     store.path_for(orphan).write_bytes(b"nobody's")
     store.remove(document.sha256)
-    await db.execute(
-        text("UPDATE chunks SET embedding_space = 'old/model/256' WHERE ordinal = 0")
-    )
+    await db.execute(text("UPDATE chunks SET embedding_space = 'old/model/256' WHERE ordinal = 0"))
     await db.commit()
 
     report = await check(sessions, store, space)
@@ -187,7 +192,10 @@ async def test_reembed_moves_every_chunk_to_the_new_space_and_indexes_it(
     assert moved == total
     spaces = set((await db.scalars(select(Chunk.embedding_space).distinct())).all())
     assert spaces == {"local/wordllama-halved/128"}
-    assert await db.scalar(text("SELECT to_regclass(:n) IS NOT NULL"), {"n": hnsw_index_name("local/wordllama-halved/128")})
+    assert await db.scalar(
+        text("SELECT to_regclass(:n) IS NOT NULL"),
+        {"n": hnsw_index_name("local/wordllama-halved/128")},
+    )
     hits = await search(
         db, user_id=owner.id, project_id=project_id, query="flour", mode="vector", embedder=halved
     )

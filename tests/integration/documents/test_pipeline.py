@@ -7,9 +7,9 @@ import hashlib
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from ingest import Limits
 from sqlalchemy import func, select
 
+from ingest import Limits
 from server.db.models import Chunk, Document
 from server.documents.pipeline import ingest_document
 from server.documents.storage import FileStore
@@ -21,8 +21,9 @@ if TYPE_CHECKING:
     from pathlib import Path
     from uuid import UUID
 
-    from providers import Embedder
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from providers import Embedder
 
 
 class Events:

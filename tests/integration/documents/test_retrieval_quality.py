@@ -9,17 +9,18 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
 from ingest import chunk, parse
 from providers import embedding_space
-
 from server.db.models import Document
 from server.documents.pipeline import embedding_text, write_chunks
 from server.documents.retrieval import search
 from tests.conftest import CORPORA
 
 if TYPE_CHECKING:
-    from providers import Embedder
     from sqlalchemy.ext.asyncio import AsyncSession
+
+    from providers import Embedder
 
 CRANFIELD = CORPORA / "qa" / "cranfield"
 SUBSET = 300
@@ -34,7 +35,9 @@ def _records(path: str) -> list[dict[str, str]]:
     for block in re.split(r"^\.I ", text, flags=re.MULTILINE)[1:]:
         number, _, body = block.partition("\n")
         fields = dict(re.findall(r"^\.([A-Z])\n(.*?)(?=^\.[A-Z]\n|\Z)", body, re.S | re.M))
-        records.append({"id": number.strip(), **{k: " ".join(v.split()) for k, v in fields.items()}})
+        records.append(
+            {"id": number.strip(), **{k: " ".join(v.split()) for k, v in fields.items()}}
+        )
     return records
 
 
@@ -85,7 +88,12 @@ async def test_hybrid_is_at_least_as_good_as_either_mode_alone(
         cran_of[row.id] = number
         vectors = await embedder.embed([embedding_text(p) for p in pieces])
         await write_chunks(
-            db, project_id=project_id, document_id=row.id, chunks=pieces, vectors=vectors, space=space
+            db,
+            project_id=project_id,
+            document_id=row.id,
+            chunks=pieces,
+            vectors=vectors,
+            space=space,
         )
     await db.commit()
 

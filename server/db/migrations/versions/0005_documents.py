@@ -10,6 +10,8 @@ config.json uses by default. ``assistant documents reembed`` creates the index o
 
 from __future__ import annotations
 
+import hashlib
+
 from alembic import op
 
 revision = "0005"
@@ -22,15 +24,14 @@ INDEX = "ix_chunks_hnsw_"  # + the first 16 hex digits of sha256(space), as inde
 
 
 def _name() -> str:
-    import hashlib
-
     return INDEX + hashlib.sha256(DEFAULT_SPACE.encode()).hexdigest()[:16]
 
 
 def upgrade() -> None:
     op.execute(
         f"CREATE INDEX IF NOT EXISTS {_name()} ON chunks "
-        "USING hnsw ((embedding::vector(256)) vector_cosine_ops) WITH (m = 16, ef_construction = 64) "
+        "USING hnsw ((embedding::vector(256)) vector_cosine_ops) "
+        "WITH (m = 16, ef_construction = 64) "
         f"WHERE embedding_space = '{DEFAULT_SPACE}'"
     )
 
