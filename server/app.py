@@ -24,6 +24,7 @@ from server.ai import (
 from server.audit import audit_and_commit
 from server.chat import ChatController, asyncapi_json, chat_socket, start_chat, stop_chat
 from server.db import database_url, sqlalchemy_config
+from server.documents.controllers import DocumentController, SearchController
 from server.errors import exception_handlers
 from server.events import PluginPublisher, channels_plugin
 from server.exports.controllers import ExportController
@@ -83,10 +84,12 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> L
             PhaseController,
             InvitationController,
             AuditController,
+            ExportController,
             ProfileController,
             ConfigController,
             UsageController,
-            ExportController,
+            DocumentController,
+            SearchController,
             ChatController,
             chat_socket,
             asyncapi_json,

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, NoReturn
 
 import click
 
+from server.documents.cli import documents
+
 if TYPE_CHECKING:
     from server.settings import Settings
 
@@ -138,3 +140,6 @@ def worker(threads: int | None) -> None:
     if threads is not None:
         settings = replace(settings, queue=replace(settings.queue, worker_threads=max(1, threads)))
     run_worker(settings, _migrated_url(settings))
+
+
+main.add_command(documents)

@@ -86,7 +86,7 @@ class Chunk(UUIDv7AuditBase):
     tsv: Mapped[str] = mapped_column(
         TSVECTOR,
         Computed(
-            "to_tsvector('english', array_to_string(heading_path, ' ') || ' ' || text)",
+            "to_tsvector('english'::regconfig, text)",
             persisted=True,
         ),
     )
