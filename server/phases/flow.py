@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 
     from .templates import PhaseTemplate, Workflow, WorkflowCatalog
 
-APPROVALS = frozenset({"approve", "approved", "/approve"})
+APPROVALS = frozenset({"approve", "approved"})
+"""Typed words that approve a draft, besides the ``/approve`` command."""
 
 
 class CommandError(Exception):
@@ -65,7 +66,14 @@ class PhaseFlow:
         self.rows: dict[int, Phase] = {}
 
     async def load(self) -> bool:
-        """Read the project's phases and template; False when the project has no phases."""
+        """Read the project's phases and template; False when the project has no phases.
+
+        The session's phase is read again here: the turn may carry the phase the connection
+        saw when it joined, and another turn may have moved the session since.
+        """
+        chat = await self.session.get(ChatSession, self.turn.session_id)
+        if chat is not None:
+            self.turn.phase_number = chat.phase_number
         project = await self.session.get(Project, self.turn.project_id)
         if project is not None:
             self.workflow = self.engine.workflows.get(project.template)
@@ -120,6 +128,11 @@ class PhaseFlow:
             return None if free else self.ask(row, spec, "")
         if row.status != "in_progress":
             return None
+        if row.current_version is not None:
+            # A draft awaits approval: the message approves it or says what to change.
+            if text.lower() in APPROVALS:
+                return await self.approve()
+            return None if free else await self.draft(row, feedback=text)
         pending = next_question(row, spec)
         if pending is not None and spec is not None:
             if free:
@@ -136,11 +149,7 @@ class PhaseFlow:
             if next_question(row, spec) is not None:
                 return self.ask(row, spec, text)
             return await self.draft(row)
-        if row.current_version is None:
-            return await self.draft(row)
-        if text.lower() in APPROVALS:
-            return await self.approve()
-        return None if free else await self.draft(row, feedback=text)
+        return await self.draft(row)
 
     def ask(self, row: Phase, spec: PhaseTemplate | None, answered: str) -> ReplyPlan:
         """Ask the phase's next question through the provider, acknowledging ``answered``."""

@@ -1,5 +1,6 @@
 """Fixtures for phase tests: projects created over the API (so they get their phases), extra
-members, a config with a non-linear test workflow, and small request helpers."""
+members, a config with a non-linear test workflow, the app served on a real port for WebSocket
+walks, and small request helpers."""
 
 from __future__ import annotations
 
@@ -8,15 +9,18 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
 from server.app import create_app
+from server.chat import ChatSettings
 from server.db.models import ProjectMember
 from tests.conftest import ROOT
+from tests.integration.chat.conftest import Served
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable, Callable
+    from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
     from pathlib import Path
 
     from litestar import Litestar
@@ -171,3 +175,57 @@ class Phases:
 def phases_of(client: AsyncTestClient[Litestar]) -> Callable[[str, Account], Phases]:
     """``phases_of(project_id, account)``: a :class:`Phases` helper."""
     return lambda project_id, who: Phases(client, project_id, who)
+
+
+@pytest.fixture
+def served(phase_settings: Settings, clean_db: str) -> Iterator[Served]:
+    """The app with the test workflows, served by uvicorn on a free port; a walk through every
+    phase sends more messages a minute than the default limit allows."""
+    app = create_app(phase_settings, clean_db)
+    app.state.chat_settings = ChatSettings(messages_per_minute=1000)
+    running = Served(app).start()
+    yield running
+    running.stop()
+
+
+class Walker:
+    """A project walked over a real WebSocket, with HTTP for setup and checks."""
+
+    def __init__(self, served: Served, who: Account) -> None:
+        self.served, self.who = served, who
+        self.http = httpx.AsyncClient(base_url=served.http, headers=who.headers, timeout=30)
+
+    async def project(self, template: str = "business-plan") -> str:
+        r = await self.http.post("/api/v1/projects", json={"name": "Walk", "template": template})
+        assert r.status_code == 201, r.text
+        project_id: str = r.json()["id"]
+        r = await self.http.patch(f"/api/v1/projects/{project_id}", json={"profile": "offline"})
+        assert r.status_code == 200, r.text
+        return project_id
+
+    async def phases(self, project_id: str) -> list[dict[str, Any]]:
+        r = await self.http.get(f"/api/v1/projects/{project_id}/phases")
+        assert r.status_code == 200, r.text
+        phases: list[dict[str, Any]] = r.json()
+        return phases
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+
+def reply_of(frames: list[dict[str, Any]]) -> dict[str, Any]:
+    """The stored assistant message among ``frames`` (the last one)."""
+    last = frames[-1]
+    assert last["event"] == "chat:message_received", last
+    message: dict[str, Any] = last["data"]["message"]
+    return message
+
+
+@pytest.fixture
+async def walker(
+    served: Served, make_account: Callable[..., Awaitable[Account]]
+) -> AsyncIterator[Walker]:
+    """A :class:`Walker` for a new account."""
+    walking = Walker(served, await make_account())
+    yield walking
+    await walking.close()
