@@ -84,3 +84,24 @@ async def test_export_round_trip(
         export = decode_json_export(content)
         assert len(export.project.phases) == 14
         assert json.loads(content)["project"]["project_id"] == str(project_id)
+
+
+@pytest.mark.parametrize("fmt", ["pdf", "docx", "md", "json"])
+async def test_project_without_phases_exports_an_empty_document(
+    client: AsyncTestClient[Litestar],
+    make_account: Callable[..., Awaitable[Account]],
+    make_project: Callable[..., Awaitable[UUID]],
+    fmt: str,
+) -> None:
+    owner = await make_account()
+    project_id = await make_project({owner.id: "owner"}, name="Blank slate")
+    created = await client.post(
+        f"/api/v1/projects/{project_id}/exports", json={"format": fmt}, headers=owner.headers
+    )
+    done = await wait_done(client, created.json()["id"], owner.headers)
+    assert done["status"] == "completed", done
+    assert done["filename"] == f"blank-slate.{fmt}"
+    response = await client.get(done["download_url"], headers=owner.headers)
+    assert response.status_code == 200
+    if fmt == "json":
+        assert decode_json_export(response.content).project.phases == []
