@@ -117,7 +117,9 @@ async def _ours(settings: Settings, db_url: str) -> dict[str, float]:
 
 
 def _baseline() -> dict[str, float]:
-    broker = RedisBroker(url=REDIS_URL, namespace=f"ua-bench-bare-{uuid4().hex[:8]}")
+    broker = RedisBroker(  # type: ignore[no-untyped-call]
+        url=REDIS_URL, namespace=f"ua-bench-bare-{uuid4().hex[:8]}"
+    )
     started: dict[int, float] = {}
 
     def noop(index: int) -> None:
