@@ -1,5 +1,5 @@
-"""Long memory: every stored message is embedded into ``message`` chunks of its project, and
-older messages come back into a prompt by meaning (hybrid search over those chunks).
+"""Long memory: every stored message is embedded into ``message`` chunks of its project, from
+which the planner recalls older messages by meaning (hybrid search over those chunks).
 
 Embedding runs after the message is stored and published, never on a reply's critical path; a
 message whose embedding failed is still in the conversation, only not recallable.
@@ -17,7 +17,6 @@ from providers import embedding_space, estimate_tokens
 from server.ai import record_embedding
 from server.db.models import ChatMessage, Chunk
 from server.documents.index import ensure_hnsw_index
-from server.documents.retrieval import search
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -26,7 +25,6 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from providers import Embedder
-    from server.documents.retrieval import Hit
 
 logger = structlog.get_logger()
 
@@ -79,29 +77,3 @@ async def embed_messages(db: AsyncSession, embedder: Embedder, message_ids: Sequ
     )
     await db.commit()
     return len(pieces)
-
-
-async def recall(
-    db: AsyncSession,
-    embedder: Embedder,
-    *,
-    user_id: UUID,
-    project_id: UUID,
-    query: str,
-    exclude: set[UUID],
-    limit: int,
-) -> list[Hit]:
-    """Up to ``limit`` chunks of the project's earlier messages closest to ``query``,
-    leaving out the messages in ``exclude`` (the recent window already in the prompt)."""
-    if limit <= 0:
-        return []
-    hits = await search(
-        db,
-        user_id=user_id,
-        project_id=project_id,
-        query=query,
-        k=limit + len(exclude),
-        embedder=embedder,
-        source_types=("message",),
-    )
-    return [hit for hit in hits if hit.message_id not in exclude][:limit]

@@ -19,8 +19,6 @@ from server.db.models import ChatMessage, Phase
 from server.documents.retrieval import passages as hit_passages
 from server.documents.retrieval import search
 
-from ._memory import recall
-
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
@@ -166,25 +164,25 @@ class MemoryPlanner:
     async def _passages(
         self, session: AsyncSession, turn: Turn, recent: set[UUID], budget: int
     ) -> list[Hit]:
-        """Document passages, then recalled messages, while they fit in ``budget``."""
-        embedder = self._embedder()
-        documents = await search(
+        """Document passages, then recalled messages, while they fit in ``budget``.
+
+        One hybrid search over both kinds of chunk (the query is embedded once); messages of
+        the recent window, already in the prompt, are left out.
+        """
+        exclude = {*recent, turn.message_id}
+        hits = await search(
             session,
             user_id=turn.user_id,
             project_id=turn.project_id,
             query=turn.content,
-            k=DOCUMENT_PASSAGES,
-            embedder=embedder,
+            k=DOCUMENT_PASSAGES + self._settings.recall_limit + len(exclude),
+            embedder=self._embedder(),
+            source_types=("document", "message"),
         )
-        recalled = await recall(
-            session,
-            embedder,
-            user_id=turn.user_id,
-            project_id=turn.project_id,
-            query=turn.content,
-            exclude={*recent, turn.message_id},
-            limit=self._settings.recall_limit,
-        )
+        documents = [h for h in hits if h.source_type == "document"][:DOCUMENT_PASSAGES]
+        recalled = [h for h in hits if h.source_type == "message" and h.message_id not in exclude][
+            : self._settings.recall_limit
+        ]
         kept: list[Hit] = []
         for hit in [*documents, *recalled]:
             budget -= estimate_tokens(hit.text) + 12
