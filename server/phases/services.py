@@ -8,6 +8,7 @@ the ``based_on`` check and the stale cascade are then decided on rows nobody els
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -47,13 +48,13 @@ class VersionConflictError(AppError):
         )
 
 
+@dataclass(frozen=True, slots=True)
 class WriteResult:
     """A version written, the phase it belongs to and the phases the cascade made stale."""
 
-    __slots__ = ("phase", "stale", "version")
-
-    def __init__(self, phase: Phase, version: PhaseVersion, stale: list[int]) -> None:
-        self.phase, self.version, self.stale = phase, version, stale
+    phase: Phase
+    version: PhaseVersion
+    stale: list[int]
 
 
 class PhaseService(SQLAlchemyAsyncRepositoryService[Phase]):

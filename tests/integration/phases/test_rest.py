@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -152,3 +153,25 @@ async def test_put_saves_like_edit(make_account, new_project, phases_of) -> None
     saved = await plan.call("PUT", "/4", json={"content": "Kits.", "based_on_version": None})
     assert saved["current_version"] == 1
     assert saved["status"] == "in_progress"
+
+
+async def test_simultaneous_edits_from_one_base_save_once(
+    make_account, new_project, phases_of: Callable[..., Phases]
+) -> None:
+    ann, bob = await make_account(), await make_account()
+    project = await new_project(ann, members={bob.id: "editor"})
+    await phases_of(project, ann).edit(5, "Base.", None)
+    results = await asyncio.gather(
+        phases_of(project, ann).call(
+            "POST", "/5/edit", None, json={"content": "Ann's.", "based_on_version": 1}
+        ),
+        phases_of(project, bob).call(
+            "POST", "/5/edit", None, json={"content": "Bob's.", "based_on_version": 1}
+        ),
+    )
+    saved = [r for r in results if "current_version" in r and "code" not in r]
+    refused = [r for r in results if r.get("code") == "conflict"]
+    assert len(saved) == len(refused) == 1
+    assert refused[0]["current_content"] == saved[0]["content"]
+    versions = await phases_of(project, ann).call("GET", "/5/versions")
+    assert [v["content"] for v in versions] == ["Base.", saved[0]["content"]]
