@@ -34,7 +34,8 @@ class ChatSettings:
     idle_timeout_s: int = 300
     """``CHAT_IDLE_TIMEOUT``: a connection with no frame either way for this long is closed."""
     context_tokens: int = 6000
-    """``CHAT_CONTEXT_TOKENS``: prompt budget when the profile sets no ``max_tokens``."""
+    """``CHAT_CONTEXT_TOKENS``: the prompt's budget in estimated tokens (a profile's
+    ``max_tokens`` bounds the reply, and config.json has no context size)."""
     recent_messages: int = 20
     """``CHAT_RECENT_MESSAGES``: the recent window sent verbatim (within the budget)."""
     recall_limit: int = 4
