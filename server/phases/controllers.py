@@ -11,6 +11,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody, Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from providers import ProvidersUnavailable
 from server import audit
 from server.access import EDITOR, VIEWER
 from server.db.models import Project, User
@@ -222,16 +223,19 @@ class PhaseController(Controller):
         phases: PhaseService,
     ) -> WriteResult:
         store: ConfigStore = request.app.state.config_store
-        return await draft(
-            session,
-            phases,
-            request.app.state.router,
-            profile=store.profile_for(project),
-            project_id=project.id,
-            workflow=workflow,
-            number=number,
-            reader=_reader(request),
-        )
+        try:
+            return await draft(
+                session,
+                phases,
+                request.app.state.router,
+                profile=store.profile_for(project),
+                project_id=project.id,
+                workflow=workflow,
+                number=number,
+                reader=_reader(request),
+            )
+        except ProvidersUnavailable as error:
+            raise AppError(503, str(error), code="provider_unavailable") from None
 
     @post("/regenerate-stale", opt=EDITOR, operation_id="regenerate_stale_phases", status_code=200)
     async def regenerate_stale(

@@ -86,9 +86,11 @@ DIAMOND = {
 
 
 def config_with(tmp_path: Path, **workflows: Any) -> Path:
-    """The repository's config.json with extra workflows, written to ``tmp_path``."""
+    """The repository's config.json with extra workflows and a ``cloud-only`` profile (no
+    fallback to the local provider), written to ``tmp_path``."""
     config = json.loads((ROOT / "config.json").read_text())
     config["workflows"].update(workflows)
+    config["profiles"]["cloud-only"] = {"chain": [{"provider": "openai", "model": "gpt-4o"}]}
     path = tmp_path / "config.json"
     path.write_text(json.dumps(config))
     return path

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import TYPE_CHECKING
+
+import pytest
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -175,3 +178,20 @@ async def test_simultaneous_edits_from_one_base_save_once(
     assert refused[0]["current_content"] == saved[0]["content"]
     versions = await phases_of(project, ann).call("GET", "/5/versions")
     assert [v["content"] for v in versions] == ["Base.", saved[0]["content"]]
+
+
+async def test_a_draft_no_provider_can_write_is_503_and_stores_nothing(
+    client: AsyncTestClient[Litestar], make_account, new_project, phases_of
+) -> None:
+    if os.environ.get("OPENAI_API_KEY"):
+        pytest.skip("the cloud-only profile must have no usable provider")
+    ann: Account = await make_account()
+    project = await new_project(ann)
+    r = await client.patch(
+        f"/api/v1/projects/{project}", json={"profile": "cloud-only"}, headers=ann.headers
+    )
+    assert r.status_code == 200, r.text
+    plan = phases_of(project, ann)
+    failed = await plan.call("POST", "/1/regenerate", 503)
+    assert failed["code"] == "provider_unavailable"
+    assert await plan.call("GET", "/1/versions") == []
