@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.local/bin:$(PATH)
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 
-.PHONY: run test lint format typecheck bench bench-providers bench-ingest bench-exports bench-chat uv sync
+.PHONY: run test lint format typecheck bench bench-providers bench-ingest bench-exports bench-chat bench-search uv sync
 
 uv:
 	@command -v uv >/dev/null 2>&1 || test -x $(HOME)/.local/bin/uv || python3 -m pip install --user --quiet uv
@@ -26,7 +26,7 @@ format: sync
 	$(UV) run --frozen ruff format .
 	$(UV) run --frozen ruff check --fix .
 
-bench: bench-providers bench-ingest bench-exports bench-chat
+bench: bench-providers bench-ingest bench-exports bench-chat bench-search
 
 bench-providers: sync
 	$(UV) run --frozen python -m bench.bench_router
@@ -39,3 +39,6 @@ bench-exports: sync
 
 bench-chat: sync
 	$(UV) run --frozen python -m bench.bench_chat
+
+bench-search: sync
+	$(UV) run --frozen python -m bench.bench_search
