@@ -133,6 +133,8 @@ class ReplyEngine:
 
     def embed_later(self, message_ids: list[UUID]) -> None:
         """Embed stored messages into the project's memory, off the critical path."""
+        if not message_ids:
+            return
         task = asyncio.create_task(self._embed(message_ids))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
@@ -159,6 +161,10 @@ class ReplyEngine:
                         await self._fail(job, ChatProblem("internal", "the reply failed"))
                         stored = None
                 worker.queue.popleft()
+                # The user's message and its reply go into memory together: one embedding
+                # call and one transaction per turn.
+                stored_ids = [job.reply_to, stored.id if stored is not None else None]
+                self.embed_later([i for i in stored_ids if i is not None])
                 if not job.done.done():
                     job.done.set_result(stored)
         finally:
@@ -242,7 +248,6 @@ class ReplyEngine:
             await self._state.publisher.publish(
                 encode_frame(event, data), [session_channel(turn.session_id)]
             )
-        self.embed_later([message.id])
         return message
 
     async def _stream(

@@ -90,7 +90,6 @@ class ChatService:
         if not created:
             return message, None
         await self.engine.publish(session.id, MessageReceived(MessageData(message_out(message))))
-        self.engine.embed_later([message.id])
         turn = Turn(
             project_id=message.project_id,
             session_id=message.session_id,
