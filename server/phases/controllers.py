@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
 
 from advanced_alchemy.extensions.litestar.providers import create_service_provider
 from litestar import Controller, Request, get, post, put
 from litestar.di import NamedDependency, Provide
-from litestar.params import JSONBody, Parameter
+from litestar.params import JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from providers import ProvidersUnavailable
@@ -359,8 +359,8 @@ class PhaseController(Controller):
         project_id: UUID,
         number: PhaseNumber,
         phases: NamedDependency[PhaseService],
-        from_version: int = Parameter(query="from", ge=1),
-        to_version: int = Parameter(query="to", ge=1),
+        from_version: Annotated[int, QueryParameter(name="from", ge=1)],
+        to_version: Annotated[int, QueryParameter(name="to", ge=1)],
     ) -> VersionDiff:
         """Unified diff from version ``from`` to version ``to``."""
         row = await phases.one(project_id, number)
