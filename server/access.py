@@ -15,10 +15,13 @@ authorization-matrix test fails for it.
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Final
 from uuid import UUID
 
+from litestar.enums import ScopeType
 from litestar.exceptions import NotAuthorizedException
+from litestar.handlers import HTTPRouteHandler
 from litestar.security.jwt import OAuth2PasswordBearerAuth
 from sqlalchemy import select
 
@@ -27,6 +30,8 @@ from server.db.models import ROLE_RANK, ProjectMember, RefreshToken, User
 from server.errors import forbidden, not_found, unauthorized
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
     from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
     from litestar.connection import ASGIConnection
     from litestar.handlers import BaseRouteHandler
@@ -44,9 +49,31 @@ OWNER: Final = {"access": "project:owner"}
 
 
 def db_session(connection: ASGIConnection[Any, Any, Any, Any]) -> AsyncSession:
-    """The request's own database session (the same one handlers get injected)."""
+    """The HTTP request's own database session (the same one handlers get injected).
+
+    It is committed and closed by the before-send hook when the response starts; a WebSocket
+    has no such moment when the client leaves, so sockets use :func:`lookup_session`.
+    """
     config: SQLAlchemyAsyncConfig = connection.app.state.alchemy
     return config.provide_session(connection.app.state, connection.scope)
+
+
+@asynccontextmanager
+async def lookup_session(
+    connection: ASGIConnection[Any, Any, Any, Any],
+) -> AsyncIterator[AsyncSession]:
+    """A session for the auth and guard look-ups: the request's own for HTTP, else a short one.
+
+    A session parked in a WebSocket's scope would hold a pooled connection for the socket's
+    whole life and never be closed when the client disconnects (only a ``websocket.close`` the
+    server sends ends it), leaving the connection to the garbage collector.
+    """
+    if connection.scope["type"] == ScopeType.HTTP:
+        yield db_session(connection)
+        return
+    config: SQLAlchemyAsyncConfig = connection.app.state.alchemy
+    async with config.get_session() as session:
+        yield session
 
 
 async def user_for_token(token: Token, session: AsyncSession) -> User | None:
@@ -69,7 +96,8 @@ async def user_for_token(token: Token, session: AsyncSession) -> User | None:
 
 
 async def _retrieve_user(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> User:
-    user = await user_for_token(token, db_session(connection))
+    async with lookup_session(connection) as session:
+        user = await user_for_token(token, session)
     if user is None:
         raise NotAuthorizedException("the access token is no longer valid")
     return user
@@ -89,11 +117,12 @@ def build_auth(settings: Settings) -> OAuth2PasswordBearerAuth[User]:
 
 async def project_role(session: AsyncSession, user_id: UUID, project_id: UUID) -> str | None:
     """The user's role in the project, or None if not a member (or no such project)."""
-    return await session.scalar(
+    role: str | None = await session.scalar(
         select(ProjectMember.role).where(
             ProjectMember.project_id == project_id, ProjectMember.user_id == user_id
         )
     )
+    return role
 
 
 async def _project_id(
@@ -106,9 +135,16 @@ async def _project_id(
     if project_of is None:
         return None
     param, model = project_of
-    return await db_session(connection).scalar(
-        select(model.project_id).where(model.id == params[param])
-    )
+    async with lookup_session(connection) as session:
+        project_id: UUID | None = await session.scalar(
+            select(model.project_id).where(model.id == params[param])
+        )
+    return project_id
+
+
+def _is_preflight(handler: BaseRouteHandler) -> bool:
+    """Whether this is the OPTIONS handler Litestar generates for every path."""
+    return isinstance(handler, HTTPRouteHandler) and handler.http_methods == {"OPTIONS"}
 
 
 def _is_openapi(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
@@ -133,7 +169,7 @@ async def access_guard(
     access = handler.opt.get("access")
     if access == "public":
         return
-    if access is None and (handler.http_methods == {"OPTIONS"} or _is_openapi(connection)):
+    if access is None and (_is_preflight(handler) or _is_openapi(connection)):
         return  # Litestar's own preflight answer and OpenAPI pages, both public by nature
     user: User | None = connection.scope.get("user")
     if user is None:  # a method the auth middleware skips (OPTIONS) on a non-public route
@@ -149,7 +185,8 @@ async def access_guard(
         project_id = await _project_id(connection, handler)
         role = None
         if project_id is not None:
-            role = await project_role(db_session(connection), user.id, project_id)
+            async with lookup_session(connection) as session:
+                role = await project_role(session, user.id, project_id)
         if role is None:
             raise not_found(_hidden(connection, handler))
         if ROLE_RANK[role] < needed:
