@@ -70,6 +70,17 @@ async def test_whole_conversation(
         typing = await client.until_event("chat:typing_indicator")
         assert typing["data"] == {"user_id": str(alice.id), "is_typing": True}
 
+        await client.send("chat:leave_session")
+        await client.send(
+            "chat:send_message", {"content": "gone", "client_message_id": "c2"}, ref="late"
+        )
+        left = await client.recv()
+        assert left == {
+            "event": "chat:error",
+            "data": {"code": "bad_request", "message": "join a session first"},
+            "ref": "late",
+        }
+
     async with open_client(served.ws, alice.token, query=True) as again:
         joined = await again.join(project, session["id"], after_seq=0)
         assert [m["seq"] for m in joined["data"]["messages"]] == [1, 2]
