@@ -15,7 +15,7 @@ from uuid import UUID, uuid4
 from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
 
-from server.db.models import ROLE_RANK
+from server.db.models import ROLE_RANK, Document
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterator
@@ -33,7 +33,25 @@ _PARAM = re.compile(r"{(\w+)(?::\w+)?}")
 # Rows to hang a project-scoped resource on, for routes declaring ``opt["project_of"]``:
 # model -> async (session, project_id) -> id of a new row in that project. A route whose model
 # is missing here fails the test with a message saying so.
-RESOURCE_FACTORIES: dict[type, Callable[[AsyncSession, UUID], Awaitable[UUID]]] = {}
+
+
+async def _document(session: AsyncSession, project_id: UUID) -> UUID:
+    document = Document(
+        project_id=project_id,
+        filename="notes.md",
+        kind="markdown",
+        size_bytes=1,
+        sha256=uuid4().hex * 2,
+        status="uploaded",
+    )
+    session.add(document)
+    await session.commit()
+    return document.id
+
+
+RESOURCE_FACTORIES: dict[type, Callable[[AsyncSession, UUID], Awaitable[UUID]]] = {
+    Document: _document,
+}
 
 
 def _endpoints(app: Litestar) -> Iterator[tuple[str, str, HTTPRouteHandler]]:
