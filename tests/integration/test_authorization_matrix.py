@@ -15,7 +15,7 @@ from uuid import UUID, uuid4
 from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
 
-from server.db.models import ROLE_RANK, Document
+from server.db.models import ROLE_RANK, ChatSession, Document, Export
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterator
@@ -28,7 +28,10 @@ if TYPE_CHECKING:
 
 CALLERS = ("anonymous", "viewer", "editor", "owner", "stranger", "admin")
 MEMBER_ROLES = ("viewer", "editor", "owner")
-_PARAM = re.compile(r"{(\w+)(?::\w+)?}")
+_PARAM = re.compile(r"{(\w+)(?::(\w+))?}")
+# Values for parameters the case does not name, by path-parameter type: anything the route
+# accepts, so that the request reaches the guard rather than the router's 404.
+_BY_TYPE = {"int": "1", "float": "1.0", "str": "x", "path": "/x", "decimal": "1"}
 
 # Rows to hang a project-scoped resource on, for routes declaring ``opt["project_of"]``:
 # model -> async (session, project_id) -> id of a new row in that project. A route whose model
@@ -49,8 +52,24 @@ async def _document(session: AsyncSession, project_id: UUID) -> UUID:
     return document.id
 
 
+async def _chat_session(session: AsyncSession, project_id: UUID) -> UUID:
+    chat = ChatSession(project_id=project_id, title="Probe")
+    session.add(chat)
+    await session.commit()
+    return chat.id
+
+
+async def _export(session: AsyncSession, project_id: UUID) -> UUID:
+    export = Export(project_id=project_id, format="md")
+    session.add(export)
+    await session.commit()
+    return export.id
+
+
 RESOURCE_FACTORIES: dict[type, Callable[[AsyncSession, UUID], Awaitable[UUID]]] = {
+    ChatSession: _chat_session,
     Document: _document,
+    Export: _export,
 }
 
 
@@ -67,8 +86,15 @@ def _endpoints(app: Litestar) -> Iterator[tuple[str, str, HTTPRouteHandler]]:
 
 
 def _fill(path: str, params: dict[str, UUID]) -> str:
-    """The path with known parameters filled in and any other ``{…_id}`` a random UUID."""
-    return _PARAM.sub(lambda m: str(params.get(m.group(1), uuid4())), path)
+    """The path with the case's parameters filled in, any other UUID random, the rest typical."""
+
+    def value(match: re.Match[str]) -> str:
+        name, kind = match.group(1), match.group(2) or "str"
+        if name in params:
+            return str(params[name])
+        return _BY_TYPE.get(kind, str(uuid4()))
+
+    return _PARAM.sub(value, path)
 
 
 def _expected(access: str, caller: str) -> str:
