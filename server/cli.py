@@ -53,12 +53,16 @@ def main() -> None:
 @click.option("--port", type=int, default=None, help="Port (default: PORT or 8000).")
 def serve(host: str | None, port: int | None) -> None:
     """Migrate the database, then serve the app."""
+    # Settings first: a bad one must end in one line, before any import has had a chance to log.
+    settings = _settings()
+
     import uvicorn  # noqa: PLC0415
 
     from providers import ConfigError  # noqa: PLC0415
     from server.app import create_app  # noqa: PLC0415
+    from server.observability import configure_logging  # noqa: PLC0415
 
-    settings = _settings()
+    configure_logging(settings.app.debug)  # start-up (migrations, embedded database) as JSON too
     url = _migrated_url(settings)
     try:
         app = create_app(settings, url)
