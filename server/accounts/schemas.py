@@ -48,7 +48,7 @@ class TokenPair(msgspec.Struct):
     access_token: str
     refresh_token: str
     expires_in: int
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
 
 
 class User(msgspec.Struct):

@@ -26,6 +26,7 @@ class AuditController(Controller):
     @get("/", opt=ADMIN, operation_id="list_audit")
     async def list_audit(
         self,
+        *,
         db_session: NamedDependency[AsyncSession],
         actor_id: UUID | None = None,
         action: str | None = None,
