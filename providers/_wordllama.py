@@ -8,8 +8,6 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import wordllama
-
 from .adapters._vectors import unit_vectors
 
 if TYPE_CHECKING:
@@ -30,6 +28,10 @@ _load_lock = threading.Lock()
 def _model() -> WordLlamaInference:
     # WordLlama's own lookup searches a `tokenizer/` folder but the package ships `tokenizers/`;
     # pointing cache_dir at the package finds both the weights and the tokenizer, with no hub.
+    # Imported here: importing wordllama calls logging.basicConfig, which must not happen as a
+    # side effect of importing the providers package.
+    import wordllama  # noqa: PLC0415
+
     with _load_lock:
         return wordllama.WordLlama.load(
             config=_CONFIG,

@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> L
     }
     state.update(phases_state(state["config_store"]))
     return Litestar(
+        logging_config=None,  # structlog owns logging (server.observability)
         route_handlers=[
             SystemController,
             AuthController,

@@ -10,12 +10,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+import structlog
 from advanced_alchemy.extensions.litestar._utils import get_aa_scope_state
 from advanced_alchemy.extensions.litestar.plugins.init.config.asyncio import (
     autocommit_handler_maker,
 )
 
 from server.db.models import AuditEntry
+
+logger = structlog.get_logger()
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine
@@ -78,11 +81,16 @@ def audit_and_commit(session_key: str) -> Callable[[Message, Scope], Coroutine[A
     commit = autocommit_handler_maker(commit_on_redirect=True, session_scope_key=session_key)
 
     async def handler(message: Message, scope: Scope) -> None:
-        if message["type"] == "http.response.start":
-            session = get_aa_scope_state(scope, session_key)
-            entry = entry_for(scope, message["status"])
-            if session is not None and entry is not None:
-                session.add(entry)
-        await commit(message, scope)
+        try:
+            if message["type"] == "http.response.start":
+                session = get_aa_scope_state(scope, session_key)
+                entry = entry_for(scope, message["status"])
+                if session is not None and entry is not None:
+                    session.add(entry)
+        except Exception:
+            # The response has already been decided: keep the user's change, say so loudly.
+            logger.exception("audit entry could not be written", path=scope.get("path"))
+        finally:
+            await commit(message, scope)
 
     return handler

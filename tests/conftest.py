@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import uuid
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,34 +22,41 @@ from server.db.migrate import upgrade
 from server.settings import AppSettings, AuthSettings, DatabaseSettings, RedisSettings, Settings
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Iterator
 
     from litestar import Litestar
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPORA = ROOT.parent / "shared" / "corpora"
+PG_DIR = Path(f"/tmp/unified-assistant-test-pg-{os.getuid()}")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 @pytest.fixture(scope="session")
-def pg_url(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> str:
-    """A freshly migrated database of its own for this xdist worker."""
-    shared = tmp_path_factory.getbasetemp().parent if worker_id != "master" else (
-        tmp_path_factory.getbasetemp()
-    )
-    name = f"test_{worker_id}"
-    admin_url = start_embedded(shared, "postgres")
-    async def recreate() -> None:
+def pg_url(worker_id: str) -> Iterator[str]:
+    """A freshly migrated database of its own for this xdist worker.
+
+    The embedded server lives in a fixed folder outside pytest's rotating temp dirs (another run's
+    clean-up must not delete it); each run and worker gets its own database, dropped at the end.
+    """
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", uuid.uuid4().hex)[:8]
+    name = f"test_{run}_{worker_id}"
+    PG_DIR.mkdir(parents=True, exist_ok=True)
+    admin_url = start_embedded(PG_DIR, "postgres")
+
+    async def admin(*statements: str) -> None:
         engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
         async with engine.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+            for statement in statements:
+                await conn.execute(text(statement))
         await engine.dispose()
 
-    asyncio.run(recreate())
+    drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+    asyncio.run(admin(drop, f'CREATE DATABASE "{name}"'))
     url = admin_url.replace("/postgres?", f"/{name}?", 1)
     upgrade(url)
-    return url
+    yield url
+    asyncio.run(admin(drop))
 
 
 @pytest.fixture
