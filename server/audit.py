@@ -15,6 +15,8 @@ from advanced_alchemy.extensions.litestar._utils import get_aa_scope_state
 from advanced_alchemy.extensions.litestar.plugins.init.config.asyncio import (
     autocommit_handler_maker,
 )
+from litestar.enums import ScopeType
+from litestar.handlers import HTTPRouteHandler
 
 from server.db.models import AuditEntry
 
@@ -50,10 +52,12 @@ def note(
 
 def entry_for(scope: Scope, status: int) -> AuditEntry | None:
     """The audit row for a finished request, or None when it changed nothing."""
-    if scope["type"] != "http" or scope["method"] not in MUTATIONS or not 200 <= status < 400:
+    if scope["type"] != ScopeType.HTTP or scope["method"] not in MUTATIONS:
         return None
     handler = scope.get("route_handler")
-    if handler is None or handler.opt.get("audit") is False:
+    if not isinstance(handler, HTTPRouteHandler) or handler.opt.get("audit") is False:
+        return None
+    if not 200 <= status < 400:
         return None
     state = scope.get("state", {})
     noted: dict[str, Any] = state.get("audit", {})

@@ -17,10 +17,10 @@ DATABASE_NAME = "assistant"
 
 def start_embedded(data_dir: Path, database: str = DATABASE_NAME) -> str:
     """Start (or attach to) the embedded server and return an asyncpg URL for ``database``."""
-    import pgserver  # noqa: PLC0415 - heavy import, only for the embedded default
+    from pgserver import postgres_server  # noqa: PLC0415 - heavy, only for the embedded default
 
     logging.getLogger("pgserver").setLevel(logging.WARNING)
-    server = pgserver.get_server(data_dir / "postgres", cleanup_mode="stop")
+    server = postgres_server.get_server(data_dir / "postgres", cleanup_mode="stop")
     # ``database`` is ours (a constant, or a test database name), never user input.
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")  # noqa: S608
     if "(1 row)" not in exists:

@@ -57,7 +57,7 @@ class ProjectService(SQLAlchemyAsyncRepositoryService[Project]):
 
     async def membership(self, project_id: UUID, user_id: UUID) -> ProjectMember:
         """One membership, or 404."""
-        member = await self.repository.session.scalar(
+        member: ProjectMember | None = await self.repository.session.scalar(
             select(ProjectMember).where(
                 ProjectMember.project_id == project_id, ProjectMember.user_id == user_id
             )
