@@ -213,6 +213,11 @@ class ReplyEngine:
                     await db.commit()
                 raise ChatProblem("provider_unavailable", str(error)) from None
         text = "".join(parts)
+        shown = text
+        if plan.closing and not stopped:
+            closing = f"\n\n{plan.closing}" if text else plan.closing
+            await self.publish(turn.session_id, MessageDelta(DeltaData(job.reply_id, closing)))
+            shown = text + closing
         async with self._state.alchemy.get_session() as db:
             message = await add_assistant_message(
                 db,
@@ -220,13 +225,13 @@ class ReplyEngine:
                 session_id=turn.session_id,
                 project_id=turn.project_id,
                 reply_to=job.reply_to,
-                content=text,
+                content=shown,
                 stopped=stopped,
                 phase_number=plan.phase_number,
                 provider=completion.provider if completion else None,
                 model=completion.model if completion else None,
                 usage=_usage(completion),
-                citations=citations(text, plan.passages),
+                citations=citations(shown, plan.passages),
             )
             if completion is not None:
                 record_completion(

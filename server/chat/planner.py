@@ -60,7 +60,9 @@ class ReplyPlan:
 
     ``on_complete(session, reply_text, completion, stopped)`` runs in the transaction that
     stores the assistant message (e.g. to store a phase version); ``events`` are published to
-    the session after the reply, in order.
+    the session after the reply, in order. ``closing`` is said after a reply that was not
+    stopped (e.g. asking for approval of a draft): streamed and stored with the message, but not
+    part of the ``reply_text`` handed to ``on_complete``.
     """
 
     request: ChatRequest | None
@@ -72,6 +74,7 @@ class ReplyPlan:
         None
     )
     events: list[tuple[str, Any]] = field(default_factory=list)
+    closing: str | None = None
 
 
 class Planner(Protocol):

@@ -33,6 +33,11 @@ if TYPE_CHECKING:
 
 APPROVALS = frozenset({"approve", "approved"})
 """Typed words that approve a draft, besides the ``/approve`` command."""
+APPROVAL_QUESTION = (
+    "Does this draft work for you? Say **approve** (or `/approve`) to accept it and move on, "
+    "or tell me what to change."
+)
+"""Said after every finished draft; not part of the stored version."""
 
 
 class CommandError(Exception):
@@ -225,6 +230,7 @@ class PhaseFlow:
             phase_number=number,
             passages=list(reconstructed.context.passages),
             on_complete=on_complete,
+            closing=APPROVAL_QUESTION,
         )
 
     def say(self, text: str) -> ReplyPlan:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from server.phases.flow import APPROVAL_QUESTION
 from tests.integration.chat.conftest import open_client
 
 from .conftest import reply_of
@@ -68,6 +69,9 @@ async def test_walk_all_fourteen_phases(walker: Walker) -> None:
                 drafted = _updated(frames, number)[-1]
                 assert drafted["current_version"] == 1
                 assert drafted["awaiting_approval"] is True
+                # The reply ends by asking for approval; the stored version is the draft alone.
+                assert reply["content"].endswith(APPROVAL_QUESTION)
+                assert APPROVAL_QUESTION not in drafted["content"]
             if number % 2:
                 reply, frames = await _say(ws, "/approve", f"approve{number}")
             else:
@@ -92,6 +96,7 @@ async def test_walk_all_fourteen_phases(walker: Walker) -> None:
         assert version["model"]
         assert [a["answer"] for a in version["answers"]] == sent[phase["number"]]
         assert version["content"] == phase["content"]
+        assert APPROVAL_QUESTION not in version["content"]
         depends = {s["phase_number"] for s in version["sources"] if s["kind"] == "phase"}
         assert depends == set(phase["depends_on"])
 
