@@ -1,8 +1,9 @@
 """Two server processes sharing PostgreSQL and Redis: a user on one and a collaborator on the
-other see the same messages, deltas and typing, in the same order."""
+other see the same messages, deltas, typing and phase events, in the same order."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -12,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 import redis
+
+from tests.conftest import ROOT
 
 from .conftest import free_port, open_client
 
@@ -72,6 +75,10 @@ def two_servers(
     """Two ``uvicorn`` processes of the app on one database and one Redis."""
     if not _redis_up():
         pytest.skip(f"Redis is not reachable at {REDIS_DB_URL}")
+    # The repository's workflow templates, so that projects get phases and phase events.
+    config = json.loads(fake_config.read_text())
+    config["workflows"] = json.loads((ROOT / "config.json").read_text())["workflows"]
+    fake_config.write_text(json.dumps(config))
     ports = (free_port(), free_port())
     processes = []
     for n, port in enumerate(ports):
@@ -145,3 +152,48 @@ async def test_participants_on_two_instances_see_the_same_events(
         joined = await late.join(project, session["id"], after_seq=0)
         assert [m["seq"] for m in joined["data"]["messages"]] == [1, 2, 3, 4]
     assert len(fake_providers.openai.requests) == 2
+
+
+async def test_phase_events_reach_both_instances_in_the_same_order(
+    two_servers: tuple[int, int], make_account: Callable[..., Awaitable[Account]]
+) -> None:
+    alice, bob = await make_account(), await make_account()
+    http_a, http_b = (f"http://127.0.0.1:{port}" for port in two_servers)
+    async with httpx.AsyncClient(timeout=30) as http:
+        created = await http.post(
+            f"{http_a}/api/v1/projects",
+            json={"name": "Shared plan", "template": "business-plan"},
+            headers=alice.headers,
+        )
+        assert created.status_code == 201, created.text
+        project = created.json()["id"]
+        invited = await http.post(
+            f"{http_a}/api/v1/projects/{project}/invitations",
+            json={"role": "editor"},
+            headers=alice.headers,
+        )
+        accepted = await http.post(
+            f"{http_b}/api/v1/invitations/accept",
+            json={"token": invited.json()["token"]},
+            headers=bob.headers,
+        )
+        assert accepted.status_code == 200, accepted.text
+    url_a, url_b = (f"ws://127.0.0.1:{port}/ws/chat" for port in two_servers)
+
+    def phase_events(frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [f for f in frames if f["event"].startswith("phase:")]
+
+    def reply_to_goto(f: dict[str, Any]) -> bool:
+        message = f["data"].get("message", {})
+        return f["event"] == "chat:message_received" and message.get("role") == "assistant"
+
+    async with open_client(url_a, alice.token) as a, open_client(url_b, bob.token) as b:
+        session = (await a.join(project))["data"]["session"]
+        await b.join(project, session["id"])
+        await b.send("phase:goto", {"number": 3}, ref="goto")
+        frames_b = await b.until(reply_to_goto)
+        frames_a = await a.until(reply_to_goto)
+        moved = phase_events(frames_a)
+        assert moved, frames_a
+        assert moved == phase_events(frames_b)
+        assert any(f["data"]["phase"]["number"] == 3 for f in moved)
