@@ -12,17 +12,17 @@ from server.db.models import User
 
 if TYPE_CHECKING:
     from litestar import Litestar
-    from litestar.testing import AsyncTestClient
     from sqlalchemy.ext.asyncio import AsyncSession
 
 
 async def test_guard_look_ups_for_a_websocket_do_not_hold_a_connection(
     app: Litestar,
-    client: AsyncTestClient[Litestar],
     db: AsyncSession,
     make_account,
     make_project,
 ) -> None:
+    # Called on the test's own event loop, without the test client (whose loop would own the
+    # engine's pooled connections): the guard opens its short session on this loop's engine.
     member = await make_account()
     project = await make_project({member.id: "viewer"})
 
