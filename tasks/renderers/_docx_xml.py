@@ -16,8 +16,8 @@ if TYPE_CHECKING:
     from docx.text.run import Run
 
 
-def add_field(paragraph: Paragraph, instruction: str, placeholder: str = "") -> None:
-    """Append a complex field (``begin``/``separate``/``end``) showing ``placeholder`` until
+def add_field(paragraph: Paragraph, instruction: str, shown: str = "") -> None:
+    """Append a complex field (``begin``/``separate``/``end``) showing ``shown`` until
     Word updates it."""
     begin, separate, end = (_fld_char(kind) for kind in ("begin", "separate", "end"))
     code = OxmlElement("w:instrText")
@@ -25,7 +25,7 @@ def add_field(paragraph: Paragraph, instruction: str, placeholder: str = "") -> 
     code.text = f" {instruction} "
     for element in (begin, code, separate):
         paragraph.add_run()._r.append(element)
-    paragraph.add_run(placeholder)
+    paragraph.add_run(shown)
     paragraph.add_run()._r.append(end)
 
 
