@@ -10,7 +10,7 @@ from advanced_alchemy.extensions.litestar.providers import create_service_provid
 from advanced_alchemy.filters import LimitOffset, OrderBy
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import JSONBody, Parameter
+from litestar.params import FromPath, JSONBody, Parameter
 
 from server import audit
 from server.access import ADMIN, PUBLIC, USER
@@ -176,13 +176,16 @@ class UserAdminController(Controller):
         return [to_schema(u) for u in rows]
 
     @get("/{user_id:uuid}", opt=ADMIN, operation_id="get_user")
-    async def get_user(self, user_id: UUID, users: NamedDependency[UserService]) -> User:
+    async def get_user(self, user_id: FromPath[UUID], users: NamedDependency[UserService]) -> User:
         """One account."""
         return to_schema(await users.get(user_id))
 
     @patch("/{user_id:uuid}", opt=ADMIN, operation_id="update_user")
     async def update_user(
-        self, user_id: UUID, data: JSONBody[UserUpdate], users: NamedDependency[UserService]
+        self,
+        user_id: FromPath[UUID],
+        data: JSONBody[UserUpdate],
+        users: NamedDependency[UserService],
     ) -> User:
         """Rename, change role, or disable an account."""
         changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None}
@@ -193,7 +196,7 @@ class UserAdminController(Controller):
     async def delete_user(
         self,
         request: Request[UserModel, Any, Any],
-        user_id: UUID,
+        user_id: FromPath[UUID],
         users: NamedDependency[UserService],
     ) -> None:
         """Delete an account (not your own)."""

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from litestar import Controller, get
 from litestar.di import NamedDependency
-from litestar.params import Parameter
+from litestar.params import FromQuery, Parameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,10 +28,10 @@ class AuditController(Controller):
         self,
         *,
         db_session: NamedDependency[AsyncSession],
-        actor_id: UUID | None = None,
-        action: str | None = None,
-        project_id: UUID | None = None,
-        target_id: str | None = None,
+        actor_id: FromQuery[UUID | None] = None,
+        action: FromQuery[str | None] = None,
+        project_id: FromQuery[UUID | None] = None,
+        target_id: FromQuery[str | None] = None,
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
         offset: Annotated[int, Parameter(ge=0)] = 0,
     ) -> list[AuditRecord]:

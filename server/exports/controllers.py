@@ -10,7 +10,7 @@ from advanced_alchemy.extensions.litestar.providers import create_service_provid
 from litestar import Controller, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency, Provide
-from litestar.params import JSONBody
+from litestar.params import FromPath, JSONBody
 from litestar.response import File
 
 from server import audit, events
@@ -60,7 +60,7 @@ class ExportController(Controller):
     async def create_export(
         self,
         request: Request[User, Any, Any],
-        project_id: UUID,
+        project_id: FromPath[UUID],
         data: JSONBody[ExportCreate],
         exports: NamedDependency[ExportService],
     ) -> Response[Export]:
@@ -76,13 +76,15 @@ class ExportController(Controller):
 
     @get("/api/v1/projects/{project_id:uuid}/exports", opt=VIEWER, operation_id="list_exports")
     async def list_exports(
-        self, project_id: UUID, exports: NamedDependency[ExportService]
+        self, project_id: FromPath[UUID], exports: NamedDependency[ExportService]
     ) -> list[Export]:
         """The project's exports, newest first."""
         return [export_schema(e) for e in await exports.for_project(project_id)]
 
     @get("/api/v1/exports/{export_id:uuid}", opt=EXPORT_OF, operation_id="get_export")
-    async def get_export(self, export_id: UUID, exports: NamedDependency[ExportService]) -> Export:
+    async def get_export(
+        self, export_id: FromPath[UUID], exports: NamedDependency[ExportService]
+    ) -> Export:
         """One export and its status."""
         return export_schema(await exports.get(export_id))
 
@@ -95,7 +97,7 @@ class ExportController(Controller):
     async def download_export(
         self,
         request: Request[User, Any, Any],
-        export_id: UUID,
+        export_id: FromPath[UUID],
         exports: NamedDependency[ExportService],
     ) -> File:
         """The rendered file (409 while not ready, 410 once expired)."""

@@ -8,7 +8,7 @@ from uuid import UUID
 from advanced_alchemy.extensions.litestar.providers import create_service_provider
 from litestar import Controller, Request, get, post, put
 from litestar.di import NamedDependency, Provide
-from litestar.params import JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from providers import ProvidersUnavailable
@@ -44,7 +44,7 @@ PhaseNumber = int
 
 
 async def _workflow(
-    request: Request[Any, Any, Any], session: AsyncSession, project_id: UUID
+    request: Request[Any, Any, Any], session: AsyncSession, project_id: FromPath[UUID]
 ) -> tuple[Project, Workflow | None]:
     project = await session.get(Project, project_id)
     if project is None:
@@ -83,7 +83,7 @@ class PhaseController(Controller):
         self,
         *,
         request: Request[User, Any, Any],
-        project_id: UUID,
+        project_id: FromPath[UUID],
         db_session: NamedDependency[AsyncSession],
         phases: NamedDependency[PhaseService],
     ) -> list[Phase]:
@@ -96,8 +96,8 @@ class PhaseController(Controller):
         self,
         *,
         request: Request[User, Any, Any],
-        project_id: UUID,
-        number: PhaseNumber,
+        project_id: FromPath[UUID],
+        number: FromPath[PhaseNumber],
         db_session: NamedDependency[AsyncSession],
         phases: NamedDependency[PhaseService],
     ) -> Phase:
@@ -110,8 +110,8 @@ class PhaseController(Controller):
         self,
         *,
         request: Request[User, Any, Any],
-        project_id: UUID,
-        number: PhaseNumber,
+        project_id: FromPath[UUID],
+        number: FromPath[PhaseNumber],
         data: JSONBody[PhaseEdit],
         db_session: NamedDependency[AsyncSession],
         phases: NamedDependency[PhaseService],
@@ -126,8 +126,8 @@ class PhaseController(Controller):
         self,
         *,
         request: Request[User, Any, Any],
-        project_id: UUID,
-        number: PhaseNumber,
+        project_id: FromPath[UUID],
+        number: FromPath[PhaseNumber],
         data: JSONBody[PhaseEdit],
         db_session: NamedDependency[AsyncSession],
         phases: NamedDependency[PhaseService],
@@ -144,8 +144,8 @@ class PhaseController(Controller):
     async def _edit(
         self,
         request: Request[User, Any, Any],
-        project_id: UUID,
-        number: int,
+        project_id: FromPath[UUID],
+        number: FromPath[int],
         data: PhaseEdit,
         *,
         session: AsyncSession,
@@ -167,8 +167,8 @@ class PhaseController(Controller):
         self,
         *,
         request: Request[User, Any, Any],
-        project_id: UUID,
-        number: PhaseNumber,
+        project_id: FromPath[UUID],
+        number: FromPath[PhaseNumber],
         db_session: NamedDependency[AsyncSession],
         phases: NamedDependency[PhaseService],
     ) -> Phase:
@@ -183,8 +183,8 @@ class PhaseController(Controller):
         self,
         *,
         request: Request[User, Any, Any],
-        project_id: UUID,
-        number: PhaseNumber,
+        project_id: FromPath[UUID],
+        number: FromPath[PhaseNumber],
         db_session: NamedDependency[AsyncSession],
         phases: NamedDependency[PhaseService],
     ) -> Phase:
@@ -199,8 +199,8 @@ class PhaseController(Controller):
         self,
         *,
         request: Request[User, Any, Any],
-        project_id: UUID,
-        number: PhaseNumber,
+        project_id: FromPath[UUID],
+        number: FromPath[PhaseNumber],
         db_session: NamedDependency[AsyncSession],
         phases: NamedDependency[PhaseService],
     ) -> Phase:
@@ -218,7 +218,7 @@ class PhaseController(Controller):
         project: Project,
         *,
         workflow: Workflow | None,
-        number: int,
+        number: FromPath[int],
         session: AsyncSession,
         phases: PhaseService,
     ) -> WriteResult:
@@ -242,7 +242,7 @@ class PhaseController(Controller):
         self,
         *,
         request: Request[User, Any, Any],
-        project_id: UUID,
+        project_id: FromPath[UUID],
         db_session: NamedDependency[AsyncSession],
         phases: NamedDependency[PhaseService],
     ) -> StaleRegeneration:
@@ -273,8 +273,8 @@ class PhaseController(Controller):
         self,
         *,
         request: Request[User, Any, Any],
-        project_id: UUID,
-        number: PhaseNumber,
+        project_id: FromPath[UUID],
+        number: FromPath[PhaseNumber],
         db_session: NamedDependency[AsyncSession],
         phases: NamedDependency[PhaseService],
         data: JSONBody[ContextRequest | None] = None,
@@ -298,8 +298,8 @@ class PhaseController(Controller):
         self,
         *,
         request: Request[User, Any, Any],
-        project_id: UUID,
-        number: PhaseNumber,
+        project_id: FromPath[UUID],
+        number: FromPath[PhaseNumber],
         db_session: NamedDependency[AsyncSession],
         phases: NamedDependency[PhaseService],
     ) -> list[PhaseAnswer]:
@@ -312,9 +312,9 @@ class PhaseController(Controller):
         self,
         *,
         request: Request[User, Any, Any],
-        project_id: UUID,
-        number: PhaseNumber,
-        index: int,
+        project_id: FromPath[UUID],
+        number: FromPath[PhaseNumber],
+        index: FromPath[int],
         data: JSONBody[AnswerUpdate],
         db_session: NamedDependency[AsyncSession],
         phases: NamedDependency[PhaseService],
@@ -333,7 +333,11 @@ class PhaseController(Controller):
 
     @get("/{number:int}/versions", opt=VIEWER, operation_id="list_phase_versions")
     async def list_versions(
-        self, *, project_id: UUID, number: PhaseNumber, phases: NamedDependency[PhaseService]
+        self,
+        *,
+        project_id: FromPath[UUID],
+        number: FromPath[PhaseNumber],
+        phases: NamedDependency[PhaseService],
     ) -> list[PhaseVersion]:
         """Every version of the phase, oldest first."""
         row = await phases.one(project_id, number)
@@ -343,9 +347,9 @@ class PhaseController(Controller):
     async def get_version(
         self,
         *,
-        project_id: UUID,
-        number: PhaseNumber,
-        version: int,
+        project_id: FromPath[UUID],
+        number: FromPath[PhaseNumber],
+        version: FromPath[int],
         phases: NamedDependency[PhaseService],
     ) -> PhaseVersion:
         """One version of the phase."""
@@ -356,8 +360,8 @@ class PhaseController(Controller):
     async def diff_versions(
         self,
         *,
-        project_id: UUID,
-        number: PhaseNumber,
+        project_id: FromPath[UUID],
+        number: FromPath[PhaseNumber],
         phases: NamedDependency[PhaseService],
         from_version: Annotated[int, QueryParameter(name="from", ge=1)],
         to_version: Annotated[int, QueryParameter(name="to", ge=1)],
@@ -377,9 +381,9 @@ class PhaseController(Controller):
         self,
         *,
         request: Request[User, Any, Any],
-        project_id: UUID,
-        number: PhaseNumber,
-        version: int,
+        project_id: FromPath[UUID],
+        number: FromPath[PhaseNumber],
+        version: FromPath[int],
         db_session: NamedDependency[AsyncSession],
         phases: NamedDependency[PhaseService],
     ) -> Phase:

@@ -9,7 +9,7 @@ from uuid import UUID
 from advanced_alchemy.extensions.litestar.providers import create_service_provider
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import JSONBody
+from litestar.params import FromPath, JSONBody
 
 from server import audit
 from server.access import EDITOR, OWNER, USER, VIEWER
@@ -103,7 +103,7 @@ class ProjectController(Controller):
     async def get_project(
         self,
         request: Request[User, Any, Any],
-        project_id: UUID,
+        project_id: FromPath[UUID],
         projects: NamedDependency[ProjectService],
     ) -> Project:
         """One project."""
@@ -113,7 +113,7 @@ class ProjectController(Controller):
     async def update_project(
         self,
         request: Request[User, Any, Any],
-        project_id: UUID,
+        project_id: FromPath[UUID],
         data: JSONBody[ProjectUpdate],
         projects: NamedDependency[ProjectService],
     ) -> Project:
@@ -130,14 +130,14 @@ class ProjectController(Controller):
 
     @delete("/{project_id:uuid}", opt=OWNER, operation_id="delete_project", status_code=204)
     async def delete_project(
-        self, project_id: UUID, projects: NamedDependency[ProjectService]
+        self, project_id: FromPath[UUID], projects: NamedDependency[ProjectService]
     ) -> None:
         """Delete a project and everything in it."""
         await projects.delete(project_id)
 
     @get("/{project_id:uuid}/members", opt=VIEWER, operation_id="list_members")
     async def list_members(
-        self, project_id: UUID, projects: NamedDependency[ProjectService]
+        self, project_id: FromPath[UUID], projects: NamedDependency[ProjectService]
     ) -> list[Member]:
         """Members of the project."""
         return [
@@ -148,8 +148,8 @@ class ProjectController(Controller):
     @patch("/{project_id:uuid}/members/{user_id:uuid}", opt=OWNER, operation_id="update_member")
     async def update_member(
         self,
-        project_id: UUID,
-        user_id: UUID,
+        project_id: FromPath[UUID],
+        user_id: FromPath[UUID],
         data: JSONBody[MemberUpdate],
         projects: NamedDependency[ProjectService],
     ) -> Member:
@@ -165,7 +165,10 @@ class ProjectController(Controller):
         status_code=204,
     )
     async def remove_member(
-        self, project_id: UUID, user_id: UUID, projects: NamedDependency[ProjectService]
+        self,
+        project_id: FromPath[UUID],
+        user_id: FromPath[UUID],
+        projects: NamedDependency[ProjectService],
     ) -> None:
         """Remove a member from the project."""
         await projects.remove_member(project_id, user_id)
@@ -179,7 +182,7 @@ class ProjectController(Controller):
     async def create_invitation(
         self,
         request: Request[User, Any, Any],
-        project_id: UUID,
+        project_id: FromPath[UUID],
         data: JSONBody[InvitationCreate],
         invitations: NamedDependency[InvitationService],
     ) -> Invitation:
@@ -193,7 +196,7 @@ class ProjectController(Controller):
 
     @get("/{project_id:uuid}/invitations", opt=OWNER, operation_id="list_invitations")
     async def list_invitations(
-        self, project_id: UUID, invitations: NamedDependency[InvitationService]
+        self, project_id: FromPath[UUID], invitations: NamedDependency[InvitationService]
     ) -> list[Invitation]:
         """Invitations of the project, newest first."""
         rows = await invitations.list(project_id=project_id)
@@ -208,7 +211,10 @@ class ProjectController(Controller):
         status_code=204,
     )
     async def revoke_invitation(
-        self, project_id: UUID, invitation_id: UUID, invitations: NamedDependency[InvitationService]
+        self,
+        project_id: FromPath[UUID],
+        invitation_id: FromPath[UUID],
+        invitations: NamedDependency[InvitationService],
     ) -> None:
         """Revoke an invitation that has not been used."""
         invitation = await invitations.get_one_or_none(id=invitation_id, project_id=project_id)
