@@ -97,6 +97,7 @@ def safe_docx_bytes(data: bytes, limits: Limits) -> bytes:
                     else:
                         body = archive.read(info)
                     rewritten.writestr(info.filename, body)
+        # zipfile raises NotImplementedError for compression methods it lacks.
         except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError) as exc:
             raise IngestError(
                 "malformed", "the Word document is damaged or truncated (a part cannot be read)"

@@ -88,6 +88,7 @@ def _is_wordprocessing_zip(data: bytes) -> bool:
                 return False
             content_types = archive.read(info)
     except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError):
+        # zipfile raises NotImplementedError for compression methods it lacks.
         # A damaged archive still shows its local file names; if it looks like a Word
         # document, let the DOCX parser report the damage instead of calling it unsupported.
         head = data[: 256 * 1024]

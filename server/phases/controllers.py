@@ -39,9 +39,6 @@ if TYPE_CHECKING:
     from .services import WriteResult
     from .templates import Workflow, WorkflowCatalog
 
-PhaseNumber = int
-"""A phase's number in its project, from 1."""
-
 
 async def _workflow(
     request: Request[Any, Any, Any], session: AsyncSession, project_id: FromPath[UUID]
@@ -97,7 +94,7 @@ class PhaseController(Controller):
         *,
         request: Request[User, Any, Any],
         project_id: FromPath[UUID],
-        number: FromPath[PhaseNumber],
+        number: FromPath[int],
         db_session: NamedDependency[AsyncSession],
         phases: NamedDependency[PhaseService],
     ) -> Phase:
@@ -111,7 +108,7 @@ class PhaseController(Controller):
         *,
         request: Request[User, Any, Any],
         project_id: FromPath[UUID],
-        number: FromPath[PhaseNumber],
+        number: FromPath[int],
         data: JSONBody[PhaseEdit],
         db_session: NamedDependency[AsyncSession],
         phases: NamedDependency[PhaseService],
@@ -127,7 +124,7 @@ class PhaseController(Controller):
         *,
         request: Request[User, Any, Any],
         project_id: FromPath[UUID],
-        number: FromPath[PhaseNumber],
+        number: FromPath[int],
         data: JSONBody[PhaseEdit],
         db_session: NamedDependency[AsyncSession],
         phases: NamedDependency[PhaseService],
@@ -168,7 +165,7 @@ class PhaseController(Controller):
         *,
         request: Request[User, Any, Any],
         project_id: FromPath[UUID],
-        number: FromPath[PhaseNumber],
+        number: FromPath[int],
         db_session: NamedDependency[AsyncSession],
         phases: NamedDependency[PhaseService],
     ) -> Phase:
@@ -184,7 +181,7 @@ class PhaseController(Controller):
         *,
         request: Request[User, Any, Any],
         project_id: FromPath[UUID],
-        number: FromPath[PhaseNumber],
+        number: FromPath[int],
         db_session: NamedDependency[AsyncSession],
         phases: NamedDependency[PhaseService],
     ) -> Phase:
@@ -200,7 +197,7 @@ class PhaseController(Controller):
         *,
         request: Request[User, Any, Any],
         project_id: FromPath[UUID],
-        number: FromPath[PhaseNumber],
+        number: FromPath[int],
         db_session: NamedDependency[AsyncSession],
         phases: NamedDependency[PhaseService],
     ) -> Phase:
@@ -274,7 +271,7 @@ class PhaseController(Controller):
         *,
         request: Request[User, Any, Any],
         project_id: FromPath[UUID],
-        number: FromPath[PhaseNumber],
+        number: FromPath[int],
         db_session: NamedDependency[AsyncSession],
         phases: NamedDependency[PhaseService],
         data: JSONBody[ContextRequest | None] = None,
@@ -299,7 +296,7 @@ class PhaseController(Controller):
         *,
         request: Request[User, Any, Any],
         project_id: FromPath[UUID],
-        number: FromPath[PhaseNumber],
+        number: FromPath[int],
         db_session: NamedDependency[AsyncSession],
         phases: NamedDependency[PhaseService],
     ) -> list[PhaseAnswer]:
@@ -313,7 +310,7 @@ class PhaseController(Controller):
         *,
         request: Request[User, Any, Any],
         project_id: FromPath[UUID],
-        number: FromPath[PhaseNumber],
+        number: FromPath[int],
         index: FromPath[int],
         data: JSONBody[AnswerUpdate],
         db_session: NamedDependency[AsyncSession],
@@ -336,7 +333,7 @@ class PhaseController(Controller):
         self,
         *,
         project_id: FromPath[UUID],
-        number: FromPath[PhaseNumber],
+        number: FromPath[int],
         phases: NamedDependency[PhaseService],
     ) -> list[PhaseVersion]:
         """Every version of the phase, oldest first."""
@@ -348,7 +345,7 @@ class PhaseController(Controller):
         self,
         *,
         project_id: FromPath[UUID],
-        number: FromPath[PhaseNumber],
+        number: FromPath[int],
         version: FromPath[int],
         phases: NamedDependency[PhaseService],
     ) -> PhaseVersion:
@@ -361,7 +358,7 @@ class PhaseController(Controller):
         self,
         *,
         project_id: FromPath[UUID],
-        number: FromPath[PhaseNumber],
+        number: FromPath[int],
         phases: NamedDependency[PhaseService],
         from_version: Annotated[int, QueryParameter(name="from", ge=1)],
         to_version: Annotated[int, QueryParameter(name="to", ge=1)],
@@ -382,7 +379,7 @@ class PhaseController(Controller):
         *,
         request: Request[User, Any, Any],
         project_id: FromPath[UUID],
-        number: FromPath[PhaseNumber],
+        number: FromPath[int],
         version: FromPath[int],
         db_session: NamedDependency[AsyncSession],
         phases: NamedDependency[PhaseService],
