@@ -17,7 +17,6 @@ from providers import build_registry, parse_config
 from server.db.models import Document
 from server.documents.pipeline import ingest_document
 from server.documents.schemas import document_out
-from server.documents.settings import document_settings
 from server.documents.storage import file_store
 from server.events import DocumentData, DocumentUpdated, project_channel
 from tasks.jobs import job_handler
@@ -59,7 +58,7 @@ async def handle_ingest(ctx: JobContext) -> None:
             embedder=registry.embedder(),
             emit=ctx.emit,
             store=file_store(ctx.settings.app.data_dir),
-            limits=document_settings().limits(),
+            limits=ctx.settings.documents.limits(),
             should_cancel=ctx.cancelled,
         )
     finally:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import dramatiq
@@ -18,17 +19,16 @@ import structlog
 from server.db import sqlalchemy_config
 from server.events import channels_backend
 from server.observability import configure_logging
-from server.system.controllers import Check
+from server.runtime import Check
 from tasks import handlers
 from tasks._runtime import JobRuntime
 from tasks._sweep import sweep_forever
 
 if TYPE_CHECKING:
-    from litestar import Litestar
-
+    from server.runtime import Runtime
     from server.settings import Settings
 
-__all__ = ("WORKER_TIMEOUT_MS", "run_worker", "start_queue", "stop_queue")
+__all__ = ("WORKER_TIMEOUT_MS", "Queue", "run_worker", "start_queue", "stop_queue")
 
 logger = structlog.get_logger()
 
@@ -61,20 +61,28 @@ async def _stop(
     runtime.broker.close()
 
 
-async def start_queue(app: Litestar) -> None:
-    """App start-up: the runtime, the in-process worker when embedded, and the sweeper."""
-    settings: Settings = app.state.settings
+@dataclass
+class Queue:
+    """The queue inside a running app: the job runtime, the in-process worker (embedded
+    default only) and the sweeper that re-sends lost jobs."""
+
+    runtime: JobRuntime
+    worker: dramatiq.Worker | None
+    sweeper: asyncio.Task[None]
+
+
+async def start_queue(app_runtime: Runtime) -> Queue:
+    """App start-up: the runtime, the in-process worker when embedded, and the sweeper; adds
+    the ``broker`` check to ``/status``."""
+    settings = app_runtime.settings
     runtime = JobRuntime(
-        settings, app.state.alchemy, app.state.publisher, asyncio.get_running_loop()
+        settings, app_runtime.alchemy, app_runtime.publisher, asyncio.get_running_loop()
     )
     runtime.register()
     worker = None
     if settings.redis.url is None:
         worker = _worker(runtime)
         worker.start()
-    app.state.queue = runtime
-    app.state.queue_worker = worker
-    app.state.queue_sweeper = asyncio.create_task(sweep_forever(runtime))
 
     async def broker_check() -> Check:
         if worker is not None:
@@ -85,14 +93,13 @@ async def start_queue(app: Litestar) -> None:
             return Check("error", detail=f"{type(exc).__name__}: {exc}"[:300])
         return Check("ok", detail="redis")
 
-    app.state.status_checks["broker"] = broker_check
+    app_runtime.status_checks["broker"] = broker_check
+    return Queue(runtime, worker, asyncio.create_task(sweep_forever(runtime)))
 
 
-async def stop_queue(app: Litestar) -> None:
+async def stop_queue(queue: Queue) -> None:
     """App shutdown: stop sweeping and the in-process worker; running jobs are recovered later."""
-    runtime: JobRuntime | None = getattr(app.state, "queue", None)
-    if runtime is not None:
-        await _stop(runtime, app.state.queue_worker, app.state.queue_sweeper)
+    await _stop(queue.runtime, queue.worker, queue.sweeper)
 
 
 async def _serve_worker(settings: Settings, db_url: str) -> None:

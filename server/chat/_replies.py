@@ -45,13 +45,15 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable
     from uuid import UUID
 
+    from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
     from litestar.channels import ChannelsPlugin
-    from litestar.datastructures import State
+    from redis.asyncio import Redis
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from providers import Completion, Passage
+    from server.ai import ConfigStore
     from server.db.models import ChatMessage
-    from server.events import ServerFrame
+    from server.events import Publisher, ServerFrame
 
     from .planner import ReplyPlan, Turn
 
@@ -91,20 +93,27 @@ class _Worker:
 class ReplyEngine:
     """Runs replies for the sessions whose messages this process received."""
 
-    def __init__(self, state: State) -> None:
-        self._state = state
+    def __init__(
+        self,
+        *,
+        alchemy: SQLAlchemyAsyncConfig,
+        channels: ChannelsPlugin,
+        publisher: Publisher,
+        config_store: ConfigStore,
+        redis: Redis | None,
+    ) -> None:
+        self._alchemy = alchemy
+        self._channels = channels
+        self._publisher = publisher
+        self._config_store = config_store
+        self._redis = redis
         self._workers: dict[UUID, _Worker] = {}
         self._background: set[asyncio.Task[Any]] = set()
         self._control: asyncio.Task[None] | None = None
 
-    @property
-    def _channels(self) -> ChannelsPlugin:
-        channels: ChannelsPlugin = self._state.channels
-        return channels
-
     async def publish(self, session_id: UUID, frame: ServerFrame) -> None:
         """Send ``frame`` to every participant of the session, on every instance."""
-        await emit(self._state.publisher, [session_channel(session_id)], frame)
+        await emit(self._publisher, [session_channel(session_id)], frame)
 
     async def start(self) -> None:
         """Listen for ``chat:stop`` requests from every instance."""
@@ -130,7 +139,7 @@ class ReplyEngine:
 
     async def request_stop(self, session_id: UUID) -> None:
         """Stop the reply in progress in ``session_id``, on whichever instance runs it."""
-        await self._state.publisher.publish(str(session_id).encode(), [CONTROL_CHANNEL])
+        await self._publisher.publish(str(session_id).encode(), [CONTROL_CHANNEL])
 
     def embed_later(self, message_ids: list[UUID]) -> None:
         """Embed stored messages into the project's memory, off the critical path."""
@@ -177,7 +186,7 @@ class ReplyEngine:
 
     @contextlib.asynccontextmanager
     async def _lock(self, session_id: UUID) -> AsyncIterator[None]:
-        redis = self._state.redis
+        redis = self._redis
         if redis is None:
             yield
             return
@@ -187,10 +196,9 @@ class ReplyEngine:
     async def _reply(self, job: ReplyJob, stop: asyncio.Event) -> ChatMessage | None:
         turn = job.turn
         await self._typing(turn.session_id, is_typing=True)
-        async with self._state.alchemy.get_session() as db:
+        async with self._alchemy.get_session() as db:
             project = await db.get(Project, turn.project_id)
-            store = self._state.config_store
-            profile_name = store.profile_for(project)
+            profile_name = self._config_store.profile_for(project)
             plan = await job.plan(db, turn)
             await db.commit()
         parts: list[str] = []
@@ -202,7 +210,7 @@ class ReplyEngine:
             try:
                 completion, stopped = await self._stream(job, plan, profile_name, parts, stop)
             except ProvidersUnavailable as error:
-                async with self._state.alchemy.get_session() as db:
+                async with self._alchemy.get_session() as db:
                     record_failure(
                         db,
                         error,
@@ -219,7 +227,7 @@ class ReplyEngine:
             closing = f"\n\n{plan.closing}" if text else plan.closing
             await self.publish(turn.session_id, MessageDelta(DeltaData(job.reply_id, closing)))
             shown = text + closing
-        async with self._state.alchemy.get_session() as db:
+        async with self._alchemy.get_session() as db:
             message = await add_assistant_message(
                 db,
                 message_id=job.reply_id,
@@ -261,11 +269,12 @@ class ReplyEngine:
         stop: asyncio.Event,
     ) -> tuple[Completion | None, bool]:
         """Stream the routed reply into ``parts``; ``(completion, stopped)``."""
-        assert plan.request is not None
+        request = plan.request
+        assert request is not None
         result: list[Completion] = []
 
         async def consume() -> None:
-            async for event in self._state.router.stream(plan.request, profile):
+            async for event in self._config_store.router.stream(request, profile):
                 if isinstance(event, TextDelta):
                     parts.append(event.text)
                     frame = MessageDelta(DeltaData(job.reply_id, event.text))
@@ -298,8 +307,8 @@ class ReplyEngine:
 
     async def _embed(self, message_ids: list[UUID]) -> None:
         try:
-            async with self._state.alchemy.get_session() as db:
-                await embed_messages(db, self._state.registry.embedder(), message_ids)
+            async with self._alchemy.get_session() as db:
+                await embed_messages(db, self._config_store.registry.embedder(), message_ids)
         except Exception:
             logger.exception(
                 "embedding chat messages failed", messages=[str(i) for i in message_ids]

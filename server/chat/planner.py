@@ -1,6 +1,6 @@
 """How a turn becomes a reply: the ``Planner`` seam and the default ``MemoryPlanner``.
 
-The reply engine asks ``app.state.planner`` for a :class:`ReplyPlan` for every user message; the
+The reply engine asks the chat's planner for a :class:`ReplyPlan` for every user message; the
 phase engine wraps :class:`MemoryPlanner` to add phase work (questions, drafts, commands). A plan
 is either a request to stream through the providers router, or a ``direct_reply`` text.
 """
@@ -8,7 +8,7 @@ is either a request to stream through the providers router, or a ``direct_reply`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
 import msgspec
@@ -26,8 +26,7 @@ if TYPE_CHECKING:
 
     from providers import Completion, Embedder, Passage, Profile
     from server.documents.retrieval import Hit
-
-    from ._settings import ChatSettings
+    from server.settings import ChatSettings
 
 SYSTEM_PROMPT = (
     "You are Unified Assistant. You help the user and their collaborators write a long "
@@ -80,6 +79,16 @@ class Planner(Protocol):
 
     async def plan(self, session: AsyncSession, turn: Turn, profile: Profile) -> ReplyPlan:
         """The plan answering ``turn`` through ``profile``."""
+        ...
+
+
+class Commands(Protocol):
+    """Answers the ``phase:*`` frames of the WebSocket (the phase engine's command surface)."""
+
+    async def handle(
+        self, db: AsyncSession, turn: Turn, event: str, data: dict[str, Any]
+    ) -> ReplyPlan:
+        """The reply to a phase command; a refused command raises a ``DomainError``."""
         ...
 
 

@@ -11,7 +11,7 @@ import redis
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
-from server.app import create_app
+from server.app import create_app, services_of
 from server.db.models import Job
 from tests.integration.exports.conftest import insert_plan
 from tests.integration.queue.conftest import queue_settings
@@ -60,7 +60,7 @@ async def test_worker_killed_mid_export_is_taken_over(
 ) -> None:
     owner = await make_account()
     project_id = await insert_plan(db, owner.id)
-    group = workers(redis_app.state.settings)
+    group = workers(services_of(redis_app).runtime.settings)
     doomed = group.start(ASSISTANT_TEST_EXPORT_DELAY_S="60")
     async with AsyncTestClient(app=redis_app) as client:
         created = await client.post(
@@ -113,7 +113,7 @@ async def test_export_requested_while_redis_is_down_runs_when_it_returns(
             ] == "queued"
 
             private_redis.start()  # empty: whatever it held is gone, the database still knows
-            workers(app.state.settings).start()
+            workers(services_of(app).runtime.settings).start()
             done = await wait_status(client, export_id, owner.headers, {"completed", "failed"})
             assert done["status"] == "completed", done
             download = await client.get(done["download_url"], headers=owner.headers)
