@@ -24,22 +24,27 @@ from server.ai import (
 from server.audit import audit_and_commit
 from server.chat import ChatController, asyncapi_json, chat_socket, start_chat, stop_chat
 from server.db import database_url, sqlalchemy_config
+from server.documents import jobs as document_jobs
 from server.documents.controllers import DocumentController, SearchController
 from server.errors import exception_handlers
 from server.events import PluginPublisher, channels_plugin
+from server.exports import jobs as export_jobs
 from server.exports.controllers import ExportController
 from server.limits import Throttle
 from server.observability import configure_logging, request_id_middleware
 from server.phases import PhaseController, install_planner, phases_state
 from server.projects.controllers import InvitationController, ProjectController
+from server.queue import start_queue, stop_queue
 from server.settings import get_settings
 from server.system.controllers import SystemController
-from tasks.lifecycle import start_queue, stop_queue
 
 if TYPE_CHECKING:
     from server.settings import Settings
 
 API_VERSION = "0.1.0"
+JOB_MODULES = (document_jobs, export_jobs)
+"""The domain modules whose job handlers register themselves on import: every job kind the
+server queues and every worker (``assistant worker``, ``dramatiq tasks``) runs."""
 
 
 async def _connect_redis(app: Litestar) -> None:

@@ -1,2 +1,1 @@
-"""Background work on Dramatiq: the broker, the actors (ingest a document, render an export,
-clean up) and the export renderers (PDF, DOCX, Markdown, JSON)."""
+"""The worker's entry point, at the top like ``server/app.py``: it may import ``server``."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from server.system.controllers import Check
+from server.observability import Check
 
 from .config import ConfigStore
 

@@ -12,14 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.access import PUBLIC
-
-
-class Check(msgspec.Struct):
-    """The state of one dependency."""
-
-    status: Literal["ok", "error", "disabled"]
-    latency_ms: float | None = None
-    detail: str | None = None
+from server.observability import Check
 
 
 class Status(msgspec.Struct):

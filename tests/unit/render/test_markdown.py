@@ -6,9 +6,9 @@ import pytest
 from markdown_it import MarkdownIt
 from mdit_py_plugins.anchors import anchors_plugin
 
-from tasks.renderers import ExportDocument, render_markdown
-from tasks.renderers._markdown import shift_headings
-from tests.unit.renderers.sample import ARABIC, CJK, CYRILLIC, GREEK, PHASES
+from render import ExportDocument, render_markdown
+from render._markdown import shift_headings
+from tests.unit.render.sample import ARABIC, CJK, CYRILLIC, GREEK, PHASES
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Map a project's database rows to the renderers' ``ExportDocument``."""
+"""Map a project's database rows to the renderers' ``ExportDocument`` (see :mod:`render`)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, cast, get_args
 
 from sqlalchemy import select
 
+from render import ExportDocument, ExportMember, ExportPhase, ExportVersion, PhaseStatus
 from server.db.models import Phase, PhaseVersion, Project, ProjectMember, User
-from tasks.renderers import ExportDocument, ExportMember, ExportPhase, ExportVersion, PhaseStatus
 
 if TYPE_CHECKING:
     from uuid import UUID

@@ -21,7 +21,7 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFont
 
 if TYPE_CHECKING:
-    from tasks.renderers._blocks import Run
+    from render._blocks import Run
 
 SANS = "UA-NotoSans"
 SANS_ITALIC = "UA-NotoSans-Italic"

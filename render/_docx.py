@@ -9,10 +9,10 @@ from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
 from docx.shared import Pt, RGBColor
 
-from tasks.renderers._blocks import CodeBlock, Heading, ListBlock, Quote, Rule
-from tasks.renderers._blocks import Paragraph as ParagraphBlock
-from tasks.renderers._blocks import Table as TableBlock
-from tasks.renderers._docx_xml import (
+from render._blocks import CodeBlock, Heading, ListBlock, Quote, Rule
+from render._blocks import Paragraph as ParagraphBlock
+from render._blocks import Table as TableBlock
+from render._docx_xml import (
     Numbering,
     add_field,
     add_hyperlink,
@@ -21,8 +21,8 @@ from tasks.renderers._docx_xml import (
     shade,
     update_fields_on_open,
 )
-from tasks.renderers._parse import parse_markdown
-from tasks.renderers._text import (
+from render._parse import parse_markdown
+from render._text import (
     EMPTY_NOTICE,
     STALE_NOTICE,
     clean,
@@ -35,8 +35,8 @@ if TYPE_CHECKING:
     from docx.document import Document as DocumentObject
     from docx.text.paragraph import Paragraph
 
-    from tasks.renderers._blocks import Block, Run
-    from tasks.renderers._model import ExportDocument, ExportPhase
+    from render._blocks import Block, Run
+    from render._model import ExportDocument, ExportPhase
 
 TOC_INSTRUCTION = 'TOC \\o "1-3" \\h \\z \\u'
 TOC_PLACEHOLDER = "Update field to build the table of contents."

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tasks.renderers import ExportDocument, ExportMember, ExportPhase, ExportVersion
+from render import ExportDocument, ExportMember, ExportPhase, ExportVersion
 
 GENERATED = datetime(2026, 3, 14, 9, 30, tzinfo=UTC)
 

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tasks.renderers import FORMATS, ExportDocument, render
+from render import FORMATS, ExportDocument, render
 
 
 def _titled(title: str) -> ExportDocument:

@@ -24,8 +24,8 @@ from reportlab.platypus import (
 )
 from reportlab.platypus.tableofcontents import TableOfContents
 
-from tasks.renderers import _pdf_styles as st
-from tasks.renderers._blocks import (
+from render import _pdf_styles as st
+from render._blocks import (
     CodeBlock,
     Heading,
     ListBlock,
@@ -33,11 +33,11 @@ from tasks.renderers._blocks import (
     Rule,
     plain_text,
 )
-from tasks.renderers._blocks import Paragraph as ParagraphBlock
-from tasks.renderers._blocks import Table as TableBlock
-from tasks.renderers._parse import parse_markdown
-from tasks.renderers._pdf_text import code_markup, register_fonts, runs_markup, text_markup
-from tasks.renderers._text import (
+from render._blocks import Paragraph as ParagraphBlock
+from render._blocks import Table as TableBlock
+from render._parse import parse_markdown
+from render._pdf_text import code_markup, register_fonts, runs_markup, text_markup
+from render._text import (
     EMPTY_NOTICE,
     STALE_LABEL,
     STALE_NOTICE,
@@ -52,8 +52,8 @@ if TYPE_CHECKING:
     from reportlab.pdfgen.canvas import Canvas
     from reportlab.platypus import Flowable
 
-    from tasks.renderers._blocks import Block
-    from tasks.renderers._model import ExportDocument, ExportPhase
+    from render._blocks import Block
+    from render._model import ExportDocument, ExportPhase
 
 _MARGIN = 2.2 * cm
 _LIST_INDENT = 16

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import event, update
 
 from server.db.models import Job
-from tasks._runtime import runtime_for
+
+from ._runtime import runtime_for
 
 if TYPE_CHECKING:
     from uuid import UUID
@@ -24,8 +25,8 @@ if TYPE_CHECKING:
 
 __all__ = ("cancel", "enqueue")
 
-_PENDING = "tasks.pending_jobs"
-_HOOKED = "tasks.commit_hooked"
+_PENDING = "queue.pending_jobs"
+_HOOKED = "queue.commit_hooked"
 DEFAULT_GRACE_S = 60
 
 
@@ -66,7 +67,7 @@ async def enqueue(
     again; ``max_attempts`` bounds tries (failures and lost attempts alike).
     """
     runtime = runtime_for(session.sync_session.get_bind().engine)
-    grace = runtime.settings.queue.queued_grace_s if runtime is not None else DEFAULT_GRACE_S
+    grace = runtime.env.settings.queue.queued_grace_s if runtime is not None else DEFAULT_GRACE_S
     job = Job(
         kind=kind,
         target_id=target_id,

@@ -17,11 +17,13 @@ import structlog
 from sqlalchemy import and_, exists, func, or_, select, update
 
 from server.db.models import Job
-from tasks._runner import fail_for_good
-from tasks.jobs import HANDLERS
+
+from ._enqueue import enqueue
+from ._handlers import HANDLERS
+from ._runner import fail_for_good
 
 if TYPE_CHECKING:
-    from tasks._runtime import JobRuntime
+    from ._runtime import JobRuntime
 
 __all__ = ("PERIODIC_TARGET", "sweep", "sweep_forever")
 
@@ -33,9 +35,7 @@ PERIODIC_TARGET = UUID(int=0)
 
 
 async def _schedule_periodic(runtime: JobRuntime) -> None:
-    from tasks.queue import enqueue  # noqa: PLC0415 - queue imports the runtime, which imports this
-
-    async with runtime.alchemy.get_session() as session:
+    async with runtime.env.alchemy.get_session() as session:
         for spec in HANDLERS.values():
             if spec.every_s is None:
                 continue
@@ -57,7 +57,7 @@ async def sweep(runtime: JobRuntime) -> int:
     """Fail exhausted lost jobs, re-send the others; returns how many messages were sent."""
     now = datetime.now(UTC)
     lost = and_(Job.status.in_(("queued", "running")), Job.deadline_at < now)
-    async with runtime.alchemy.get_session() as session:
+    async with runtime.env.alchemy.get_session() as session:
         exhausted = (
             await session.scalars(
                 update(Job)
@@ -87,7 +87,7 @@ async def sweep(runtime: JobRuntime) -> int:
                 .where(Job.id.in_(candidates), lost)
                 .values(
                     status="queued",
-                    deadline_at=now + timedelta(seconds=runtime.settings.queue.queued_grace_s),
+                    deadline_at=now + timedelta(seconds=runtime.env.settings.queue.queued_grace_s),
                     updated_at=now,
                 )
                 .returning(Job.id)
@@ -96,7 +96,7 @@ async def sweep(runtime: JobRuntime) -> int:
         ).all()
         await session.commit()
     for job in exhausted:
-        await fail_for_good(runtime, job, HANDLERS.get(job.kind), job.last_error or "lost")
+        await fail_for_good(runtime.env, job, HANDLERS.get(job.kind), job.last_error or "lost")
     if ids:
         logger.info("re-sending lost jobs", count=len(ids))
     return await runtime.send_async(ids) if ids else 0
@@ -110,4 +110,4 @@ async def sweep_forever(runtime: JobRuntime) -> None:
             await _schedule_periodic(runtime)
         except Exception:
             logger.exception("queue sweep failed; trying again at the next interval")
-        await asyncio.sleep(runtime.settings.queue.sweep_interval_s)
+        await asyncio.sleep(runtime.env.settings.queue.sweep_interval_s)

@@ -18,13 +18,15 @@ import structlog
 from sqlalchemy import and_, func, or_, update
 
 from server.db.models import Job
-from tasks.jobs import HANDLERS, JobContext, JobFailed
+
+from ._context import JobContext
+from ._handlers import HANDLERS, JobFailed
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from tasks._runtime import JobRuntime
-    from tasks.jobs import HandlerSpec
+    from ._context import JobEnvironment
+    from ._handlers import HandlerSpec
 
 __all__ = ("backoff_ms", "fail_for_good", "run_job")
 
@@ -60,10 +62,10 @@ async def _claim(session: AsyncSession, job_id: UUID) -> Job | None:
     return job
 
 
-async def _record(runtime: JobRuntime, job: Job, **values: Any) -> bool:
+async def _record(env: JobEnvironment, job: Job, **values: Any) -> bool:
     """Write the attempt's outcome if it still owns the job; False when it no longer does."""
     now = datetime.now(UTC)
-    async with runtime.alchemy.get_session() as session:
+    async with env.alchemy.get_session() as session:
         result = await session.execute(
             update(Job)
             .where(Job.id == job.id, Job.status == "running", Job.attempts == job.attempts)
@@ -75,14 +77,14 @@ async def _record(runtime: JobRuntime, job: Job, **values: Any) -> bool:
 
 
 async def fail_for_good(
-    runtime: JobRuntime, job: Job, spec: HandlerSpec | None, reason: str
+    env: JobEnvironment, job: Job, spec: HandlerSpec | None, reason: str
 ) -> None:
     """Run the handler's failure hook for a job that has just been marked failed."""
     logger.warning("job failed", job_id=str(job.id), kind=job.kind, reason=reason)
     if spec is None or spec.on_failure is None:
         return
     try:
-        await spec.on_failure(JobContext(runtime, job), reason)
+        await spec.on_failure(JobContext(env, job), reason)
     except Exception:
         logger.exception("failure hook raised", job_id=str(job.id), kind=job.kind)
 
@@ -102,39 +104,43 @@ async def _run_handler(spec: HandlerSpec, ctx: JobContext, limit_s: int) -> str 
     return None
 
 
-async def run_job(runtime: JobRuntime, job_id: str) -> None:
-    """Claim and run the job ``job_id`` (a message's only argument)."""
-    async with runtime.alchemy.get_session() as session:
+async def run_job(env: JobEnvironment, job_id: str) -> int | None:
+    """Claim and run the job ``job_id`` (a message's only argument).
+
+    Returns the delay in milliseconds after which the job's message must be sent again (a
+    failed attempt with attempts left), else None.
+    """
+    async with env.alchemy.get_session() as session:
         job = await _claim(session, UUID(job_id))
         await session.commit()
     if job is None:
-        return
+        return None
     spec = HANDLERS.get(job.kind)
     if spec is None:
         reason = f"no handler is registered for job kind {job.kind!r}"
-        if await _record(runtime, job, status="failed", last_error=reason, finished_at=func.now()):
-            await fail_for_good(runtime, job, None, reason)
-        return
+        if await _record(env, job, status="failed", last_error=reason, finished_at=func.now()):
+            await fail_for_good(env, job, None, reason)
+        return None
     log = logger.bind(job_id=job_id, kind=job.kind, attempt=job.attempts)
     log.info("job started")
     try:
         error = await _run_handler(
-            spec, JobContext(runtime, job), min(spec.time_limit_s, job.timeout_s)
+            spec, JobContext(env, job), min(spec.time_limit_s, job.timeout_s)
         )
     except JobFailed as exc:
         if await _record(
-            runtime,
+            env,
             job,
             status="failed",
             last_error=exc.reason,
             finished_at=func.now(),
             deadline_at=None,
         ):
-            await fail_for_good(runtime, job, spec, exc.reason)
-        return
+            await fail_for_good(env, job, spec, exc.reason)
+        return None
     if error is None:
         await _record(
-            runtime,
+            env,
             job,
             status="completed",
             last_error=None,
@@ -142,22 +148,23 @@ async def run_job(runtime: JobRuntime, job_id: str) -> None:
             deadline_at=None,
         )
         log.info("job completed")
-        return
+        return None
     if job.attempts >= job.max_attempts:
         reason = f"gave up after {job.attempts} attempts: {error}"
         if await _record(
-            runtime,
+            env,
             job,
             status="failed",
             last_error=reason,
             finished_at=func.now(),
             deadline_at=None,
         ):
-            await fail_for_good(runtime, job, spec, reason)
-        return
+            await fail_for_good(env, job, spec, reason)
+        return None
     delay = backoff_ms(job.attempts)
-    grace = timedelta(seconds=runtime.settings.queue.queued_grace_s)
+    grace = timedelta(seconds=env.settings.queue.queued_grace_s)
     deadline = datetime.now(UTC) + timedelta(milliseconds=delay) + grace
-    if await _record(runtime, job, status="queued", last_error=error, deadline_at=deadline):
-        log.info("job will be retried", delay_ms=delay, error=error)
-        await runtime.send_async([job.id], delay)
+    if not await _record(env, job, status="queued", last_error=error, deadline_at=deadline):
+        return None
+    log.info("job will be retried", delay_ms=delay, error=error)
+    return delay

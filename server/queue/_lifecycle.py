@@ -17,13 +17,16 @@ import structlog
 
 from server.db import sqlalchemy_config
 from server.events import channels_backend
-from server.observability import configure_logging
-from server.system.controllers import Check
-from tasks import handlers
-from tasks._runtime import JobRuntime
-from tasks._sweep import sweep_forever
+from server.observability import Check, configure_logging
+
+from ._handlers import HANDLERS
+from ._runtime import JobRuntime
+from ._sweep import sweep_forever
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from types import ModuleType
+
     from litestar import Litestar
 
     from server.settings import Settings
@@ -35,13 +38,12 @@ logger = structlog.get_logger()
 WORKER_TIMEOUT_MS = 100
 """How long a consumer waits for a message before looking again (bounds pick-up latency)."""
 STOP_TIMEOUT_MS = 10_000
-HANDLER_MODULES = handlers.__all__
 
 
 def _worker(runtime: JobRuntime) -> dramatiq.Worker:
     return dramatiq.Worker(
         runtime.broker,
-        worker_threads=runtime.settings.queue.worker_threads,
+        worker_threads=runtime.env.settings.queue.worker_threads,
         worker_timeout=WORKER_TIMEOUT_MS,
     )
 
@@ -95,7 +97,7 @@ async def stop_queue(app: Litestar) -> None:
         await _stop(runtime, app.state.queue_worker, app.state.queue_sweeper)
 
 
-async def _serve_worker(settings: Settings, db_url: str) -> None:
+async def _serve_worker(settings: Settings, db_url: str, job_modules: list[str]) -> None:
     alchemy = sqlalchemy_config(db_url, settings.db.pool_size)
     publisher = channels_backend(settings.redis.url)
     runtime = JobRuntime(settings, alchemy, publisher, asyncio.get_running_loop())
@@ -107,7 +109,12 @@ async def _serve_worker(settings: Settings, db_url: str) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    logger.info("worker started", threads=settings.queue.worker_threads, handlers=HANDLER_MODULES)
+    logger.info(
+        "worker started",
+        threads=settings.queue.worker_threads,
+        handlers=job_modules,
+        kinds=sorted(HANDLERS),
+    )
     await stop.wait()
     logger.info("worker stopping")
     await _stop(runtime, worker, sweeper)
@@ -115,11 +122,15 @@ async def _serve_worker(settings: Settings, db_url: str) -> None:
     await alchemy.get_engine().dispose()
 
 
-def run_worker(settings: Settings, db_url: str) -> None:
-    """Run jobs from Redis until SIGINT or SIGTERM (``assistant worker``)."""
+def run_worker(settings: Settings, db_url: str, job_modules: Iterable[ModuleType]) -> None:
+    """Run jobs from Redis until SIGINT or SIGTERM (``assistant worker``).
+
+    ``job_modules`` are the domain modules whose handlers registered themselves when the caller
+    imported them: the job kinds this worker knows.
+    """
     if settings.redis.url is None:
         raise ValueError(
             "a separate worker needs REDIS_URL; without it the server runs jobs itself"
         )
     configure_logging(settings.app.debug)
-    asyncio.run(_serve_worker(settings, db_url))
+    asyncio.run(_serve_worker(settings, db_url, [m.__name__ for m in job_modules]))

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from tasks.renderers._model import ExportPhase
+    from render._model import ExportPhase
 
 # Characters no XML document (DOCX) may hold and no PDF string should carry: C0 controls other
 # than tab/newline/carriage return, DEL, lone surrogates and the two non-characters.

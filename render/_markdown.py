@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 from mdit_py_plugins.anchors.index import slugify as anchor_slug
 
-from tasks.renderers._parse import MARKDOWN
-from tasks.renderers._text import (
+from render._parse import MARKDOWN
+from render._text import (
     EMPTY_NOTICE,
     STALE_LABEL,
     STALE_NOTICE,
@@ -19,7 +19,7 @@ from tasks.renderers._text import (
 )
 
 if TYPE_CHECKING:
-    from tasks.renderers._model import ExportDocument, ExportPhase
+    from render._model import ExportDocument, ExportPhase
 
 _SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
 _MAX_HEADING = 6

@@ -1,4 +1,4 @@
-"""The ``ingest_document`` job: parse, chunk, embed and index one uploaded document.
+"""The documents' jobs: ``ingest_document`` parses, chunks, embeds and indexes one upload.
 
 The work itself is :func:`server.documents.pipeline.ingest_document`; this handler supplies its
 collaborators from the job's context. Bad files are not job failures: the document ends
@@ -15,18 +15,20 @@ from sqlalchemy import update
 
 from providers import build_registry, parse_config
 from server.db.models import Document
-from server.documents.pipeline import ingest_document
-from server.documents.services import to_schema
-from server.documents.settings import document_settings
-from server.documents.storage import file_store
 from server.events import project_channel
-from tasks.jobs import job_handler
+from server.queue import job_handler
+
+from .pipeline import ingest_document
+from .services import to_schema
+from .settings import document_settings
+from .storage import file_store
 
 if TYPE_CHECKING:
-    from tasks.jobs import JobContext
+    from server.queue import JobContext
 
-__all__ = ("handle_ingest", "mark_failed")
+__all__ = ("INGEST_JOB", "handle_ingest", "mark_failed")
 
+INGEST_JOB = "ingest_document"
 TIME_LIMIT_S = 900
 
 
@@ -48,7 +50,7 @@ async def mark_failed(ctx: JobContext, reason: str) -> None:
         )
 
 
-@job_handler("ingest_document", time_limit_s=TIME_LIMIT_S, on_failure=mark_failed)
+@job_handler(INGEST_JOB, time_limit_s=TIME_LIMIT_S, on_failure=mark_failed)
 async def handle_ingest(ctx: JobContext) -> None:
     """Run the pipeline for the document ``ctx.target_id``."""
     config_bytes = await asyncio.to_thread(ctx.settings.app.config_path.read_bytes)

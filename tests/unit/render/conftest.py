@@ -4,10 +4,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.unit.renderers.sample import business_plan
+from tests.unit.render.sample import business_plan
 
 if TYPE_CHECKING:
-    from tasks.renderers import ExportDocument
+    from render import ExportDocument
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ import docx
 import pytest
 from docx.oxml.ns import qn
 
-from tasks.renderers import ExportDocument, render_docx
-from tests.unit.renderers.sample import ARABIC, CJK, CYRILLIC, GREEK, LONG_WORD, PHASES
+from render import ExportDocument, render_docx
+from tests.unit.render.sample import ARABIC, CJK, CYRILLIC, GREEK, LONG_WORD, PHASES
 
 
 @pytest.fixture(scope="module")

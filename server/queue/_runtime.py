@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from typing import TYPE_CHECKING
+from uuid import UUID
 
 import dramatiq
 import structlog
@@ -19,12 +20,12 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import Middleware, Retries
 
-from tasks._runner import run_job
+from ._context import JobEnvironment
+from ._runner import run_job
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
     from concurrent.futures import Future
-    from uuid import UUID
 
     from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
     from dramatiq import Broker
@@ -73,16 +74,14 @@ class JobRuntime:
         publisher: Publisher,
         loop: asyncio.AbstractEventLoop,
     ) -> None:
-        self.settings = settings
-        self.alchemy = alchemy
-        self.publisher = publisher
+        self.env = JobEnvironment(settings, alchemy, publisher)
         self.loop = loop
         self.broker = build_broker(settings.redis.url, settings.queue.namespace)
         self._in_flight: set[Future[None]] = set()
         self._sending: set[asyncio.Task[int]] = set()
 
         def run_job_message(job_id: str) -> None:
-            future = asyncio.run_coroutine_threadsafe(run_job(self, job_id), self.loop)
+            future = asyncio.run_coroutine_threadsafe(self._run(job_id), self.loop)
             self._in_flight.add(future)
             try:
                 future.result()
@@ -98,13 +97,18 @@ class JobRuntime:
             max_backoff=MAX_BACKOFF_MS,
         )(run_job_message)
 
+    async def _run(self, job_id: str) -> None:
+        delay_ms = await run_job(self.env, job_id)
+        if delay_ms is not None:
+            await self.send_async([UUID(job_id)], delay_ms)
+
     def register(self) -> None:
-        """Make :func:`tasks.queue.enqueue` send this runtime's messages for its database."""
-        _RUNTIMES[self.alchemy.get_engine().sync_engine] = self
+        """Make :func:`server.queue.enqueue` send this runtime's messages for its database."""
+        _RUNTIMES[self.env.alchemy.get_engine().sync_engine] = self
 
     def unregister(self) -> None:
         """Stop sending messages for this runtime's database."""
-        engine = self.alchemy.get_engine().sync_engine
+        engine = self.env.alchemy.get_engine().sync_engine
         if _RUNTIMES.get(engine) is self:
             del _RUNTIMES[engine]
 

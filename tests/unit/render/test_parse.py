@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from tasks.renderers._blocks import (
+from render._blocks import (
     CodeBlock,
     Heading,
     ListBlock,
@@ -11,7 +11,7 @@ from tasks.renderers._blocks import (
     Table,
     plain_text,
 )
-from tasks.renderers._parse import parse_markdown
+from render._parse import parse_markdown
 
 
 def test_headings_are_shifted_below_the_phase_heading() -> None:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from markdown_it import MarkdownIt
 
-from tasks.renderers._blocks import (
+from render._blocks import (
     Block,
     CodeBlock,
     Heading,
@@ -18,7 +18,7 @@ from tasks.renderers._blocks import (
     Run,
     Table,
 )
-from tasks.renderers._text import clean
+from render._text import clean
 
 if TYPE_CHECKING:
     from markdown_it.token import Token

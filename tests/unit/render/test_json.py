@@ -6,7 +6,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tasks.renderers import (
+from render import (
     SCHEMA_VERSION,
     ExportDocument,
     decode_json_export,

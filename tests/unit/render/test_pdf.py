@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pypdf
 import pytest
 
-from tasks.renderers import ExportDocument, ExportPhase, render_pdf
-from tests.unit.renderers.sample import (
+from render import ExportDocument, ExportPhase, render_pdf
+from tests.unit.render.sample import (
     ARABIC,
     CJK,
     CYRILLIC,

@@ -7,16 +7,16 @@ from typing import TYPE_CHECKING, Final, Literal
 
 import msgspec
 
-from tasks.renderers._docx import render_docx
-from tasks.renderers._json import render_json
-from tasks.renderers._markdown import render_markdown
-from tasks.renderers._pdf import render_pdf
-from tasks.renderers._text import slugify
+from render._docx import render_docx
+from render._json import render_json
+from render._markdown import render_markdown
+from render._pdf import render_pdf
+from render._text import slugify
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from tasks.renderers._model import ExportDocument
+    from render._model import ExportDocument
 
 ExportFormat = Literal["pdf", "docx", "md", "json"]
 

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from tasks.renderers._model import ExportDocument
+from render._model import ExportDocument
 
 SCHEMA_VERSION: Literal[1] = 1
 SCHEMA_ID = (

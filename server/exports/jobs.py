@@ -1,4 +1,5 @@
-"""The ``render_export`` job: build the document from the database, render it, store the file.
+"""The exports' jobs: ``render_export`` builds the document from the database, renders it and
+stores the file; the periodic ``expire_exports`` deletes files past their expiry.
 
 The file is written under ``DATA_DIR/exports/<export id>.<ext>`` through a temporary file and a
 rename, so a reader never sees half a file and a retried attempt simply overwrites it.
@@ -13,19 +14,25 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sqlalchemy import select
+
+from render import render
 from server.db.models import Export
 from server.events import project_channel
-from server.exports.schemas import export_schema
-from tasks._document import build_document
-from tasks.jobs import JobFailed, job_handler
-from tasks.renderers import render
+from server.queue import JobFailed, job_handler
+
+from .document import build_document
+from .schemas import export_schema
 
 if TYPE_CHECKING:
-    from tasks.jobs import JobContext
+    from server.queue import JobContext
 
-__all__ = ("EXPORTS_DIR", "KIND", "render_export")
+__all__ = ("EXPIRE_JOB", "EXPORTS_DIR", "RENDER_JOB", "expire_exports", "render_export")
 
-KIND = "render_export"
+RENDER_JOB = "render_export"
+EXPIRE_JOB = "expire_exports"
+EXPIRE_EVERY_S = 600
+EXPIRE_BATCH = 200
 EXPORTS_DIR = "exports"
 TEST_DELAY_ENV = "ASSISTANT_TEST_EXPORT_DELAY_S"
 """Test-only: seconds each rendering waits first, so a fault test can kill its worker mid-way."""
@@ -62,7 +69,7 @@ async def _mark_failed(ctx: JobContext, reason: str) -> None:
     await _announce(ctx, export)
 
 
-@job_handler(KIND, time_limit_s=600, on_failure=_mark_failed)
+@job_handler(RENDER_JOB, time_limit_s=600, on_failure=_mark_failed)
 async def render_export(ctx: JobContext) -> None:
     """Render the export ``ctx.target_id``; a finished or expired export is left alone."""
     async with ctx.session() as session:
@@ -97,3 +104,31 @@ async def render_export(ctx: JobContext) -> None:
         export.expires_at = datetime.now(UTC) + timedelta(seconds=ctx.settings.exports.ttl_s)
         await session.commit()
     await _announce(ctx, export)
+
+
+@job_handler(EXPIRE_JOB, time_limit_s=300, every_s=EXPIRE_EVERY_S)
+async def expire_exports(ctx: JobContext) -> None:
+    """Delete the files of completed exports whose ``expires_at`` has passed."""
+    data_dir = ctx.settings.app.data_dir
+    while True:
+        async with ctx.session() as session:
+            expired = (
+                await session.scalars(
+                    select(Export)
+                    .where(Export.status == "completed", Export.expires_at < datetime.now(UTC))
+                    .limit(EXPIRE_BATCH)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            for export in expired:
+                if export.storage_path is not None:
+                    await asyncio.to_thread(
+                        (data_dir / export.storage_path).unlink, missing_ok=True
+                    )
+                export.status = "expired"
+                export.storage_path = None
+            await session.commit()
+        for export in expired:
+            await _announce(ctx, export)
+        if len(expired) < EXPIRE_BATCH:
+            return

@@ -1,0 +1,30 @@
+"""The job queue, server infrastructure: job rows are the truth, Dramatiq carries their ids.
+
+Domains register handlers for their job kinds with :func:`job_handler` in their own ``jobs.py``
+and queue work with :func:`enqueue` inside the request's transaction. The app imports the domain
+job modules and starts the queue (:func:`start_queue`); a worker process runs the same runtime
+(:func:`run_worker`). See docs/queue.md.
+"""
+
+from __future__ import annotations
+
+from ._context import JobContext
+from ._enqueue import cancel, enqueue
+from ._handlers import JobFailed, job_handler
+from ._lifecycle import WORKER_TIMEOUT_MS, run_worker, start_queue, stop_queue
+from ._runtime import JobRuntime
+from ._sweep import PERIODIC_TARGET
+
+__all__ = (
+    "PERIODIC_TARGET",
+    "WORKER_TIMEOUT_MS",
+    "JobContext",
+    "JobFailed",
+    "JobRuntime",
+    "cancel",
+    "enqueue",
+    "job_handler",
+    "run_worker",
+    "start_queue",
+    "stop_queue",
+)
