@@ -8,17 +8,18 @@ from uuid import UUID
 
 import msgspec
 
+from render import ExportFormat
+
 if TYPE_CHECKING:
     from server.db.models import Export as ExportModel
 
-ExportFormatName = Literal["pdf", "docx", "md", "json"]
 ExportStatus = Literal["queued", "running", "completed", "failed", "expired"]
 
 
 class ExportCreate(msgspec.Struct, forbid_unknown_fields=True):
     """Ask for a rendering of the project's document."""
 
-    format: ExportFormatName
+    format: ExportFormat
 
 
 class Export(msgspec.Struct):
@@ -26,7 +27,7 @@ class Export(msgspec.Struct):
 
     id: UUID
     project_id: UUID
-    format: ExportFormatName
+    format: ExportFormat
     status: ExportStatus
     created_at: datetime
     updated_at: datetime
