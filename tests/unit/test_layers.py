@@ -12,15 +12,23 @@ from __future__ import annotations
 import ast
 from functools import cache
 from pathlib import Path
+from textwrap import dedent
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from collections.abc import Collection
 
 ROOT = Path(__file__).resolve().parents[2]
 TOP_PACKAGES = ("server", "providers", "ingest", "render", "tasks")
 LIBRARIES = frozenset({"providers", "ingest", "render"})
 DOMAINS = frozenset(
-    {"accounts", "admin", "ai", "chat", "documents", "exports", "phases", "projects", "system"}
+    path.parent.name
+    for path in (ROOT / "server").glob("*/controllers*")
+    if path.suffix == ".py" or path.is_dir()
 )
+"""A domain is a ``server`` package with routes; any other ``server`` module is infrastructure."""
 APP_MODULES = frozenset({"server.app", "server.cli"})
 
 # Known arrows in code other branches are re-layering right now (issue 10, parts 2 to 4). Each
@@ -43,8 +51,7 @@ def _sources() -> dict[str, Path]:
     found: dict[str, Path] = {}
     for top in TOP_PACKAGES:
         for path in sorted((ROOT / top).rglob("*.py")):
-            if "migrations" not in path.parts or path.name == "__init__.py":
-                found[_module_name(path)] = path
+            found[_module_name(path)] = path
     return found
 
 
@@ -59,7 +66,7 @@ def _resolve(importer: str, is_package: bool, node: ast.ImportFrom) -> str:
     return ".".join([*base, node.module] if node.module else base)
 
 
-def _project_module(name: str, modules: dict[str, Path]) -> str | None:
+def _project_module(name: str, modules: Collection[str]) -> str | None:
     """The deepest project module ``name`` lies in (a name inside a module is that module)."""
     parts = name.split(".")
     while parts:
@@ -70,26 +77,32 @@ def _project_module(name: str, modules: dict[str, Path]) -> str | None:
     return None
 
 
+def imports_of(name: str, is_package: bool, source: str, modules: Collection[str]) -> set[str]:
+    """The project modules that module ``name`` imports, at module level or in any function."""
+    targets: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            targets.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = _resolve(name, is_package, node)
+            for alias in node.names:
+                # ``from pkg import submodule`` reads the submodule; any other name, pkg itself.
+                submodule = f"{base}.{alias.name}"
+                targets.add(submodule if submodule in modules else base)
+    resolved = {_project_module(t, modules) for t in targets}
+    return {m for m in resolved if m is not None and m != name}
+
+
 @cache
 def module_graph() -> dict[str, frozenset[str]]:
-    """Each project module and the project modules it imports, wherever in the file."""
+    """Each project module and the project modules it imports."""
     modules = _sources()
-    graph: dict[str, frozenset[str]] = {}
-    for name, path in modules.items():
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        targets: set[str] = set()
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                targets.update(a.name for a in node.names)
-            elif isinstance(node, ast.ImportFrom):
-                source = _resolve(name, path.name == "__init__.py", node)
-                for alias in node.names:
-                    # ``from pkg import submodule`` reads the submodule; any other name, pkg.
-                    submodule = f"{source}.{alias.name}"
-                    targets.add(submodule if submodule in modules else source)
-        resolved = {_project_module(t, modules) for t in targets}
-        graph[name] = frozenset(m for m in resolved if m is not None and m != name)
-    return graph
+    return {
+        name: frozenset(
+            imports_of(name, path.name == "__init__.py", path.read_text("utf-8"), modules)
+        )
+        for name, path in modules.items()
+    }
 
 
 def package_of(module: str) -> str:
@@ -172,11 +185,51 @@ def _edges(graph: dict[str, frozenset[str]]) -> set[tuple[str, str]]:
     return {(k, v) for k, vs in graph.items() for v in vs}
 
 
-def test_the_graph_sees_every_kind_of_import() -> None:
+def test_every_kind_of_import_is_an_arrow() -> None:
+    modules = {"pkg", "pkg.a", "pkg.b", "pkg.c", "pkg.sub", "pkg.sub.d", "pkg.sub.e"}
+    source = dedent(
+        """
+        from __future__ import annotations
+        import json
+        from typing import TYPE_CHECKING
+        from . import e
+        from ..a import thing
+        if TYPE_CHECKING:
+            import pkg.b
+        def lazy():
+            from pkg import c
+        """
+    )
+    assert imports_of("pkg.sub.d", False, source, modules) == {
+        "pkg.sub.e",
+        "pkg.a",
+        "pkg.b",
+        "pkg.c",
+    }
+    assert imports_of("pkg.sub", True, "from . import d\nfrom .. import x", modules) == {
+        "pkg.sub.d",
+        "pkg",
+    }
+
+
+def test_cycles_are_found() -> None:
+    graph = {
+        "a": frozenset({"b"}),
+        "b": frozenset({"c"}),
+        "c": frozenset({"a"}),
+        "d": frozenset({"a"}),
+    }
+    assert cycles(graph) == [["a", "b", "c"]]
+    assert cycles({"a": frozenset({"b"}), "b": frozenset()}) == []
+
+
+def test_the_project_graph_has_its_known_arrows() -> None:
+    assert {"chat", "documents", "exports", "phases"} <= DOMAINS
+    assert {"db", "queue"}.isdisjoint(DOMAINS)
     graph = module_graph()
-    assert "server.app" in graph
     assert "server.documents.services" in graph["server.documents.controllers"]  # relative
-    assert graph["server.cli"]  # every import there is inside a command (lazy)
+    assert "server.app" in graph["server.cli"]  # inside a command (lazy)
+    assert "server.queue._context" in graph["server.queue._handlers"]  # TYPE_CHECKING only
 
 
 def test_no_import_cycle_between_modules() -> None:
