@@ -2,7 +2,8 @@
 
 Embedded default (no ``REDIS_URL``): a Dramatiq ``StubBroker`` and a Dramatiq ``Worker`` whose
 threads run each job's coroutine on the app's event loop. With ``REDIS_URL``: the app only
-sends messages to the ``RedisBroker`` and sweeps; ``assistant worker`` processes run the jobs.
+sends messages to the ``RedisBroker`` and sweeps; ``assistant worker`` processes (this module)
+or ``dramatiq tasks`` processes (:mod:`server.queue._process`) run the jobs.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ jobs run on, their database and event publisher.
 Dramatiq's worker threads take messages off the broker and hand each job, as a coroutine, to
 the runtime's event loop: the app's own loop in the embedded default (so handlers share the
 app's engine and its in-memory channels without crossing threads), a loop of the worker
-process's own with ``assistant worker``.
+process's own with ``assistant worker`` or ``dramatiq tasks``.
 """
 
 from __future__ import annotations
