@@ -18,11 +18,11 @@ from sqlalchemy import select
 
 from render import render
 from server.db.models import Export
-from server.events import project_channel
+from server.events import ExportData, ExportUpdated, project_channel
 from server.queue import JobFailed, job_handler
 
 from .document import build_document
-from .schemas import export_schema
+from .schemas import export_out
 
 if TYPE_CHECKING:
     from server.queue import JobContext
@@ -53,8 +53,8 @@ def _write_atomically(path: Path, content: bytes) -> None:
 
 
 async def _announce(ctx: JobContext, export: Export) -> None:
-    await ctx.publish(
-        [project_channel(export.project_id)], "export:updated", {"export": export_schema(export)}
+    await ctx.emit(
+        [project_channel(export.project_id)], ExportUpdated(ExportData(export_out(export)))
     )
 
 
