@@ -5,42 +5,12 @@ Heavy imports happen inside the commands so that ``--help`` is instant.
 
 from __future__ import annotations
 
-import sys
-from typing import TYPE_CHECKING, NoReturn
+from dataclasses import replace
 
 import click
 
+from server.console import fail, migrated_url, settings_or_exit
 from server.documents.cli import documents
-
-if TYPE_CHECKING:
-    from server.settings import Settings
-
-
-def _fail(message: str) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(2)
-
-
-def _settings() -> Settings:
-    from server.settings import SettingsError, get_settings  # noqa: PLC0415
-
-    try:
-        return get_settings()
-    except SettingsError as exc:
-        _fail(str(exc))
-
-
-def _migrated_url(settings: Settings) -> str:
-    """The database URL, after bringing its schema up to date."""
-    from server.db import database_url  # noqa: PLC0415
-    from server.db.migrate import upgrade  # noqa: PLC0415
-
-    try:
-        url = database_url(settings)
-        upgrade(url)
-    except (OSError, ConnectionError) as exc:
-        _fail(f"cannot reach the database: {exc}")
-    return url
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -54,7 +24,7 @@ def main() -> None:
 def serve(host: str | None, port: int | None) -> None:
     """Migrate the database, then serve the app."""
     # Settings first: a bad one must end in one line, before any import has had a chance to log.
-    settings = _settings()
+    settings = settings_or_exit()
 
     import uvicorn  # noqa: PLC0415
 
@@ -63,11 +33,11 @@ def serve(host: str | None, port: int | None) -> None:
     from server.observability import configure_logging  # noqa: PLC0415
 
     configure_logging(settings.app.debug)  # start-up (migrations, embedded database) as JSON too
-    url = _migrated_url(settings)
+    url = migrated_url(settings)
     try:
         app = create_app(settings, url)
     except ConfigError as exc:
-        _fail(f"{settings.app.config_path.name}: {exc}")
+        fail(f"{settings.app.config_path.name}: {exc}")
     uvicorn.run(
         app,
         host=host or settings.app.host,
@@ -90,7 +60,7 @@ def db_upgrade(revision: str) -> None:
     from server.db import database_url  # noqa: PLC0415
     from server.db.migrate import upgrade  # noqa: PLC0415
 
-    upgrade(database_url(_settings()), revision)
+    upgrade(database_url(settings_or_exit()), revision)
     click.echo(f"database at {revision}")
 
 
@@ -111,8 +81,8 @@ def create_admin(email: str, name: str | None, password: str) -> None:
     try:
         data = msgspec.convert({"email": email, "password": password, "name": name}, UserCreate)
     except msgspec.ValidationError as exc:
-        _fail(f"invalid input: {exc}")
-    config = sqlalchemy_config(_migrated_url(_settings()))
+        fail(f"invalid input: {exc}")
+    config = sqlalchemy_config(migrated_url(settings_or_exit()))
 
     async def run() -> str:
         async with config.get_session() as session, UserService.new(session=session) as users:
@@ -134,16 +104,15 @@ def create_admin(email: str, name: str | None, password: str) -> None:
 @click.option("--threads", type=int, default=None, help="Worker threads (default: WORKER_THREADS).")
 def worker(threads: int | None) -> None:
     """Run queued jobs (exports, document indexing) from Redis until stopped; needs REDIS_URL."""
-    from dataclasses import replace  # noqa: PLC0415
+    from server.app import JOB_MODULES  # noqa: PLC0415
+    from server.queue import run_worker  # noqa: PLC0415
 
-    from tasks.lifecycle import run_worker  # noqa: PLC0415
-
-    settings = _settings()
+    settings = settings_or_exit()
     if settings.redis.url is None:
-        _fail("REDIS_URL is not set; without Redis the server runs jobs itself")
+        fail("REDIS_URL is not set; without Redis the server runs jobs itself")
     if threads is not None:
         settings = replace(settings, queue=replace(settings.queue, worker_threads=max(1, threads)))
-    run_worker(settings, _migrated_url(settings))
+    run_worker(settings, migrated_url(settings), JOB_MODULES)
 
 
 main.add_command(documents)

@@ -12,7 +12,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.access import PUBLIC
-from server.runtime import Check, Runtime
+from server.observability import Check
+from server.runtime import Runtime
 
 
 class Status(msgspec.Struct):
