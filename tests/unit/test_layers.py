@@ -31,13 +31,6 @@ DOMAINS = frozenset(
 """A domain is a ``server`` package with routes; any other ``server`` module is infrastructure."""
 APP_MODULES = frozenset({"server.app", "server.cli"})
 
-# Known arrows in code other branches are re-layering right now (issue 10, parts 2 to 4). Each
-# is a package-level edge "importer -> imported" that closes a cycle today. The lead empties
-# this list as those parts land; the tests below fail on any cycle not explained by it and on
-# any entry here that no longer exists, so the list can only shrink.
-KNOWN_PACKAGE_EDGES: frozenset[tuple[str, str]] = frozenset()
-KNOWN_MODULE_EDGES: frozenset[tuple[str, str]] = frozenset()
-
 
 def _module_name(path: Path) -> str:
     parts = list(path.relative_to(ROOT).with_suffix("").parts)
@@ -177,14 +170,6 @@ def cycles(graph: dict[str, frozenset[str]]) -> list[list[str]]:
     return sorted(found)
 
 
-def _without(graph: dict[str, frozenset[str]], known: frozenset[tuple[str, str]]):
-    return {k: frozenset(v for v in vs if (k, v) not in known) for k, vs in graph.items()}
-
-
-def _edges(graph: dict[str, frozenset[str]]) -> set[tuple[str, str]]:
-    return {(k, v) for k, vs in graph.items() for v in vs}
-
-
 def test_every_kind_of_import_is_an_arrow() -> None:
     modules = {"pkg", "pkg.a", "pkg.b", "pkg.c", "pkg.sub", "pkg.sub.d", "pkg.sub.e"}
     source = dedent(
@@ -233,15 +218,11 @@ def test_the_project_graph_has_its_known_arrows() -> None:
 
 
 def test_no_import_cycle_between_modules() -> None:
-    graph = module_graph()
-    assert _edges(graph) >= KNOWN_MODULE_EDGES, "an allowed edge is gone: drop it from the list"
-    assert cycles(_without(graph, KNOWN_MODULE_EDGES)) == []
+    assert cycles(module_graph()) == []
 
 
 def test_no_import_cycle_between_packages() -> None:
-    graph = package_graph()
-    assert _edges(graph) >= KNOWN_PACKAGE_EDGES, "an allowed edge is gone: drop it from the list"
-    assert cycles(_without(graph, KNOWN_PACKAGE_EDGES)) == []
+    assert cycles(package_graph()) == []
 
 
 @pytest.mark.parametrize("library", sorted(LIBRARIES))
@@ -274,4 +255,4 @@ def test_layers_point_one_way() -> None:
         for imported in imports
         if layer_of(imported) < layer_of(module)
     }
-    assert upward - KNOWN_PACKAGE_EDGES == set()
+    assert upward == set()
