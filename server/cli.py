@@ -30,11 +30,29 @@ def _settings() -> Settings:
         _fail(str(exc))
 
 
-def _migrated_url(settings: Settings) -> str:
-    """The database URL, after bringing its schema up to date."""
+def _announce_database(settings: Settings) -> None:
+    """Say which database the command opens, and whether the server on HOST:PORT uses it."""
+    from server.db.identity import describe_database, probe_server  # noqa: PLC0415
+
+    click.echo(f"database: {describe_database(settings)}", err=True)
+    probe = probe_server(settings)
+    if probe.verdict == "same":
+        click.echo(f"the server at {probe.url} uses this database", err=True)
+    elif probe.verdict == "other":
+        click.echo(
+            f"warning: the server at {probe.url} uses another database: it will not see what "
+            "this command writes. Run the command with that server's DATA_DIR (or DATABASE_URL).",
+            err=True,
+        )
+
+
+def _migrated_url(settings: Settings, *, announce: bool = True) -> str:
+    """The database URL, after bringing its schema up to date; ``announce`` says which it is."""
     from server.db import database_url  # noqa: PLC0415
     from server.db.migrate import upgrade  # noqa: PLC0415
 
+    if announce:
+        _announce_database(settings)
     try:
         url = database_url(settings)
         upgrade(url)
@@ -56,14 +74,17 @@ def serve(host: str | None, port: int | None) -> None:
     # Settings first: a bad one must end in one line, before any import has had a chance to log.
     settings = _settings()
 
+    import structlog  # noqa: PLC0415
     import uvicorn  # noqa: PLC0415
 
     from providers import ConfigError  # noqa: PLC0415
     from server.app import create_app  # noqa: PLC0415
+    from server.db.identity import describe_database  # noqa: PLC0415
     from server.observability import configure_logging  # noqa: PLC0415
 
     configure_logging(settings.app.debug)  # start-up (migrations, embedded database) as JSON too
-    url = _migrated_url(settings)
+    structlog.get_logger().info("starting", database=describe_database(settings))
+    url = _migrated_url(settings, announce=False)
     try:
         app = create_app(settings, url)
     except ConfigError as exc:
@@ -90,14 +111,16 @@ def db_upgrade(revision: str) -> None:
     from server.db import database_url  # noqa: PLC0415
     from server.db.migrate import upgrade  # noqa: PLC0415
 
-    upgrade(database_url(_settings()), revision)
+    settings = _settings()
+    _announce_database(settings)
+    upgrade(database_url(settings), revision)
     click.echo(f"database at {revision}")
 
 
 @main.command("create-admin")
-@click.option("--email", prompt=True, help="The admin's email.")
+@click.option("--email", prompt=True, envvar="ADMIN_EMAIL", help="The admin's email.")
 @click.option("--name", default=None, help="Display name.")
-@click.password_option(help="Password (prompted when not given).")
+@click.password_option(envvar="ADMIN_PASSWORD", help="Password, 8 characters or more.")
 def create_admin(email: str, name: str | None, password: str) -> None:
     """Create an administrator, or make an existing account one."""
     import asyncio  # noqa: PLC0415
@@ -107,12 +130,14 @@ def create_admin(email: str, name: str | None, password: str) -> None:
     from server.accounts.schemas import UserCreate  # noqa: PLC0415
     from server.accounts.services import UserService  # noqa: PLC0415
     from server.db import sqlalchemy_config  # noqa: PLC0415
+    from server.db.identity import server_url  # noqa: PLC0415
 
     try:
         data = msgspec.convert({"email": email, "password": password, "name": name}, UserCreate)
     except msgspec.ValidationError as exc:
         _fail(f"invalid input: {exc}")
-    config = sqlalchemy_config(_migrated_url(_settings()))
+    settings = _settings()
+    config = sqlalchemy_config(_migrated_url(settings))
 
     async def run() -> str:
         async with config.get_session() as session, UserService.new(session=session) as users:
@@ -128,6 +153,7 @@ def create_admin(email: str, name: str | None, password: str) -> None:
         return verb
 
     click.echo(f"admin {asyncio.run(run())}: {data.email.lower()}")
+    click.echo(f"sign in: POST {server_url(settings)}/api/v1/auth/login with this email and password")
 
 
 @main.command()

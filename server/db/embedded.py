@@ -7,6 +7,7 @@ the last process using it exits.
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -17,7 +18,11 @@ DATABASE_NAME = "assistant"
 
 def start_embedded(data_dir: Path, database: str = DATABASE_NAME) -> str:
     """Start (or attach to) the embedded server and return an asyncpg URL for ``database``."""
-    from pgserver import postgres_server  # noqa: PLC0415 - heavy, only for the embedded default
+    with warnings.catch_warnings():
+        # pgserver keeps its lock file in the user's runtime dir; without XDG_RUNTIME_DIR (root,
+        # containers, CI) platformdirs warns and falls back to /tmp, which works just as well.
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR", category=UserWarning)
+        from pgserver import postgres_server  # noqa: PLC0415 - heavy, only for the embedded default
 
     logging.getLogger("pgserver").setLevel(logging.WARNING)
     server = postgres_server.get_server(data_dir / "postgres", cleanup_mode="stop")

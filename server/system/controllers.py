@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.access import PUBLIC
+from server.db.identity import DATABASE_ID_HEADER, database_id
 
 
 class Check(msgspec.Struct):
@@ -44,9 +45,10 @@ class SystemController(Controller):
     tags = ["system"]
 
     @get("/health", opt=PUBLIC, operation_id="health")
-    async def health(self) -> dict[str, str]:
-        """Liveness: the process answers."""
-        return {"status": "ok"}
+    async def health(self, request: Request[Any, Any, Any]) -> Response[dict[str, str]]:
+        """Liveness: the process answers. ``X-Database-Id`` names its database for the CLI."""
+        settings = request.app.state.settings
+        return Response({"status": "ok"}, headers={DATABASE_ID_HEADER: database_id(settings)})
 
     @get("/status", opt=PUBLIC, operation_id="status")
     async def status(
