@@ -153,7 +153,8 @@ def create_admin(email: str, name: str | None, password: str) -> None:
         return verb
 
     click.echo(f"admin {asyncio.run(run())}: {data.email.lower()}")
-    click.echo(f"sign in: POST {server_url(settings)}/api/v1/auth/login with this email and password")
+    login = f"{server_url(settings)}/api/v1/auth/login"
+    click.echo(f"sign in: POST {login} with this email and password")
 
 
 @main.command()
