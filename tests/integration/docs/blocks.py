@@ -42,7 +42,8 @@ class Block:
     @property
     def where(self) -> str:
         """``docs/chat.md:12 (sh block)``: what a person needs to find the block."""
-        return f"{self.path.relative_to(ROOT)}:{self.line} ({self.language or 'plain'} block)"
+        page = self.path.relative_to(ROOT) if self.path.is_relative_to(ROOT) else self.path
+        return f"{page}:{self.line} ({self.language or 'plain'} block)"
 
     @property
     def skip_reason(self) -> str | None:

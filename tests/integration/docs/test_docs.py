@@ -119,6 +119,25 @@ def _check_config_example(block: Block, example: dict[str, object], path: Path) 
         pytest.fail(f"{block.where}: config.json example refused by the loader: {exc}")
 
 
+def test_the_runner_reports_page_line_and_difference(tmp_path: Path) -> None:
+    """What a helper who broke a command reads: where, what ran, what was expected and got."""
+    page = tmp_path / "page.md"
+    page.write_text(
+        "Intro.\n\n```sh\nGREETING=hello\n```\n\n```sh\necho $GREETING world\n```\n\n"
+        "```text\nhello …\n```\n\n```sh\necho $GREETING\n```\n\n```text\nbye\n```\n\n"
+        "<!-- docs-test: exit 3 -->\n```sh\nexit 3\n```\n\n```sh\nfalse\n```\n"
+    )
+    state = tmp_path / "state"
+    state.write_text("")
+    failures = _run_page(page, state, _user_env())
+    assert len(failures) == 2, failures
+    assert failures[0].startswith(f"{page}:15 (sh block):\n  $ echo $GREETING\n")
+    assert "output differs from the ```text block at line 19" in failures[0]
+    assert "  --- expected\n  bye\n  --- got\n  hello\n" in failures[0]
+    assert failures[1].startswith(f"{page}:27 (sh block):")
+    assert "exit status 1, expected 0" in failures[1]
+
+
 SKIPPED = [block for block in ALL_BLOCKS if block.skip_reason is not None]
 
 
