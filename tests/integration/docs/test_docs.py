@@ -134,7 +134,7 @@ def test_the_runner_reports_page_line_and_difference(tmp_path: Path) -> None:
     assert failures[0].startswith(f"{page}:15 (sh block):\n  $ echo $GREETING\n")
     assert "output differs from the ```text block at line 19" in failures[0]
     assert "  --- expected\n  bye\n  --- got\n  hello\n" in failures[0]
-    assert failures[1].startswith(f"{page}:27 (sh block):")
+    assert failures[1].startswith(f"{page}:28 (sh block):")
     assert "exit status 1, expected 0" in failures[1]
 
 
