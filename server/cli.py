@@ -46,6 +46,34 @@ def _announce_database(settings: Settings) -> None:
         )
 
 
+def _refuse_busy_address(settings: Settings, host: str, port: int) -> None:
+    """Stop with one clear line when something already listens on ``host:port``."""
+    import errno  # noqa: PLC0415
+    import socket  # noqa: PLC0415
+
+    from server.db.identity import probe_server, server_url  # noqa: PLC0415
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as probe_socket:
+        probe_socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe_socket.bind((host, port))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                return  # not ours to judge: uvicorn reports it
+        else:
+            return
+    url = server_url(settings, host, port)
+    verdict = probe_server(settings, url).verdict
+    if verdict in {"same", "other"}:
+        database = "this database" if verdict == "same" else "another database"
+        _fail(
+            f"a Unified Assistant server already answers at {url} (on {database}); "
+            "stop it first, or serve on another PORT"
+        )
+    _fail(f"{host}:{port} is already in use by another program; stop it, or choose another PORT")
+
+
 def _migrated_url(settings: Settings, *, announce: bool = True) -> str:
     """The database URL, after bringing its schema up to date; ``announce`` says which it is."""
     from server.db import database_url  # noqa: PLC0415
@@ -79,10 +107,14 @@ def serve(host: str | None, port: int | None) -> None:
 
     from providers import ConfigError  # noqa: PLC0415
     from server.app import create_app  # noqa: PLC0415
+    from server.db.embedded import detach_on_sigterm  # noqa: PLC0415
     from server.db.identity import describe_database  # noqa: PLC0415
     from server.observability import configure_logging  # noqa: PLC0415
 
+    bind_host, bind_port = host or settings.app.host, settings.app.port if port is None else port
+    _refuse_busy_address(settings, bind_host, bind_port)
     configure_logging(settings.app.debug)  # start-up (migrations, embedded database) as JSON too
+    detach_on_sigterm()
     structlog.get_logger().info("starting", database=describe_database(settings))
     url = _migrated_url(settings, announce=False)
     try:
@@ -91,8 +123,8 @@ def serve(host: str | None, port: int | None) -> None:
         _fail(f"{settings.app.config_path.name}: {exc}")
     uvicorn.run(
         app,
-        host=host or settings.app.host,
-        port=settings.app.port if port is None else port,
+        host=bind_host,
+        port=bind_port,
         log_config=None,
         ws_ping_interval=20,
         ws_ping_timeout=20,

@@ -1,19 +1,30 @@
 """The embedded PostgreSQL 16 + pgvector, started through pgserver when ``DATABASE_URL`` is unset.
 
 Its data lives under ``DATA_DIR/postgres`` and survives restarts; pgserver stops the server when
-the last process using it exits.
+the last process using it exits. pgserver learns that through a list of the processes using it
+(``.handle_pids.json``), from which each removes itself at exit; a process killed outright stays
+listed and the PostgreSQL would then outlive every later user, so dead ones are struck off before
+attaching, and ``serve`` detaches on SIGTERM too (which skips ``atexit``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
+import os
+import signal
 import warnings
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pathlib import Path
+    from types import FrameType
 
 DATABASE_NAME = "assistant"
+_HANDLES = ".handle_pids.json"
+_attached: dict[Path, Any] = {}
+"""pgserver's handle of each embedded server this process uses, by data folder."""
 
 
 def start_embedded(data_dir: Path, database: str = DATABASE_NAME) -> str:
@@ -25,12 +36,53 @@ def start_embedded(data_dir: Path, database: str = DATABASE_NAME) -> str:
         from pgserver import postgres_server  # noqa: PLC0415 - heavy, only for the embedded default
 
     logging.getLogger("pgserver").setLevel(logging.WARNING)
-    server = postgres_server.get_server(data_dir / "postgres", cleanup_mode="stop")
+    pgdata = data_dir / "postgres"
+    _forget_dead_users(pgdata)
+    server = postgres_server.get_server(pgdata, cleanup_mode="stop")
+    _attached[pgdata] = server
     # ``database`` is ours (a constant, or a test database name), never user input.
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")  # noqa: S608
     if "(1 row)" not in exists:
         server.psql(f'CREATE DATABASE "{database}";')
     return to_asyncpg_url(server.get_uri(database))
+
+
+def _forget_dead_users(pgdata: Path) -> None:
+    """Strike processes that no longer exist off pgserver's list of the server's users."""
+    path = pgdata / _HANDLES
+    try:
+        pids = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+    alive = [pid for pid in pids if _exists(pid)]
+    if alive != pids:
+        path.write_text(json.dumps(alive))
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def detach_on_sigterm() -> None:
+    """On SIGTERM, detach from the embedded servers (the last user stops its PostgreSQL), then
+    die of the signal as before. uvicorn handles SIGTERM itself while serving, restores this
+    handler once it has shut down, and raises the signal again."""
+
+    def detach(signum: int, frame: FrameType | None) -> None:
+        for server in _attached.values():
+            with contextlib.suppress(Exception):
+                server.cleanup()
+        _attached.clear()
+        signal.signal(signum, signal.SIG_DFL)
+        signal.raise_signal(signum)
+
+    signal.signal(signal.SIGTERM, detach)
 
 
 def to_asyncpg_url(url: str) -> str:

@@ -37,14 +37,15 @@ def database_id(settings: Settings) -> str:
     return hashlib.sha256(describe_database(settings).encode()).hexdigest()[:16]
 
 
-def server_url(settings: Settings) -> str:
-    """Where a client on this machine reaches the server these settings describe."""
-    host = settings.app.host
+def server_url(settings: Settings, host: str | None = None, port: int | None = None) -> str:
+    """Where a client on this machine reaches the server at ``host:port`` (default: the
+    settings' ``HOST:PORT``)."""
+    host = settings.app.host if host is None else host
     if host in {"", "0.0.0.0", "::"}:  # noqa: S104 - a comparison, not a bind
         host = "127.0.0.1"
     if ":" in host:
         host = f"[{host}]"
-    return f"http://{host}:{settings.app.port}"
+    return f"http://{host}:{settings.app.port if port is None else port}"
 
 
 @dataclass(frozen=True)
@@ -56,9 +57,9 @@ class ServerProbe:
     verdict: Literal["none", "unknown", "same", "other"]
 
 
-def probe_server(settings: Settings) -> ServerProbe:
-    """Ask ``/health`` at ``HOST:PORT`` which database the server there uses."""
-    url = server_url(settings)
+def probe_server(settings: Settings, url: str | None = None) -> ServerProbe:
+    """Ask ``/health`` at ``url`` (default ``HOST:PORT``) which database the server there uses."""
+    url = url or server_url(settings)
     try:
         answer = httpx.get(f"{url}/health", timeout=_PROBE_TIMEOUT_S)
     except httpx.HTTPError:

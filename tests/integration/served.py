@@ -8,7 +8,7 @@ import signal
 import socket
 import subprocess
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -60,10 +60,8 @@ def wait_for_health(served: Served, timeout_s: float = START_TIMEOUT_S) -> None:
 
 def stop(served: Served) -> int:
     """SIGTERM the server's process group and wait; kill it if it does not stop in time."""
-    try:
+    with suppress(ProcessLookupError):
         os.killpg(served.process.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
     try:
         return served.process.wait(timeout=STOP_TIMEOUT_S)
     except subprocess.TimeoutExpired:

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tests.conftest import ROOT
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 _FENCE = re.compile(r"^(`{3,}|~{3,})\s*([^\s`]*)")
 _DIRECTIVE = re.compile(r"^<!--\s*docs-test:\s*(.*?)\s*-->$")
@@ -61,10 +64,7 @@ class Block:
         """Why the directive cannot be understood, or None."""
         if self.directive is None or self.skip_reason or _EXIT.match(self.directive):
             return None
-        return (
-            f"{self.where}: unknown directive {self.directive!r}; "
-            "use 'skip (why)' or 'exit N'"
-        )
+        return f"{self.where}: unknown directive {self.directive!r}; use 'skip (why)' or 'exit N'"
 
 
 def documentation_pages() -> list[Path]:

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 BLOCK_TIMEOUT_S = 240
 SHELL_LANGUAGES = {"bash", "shell", "console", "zsh", "shell-session"}
 COMMANDS = ("curl ", ".venv/", "make ", "uv ", "assistant ", "python ", "docker ")
-_BASH_VARIABLES = (
+_SPECIAL = (
     "BASH|BASHOPTS|BASHPID|BASH_.*|SHELLOPTS|PPID|UID|EUID|GROUPS|HOSTNAME|HOSTTYPE|IFS|LINENO|"
     "MACHTYPE|OPTERR|OPTIND|OSTYPE|PIPESTATUS|PS4|PWD|OLDPWD|RANDOM|SRANDOM|SECONDS|SHLVL|"
     "EPOCHREALTIME|EPOCHSECONDS|COLUMNS|LINES|HISTCMD|DIRSTACK|FUNCNAME|COMP_WORDBREAKS"
@@ -179,20 +179,23 @@ def _user_env() -> dict[str, str]:
 
 def _script(block: Block, state: Path) -> str:
     """``block`` in a shell that starts from ``state`` and writes its variables back to it."""
-    return textwrap.dedent(
-        f"""\
+    return (
+        textwrap.dedent(
+            f"""\
         set -eo pipefail
         source {state}
         __save() {{
           local __rc=$?
-          for __name in $(compgen -v | grep -E '^[A-Z][A-Z0-9_]*$' | grep -vxE '{_BASH_VARIABLES}'); do
+          for __name in $(compgen -v | grep -E '^[A-Z][A-Z0-9_]*$' | grep -vxE '{_SPECIAL}'); do
             declare -p "$__name" 2>/dev/null | grep -vE '^declare -[a-zA-Z]*r' || true
           done > {state}.next
           exit $__rc
         }}
         trap __save EXIT
         """
-    ) + block.code
+        )
+        + block.code
+    )
 
 
 def _run(block: Block, state: Path, env: dict[str, str]) -> str | None:
@@ -214,7 +217,9 @@ def _run(block: Block, state: Path, env: dict[str, str]) -> str | None:
     if (state.parent / f"{state.name}.next").exists():
         (state.parent / f"{state.name}.next").replace(state)
     if done.returncode != block.expected_exit:
-        return f"exit status {done.returncode}, expected {block.expected_exit}; output:\n{done.stdout}"
+        return (
+            f"exit status {done.returncode}, expected {block.expected_exit}; output:\n{done.stdout}"
+        )
     expected = block.expected
     if expected is not None and not output_matches(expected.code, done.stdout):
         return (

@@ -7,7 +7,6 @@ from dataclasses import fields
 from typing import TYPE_CHECKING
 
 import msgspec
-import pytest
 
 from server.accounts.schemas import UserCreate
 from server.chat._service import MAX_CLIENT_ID
@@ -18,6 +17,8 @@ from tests.conftest import ROOT
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    import pytest
 
 PAGE = ROOT / "docs" / "limits.md"
 VARIABLES = (
@@ -79,8 +80,11 @@ def test_each_default_is_the_codes(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 def test_the_fixed_rules_are_the_codes() -> None:
     rows = _rows()
     password = next(
-        f for f in msgspec.inspect.type_info(UserCreate).fields  # type: ignore[attr-defined]
+        f
+        for f in msgspec.inspect.type_info(UserCreate).fields  # type: ignore[attr-defined]
         if f.name == "password"
     ).type
-    assert rows["password length"][0] == f"{password.min_length}–{password.max_length} characters"
-    assert rows["`client_message_id` of a message"][0].startswith(f"1–{MAX_CLIENT_ID} characters")
+    dash = "\N{EN DASH}"
+    expected = f"{password.min_length}{dash}{password.max_length} characters"
+    assert rows["password length"][0] == expected
+    assert rows["`client_message_id` of a message"][0].startswith(f"1{dash}{MAX_CLIENT_ID} ")
