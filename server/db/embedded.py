@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import signal
+import subprocess
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,12 @@ if TYPE_CHECKING:
     from types import FrameType
 
 DATABASE_NAME = "assistant"
+
+
+class EmbeddedDatabaseError(ConnectionError):
+    """The embedded PostgreSQL could not be started or reached."""
+
+
 _HANDLES = ".handle_pids.json"
 _attached: dict[Path, Any] = {}
 """pgserver's handle of each embedded server this process uses, by data folder."""
@@ -38,12 +45,18 @@ def start_embedded(data_dir: Path, database: str = DATABASE_NAME) -> str:
     logging.getLogger("pgserver").setLevel(logging.WARNING)
     pgdata = data_dir / "postgres"
     _forget_dead_users(pgdata)
-    server = postgres_server.get_server(pgdata, cleanup_mode="stop")
-    _attached[pgdata] = server
-    # ``database`` is ours (a constant, or a test database name), never user input.
-    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")  # noqa: S608
-    if "(1 row)" not in exists:
-        server.psql(f'CREATE DATABASE "{database}";')
+    _remove_stale_lock(pgdata)
+    try:
+        server = postgres_server.get_server(pgdata, cleanup_mode="stop")
+        _attached[pgdata] = server
+        # ``database`` is ours (a constant, or a test database name), never user input.
+        exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")  # noqa: S608
+        if "(1 row)" not in exists:
+            server.psql(f'CREATE DATABASE "{database}";')
+    except subprocess.CalledProcessError as exc:
+        raise EmbeddedDatabaseError(
+            f"the embedded PostgreSQL in {pgdata} did not start; its log is {pgdata / 'log'}"
+        ) from exc
     return to_asyncpg_url(server.get_uri(database))
 
 
@@ -57,6 +70,33 @@ def _forget_dead_users(pgdata: Path) -> None:
     alive = [pid for pid in pids if _exists(pid)]
     if alive != pids:
         path.write_text(json.dumps(alive))
+
+
+def _remove_stale_lock(pgdata: Path) -> None:
+    """Remove ``postmaster.pid`` when the process it names is not a PostgreSQL.
+
+    After a crash or a reboot the file can name a PID that another program now has: PostgreSQL
+    then refuses to start ("lock file already exists"), and pgserver, taking that program for
+    the postmaster, would try to stop it at exit.
+    """
+    lock = pgdata / "postmaster.pid"
+    try:
+        pid = int(lock.read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
+        return
+    if not _exists(pid):
+        return  # PostgreSQL itself replaces the lock of a process that is gone
+    name = subprocess.run(  # noqa: S603 - fixed arguments
+        ["ps", "-o", "comm=", "-p", str(pid)],  # noqa: S607 - ps, wherever the system keeps it
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    if name and "postgres" not in name:
+        logging.getLogger(__name__).warning(
+            "removing a stale postmaster.pid naming process %s (%s)", pid, name
+        )
+        lock.unlink(missing_ok=True)
 
 
 def _exists(pid: int) -> bool:

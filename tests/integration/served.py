@@ -58,10 +58,14 @@ def wait_for_health(served: Served, timeout_s: float = START_TIMEOUT_S) -> None:
         time.sleep(0.3)
 
 
-def stop(served: Served) -> int:
-    """SIGTERM the server's process group and wait; kill it if it does not stop in time."""
+def stop(served: Served, *, group: bool = True) -> int:
+    """SIGTERM the server's process group (``group=False``: the process alone, as ``kill`` does)
+    and wait; kill the group if it does not stop in time."""
     with suppress(ProcessLookupError):
-        os.killpg(served.process.pid, signal.SIGTERM)
+        if group:
+            os.killpg(served.process.pid, signal.SIGTERM)
+        else:
+            served.process.send_signal(signal.SIGTERM)
     try:
         return served.process.wait(timeout=STOP_TIMEOUT_S)
     except subprocess.TimeoutExpired:
