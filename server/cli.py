@@ -74,6 +74,30 @@ def _refuse_busy_address(settings: Settings, host: str, port: int) -> None:
     _fail(f"{host}:{port} is already in use by another program; stop it, or choose another PORT")
 
 
+def _refuse_unreachable_redis(settings: Settings) -> None:
+    """Stop with one line when ``REDIS_URL`` is set and nothing answers there: the server cannot
+    start its channels without it (once running, it rides out a Redis outage)."""
+    if settings.redis.url is None:
+        return
+    from urllib.parse import urlsplit  # noqa: PLC0415
+
+    from redis import Redis  # noqa: PLC0415
+    from redis.exceptions import RedisError  # noqa: PLC0415
+
+    client = Redis.from_url(settings.redis.url, socket_connect_timeout=3, socket_timeout=3)
+    try:
+        client.ping()
+    except RedisError as exc:
+        parts = urlsplit(settings.redis.url)
+        where = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()  # no password
+        _fail(
+            f"REDIS_URL={where} cannot be reached ({exc}); start Redis, "
+            "or unset REDIS_URL to run the queue and fan-out in this process"
+        )
+    finally:
+        client.close()
+
+
 def _migrated_url(settings: Settings, *, announce: bool = True) -> str:
     """The database URL, after bringing its schema up to date; ``announce`` says which it is."""
     from server.db import database_url  # noqa: PLC0415
@@ -113,6 +137,7 @@ def serve(host: str | None, port: int | None) -> None:
 
     bind_host, bind_port = host or settings.app.host, settings.app.port if port is None else port
     _refuse_busy_address(settings, bind_host, bind_port)
+    _refuse_unreachable_redis(settings)
     configure_logging(settings.app.debug)  # start-up (migrations, embedded database) as JSON too
     detach_on_sigterm()
     structlog.get_logger().info("starting", database=describe_database(settings))
