@@ -136,8 +136,8 @@ def serve(host: str | None, port: int | None) -> None:
     from server.observability import configure_logging  # noqa: PLC0415
 
     bind_host, bind_port = host or settings.app.host, settings.app.port if port is None else port
-    _refuse_busy_address(settings, bind_host, bind_port)
     _refuse_unreachable_redis(settings)
+    _refuse_busy_address(settings, bind_host, bind_port)
     configure_logging(settings.app.debug)  # start-up (migrations, embedded database) as JSON too
     detach_on_sigterm()
     structlog.get_logger().info("starting", database=describe_database(settings))
