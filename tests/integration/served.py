@@ -10,13 +10,15 @@ import subprocess
 import time
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
 
+from tests.conftest import ROOT
+
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
-    from pathlib import Path
 
 START_TIMEOUT_S = 180
 STOP_TIMEOUT_S = 60
@@ -60,23 +62,60 @@ def wait_for_health(served: Served, timeout_s: float = START_TIMEOUT_S) -> None:
 
 def stop(served: Served, *, group: bool = True) -> int:
     """SIGTERM the server's process group (``group=False``: the process alone, as ``kill`` does)
-    and wait; kill the group if it does not stop in time."""
+    and wait until every process of the group has ended; kill the group if it does not in time."""
     with suppress(ProcessLookupError):
         if group:
             os.killpg(served.process.pid, signal.SIGTERM)
         else:
             served.process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT_S
     try:
-        return served.process.wait(timeout=STOP_TIMEOUT_S)
+        code = served.process.wait(timeout=STOP_TIMEOUT_S)
+        while _group_alive(served.process.pid):  # a wrapper (make, uv) can end before its child
+            if time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(served.process.args, STOP_TIMEOUT_S)
+            time.sleep(0.2)
     except subprocess.TimeoutExpired:
-        os.killpg(served.process.pid, signal.SIGKILL)
+        with suppress(ProcessLookupError):
+            os.killpg(served.process.pid, signal.SIGKILL)
         served.process.wait()
         raise
+    return code
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def user_env() -> dict[str, str]:
+    """The environment of a person at a shell: no project settings, no .venv or uv on PATH."""
+    hidden = {str(ROOT / ".venv" / "bin"), str(Path.home() / ".local" / "bin")}
+    path = [
+        entry
+        for entry in os.environ.get("PATH", "").split(os.pathsep)
+        if entry and entry not in hidden and not entry.endswith("/.venv/bin")
+    ]
+    keep = ("HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "LOGNAME", "TERM")
+    env = {name: os.environ[name] for name in keep if name in os.environ}
+    env["PATH"] = os.pathsep.join(path)
+    return env
 
 
 @contextmanager
 def serving(
-    command: Sequence[str], *, cwd: Path, env: dict[str, str], port: int, log: Path
+    command: Sequence[str],
+    *,
+    cwd: Path,
+    env: dict[str, str],
+    port: int,
+    log: Path,
+    start_timeout_s: float = START_TIMEOUT_S,
 ) -> Iterator[Served]:
     """Run ``command`` (which serves on ``port``) in a process group of its own until the block
     ends; the group is what gets stopped, so ``make``/``uv`` wrappers go with it."""
@@ -92,7 +131,7 @@ def serving(
         )
     served = Served(process, port, log)
     try:
-        wait_for_health(served)
+        wait_for_health(served, start_timeout_s)
         yield served
     finally:
         stop(served)

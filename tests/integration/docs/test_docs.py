@@ -11,7 +11,6 @@ has neither on it). The rules pages follow are in :mod:`tests.integration.docs.b
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import tempfile
@@ -27,7 +26,7 @@ from server.phases import validate_workflows
 from tests.conftest import ROOT
 from tests.integration.conftest import ASSISTANT
 from tests.integration.docs.blocks import Block, blocks_of, documentation_pages, output_matches
-from tests.integration.served import Served, free_port, serving
+from tests.integration.served import Served, free_port, serving, user_env
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -129,7 +128,7 @@ def test_the_runner_reports_page_line_and_difference(tmp_path: Path) -> None:
     )
     state = tmp_path / "state"
     state.write_text("")
-    failures = _run_page(page, state, _user_env())
+    failures = _run_page(page, state, user_env())
     assert len(failures) == 2, failures
     assert failures[0].startswith(f"{page}:15 (sh block):\n  $ echo $GREETING\n")
     assert "output differs from the ```text block at line 19" in failures[0]
@@ -157,24 +156,10 @@ def docs_server() -> Iterator[tuple[Served, Path]]:
     # Under /tmp itself: pgserver, run as root, hands the data directory to its own user.
     with tempfile.TemporaryDirectory(prefix="assistant-docs-", dir="/tmp") as tmp:
         data_dir, port = Path(tmp) / "data", free_port()
-        env = {**_user_env(), "PORT": str(port), "DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT)}
+        env = {**user_env(), "PORT": str(port), "DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT)}
         command = (*ASSISTANT, "serve")
         with serving(command, cwd=ROOT, env=env, port=port, log=Path(tmp) / "serve.log") as served:
             yield served, data_dir
-
-
-def _user_env() -> dict[str, str]:
-    """The environment of a person at a shell: no project settings, no .venv or uv on PATH."""
-    hidden = {str(ROOT / ".venv" / "bin"), str(Path.home() / ".local" / "bin")}
-    path = [
-        entry
-        for entry in os.environ.get("PATH", "").split(os.pathsep)
-        if entry and entry not in hidden and not entry.endswith("/.venv/bin")
-    ]
-    keep = ("HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "LOGNAME", "TERM")
-    env = {name: os.environ[name] for name in keep if name in os.environ}
-    env["PATH"] = os.pathsep.join(path)
-    return env
 
 
 def _script(block: Block, state: Path) -> str:
@@ -233,7 +218,7 @@ def test_every_command_in_the_docs_runs_as_written(
     docs_server: tuple[Served, Path], tmp_path: Path
 ) -> None:
     served, data_dir = docs_server
-    env = {**_user_env(), "PORT": str(served.port), "DATA_DIR": str(data_dir)}
+    env = {**user_env(), "PORT": str(served.port), "DATA_DIR": str(data_dir)}
     readme, *pages = documentation_pages()
     readme_state = tmp_path / "README.state"
     readme_state.write_text("")
