@@ -93,17 +93,29 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
+_SETTINGS = {
+    *("HOST", "PORT", "DATA_DIR", "DATABASE_URL", "DATABASE_POOL_SIZE", "REDIS_URL", "SECRET_KEY"),
+    *("ASSISTANT_CONFIG", "DEBUG", "ACCESS_TOKEN_TTL", "REFRESH_TOKEN_TTL", "INVITATION_TTL"),
+    *("WORKER_THREADS", "MAX_UPLOAD_MB", "VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME"),
+    *("BASE", "TOKEN", "PROJECT", "DOC", "EMAIL", "PASSWORD"),  # what the docs' commands set
+}
+_SETTING_PREFIXES = ("CHAT_", "LOGIN_", "QUEUE_", "EXPORT_", "PARSE_", "ADMIN_", "PYTEST_")
+
+
 def user_env() -> dict[str, str]:
-    """The environment of a person at a shell: no project settings, no .venv or uv on PATH."""
+    """The environment of a person at a shell: this machine's (network, certificates, caches),
+    without the project's settings, and without .venv/bin or ~/.local/bin on ``PATH``."""
     hidden = {str(ROOT / ".venv" / "bin"), str(Path.home() / ".local" / "bin")}
-    path = [
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in _SETTINGS and not name.startswith(_SETTING_PREFIXES)
+    }
+    env["PATH"] = os.pathsep.join(
         entry
         for entry in os.environ.get("PATH", "").split(os.pathsep)
         if entry and entry not in hidden and not entry.endswith("/.venv/bin")
-    ]
-    keep = ("HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "LOGNAME", "TERM")
-    env = {name: os.environ[name] for name in keep if name in os.environ}
-    env["PATH"] = os.pathsep.join(path)
+    )
     return env
 
 
