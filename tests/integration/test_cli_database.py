@@ -49,9 +49,7 @@ def test_the_cli_names_its_database_and_the_servers() -> None:
             )
             assert elsewhere.returncode == 0, elsewhere.stderr
             assert f"database: embedded PostgreSQL in DATA_DIR={other_dir}" in elsewhere.stderr
-            assert (
-                f"warning: the server at {served.base} uses another database" in elsewhere.stderr
-            )
+            assert f"warning: the server at {served.base} uses another database" in elsewhere.stderr
 
             here = _assistant(
                 "create-admin", *("--email", "boss@example.org", "--password", PASSWORD), env=env
