@@ -44,8 +44,10 @@ def start_embedded(data_dir: Path, database: str = DATABASE_NAME) -> str:
 
     logging.getLogger("pgserver").setLevel(logging.WARNING)
     pgdata = data_dir / "postgres"
-    _forget_dead_users(pgdata)
-    _remove_stale_lock(pgdata)
+    # pgserver's own inter-process lock: another process may be attaching to the same server.
+    with postgres_server.PostgresServer._lock:
+        _forget_dead_users(pgdata)
+        _remove_stale_lock(pgdata)
     try:
         server = postgres_server.get_server(pgdata, cleanup_mode="stop")
         _attached[pgdata] = server
