@@ -7,6 +7,8 @@ One real ``assistant serve`` on the embedded PostgreSQL: ``create-admin`` with t
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -78,3 +80,35 @@ def test_the_cli_names_its_database_and_the_servers() -> None:
             code = stop(served, group=False)
             assert code in {0, -15}, served.log.read_text()
             assert not _postmaster_running(served_dir / "postgres"), served.log.read_text()
+
+
+def test_a_crash_then_a_reused_pid_does_not_stop_the_next_start() -> None:
+    """After a crash the lock file can name a process number another program now has:
+    PostgreSQL would refuse to start, and pgserver would kill that program at exit."""
+    with tempfile.TemporaryDirectory(prefix="assistant-stale-", dir="/tmp") as tmp:
+        data_dir, port = Path(tmp) / "data", free_port()
+        pgdata = data_dir / "postgres"
+        env = cli_env(data_dir, PORT=str(port), HOST="127.0.0.1")
+        with serving(
+            (*ASSISTANT, "serve"), cwd=ROOT, env=env, port=port, log=Path(tmp) / "serve.log"
+        ) as served:
+            postmaster = int((pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
+            os.kill(served.process.pid, signal.SIGKILL)
+            os.kill(postmaster, signal.SIGKILL)
+            served.process.wait()
+        bystander = subprocess.Popen(["sleep", "600"])
+        try:
+            lock = pgdata / "postmaster.pid"
+            lines = lock.read_text().split("\n")
+            lock.write_text("\n".join([str(bystander.pid), *lines[1:]]))
+
+            upgraded = _assistant("db", "upgrade", env=env)
+            assert upgraded.returncode == 0, upgraded.stderr
+            assert f"removing a stale postmaster.pid naming process {bystander.pid}" in (
+                upgraded.stderr
+            )
+            assert bystander.poll() is None  # alive: nobody took it for the postmaster
+            assert not _postmaster_running(pgdata)  # db upgrade stopped what it started
+        finally:
+            bystander.kill()
+            bystander.wait()
