@@ -100,6 +100,8 @@ _SETTINGS = {
     *("BASE", "TOKEN", "PROJECT", "DOC", "EMAIL", "PASSWORD"),  # what the docs' commands set
 }
 _SETTING_PREFIXES = ("CHAT_", "LOGIN_", "QUEUE_", "EXPORT_", "PARSE_", "ADMIN_", "PYTEST_")
+_SESSION = {"MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKE_TERMOUT", "MAKE_TERMERR"}
+"""Set when the tests run under ``make test``; a person's shell has none of them."""
 
 
 def user_env() -> dict[str, str]:
@@ -109,7 +111,7 @@ def user_env() -> dict[str, str]:
     env = {
         name: value
         for name, value in os.environ.items()
-        if name not in _SETTINGS and not name.startswith(_SETTING_PREFIXES)
+        if name not in _SETTINGS | _SESSION and not name.startswith(_SETTING_PREFIXES)
     }
     env["PATH"] = os.pathsep.join(
         entry
