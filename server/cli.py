@@ -9,7 +9,14 @@ from dataclasses import replace
 
 import click
 
-from server.console import fail, migrated_url, settings_or_exit
+from server.console import (
+    announce_database,
+    fail,
+    migrated_url,
+    refuse_busy_address,
+    refuse_unreachable_redis,
+    settings_or_exit,
+)
 from server.documents.cli import documents
 
 
@@ -26,22 +33,30 @@ def serve(host: str | None, port: int | None) -> None:
     # Settings first: a bad one must end in one line, before any import has had a chance to log.
     settings = settings_or_exit()
 
+    import structlog  # noqa: PLC0415
     import uvicorn  # noqa: PLC0415
 
     from providers import ConfigError  # noqa: PLC0415
     from server.app import create_app  # noqa: PLC0415
+    from server.db.embedded import detach_on_sigterm  # noqa: PLC0415
+    from server.db.identity import describe_database  # noqa: PLC0415
     from server.observability import configure_logging  # noqa: PLC0415
 
+    bind_host, bind_port = host or settings.app.host, settings.app.port if port is None else port
+    refuse_unreachable_redis(settings)
+    refuse_busy_address(settings, bind_host, bind_port)
     configure_logging(settings.app.debug)  # start-up (migrations, embedded database) as JSON too
-    url = migrated_url(settings)
+    detach_on_sigterm()
+    structlog.get_logger().info("starting", database=describe_database(settings))
+    url = migrated_url(settings, announce=False)
     try:
         app = create_app(settings, url)
     except ConfigError as exc:
         fail(f"{settings.app.config_path.name}: {exc}")
     uvicorn.run(
         app,
-        host=host or settings.app.host,
-        port=settings.app.port if port is None else port,
+        host=bind_host,
+        port=bind_port,
         log_config=None,
         ws_ping_interval=20,
         ws_ping_timeout=20,
@@ -60,14 +75,16 @@ def db_upgrade(revision: str) -> None:
     from server.db import database_url  # noqa: PLC0415
     from server.db.migrate import upgrade  # noqa: PLC0415
 
-    upgrade(database_url(settings_or_exit()), revision)
+    settings = settings_or_exit()
+    announce_database(settings)
+    upgrade(database_url(settings), revision)
     click.echo(f"database at {revision}")
 
 
 @main.command("create-admin")
-@click.option("--email", prompt=True, help="The admin's email.")
+@click.option("--email", prompt=True, envvar="ADMIN_EMAIL", help="The admin's email.")
 @click.option("--name", default=None, help="Display name.")
-@click.password_option(help="Password (prompted when not given).")
+@click.password_option(envvar="ADMIN_PASSWORD", help="Password, 8 characters or more.")
 def create_admin(email: str, name: str | None, password: str) -> None:
     """Create an administrator, or make an existing account one."""
     import asyncio  # noqa: PLC0415
@@ -77,12 +94,14 @@ def create_admin(email: str, name: str | None, password: str) -> None:
     from server.accounts.schemas import UserCreate  # noqa: PLC0415
     from server.accounts.services import UserService  # noqa: PLC0415
     from server.db import sqlalchemy_config  # noqa: PLC0415
+    from server.db.identity import server_url  # noqa: PLC0415
 
     try:
         data = msgspec.convert({"email": email, "password": password, "name": name}, UserCreate)
     except msgspec.ValidationError as exc:
         fail(f"invalid input: {exc}")
-    config = sqlalchemy_config(migrated_url(settings_or_exit()))
+    settings = settings_or_exit()
+    config = sqlalchemy_config(migrated_url(settings))
 
     async def run() -> str:
         async with config.get_session() as session, UserService.new(session=session) as users:
@@ -98,6 +117,8 @@ def create_admin(email: str, name: str | None, password: str) -> None:
         return verb
 
     click.echo(f"admin {asyncio.run(run())}: {data.email.lower()}")
+    login = f"{server_url(settings)}/api/v1/auth/login"
+    click.echo(f"sign in: POST {login} with this email and password")
 
 
 @main.command()
