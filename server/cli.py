@@ -104,15 +104,19 @@ def create_admin(email: str, name: str | None, password: str) -> None:
 
     import msgspec  # noqa: PLC0415
 
+    from server.accounts.password_policy import PasswordPolicy  # noqa: PLC0415
     from server.accounts.schemas import UserCreate  # noqa: PLC0415
     from server.accounts.services import UserService  # noqa: PLC0415
     from server.db import sqlalchemy_config  # noqa: PLC0415
+    from server.errors import AppError  # noqa: PLC0415
 
     try:
         data = msgspec.convert({"email": email, "password": password, "name": name}, UserCreate)
     except msgspec.ValidationError as exc:
         _fail(f"invalid input: {exc}")
-    config = sqlalchemy_config(_migrated_url(_settings()))
+    settings = _settings()
+    policy = PasswordPolicy.from_settings(settings.auth)
+    config = sqlalchemy_config(_migrated_url(settings))
 
     async def run() -> str:
         async with config.get_session() as session, UserService.new(session=session) as users:
@@ -121,13 +125,22 @@ def create_admin(email: str, name: str | None, password: str) -> None:
                 await users.update({"role": "admin"}, item_id=existing.id)
                 verb = "promoted"
             else:
-                await users.register(data, role="admin")
+                await users.register(data, policy, role="admin")
                 verb = "created"
             await session.commit()
-        await config.get_engine().dispose()
         return verb
 
-    click.echo(f"admin {asyncio.run(run())}: {data.email.lower()}")
+    async def run_once() -> str:
+        try:
+            return await run()
+        finally:
+            await config.get_engine().dispose()
+
+    try:
+        verb = asyncio.run(run_once())
+    except AppError as exc:
+        _fail(exc.detail)
+    click.echo(f"admin {verb}: {data.email.lower()}")
 
 
 @main.command()
