@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import click
 
-from server.documents.cli import documents
+from server.documents.cli import documents, evaluation
 
 if TYPE_CHECKING:
     from server.settings import Settings
@@ -160,3 +160,4 @@ def worker(threads: int | None) -> None:
 
 
 main.add_command(documents)
+main.add_command(evaluation)
