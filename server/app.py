@@ -12,7 +12,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from server.access import access_guard, build_auth
 from server.accounts.controllers import AuthController, UserAdminController
-from server.admin.controllers import AuditController
+from server.admin.controllers import AuditController, DiagnosticsController
 from server.ai import (
     ConfigController,
     ProfileController,
@@ -85,6 +85,7 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> L
             PhaseController,
             InvitationController,
             AuditController,
+            DiagnosticsController,
             ExportController,
             ProfileController,
             ConfigController,

@@ -1,20 +1,23 @@
-"""``/api/v1/audit``: the audit trail, for administrators."""
+"""``/api/v1/audit`` (the audit trail) and ``/api/v1/admin/diagnostics``, for administrators."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, get
+from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, Parameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from providers import ProviderError, embedding_space
 from server.access import ADMIN
 from server.db.models import AuditEntry
+from server.errors import AppError
 
-from .schemas import AuditRecord
+from .diagnostics import gather
+from .schemas import AuditRecord, Diagnostics
 
 
 class AuditController(Controller):
@@ -62,3 +65,39 @@ class AuditController(Controller):
             )
             for r in rows
         ]
+
+
+class DiagnosticsController(Controller):
+    """The state of the queue, the document index, sockets and providers, for operators."""
+
+    path = "/api/v1/admin/diagnostics"
+    tags = ["admin"]
+
+    @get("/", opt={**ADMIN, "audit": False}, operation_id="get_diagnostics")
+    async def diagnostics(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        window_s: Annotated[int, Parameter(ge=60, le=30 * 24 * 3600)] = 3600,
+    ) -> Diagnostics:
+        """Queue depth, stuck jobs, documents, embedding spaces, orphans, HNSW indexes, this
+        instance's WebSockets and pool, providers' cool-downs and error rates over ``window_s``.
+
+        Heavier than ``/status`` (it scans tables and the file store): meant for people, not
+        for load-balancer probes.
+        """
+        state = request.app.state
+        try:
+            space = embedding_space(state.registry.embedder())
+        except ProviderError as exc:
+            raise AppError(503, f"embeddings are unavailable: {exc}", code="unavailable") from None
+        return await gather(
+            db_session,
+            sessions=state.alchemy.get_session,
+            engine=state.alchemy.get_engine(),
+            settings=state.settings,
+            space=space,
+            chat=getattr(state, "chat", None),
+            cooldowns=state.router.cooldowns(),
+            window_s=window_s,
+        )

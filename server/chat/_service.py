@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from server.db.models import ChatMessage
 
     from ._settings import ChatSettings
+    from ._socket import Connection
     from .planner import ReplyPlan
 
 MAX_CLIENT_ID = 100
@@ -42,6 +43,8 @@ class ChatService:
         self.engine = ReplyEngine(state)
         self.connections: Counter[UUID] = Counter()
         """Open WebSockets per user in this process."""
+        self.live: set[Connection] = set()
+        """The open connections of this process, for diagnostics (who joined which session)."""
 
     async def check_member(self, db: AsyncSession, user_id: UUID, project_id: UUID) -> str:
         """The user's role in the project; ``forbidden`` when not a member."""

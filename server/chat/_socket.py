@@ -256,9 +256,12 @@ async def chat_socket(socket: WebSocket[Any, Any, Any]) -> None:
         await socket.close(TOO_MANY, "too many connections")
         return
     chat.connections[user_id] += 1
+    connection = Connection(socket, chat)
+    chat.live.add(connection)
     try:
-        await Connection(socket, chat).run()
+        await connection.run()
     finally:
+        chat.live.discard(connection)
         chat.connections[user_id] -= 1
         if chat.connections[user_id] <= 0:
             del chat.connections[user_id]
