@@ -28,6 +28,7 @@ from server.documents.controllers import DocumentController, SearchController
 from server.errors import exception_handlers
 from server.events import PluginPublisher, channels_plugin
 from server.exports.controllers import ExportController
+from server.feedback.controllers import FeedbackAdminController, MessageFeedbackController
 from server.limits import Throttle
 from server.observability import configure_logging, request_id_middleware
 from server.phases import PhaseController, install_planner, phases_state
@@ -93,6 +94,8 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> L
             DocumentController,
             SearchController,
             ChatController,
+            MessageFeedbackController,
+            FeedbackAdminController,
             chat_socket,
             asyncapi_json,
         ],

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from server.system.controllers import Check
 
 from .config import ConfigStore
+from .prompts import validate_prompts
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -23,6 +24,7 @@ def ai_state(settings: Settings) -> dict[str, Any]:
     setting. ``registry`` follows reloads; ``router`` is the same object for the app's life.
     """
     store = ConfigStore(settings.app.config_path)
+    store.add_validator(validate_prompts)
     return {"config_store": store, "router": store.router, "registry": store.registry}
 
 

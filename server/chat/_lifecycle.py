@@ -20,7 +20,8 @@ async def start_chat(app: Litestar) -> None:
     settings = getattr(state, "chat_settings", None) or ChatSettings.from_env()
     state.chat_settings = settings
     if getattr(state, "planner", None) is None:
-        state.planner = MemoryPlanner(settings, app.state.registry.embedder)
+        store = state.config_store
+        state.planner = MemoryPlanner(settings, app.state.registry.embedder, lambda: store.raw)
     state.chat = ChatService(state, settings)
     await state.chat.engine.start()
 

@@ -16,7 +16,14 @@ from server.access import USER
 from server.events import project_channel, session_channel
 
 from ._auth import FORBIDDEN, token_auth
-from ._store import create_session, get_session, message_out, messages_after, session_out
+from ._store import (
+    create_session,
+    get_session,
+    message_out,
+    messages_after,
+    messages_out,
+    session_out,
+)
 from .asyncapi import event_of
 from .schemas import (
     ChatProblem,
@@ -195,11 +202,10 @@ class Connection:
             self.session = session
             await self._subscribe(session)
             messages = await messages_after(db, session.id, data.after_seq or 0)
+            shown = await messages_out(db, messages, self.user.id)
             await db.refresh(session)
         self.replayed_up_to = messages[-1].seq if messages else 0
-        payload = SessionData(
-            session_out(session), session.phase_number, [message_out(m) for m in messages]
-        )
+        payload = SessionData(session_out(session), session.phase_number, shown)
         if data.session_id is None:
             await self.send(SessionCreated(payload, frame.ref))
         else:

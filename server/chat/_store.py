@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 
 from server.db.models import ChatMessage, ChatSession
+from server.feedback.schemas import FeedbackSummary
+from server.feedback.services import summaries
 
 from .schemas import ChatProblem, MessageOut, SessionOut
 
@@ -32,8 +34,8 @@ def session_out(session: ChatSession) -> SessionOut:
     )
 
 
-def message_out(message: ChatMessage) -> MessageOut:
-    """The wire shape of a message."""
+def message_out(message: ChatMessage, feedback: FeedbackSummary | None = None) -> MessageOut:
+    """The wire shape of a message; a reply's ``feedback`` defaults to no ratings."""
     author = ASSISTANT if message.role == ASSISTANT else str(message.author_id or "")
     return MessageOut(
         id=message.id,
@@ -51,7 +53,17 @@ def message_out(message: ChatMessage) -> MessageOut:
         model=message.model,
         usage=message.usage,
         citations=message.citations,
+        prompts=message.prompts or [],
+        feedback=(feedback or FeedbackSummary()) if message.role == ASSISTANT else None,
     )
+
+
+async def messages_out(
+    db: AsyncSession, messages: list[ChatMessage], reader: UUID
+) -> list[MessageOut]:
+    """Messages in their wire shape, replies with their ratings as ``reader`` sees them."""
+    rated = await summaries(db, [m.id for m in messages if m.role == ASSISTANT], reader)
+    return [message_out(m, rated.get(m.id)) for m in messages]
 
 
 async def get_session(
@@ -175,6 +187,9 @@ async def add_assistant_message(
     model: str | None,
     usage: dict[str, Any],
     citations: list[dict[str, Any]],
+    prompts: list[dict[str, Any]] | None = None,
+    profile: str | None = None,
+    context: list[dict[str, Any]] | None = None,
 ) -> ChatMessage:
     """Add a reply to the transaction (numbered now); the caller commits."""
     seq = await _next_seq(db, session_id)
@@ -192,6 +207,9 @@ async def add_assistant_message(
         model=model,
         usage=usage,
         citations=citations,
+        prompts=prompts or [],
+        profile=profile,
+        context=context or [],
     )
     db.add(message)
     await db.flush()

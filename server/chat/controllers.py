@@ -26,6 +26,7 @@ from ._store import (
     list_sessions,
     message_out,
     messages_after,
+    messages_out,
     session_out,
 )
 from .schemas import ChatProblem, MessageCreate, MessageData, MessageOut, SessionCreate, SessionOut
@@ -118,8 +119,9 @@ class ChatController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 100,
     ) -> list[MessageOut]:
         """The session's messages with ``seq > after_seq``, in order (at most ``limit``)."""
-        rows = await messages_after(db_session(request), session_id, after_seq, limit)
-        return [message_out(m) for m in rows]
+        db = db_session(request)
+        rows = await messages_after(db, session_id, after_seq, limit)
+        return await messages_out(db, rows, request.user.id)
 
     @post(
         "/api/v1/chat/sessions/{session_id:uuid}/messages",

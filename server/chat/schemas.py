@@ -15,6 +15,8 @@ from uuid import UUID
 
 import msgspec
 
+from server.feedback.schemas import FeedbackSummary
+
 ErrorCode = Literal[
     "bad_request",
     "unauthorized",
@@ -175,6 +177,10 @@ class MessageOut(msgspec.Struct):
     model: str | None = None
     usage: dict[str, Any] = msgspec.field(default_factory=dict)
     citations: list[dict[str, Any]] = msgspec.field(default_factory=list)
+    prompts: list[dict[str, Any]] = msgspec.field(default_factory=list)
+    """For a reply: the prompt versions (``{name, hash, label}``) it was written with."""
+    feedback: FeedbackSummary | None = None
+    """For a reply: its up and down ratings and the reader's own (``mine``)."""
 
 
 class SessionCreate(msgspec.Struct, forbid_unknown_fields=True):

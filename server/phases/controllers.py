@@ -230,6 +230,7 @@ class PhaseController(Controller):
                 workflow=workflow,
                 number=number,
                 reader=_reader(request),
+                config=store.raw,
             )
         except ProvidersUnavailable as error:
             raise AppError(503, str(error), code="provider_unavailable") from None
@@ -288,6 +289,7 @@ class PhaseController(Controller):
             number=number,
             reader=_reader(request),
             budget=budget,
+            config=request.app.state.workflows.config(),
         )
 
     @get("/{number:int}/answers", opt=VIEWER, operation_id="list_phase_answers")

@@ -9,6 +9,7 @@ from uuid import UUID
 import msgspec
 
 from providers import ReplyContext
+from server.ai.prompts import PromptVersion
 
 Status = Literal["not_started", "in_progress", "completed", "stale"]
 Content = Annotated[str, msgspec.Meta(max_length=500_000)]
@@ -43,6 +44,9 @@ class Phase(msgspec.Struct):
     next_question: int | None
     content: str | None
     updated_at: datetime
+    written_with_older_template: bool = False
+    """The phase is completed but its template part (instructions, questions...) changed since
+    its current version was drafted: worth a look, not stale."""
 
 
 class PhaseVersion(msgspec.Struct):
@@ -59,6 +63,8 @@ class PhaseVersion(msgspec.Struct):
     note: str | None
     sources: list[Source]
     created_at: datetime
+    prompts: list[PromptVersion] = msgspec.field(default_factory=list)
+    """The prompt versions a draft was written with (with ``provider`` and ``model``)."""
 
 
 class PhaseEdit(msgspec.Struct, forbid_unknown_fields=True):
@@ -124,6 +130,8 @@ class ReconstructedContext(msgspec.Struct):
     gaps: list[str]
     prompt_tokens: int
     budget_tokens: int
+    prompts: list[PromptVersion] = msgspec.field(default_factory=list)
+    """The prompt versions (drafting prompt, template, this phase's part of it) used now."""
 
 
 class StaleRegeneration(msgspec.Struct):
