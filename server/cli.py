@@ -108,7 +108,7 @@ def create_admin(email: str, name: str | None, password: str) -> None:
     from server.accounts.schemas import UserCreate  # noqa: PLC0415
     from server.accounts.services import UserService  # noqa: PLC0415
     from server.db import sqlalchemy_config  # noqa: PLC0415
-    from server.errors import AppError  # noqa: PLC0415
+    from server.errors import DomainError  # noqa: PLC0415
 
     try:
         data = msgspec.convert({"email": email, "password": password, "name": name}, UserCreate)
@@ -138,8 +138,8 @@ def create_admin(email: str, name: str | None, password: str) -> None:
 
     try:
         verb = asyncio.run(run_once())
-    except AppError as exc:
-        _fail(exc.detail)
+    except DomainError as exc:
+        _fail(exc.message)
     click.echo(f"admin {verb}: {data.email.lower()}")
 
 

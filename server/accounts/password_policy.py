@@ -7,18 +7,18 @@ common passwords, names and words ship inside its PyPI package, so the estimate 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from zxcvbn import zxcvbn
 
-from server.errors import AppError
+from server.errors import DomainError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from server.settings import AuthSettings
 
-WEAK_PASSWORD = "weak_password"  # noqa: S105 - an error code, not a secret
+WEAK_PASSWORD: Final = "weak_password"  # noqa: S105 - an error code, not a secret
 """The stable error code of a refused password (HTTP 422)."""
 
 _ESTIMATE_CHARS = 100
@@ -78,16 +78,13 @@ class PasswordPolicy:
         """Raise a 422 ``weak_password`` error listing every problem, or return."""
         problems = self.problems(password, user_inputs)
         if problems:
-            raise AppError(
-                422,
+            raise DomainError(
+                WEAK_PASSWORD,
                 "the password does not meet the policy: "
                 + "; ".join(p["message"] for p in problems),
-                code=WEAK_PASSWORD,
-                extra={
-                    "problems": problems,
-                    "min_length": self.min_length,
-                    "min_score": self.min_score,
-                },
+                problems=problems,
+                min_length=self.min_length,
+                min_score=self.min_score,
             )
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from providers import ProviderError, embedding_space
 from server.access import ADMIN
 from server.db.models import AuditEntry
-from server.errors import AppError
+from server.errors import DomainError
 
 from .diagnostics import gather
 from .schemas import AuditRecord, Diagnostics
@@ -90,7 +90,7 @@ class DiagnosticsController(Controller):
         try:
             space = embedding_space(state.registry.embedder())
         except ProviderError as exc:
-            raise AppError(503, f"embeddings are unavailable: {exc}", code="unavailable") from None
+            raise DomainError("unavailable", f"embeddings are unavailable: {exc}") from None
         return await gather(
             db_session,
             sessions=state.alchemy.get_session,

@@ -14,20 +14,13 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from providers import ConfigError
+from server.events import PromptVersion
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
 PROMPT_NAMES = ("answering", "drafting", "asking")
 """The prompts of the server: chat answers, phase drafts, and the phase questions it asks."""
-
-
-class PromptVersion(msgspec.Struct, frozen=True):
-    """One prompt as used: its name, the hash of its text and the label it had then."""
-
-    name: str
-    hash: str
-    label: str | None = None
 
 
 def content_hash(value: str | bytes) -> str:

@@ -7,63 +7,17 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 
 from server.db.models import ChatMessage, ChatSession
-from server.feedback.schemas import FeedbackSummary
-from server.feedback.services import summaries
+from server.errors import DomainError
+from server.feedback import summaries
 
-from .schemas import ChatProblem, MessageOut, SessionOut
+from .schemas import ASSISTANT, message_out
 
 if TYPE_CHECKING:
     from uuid import UUID
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
-ASSISTANT = "assistant"
-
-
-def session_out(session: ChatSession) -> SessionOut:
-    """The wire shape of a session."""
-    return SessionOut(
-        id=session.id,
-        project_id=session.project_id,
-        title=session.title,
-        phase_number=session.phase_number,
-        last_seq=session.last_seq,
-        created_by=session.created_by,
-        created_at=session.created_at,
-        updated_at=session.updated_at,
-    )
-
-
-def message_out(message: ChatMessage, feedback: FeedbackSummary | None = None) -> MessageOut:
-    """The wire shape of a message; a reply's ``feedback`` defaults to no ratings."""
-    author = ASSISTANT if message.role == ASSISTANT else str(message.author_id or "")
-    return MessageOut(
-        id=message.id,
-        session_id=message.session_id,
-        seq=message.seq,
-        role=message.role,
-        content=message.content,
-        status=message.status,
-        author=author,
-        created_at=message.created_at,
-        client_message_id=message.client_message_id,
-        reply_to=message.reply_to,
-        phase=message.phase_number,
-        provider=message.provider,
-        model=message.model,
-        usage=message.usage,
-        citations=message.citations,
-        prompts=message.prompts or [],
-        feedback=(feedback or FeedbackSummary()) if message.role == ASSISTANT else None,
-    )
-
-
-async def messages_out(
-    db: AsyncSession, messages: list[ChatMessage], reader: UUID
-) -> list[MessageOut]:
-    """Messages in their wire shape, replies with their ratings as ``reader`` sees them."""
-    rated = await summaries(db, [m.id for m in messages if m.role == ASSISTANT], reader)
-    return [message_out(m, rated.get(m.id)) for m in messages]
+    from server.events import Message
 
 
 async def get_session(
@@ -72,7 +26,7 @@ async def get_session(
     """The session (of ``project_id`` when given); ``not_found`` otherwise."""
     session = await db.get(ChatSession, session_id)
     if session is None or (project_id is not None and session.project_id != project_id):
-        raise ChatProblem("not_found", "no such chat session in this project")
+        raise DomainError("not_found", "no such chat session in this project")
     return session
 
 
@@ -128,7 +82,7 @@ async def _next_seq(db: AsyncSession, session_id: UUID) -> int:
         .returning(ChatSession.last_seq)
     )
     if seq is None:
-        raise ChatProblem("not_found", "the chat session no longer exists")
+        raise DomainError("not_found", "the chat session no longer exists")
     return int(seq)
 
 
@@ -214,3 +168,11 @@ async def add_assistant_message(
     db.add(message)
     await db.flush()
     return message
+
+
+async def messages_out(
+    db: AsyncSession, messages: list[ChatMessage], reader: UUID
+) -> list[Message]:
+    """Messages in their wire shape, replies with their ratings as ``reader`` sees them."""
+    rated = await summaries(db, [m.id for m in messages if m.role == ASSISTANT], reader)
+    return [message_out(m, rated.get(m.id)) for m in messages]

@@ -15,7 +15,7 @@ import msgspec
 from sqlalchemy import func, select
 
 from providers import ChatRequest, Message, ReplyContext, estimate_tokens
-from server.ai.prompts import PromptVersion, prompt_version
+from server.ai.prompts import prompt_version
 from server.db.models import ChatMessage, Phase
 from server.documents.retrieval import passages as hit_passages
 from server.documents.retrieval import search
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from providers import Completion, Embedder, Passage, Profile
     from server.documents.retrieval import Hit
+    from server.events import PromptVersion
 
     from ._settings import ChatSettings
 
@@ -60,10 +61,9 @@ class ReplyPlan:
     """What to answer a turn with.
 
     ``on_complete(session, reply_text, completion, stopped)`` runs in the transaction that
-    stores the assistant message (e.g. to store a phase version); ``events`` are published to
-    the session after the reply, in order. ``closing`` is said after a reply that was not
-    stopped (e.g. asking for approval of a draft): streamed and stored with the message, but not
-    part of the ``reply_text`` handed to ``on_complete``.
+    stores the assistant message (e.g. to store a phase version). ``closing`` is said after a
+    reply that was not stopped (e.g. asking for approval of a draft): streamed and stored with
+    the message, but not part of the ``reply_text`` handed to ``on_complete``.
     """
 
     request: ChatRequest | None
@@ -74,7 +74,6 @@ class ReplyPlan:
     on_complete: Callable[[AsyncSession, str, Completion | None, bool], Awaitable[None]] | None = (
         None
     )
-    events: list[tuple[str, Any]] = field(default_factory=list)
     closing: str | None = None
     prompts: list[PromptVersion] = field(default_factory=list)
     """The prompt versions the request was built with, recorded on the stored reply."""

@@ -1,13 +1,12 @@
 """Feedback on answers: one rating (up or down, with a comment) per user and assistant message,
 counts in message payloads, and the admins' aggregates and JSONL export of rated exchanges."""
 
-from .schemas import FeedbackCounts, FeedbackIn, FeedbackSummary
+from .schemas import FeedbackIn, FeedbackOut
 from .services import aggregate, counts, export, rate, summaries, withdraw
 
 __all__ = [
-    "FeedbackCounts",
     "FeedbackIn",
-    "FeedbackSummary",
+    "FeedbackOut",
     "aggregate",
     "counts",
     "export",

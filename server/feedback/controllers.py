@@ -14,13 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.access import ADMIN, VIEWER
 from server.db.models import ChatMessage
-from server.errors import AppError
+from server.errors import invalid
 
 from .events import announce
 from .schemas import (
     DIMENSIONS,
     Dimension,
-    FeedbackCounts,
     FeedbackGroup,
     FeedbackIn,
     FeedbackOut,
@@ -49,7 +48,7 @@ class MessageFeedbackController(Controller):
         replaces the earlier rating. The session's participants get ``chat:feedback_updated``."""
         stored = await rate(db_session, request.user.id, message_id, data.rating, data.comment)
         await db_session.commit()
-        await announce(request.app.state, db_session, message_id, stored.up, stored.down)
+        await announce(request.app.state.publisher, stored)
         return stored
 
     @delete("/", opt={**VIEWER, **ON_MESSAGE}, operation_id="withdraw_message_rating")
@@ -60,9 +59,9 @@ class MessageFeedbackController(Controller):
         db_session: NamedDependency[AsyncSession],
     ) -> None:
         """Remove one's rating of the message."""
-        total: FeedbackCounts = await withdraw(db_session, request.user.id, message_id)
+        stored = await withdraw(db_session, request.user.id, message_id)
         await db_session.commit()
-        await announce(request.app.state, db_session, message_id, total.up, total.down)
+        await announce(request.app.state.publisher, stored)
 
 
 class FeedbackAdminController(Controller):
@@ -100,7 +99,7 @@ class FeedbackAdminController(Controller):
         """The rated exchanges as JSON lines: question, context sent, answer, rating, comment,
         provider, model, profile, phase and prompt versions, oldest rating first."""
         if since is not None and until is not None and since >= until:
-            raise AppError(422, "since must be before until")
+            raise invalid("since must be before until")
         return Stream(
             export(
                 request.app.state.alchemy.get_session,

@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-
-from server.db.models import ChatMessage
-from server.events import publish, session_channel
-
-from .schemas import FeedbackCounts
+from server.events import FeedbackData, FeedbackUpdated, emit, session_channel
 
 if TYPE_CHECKING:
-    from uuid import UUID
+    from server.events import Publisher
 
-    from sqlalchemy.ext.asyncio import AsyncSession
-
-FEEDBACK_UPDATED = "chat:feedback_updated"
+    from .schemas import FeedbackOut
 
 
-async def announce(state: Any, db: AsyncSession, message_id: UUID, up: int, down: int) -> None:
+async def announce(publisher: Publisher, stored: FeedbackOut) -> None:
     """Send ``chat:feedback_updated {message_id, up, down}`` to the message's session."""
-    session_id = await db.scalar(select(ChatMessage.session_id).where(ChatMessage.id == message_id))
-    if session_id is not None:
-        await publish(
-            state.publisher,
-            [session_channel(session_id)],
-            FEEDBACK_UPDATED,
-            FeedbackCounts(message_id, up, down),
-        )
+    frame = FeedbackUpdated(FeedbackData(stored.message_id, stored.up, stored.down))
+    await emit(publisher, [session_channel(stored.session_id)], frame)

@@ -21,27 +21,12 @@ class FeedbackIn(msgspec.Struct, forbid_unknown_fields=True):
     comment: Comment | None = None
 
 
-class FeedbackSummary(msgspec.Struct):
-    """What a message payload says about its ratings: counts and the caller's own rating."""
-
-    up: int = 0
-    down: int = 0
-    mine: Rating | None = None
-
-
-class FeedbackCounts(msgspec.Struct):
-    """The counts broadcast as ``chat:feedback_updated`` after any rating of a message."""
-
-    message_id: UUID
-    up: int
-    down: int
-
-
 class FeedbackOut(msgspec.Struct):
-    """The caller's rating as stored, with the message's counts."""
+    """The caller's rating as stored (``null`` once withdrawn), with the message's counts."""
 
     message_id: UUID
-    rating: Rating
+    session_id: UUID
+    rating: Rating | None
     comment: str | None
     up: int
     down: int

@@ -17,14 +17,13 @@ from sqlalchemy.orm import aliased
 from uuid_utils.compat import uuid7
 
 from server.db.models import ChatMessage, MessageFeedback
-from server.errors import AppError, not_found
+from server.errors import DomainError, not_found
+from server.events import FeedbackSummary
 
 from .schemas import (
     DIMENSIONS,
-    FeedbackCounts,
     FeedbackGroup,
     FeedbackOut,
-    FeedbackSummary,
     RatedExchange,
 )
 
@@ -40,17 +39,18 @@ if TYPE_CHECKING:
 EXPORT_BATCH = 500
 
 
-async def _answer(db: AsyncSession, message_id: UUID) -> ChatMessage:
-    """The assistant message to rate; 404 when missing, 422 ``not_an_answer`` for a user's."""
+async def _answer(db: AsyncSession, message_id: UUID, session_id: UUID | None) -> ChatMessage:
+    """The assistant message to rate (of ``session_id`` when given); 404 when missing, 422
+    ``not_an_answer`` for a user's."""
     message = await db.get(ChatMessage, message_id)
-    if message is None:
+    if message is None or (session_id is not None and message.session_id != session_id):
         raise not_found("message")
     if message.role != "assistant":
-        raise AppError(422, "only the assistant's answers can be rated", code="not_an_answer")
+        raise DomainError("not_an_answer", "only the assistant's answers can be rated")
     return message
 
 
-async def counts(db: AsyncSession, message_id: UUID) -> FeedbackCounts:
+async def counts(db: AsyncSession, message_id: UUID) -> tuple[int, int]:
     """Up and down ratings of one message."""
     row = (
         await db.execute(
@@ -60,17 +60,24 @@ async def counts(db: AsyncSession, message_id: UUID) -> FeedbackCounts:
             ).where(MessageFeedback.message_id == message_id)
         )
     ).one()
-    return FeedbackCounts(message_id, int(row[0]), int(row[1]))
+    return int(row[0]), int(row[1])
 
 
 async def rate(
-    db: AsyncSession, user_id: UUID, message_id: UUID, rating: Rating, comment: str | None
+    db: AsyncSession,
+    user_id: UUID,
+    message_id: UUID,
+    rating: Rating,
+    comment: str | None,
+    *,
+    session_id: UUID | None = None,
 ) -> FeedbackOut:
     """Store ``user_id``'s rating of the message, replacing an earlier one; the caller commits.
 
     The upsert on ``(message_id, user_id)`` makes two rapid ratings from one user race safely.
+    With ``session_id`` (a WebSocket's joined session), a message of another session is 404.
     """
-    message = await _answer(db, message_id)
+    message = await _answer(db, message_id, session_id)
     now = datetime.now(UTC)
     statement = insert(MessageFeedback).values(
         id=uuid7(),
@@ -88,19 +95,20 @@ async def rate(
             set_={"rating": rating, "comment": comment, "updated_at": now},
         )
     )
-    total = await counts(db, message.id)
-    return FeedbackOut(message.id, rating, comment, total.up, total.down, now)
+    up, down = await counts(db, message.id)
+    return FeedbackOut(message.id, message.session_id, rating, comment, up, down, now)
 
 
-async def withdraw(db: AsyncSession, user_id: UUID, message_id: UUID) -> FeedbackCounts:
+async def withdraw(db: AsyncSession, user_id: UUID, message_id: UUID) -> FeedbackOut:
     """Remove ``user_id``'s rating of the message (nothing to remove is fine)."""
-    message = await _answer(db, message_id)
+    message = await _answer(db, message_id, None)
     await db.execute(
         delete(MessageFeedback).where(
             MessageFeedback.message_id == message.id, MessageFeedback.user_id == user_id
         )
     )
-    return await counts(db, message.id)
+    up, down = await counts(db, message.id)
+    return FeedbackOut(message.id, message.session_id, None, None, up, down, datetime.now(UTC))
 
 
 async def summaries(

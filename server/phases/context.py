@@ -23,7 +23,7 @@ from providers import (
     ReplyContext,
     estimate_tokens,
 )
-from server.ai.prompts import PromptVersion, prompt_version
+from server.ai.prompts import prompt_version
 from server.documents.retrieval import source_label
 
 from .retrieval import retrieve
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
     from providers import Embedder
     from server.db.models import Phase
+    from server.events import PromptVersion
 
     from .services import PhaseService
     from .templates import Workflow

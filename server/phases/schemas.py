@@ -9,44 +9,24 @@ from uuid import UUID
 import msgspec
 
 from providers import ReplyContext
-from server.ai.prompts import PromptVersion
+from server.events import Phase, PhaseAnswer, PhaseStatus, PromptVersion
 
-Status = Literal["not_started", "in_progress", "completed", "stale"]
+__all__ = (
+    "AnswerUpdate",
+    "ContextRequest",
+    "Phase",
+    "PhaseAnswer",
+    "PhaseEdit",
+    "PhaseStatus",
+    "PhaseVersion",
+    "PromptMessage",
+    "ReconstructedContext",
+    "Source",
+    "StaleRegeneration",
+    "VersionDiff",
+)
+
 Content = Annotated[str, msgspec.Meta(max_length=500_000)]
-
-
-class PhaseAnswer(msgspec.Struct):
-    """The user's answer to one of a phase's questions."""
-
-    index: int
-    question: str
-    answer: str
-    answered_at: datetime
-    message_id: UUID | None = None
-
-
-class Phase(msgspec.Struct):
-    """A phase of a project's document with its questions, answers and current content.
-
-    ``next_question`` is the index of the first unanswered question; ``awaiting_approval`` is
-    true while a draft exists but the phase has not been approved.
-    """
-
-    number: int
-    title: str
-    goal: str
-    status: Status
-    depends_on: list[int]
-    current_version: int | None
-    awaiting_approval: bool
-    questions: list[str]
-    answers: list[PhaseAnswer]
-    next_question: int | None
-    content: str | None
-    updated_at: datetime
-    written_with_older_template: bool = False
-    """The phase is completed but its template part (instructions, questions...) changed since
-    its current version was drafted: worth a look, not stale."""
 
 
 class PhaseVersion(msgspec.Struct):

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import msgspec
 
 from providers import ConfigError
-from server.ai.prompts import PromptVersion, content_hash
-from server.errors import AppError
+from server.ai.prompts import content_hash
+from server.errors import DomainError
+from server.events import PromptVersion
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -154,10 +155,9 @@ class WorkflowCatalog:
         workflow = self.get(name)
         if workflow is None:
             available = ", ".join(sorted(self.names()))
-            raise AppError(
-                422,
+            raise DomainError(
+                "unknown_template",
                 f"there is no workflow template {name!r}; available: {available}",
-                code="unknown_template",
             )
         return workflow
 

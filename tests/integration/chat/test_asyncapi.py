@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING, Any, get_args
 
 import msgspec
 
-from server.chat import ClientFrame, ServerFrame, asyncapi_document
+from server.chat import ClientFrame, asyncapi_document
 from server.chat.asyncapi import REF
+from server.events import ServerFrame
 
 if TYPE_CHECKING:
     from litestar import Litestar
@@ -21,6 +22,7 @@ PROTOCOL_CLIENT = {
     "phase:approve",
     "phase:regenerate",
     "chat:stop",
+    "chat:feedback",
     "chat:leave_session",
 }
 PROTOCOL_SERVER = {
@@ -33,6 +35,7 @@ PROTOCOL_SERVER = {
     "phase:stale",
     "document:updated",
     "export:updated",
+    "chat:feedback_updated",
     "chat:error",
 }
 

@@ -151,3 +151,53 @@ async def test_rating_answers_over_http_reaches_every_participant(
         assert any("bakeries in Lyon" in p["text"] for p in line["context"])
         assert line["provider"] == "local"
         assert line["prompts"] == reply["prompts"]
+
+
+async def test_rating_over_the_websocket_and_its_refusals(
+    serve: Callable[..., Served],
+    make_account: Callable[..., Awaitable[Account]],
+    make_project: Callable[..., Awaitable[UUID]],
+) -> None:
+    served = serve()
+    owner, viewer = await make_account(), await make_account()
+    project_id = await make_project({owner.id: "owner", viewer.id: "viewer"})
+    async with open_client(served.ws, owner.token) as asking:
+        session_id = (await asking.join(project_id))["data"]["session"]["id"]
+        await asking.send("chat:send_message", {"content": "Hello?", "client_message_id": "h1"})
+        frames = await asking.until_reply()
+        reply = frames[-1]["data"]["message"]
+        question = frames[0]["data"]["message"]
+
+        async with open_client(served.ws, viewer.token) as reading:
+            await reading.join(project_id, session_id)
+            await reading.send(
+                "chat:feedback",
+                {"message_id": reply["id"], "rating": "down", "comment": "not helpful"},
+                ref="r1",
+            )
+            expected = {"message_id": reply["id"], "up": 0, "down": 1}
+            assert await _updated(reading, reply["id"]) == expected
+            assert await _updated(asking, reply["id"]) == expected
+            await reading.send("chat:feedback", {"message_id": reply["id"], "rating": "up"})
+            assert (await _updated(asking, reply["id"]))["up"] == 1
+
+            for data, code in (
+                ({"message_id": reply["id"], "rating": "meh"}, "bad_request"),
+                ({"message_id": question["id"], "rating": "up"}, "not_an_answer"),
+                ({"message_id": session_id, "rating": "up"}, "not_found"),
+            ):
+                await reading.send("chat:feedback", data, ref="bad")
+                error = await reading.until_event("chat:error")
+                assert (error["data"]["code"], error["ref"]) == (code, "bad"), error
+
+        # A reply of another session cannot be rated from this one.
+        async with open_client(served.ws, owner.token) as elsewhere:
+            await elsewhere.join(project_id)
+            await elsewhere.send("chat:feedback", {"message_id": reply["id"], "rating": "up"})
+            error = await elsewhere.until_event("chat:error")
+            assert error["data"]["code"] == "not_found"
+
+    async with httpx.AsyncClient(base_url=served.http, timeout=30) as http:
+        listing = f"/api/v1/chat/sessions/{session_id}/messages"
+        seen = (await http.get(listing, headers=viewer.headers)).json()[-1]["feedback"]
+        assert seen == {"up": 1, "down": 0, "mine": "up"}
