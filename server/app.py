@@ -13,6 +13,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from server.access import access_guard, build_auth
 from server.accounts.controllers import AuthController, UserAdminController
 from server.admin.controllers import AuditController, DiagnosticsController
+from server.admin.presence import start_presence, stop_presence
 from server.ai import (
     ConfigController,
     ProfileController,
@@ -104,8 +105,15 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> L
         middleware=[request_id_middleware],
         exception_handlers=exception_handlers,
         state=State(state),
-        on_startup=[start_config_watch, _connect_redis, start_queue, start_chat, install_planner],
-        on_shutdown=[stop_chat, stop_queue, stop_config_watch, _close_redis],
+        on_startup=[
+            start_config_watch,
+            _connect_redis,
+            start_queue,
+            start_chat,
+            install_planner,
+            start_presence,
+        ],
+        on_shutdown=[stop_presence, stop_chat, stop_queue, stop_config_watch, _close_redis],
         openapi_config=OpenAPIConfig(
             title="Unified Assistant",
             version=API_VERSION,

@@ -98,6 +98,7 @@ class DiagnosticsController(Controller):
             settings=state.settings,
             space=space,
             chat=getattr(state, "chat", None),
+            redis=state.redis,
             cooldowns=state.router.cooldowns(),
             window_s=window_s,
         )

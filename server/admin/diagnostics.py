@@ -7,8 +7,6 @@ which is why it is an admin endpoint and ``/status`` stays a cheap probe.
 
 from __future__ import annotations
 
-import os
-import socket
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -18,12 +16,12 @@ from server.db.models import Chunk, Document, Job
 from server.documents.consistency import check
 from server.documents.storage import file_store
 
+from .presence import instances
 from .schemas import (
     Diagnostics,
     Embeddings,
     EmbeddingSpaceCount,
     HnswIndex,
-    Instance,
     Orphans,
     Pool,
     ProviderHealth,
@@ -35,14 +33,13 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from contextlib import AbstractAsyncContextManager
 
+    from redis.asyncio import Redis
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
     from server.settings import Settings
 
     SessionFactory = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
-INSTANCE_ID = f"{socket.gethostname()}:{os.getpid()}"
-"""Names the process in diagnostics: many may serve behind one load balancer."""
 STUCK_LIMIT = 50
 
 
@@ -129,14 +126,6 @@ async def hnsw_indexes(db: AsyncSession) -> list[HnswIndex]:
     return found
 
 
-def instance(chat: Any) -> Instance:
-    """This process's open WebSockets, the distinct sessions they joined, and their users."""
-    live = list(chat.live) if chat is not None else []
-    sessions = {c.session.id for c in live if c.session is not None}
-    users = {c.user.id for c in live}
-    return Instance(INSTANCE_ID, len(live), len(sessions), len(users))
-
-
 async def providers(
     db: AsyncSession, since: datetime, cooldowns: dict[str, float]
 ) -> list[ProviderHealth]:
@@ -198,12 +187,14 @@ async def gather(
     settings: Settings,
     space: str,
     chat: Any,
+    redis: Redis | None,
     cooldowns: dict[str, float],
     window_s: int,
 ) -> Diagnostics:
     """The whole report, as of now."""
     now = datetime.now(UTC)
     since = now - timedelta(seconds=window_s)
+    live = await instances(redis, chat)
     consistency = await check(sessions, file_store(settings.app.data_dir), space)
     return Diagnostics(
         generated_at=now,
@@ -214,7 +205,8 @@ async def gather(
         embeddings=await embeddings(db, space),
         orphans=Orphans(consistency.orphan_files, consistency.missing_files),
         hnsw_indexes=await hnsw_indexes(db),
-        instance=instance(chat),
+        instance=live[0],
+        instances=live,
         providers=await providers(db, since, cooldowns),
         database_pool=pool(engine),
     )

@@ -88,6 +88,8 @@ class Instance(msgspec.Struct):
     websocket_connections: int
     sessions: int
     users: int
+    seen_at: datetime
+    """When these counts were taken (another instance's last heartbeat)."""
 
 
 class ProviderHealth(msgspec.Struct):
@@ -124,5 +126,8 @@ class Diagnostics(msgspec.Struct):
     orphans: Orphans
     hnsw_indexes: list[HnswIndex]
     instance: Instance
+    """The instance that answered."""
+    instances: list[Instance]
+    """Every live instance (with ``REDIS_URL``; else only this one), this one first."""
     providers: list[ProviderHealth]
     database_pool: Pool

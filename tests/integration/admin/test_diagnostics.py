@@ -146,6 +146,7 @@ async def test_diagnostics_show_a_stuck_job_an_orphan_a_socket_and_a_cooling_pro
     assert instance["users"] == 1
     assert session_id
     assert after["instance"]["websocket_connections"] == 0
+    assert report["instances"] == [instance]  # without Redis, only the answering instance
 
     providers = {p["provider"]: p for p in report["providers"]}
     assert providers["openai"]["cooldown_s"] > 0
