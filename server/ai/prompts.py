@@ -19,8 +19,8 @@ from server.events import PromptVersion
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-PROMPT_NAMES = ("answering", "drafting", "asking")
-"""The prompts of the server: chat answers, phase drafts, and the phase questions it asks."""
+PROMPT_NAMES = ("answering", "drafting")
+"""The prompts of the server that have a version: chat answers and phase drafts."""
 
 
 def content_hash(value: str | bytes) -> str:
