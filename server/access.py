@@ -76,7 +76,7 @@ async def lookup_session(
         yield session
 
 
-async def user_for_token(token: Token, session: AsyncSession) -> User | None:
+async def user_for_token(token: Token, db: AsyncSession) -> User | None:
     """The active user an access token names, unless its refresh family was revoked (logout)."""
     if token.extras.get("typ") != "access":
         return None
@@ -89,9 +89,9 @@ async def user_for_token(token: Token, session: AsyncSession) -> User | None:
         .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_not(None))
         .exists()
     )
-    user = await session.scalar(select(User).where(User.id == user_id, User.is_active, ~revoked))
+    user = await db.scalar(select(User).where(User.id == user_id, User.is_active, ~revoked))
     if user is not None:
-        session.info["token_family"] = family_id
+        db.info["token_family"] = family_id
     return user
 
 
@@ -115,9 +115,9 @@ def build_auth(settings: Settings) -> OAuth2PasswordBearerAuth[User]:
     )
 
 
-async def project_role(session: AsyncSession, user_id: UUID, project_id: UUID) -> str | None:
+async def project_role(db: AsyncSession, user_id: UUID, project_id: UUID) -> str | None:
     """The user's role in the project, or None if not a member (or no such project)."""
-    role: str | None = await session.scalar(
+    role: str | None = await db.scalar(
         select(ProjectMember.role).where(
             ProjectMember.project_id == project_id, ProjectMember.user_id == user_id
         )
@@ -126,7 +126,7 @@ async def project_role(session: AsyncSession, user_id: UUID, project_id: UUID) -
 
 
 async def require_role(
-    session: AsyncSession,
+    db: AsyncSession,
     user_id: UUID,
     project_id: UUID,
     needed: str = "viewer",
@@ -139,7 +139,7 @@ async def require_role(
     not revealed; ``forbidden`` when the role is too low. Every membership check goes through
     here: the guard, the upload form, search, usage and the chat socket.
     """
-    role = await project_role(session, user_id, project_id)
+    role = await project_role(db, user_id, project_id)
     if role is None:
         raise not_found(hidden)
     if ROLE_RANK[role] < ROLE_RANK[needed]:

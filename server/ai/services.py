@@ -33,7 +33,7 @@ def _decimal(value: float) -> Decimal:
 
 
 def record_completion(
-    session: AsyncSession,
+    db: AsyncSession,
     completion: Completion,
     *,
     user_id: UUID | None,
@@ -42,7 +42,7 @@ def record_completion(
     session_id: UUID | None = None,
     message_id: UUID | None = None,
 ) -> UsageEvent:
-    """Add the usage of a routed reply to ``session`` (the caller commits).
+    """Add the usage of a routed reply to ``db`` (the caller commits).
 
     Tokens and cost cover every hop, a provider that failed mid-stream included.
     """
@@ -61,12 +61,12 @@ def record_completion(
         hops=_hops(completion.hops),
         ok=True,
     )
-    session.add(event)
+    db.add(event)
     return event
 
 
 def record_failure(
-    session: AsyncSession,
+    db: AsyncSession,
     error: ProvidersUnavailable,
     *,
     user_id: UUID | None,
@@ -93,12 +93,12 @@ def record_failure(
         hops=_hops(error.hops),
         ok=False,
     )
-    session.add(event)
+    db.add(event)
     return event
 
 
 def record_embedding(
-    session: AsyncSession,
+    db: AsyncSession,
     embedder: Embedder,
     *,
     tokens: int,
@@ -124,7 +124,7 @@ def record_embedding(
         hops=[],
         ok=ok,
     )
-    session.add(event)
+    db.add(event)
     return event
 
 
@@ -140,7 +140,7 @@ def _group_column(group_by: str) -> ColumnElement[Any]:
     return columns[group_by]
 
 
-async def usage_report(session: AsyncSession, query: UsageQuery) -> UsageReport:
+async def usage_report(db: AsyncSession, query: UsageQuery) -> UsageReport:
     """Calls, tokens, cost and mean latency per group, largest cost first (days in order)."""
     key = _group_column(query.group_by).label("key")
     totals = (
@@ -161,10 +161,10 @@ async def usage_report(session: AsyncSession, query: UsageQuery) -> UsageReport:
     if query.project_id is not None:
         conditions.append(UsageEvent.project_id == query.project_id)
     order = key if query.group_by == "day" else func.sum(UsageEvent.cost_usd).desc()
-    grouped = await session.execute(
+    grouped = await db.execute(
         select(key, *totals).where(*conditions).group_by(key).order_by(order, key)
     )
-    overall = (await session.execute(select(*totals).where(*conditions))).one()
+    overall = (await db.execute(select(*totals).where(*conditions))).one()
     return UsageReport(
         group_by=query.group_by,
         rows=[_row(day_key(r.key), r) for r in grouped],

@@ -27,13 +27,13 @@ def _source(version: PhaseVersion) -> str:
     return f"assistant:{version.provider or 'unknown'}/{version.model or 'unknown'}"
 
 
-async def build_document(session: AsyncSession, project_id: UUID) -> ExportDocument | None:
+async def build_document(db: AsyncSession, project_id: UUID) -> ExportDocument | None:
     """Everything an export shows about the project, or None when it no longer exists."""
-    project = await session.get(Project, project_id)
+    project = await db.get(Project, project_id)
     if project is None:
         return None
     members = (
-        await session.execute(
+        await db.execute(
             select(ProjectMember.role, User.name, User.email, User.id)
             .join(User, User.id == ProjectMember.user_id)
             .where(ProjectMember.project_id == project_id)
@@ -42,12 +42,12 @@ async def build_document(session: AsyncSession, project_id: UUID) -> ExportDocum
     ).all()
     names = {m.id: m.name or m.email for m in members}
     phases = (
-        await session.scalars(
+        await db.scalars(
             select(Phase).where(Phase.project_id == project_id).order_by(Phase.number)
         )
     ).all()
     versions: dict[UUID, list[PhaseVersion]] = defaultdict(list)
-    for version in await session.scalars(
+    for version in await db.scalars(
         select(PhaseVersion)
         .where(PhaseVersion.project_id == project_id)
         .order_by(PhaseVersion.phase_id, PhaseVersion.number)
@@ -57,7 +57,7 @@ async def build_document(session: AsyncSession, project_id: UUID) -> ExportDocum
     if project.created_by is not None:
         author = names.get(project.created_by)
         if author is None:
-            creator = await session.get(User, project.created_by)
+            creator = await db.get(User, project.created_by)
             author = None if creator is None else creator.name or creator.email
     return ExportDocument(
         project_id=str(project.id),

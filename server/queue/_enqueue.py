@@ -30,21 +30,21 @@ _HOOKED = "queue.commit_hooked"
 DEFAULT_GRACE_S = 60
 
 
-def _after_commit(session: Session) -> None:
-    pending: list[UUID] = session.info.pop(_PENDING, [])
+def _after_commit(db: Session) -> None:
+    pending: list[UUID] = db.info.pop(_PENDING, [])
     if not pending:
         return
-    runtime = runtime_for(session.get_bind().engine)
+    runtime = runtime_for(db.get_bind().engine)
     if runtime is not None:
         runtime.send_soon(pending)
 
 
-def _after_rollback(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+def _after_rollback(db: Session) -> None:
+    db.info.pop(_PENDING, None)
 
 
-def _send_after_commit(session: AsyncSession, job_id: UUID) -> None:
-    sync = session.sync_session
+def _send_after_commit(db: AsyncSession, job_id: UUID) -> None:
+    sync = db.sync_session
     if not sync.info.get(_HOOKED):
         event.listen(sync, "after_commit", _after_commit)
         event.listen(sync, "after_rollback", _after_rollback)
@@ -53,7 +53,7 @@ def _send_after_commit(session: AsyncSession, job_id: UUID) -> None:
 
 
 async def enqueue(
-    session: AsyncSession,
+    db: AsyncSession,
     kind: str,
     target_id: UUID,
     *,
@@ -66,7 +66,7 @@ async def enqueue(
     ``timeout_s`` is how long one attempt may run before the job is taken as lost and run
     again; ``max_attempts`` bounds tries (failures and lost attempts alike).
     """
-    runtime = runtime_for(session.sync_session.get_bind().engine)
+    runtime = runtime_for(db.sync_session.get_bind().engine)
     grace = runtime.env.settings.queue.queued_grace_s if runtime is not None else DEFAULT_GRACE_S
     job = Job(
         kind=kind,
@@ -78,19 +78,19 @@ async def enqueue(
         timeout_s=timeout_s,
         deadline_at=datetime.now(UTC) + timedelta(seconds=grace),
     )
-    session.add(job)
-    await session.flush()
-    _send_after_commit(session, job.id)
+    db.add(job)
+    await db.flush()
+    _send_after_commit(db, job.id)
     return job
 
 
-async def cancel(session: AsyncSession, kind: str, target_id: UUID) -> None:
+async def cancel(db: AsyncSession, kind: str, target_id: UUID) -> None:
     """Mark the queued and running jobs of ``kind`` for ``target_id`` cancelled.
 
     A running handler sees it through ``ctx.cancelled()``; its result is not recorded.
     """
     now = datetime.now(UTC)
-    await session.execute(
+    await db.execute(
         update(Job)
         .where(
             Job.kind == kind,

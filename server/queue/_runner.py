@@ -42,10 +42,10 @@ def backoff_ms(attempt: int) -> int:
     return int(base * random.uniform(0.75, 1.0) * 1000)  # noqa: S311 - jitter, not secrecy
 
 
-async def _claim(session: AsyncSession, job_id: UUID) -> Job | None:
+async def _claim(db: AsyncSession, job_id: UUID) -> Job | None:
     now = func.now()
     claimable = or_(Job.status == "queued", and_(Job.status == "running", Job.deadline_at < now))
-    job: Job | None = await session.scalar(
+    job: Job | None = await db.scalar(
         update(Job)
         .where(Job.id == job_id, Job.attempts < Job.max_attempts, claimable)
         .values(
