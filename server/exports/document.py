@@ -42,9 +42,7 @@ async def build_document(db: AsyncSession, project_id: UUID) -> ExportDocument |
     ).all()
     names = {m.id: m.name or m.email for m in members}
     phases = (
-        await db.scalars(
-            select(Phase).where(Phase.project_id == project_id).order_by(Phase.number)
-        )
+        await db.scalars(select(Phase).where(Phase.project_id == project_id).order_by(Phase.number))
     ).all()
     versions: dict[UUID, list[PhaseVersion]] = defaultdict(list)
     for version in await db.scalars(
