@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from server.access import project_role
 from server.db.models import ChatSession, Project
@@ -15,6 +15,9 @@ from .schemas import (
     ChatProblem,
     MessageData,
     MessageReceived,
+    PhaseApprove,
+    PhaseGoto,
+    PhaseRegenerate,
     TypingIndicator,
     TypingIndicatorData,
 )
@@ -103,16 +106,16 @@ class ChatService:
         return message, job
 
     async def command(
-        self, session: ChatSession, user_id: UUID, event: str, data: dict[str, Any]
+        self, session: ChatSession, user_id: UUID, frame: PhaseGoto | PhaseApprove | PhaseRegenerate
     ) -> ReplyJob:
-        """Queue a phase command; ``not_found`` when this server has no phase engine."""
-        commands = getattr(self.state, "phase_commands", None)
-        if commands is None:
+        """Queue a phase frame's work; ``not_found`` when this server has no phase engine."""
+        frames = getattr(self.state, "phase_frames", None)
+        if frames is None:
             raise ChatProblem("not_found", "this server has no phase engine")
         await self.throttle(user_id)
 
         async def planned(db: AsyncSession, turn: Turn) -> ReplyPlan:
-            plan: ReplyPlan = await commands.handle(db, turn, event, data)
+            plan: ReplyPlan = await frames.handle(db, turn, frame)
             return plan
 
         turn = Turn(

@@ -17,7 +17,6 @@ from server.events import project_channel, session_channel
 
 from ._auth import FORBIDDEN, token_auth
 from ._store import create_session, get_session, message_out, messages_after, session_out
-from .asyncapi import event_of
 from .schemas import (
     ChatProblem,
     ClientFrame,
@@ -170,8 +169,7 @@ class Connection:
             case Typing(data=data):
                 await self.chat.typing(session.id, self.user.id, is_typing=data.is_typing)
             case PhaseGoto() | PhaseApprove() | PhaseRegenerate():
-                data = msgspec.to_builtins(frame.data)
-                await self.chat.command(session, self.user.id, event_of(type(frame)), data)
+                await self.chat.command(session, self.user.id, frame)
             case Stop():
                 await self.chat.engine.request_stop(session.id)
             case LeaveSession():

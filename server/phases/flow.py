@@ -1,35 +1,35 @@
 """One turn of the phase conversation: questions, answers, drafts, approval and moves.
 
 The chat engine asks for a :class:`~server.chat.ReplyPlan` per turn; this module decides what
-the turn means for the session's current phase. A phase becomes ``in_progress`` when its first
-question is asked in conversation (or it is started over REST), so a message is recorded as an
-answer only once a question is pending: a greeting before that starts the phase instead.
+the turn means for the session's current phase and carries it out through
+:class:`~server.phases.commands.PhaseCommands`, the same use cases REST calls. A phase becomes
+``in_progress`` when its first question is asked in conversation (or it is started over REST),
+so a message is recorded as an answer only once a question is pending: a greeting before that
+starts the phase instead.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from providers import ChatRequest, Message, ReplyContext
 from server.chat import ReplyPlan
-from server.db.models import ChatSession, Project
+from server.db.models import ChatSession
 
-from .context import Reader, chat_request, reconstruct, with_feedback
-from .drafting import announce, store_draft, view
-from .services import PhaseService
+from .commands import PhaseCommands
+from .context import chat_request
+from .status import PhaseStatus, status_of
 from .views import next_question
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from providers import Completion, Embedder
+    from providers import Completion
     from server.chat import Turn
     from server.db.models import Phase
-    from server.events import Publisher
 
-    from .templates import PhaseTemplate, Workflow, WorkflowCatalog
+    from .commands import Engine
+    from .templates import PhaseTemplate
 
 APPROVALS = frozenset({"approve", "approved"})
 """Typed words that approve a draft, besides the ``/approve`` command."""
@@ -40,35 +40,17 @@ APPROVAL_QUESTION = (
 """Said after every finished draft; not part of the stored version."""
 
 
-class CommandError(Exception):
-    """A phase command that cannot be carried out; ``code`` is a ``chat:error`` code."""
-
-    def __init__(self, code: Literal["bad_request", "not_found"], message: str) -> None:
-        super().__init__(message)
-        self.code: Literal["bad_request", "not_found"] = code
-        self.message = message
-
-
-class Engine:
-    """What a flow needs from the app: templates, the embedder and the event publisher."""
-
-    def __init__(
-        self,
-        workflows: WorkflowCatalog,
-        embedder: Callable[[], Embedder],
-        publisher: Publisher,
-    ) -> None:
-        self.workflows, self.embedder, self.publisher = workflows, embedder, publisher
-
-
 class PhaseFlow:
-    """The phase side of one turn, on the turn's database session."""
+    """The phase side of one chat turn, on the turn's database session."""
 
-    def __init__(self, engine: Engine, session: AsyncSession, turn: Turn) -> None:
-        self.engine, self.session, self.turn = engine, session, turn
-        self.phases = PhaseService(session=session)
-        self.workflow: Workflow | None = None
-        self.rows: dict[int, Phase] = {}
+    def __init__(self, engine: Engine, db: AsyncSession, turn: Turn) -> None:
+        self.engine, self.db, self.turn = engine, db, turn
+        self.commands = PhaseCommands(engine, db, turn.project_id, turn.user_id)
+
+    @property
+    def rows(self) -> dict[int, Phase]:
+        """The project's phases by number."""
+        return self.commands.rows
 
     async def load(self) -> bool:
         """Read the project's phases and template; False when the project has no phases.
@@ -76,51 +58,29 @@ class PhaseFlow:
         The session's phase is read again here: the turn may carry the phase the connection
         saw when it joined, and another turn may have moved the session since.
         """
-        chat = await self.session.get(ChatSession, self.turn.session_id)
+        chat = await self.db.get(ChatSession, self.turn.session_id)
         if chat is not None:
             self.turn.phase_number = chat.phase_number
-        project = await self.session.get(Project, self.turn.project_id)
-        if project is not None:
-            self.workflow = self.engine.workflows.get(project.template)
-        self.rows = {p.number: p for p in await self.phases.for_project(self.turn.project_id)}
-        return bool(self.rows)
+        return await self.commands.load()
 
     def spec(self, row: Phase) -> PhaseTemplate | None:
         """The template phase of ``row``."""
-        return self.workflow.phase(row.number) if self.workflow else None
+        return self.commands.spec(row.number)
 
     async def current(self) -> Phase:
         """The session's phase; a session without one starts at the first unfinished phase."""
         number = self.turn.phase_number
         if number not in self.rows:
-            unfinished = [n for n, p in sorted(self.rows.items()) if p.status != "completed"]
-            number = unfinished[0] if unfinished else max(self.rows)
+            first = self.commands.next_unfinished(0)
+            number = first if first is not None else max(self.rows)
             await self.move_to(number)
         return self.rows[number]
 
     async def move_to(self, number: int) -> Phase:
         """Make phase ``number`` the session's phase; ``not_found`` if there is none."""
-        if number not in self.rows:
-            raise CommandError(
-                "not_found", f"there is no phase {number}; this project has 1 to {len(self.rows)}"
-            )
-        chat = await self.session.get(ChatSession, self.turn.session_id)
-        if chat is not None:
-            chat.phase_number = number
+        row = await self.commands.move(self.turn.session_id, number)
         self.turn.phase_number = number
-        return self.rows[number]
-
-    async def publish(self, row: Phase, stale: list[int] | None = None) -> None:
-        """Tell the project's participants that ``row`` changed."""
-        await self.session.flush()
-        shown = await view(self.phases, row, self.workflow)
-        await announce(self.engine.publisher, self.turn.project_id, [shown], stale)
-
-    async def start(self, row: Phase) -> None:
-        """Mark ``row`` in progress if nobody has started it."""
-        if row.status == "not_started":
-            row.status = "in_progress"
-            await self.publish(row)
+        return row
 
     async def on_message(self) -> ReplyPlan | None:
         """The plan for a plain message, or None when it is free conversation."""
@@ -128,10 +88,11 @@ class PhaseFlow:
         spec = self.spec(row)
         text = self.turn.content.strip()
         free = text.endswith("?")
-        if row.status == "not_started":
-            await self.start(row)
+        status = status_of(row)
+        if status is PhaseStatus.NOT_STARTED:
+            row = await self.commands.start(row.number)
             return None if free else self.ask(row, spec, "")
-        if row.status != "in_progress":
+        if status is not PhaseStatus.IN_PROGRESS:
             return None
         if row.current_version is not None:
             # A draft awaits approval: the message approves it or says what to change.
@@ -142,15 +103,9 @@ class PhaseFlow:
         if pending is not None and spec is not None:
             if free:
                 return None
-            await self.phases.set_answer(
-                row.project_id,
-                row.number,
-                pending,
-                question=spec.questions[pending],
-                answer=text,
-                message_id=self.turn.message_id,
+            row = await self.commands.answer(
+                row.number, pending, text, message_id=self.turn.message_id
             )
-            await self.publish(row)
             if next_question(row, spec) is not None:
                 return self.ask(row, spec, text)
             return await self.draft(row)
@@ -161,7 +116,8 @@ class PhaseFlow:
         index = next_question(row, spec)
         question = spec.questions[index] if spec is not None and index is not None else None
         goal = spec.goal if spec else None
-        document = self.workflow.title.lower() if self.workflow else "document"
+        workflow = self.commands.workflow
+        document = workflow.title.lower() if workflow else "document"
         lead = "Acknowledge their answer in one short sentence, then ask" if answered else "Ask"
         system = (
             f"You are guiding the user through phase {row.number}, '{row.title}', of their "
@@ -185,25 +141,8 @@ class PhaseFlow:
 
     async def draft(self, row: Phase, feedback: str | None = None) -> ReplyPlan:
         """Draft ``row`` through the provider; the finished reply becomes a new version."""
-        engine, project_id, number, workflow = (
-            self.engine,
-            row.project_id,
-            row.number,
-            self.workflow,
-        )
-        reconstructed = await reconstruct(
-            self.session,
-            self.phases,
-            project_id=project_id,
-            workflow=workflow,
-            number=number,
-            reader=Reader(self.turn.user_id, engine.embedder()),
-        )
-        if feedback:
-            current = await self.phases.version(row, row.current_version)
-            reconstructed = with_feedback(
-                reconstructed, current.content if current else "", feedback
-            )
+        order = await self.commands.regenerate(row.number, feedback)
+        commands = self.commands
 
         async def on_complete(
             db: AsyncSession, text: str, completion: Completion | None, stopped: bool
@@ -211,24 +150,13 @@ class PhaseFlow:
             # A stopped or empty reply stays in the conversation but is not a version.
             if stopped or not text.strip():
                 return
-            phases = PhaseService(session=db)
-            result = await store_draft(
-                phases,
-                project_id,
-                number,
-                text=text,
-                completion=completion,
-                reconstructed=reconstructed,
-                note=f"revised as asked: {feedback}"[:1000] if feedback else None,
-            )
-            shown = await view(phases, result.phase, workflow)
-            await announce(engine.publisher, project_id, [shown], result.stale)
+            await commands.on(db).store(order, text, completion)
 
         return ReplyPlan(
-            request=chat_request(reconstructed),
+            request=chat_request(order.context),
             purpose="draft",
-            phase_number=number,
-            passages=list(reconstructed.context.passages),
+            phase_number=row.number,
+            passages=list(order.context.context.passages),
             on_complete=on_complete,
             closing=APPROVAL_QUESTION,
         )
@@ -255,12 +183,12 @@ class PhaseFlow:
                 + ". The draft will name what they would have provided."
             )
         pending = next_question(row, spec)
-        if row.status == "stale":
+        if status_of(row) is PhaseStatus.STALE:
             lines.append(
                 f"It is stale: phases it builds on changed after version {row.current_version} "
                 "was drafted. /regenerate drafts it again from them."
             )
-        elif row.status == "completed":
+        elif status_of(row) is PhaseStatus.COMPLETED:
             lines.append(
                 f"It is complete (version {row.current_version}). /regenerate drafts it again."
             )
@@ -277,52 +205,35 @@ class PhaseFlow:
 
     async def goto(self, number: int) -> ReplyPlan:
         """Move to phase ``number`` and say where it stands (asking its next question)."""
-        row = await self.move_to(number)
-        await self.start(row)
+        row = await self.commands.goto(self.turn.session_id, number)
+        self.turn.phase_number = number
         return self.say(self.describe(row))
 
     async def approve(self) -> ReplyPlan:
         """Approve the current phase's draft and move on to the next unfinished phase."""
-        row = await self.current()
-        if row.current_version is None:
-            raise CommandError(
-                "bad_request",
-                f"phase {row.number} has no draft to approve yet; answer its questions or /draft",
-            )
-        await self.phases.approve(row.project_id, row.number)
-        await self.publish(row)
+        row = await self.commands.approve((await self.current()).number)
         done = f"Phase {row.number} ({row.title}) approved at version {row.current_version}."
-        later = [n for n, p in sorted(self.rows.items()) if p.status != "completed"]
-        if not later:
+        following = self.commands.next_unfinished(row.number)
+        if following is None:
             return self.say(f"{done} Every phase is complete: the document is ready to export.")
-        following = [n for n in later if n > row.number] or later
-        nxt = await self.move_to(following[0])
-        await self.start(nxt)
+        nxt = await self.goto_quietly(following)
         return self.say(f"{done}\n\n{self.describe(nxt)}")
+
+    async def goto_quietly(self, number: int) -> Phase:
+        """Move to phase ``number`` and start it, without a reply of its own."""
+        row = await self.commands.goto(self.turn.session_id, number)
+        self.turn.phase_number = number
+        return row
 
     async def regenerate(self, number: int | None) -> ReplyPlan:
         """Draft phase ``number`` (default: the current one) again, and move to it."""
         row = await self.move_to(number) if number is not None else await self.current()
-        await self.start(row)
         return await self.draft(row)
 
     async def answer(self, number: int, question: int, text: str) -> ReplyPlan:
         """Set the answer to ``question`` (from 1) of phase ``number``."""
-        if number not in self.rows:
-            raise CommandError("not_found", f"there is no phase {number}")
-        row = self.rows[number]
-        spec = self.spec(row)
-        if spec is None or not 1 <= question <= len(spec.questions):
-            raise CommandError("not_found", f"phase {number} has no question {question}")
-        await self.phases.set_answer(
-            row.project_id,
-            number,
-            question - 1,
-            question=spec.questions[question - 1],
-            answer=text,
-            message_id=self.turn.message_id,
-        )
-        await self.publish(row)
+        message_id = self.turn.message_id
+        row = await self.commands.answer(number, question - 1, text, message_id=message_id)
         again = f" /regenerate {number} drafts it again with it." if row.current_version else ""
         return self.say(f"Saved your answer to question {question} of phase {number}.{again}")
 

@@ -1,28 +1,33 @@
-"""The phase engine's side of chat: ``PhasePlanner`` wraps the chat's memory planner, and
-``PhaseCommands`` answers the WebSocket's ``phase:*`` events.
+"""The phase workflow's side of chat: ``PhasePlanner`` wraps the chat's memory planner, and
+``PhaseFrames`` answers the WebSocket's typed ``phase:*`` frames.
 
 Plain-text commands, for people typing in a widget: ``/goto N``, ``/approve``, ``/draft``,
 ``/regenerate [N]``, ``/answer N.Q text``, ``/status`` and ``/help``. Anything else is either an
 answer to the current phase's pending question, a change request for a draft awaiting approval,
 or free conversation (a message ending in ``?``, or nothing pending), which the memory planner
-answers.
+answers. Commands, frames and REST all end in :class:`~server.phases.commands.PhaseCommands`.
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from server.chat import ChatProblem
+from server.chat.schemas import PhaseApprove, PhaseGoto, PhaseRegenerate
+from server.errors import AppError
 
-from .flow import CommandError, Engine, PhaseFlow
+from .commands import Engine, phase_engine
+from .flow import PhaseFlow
 
 if TYPE_CHECKING:
     from litestar import Litestar
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from providers import Embedder, Profile
+    from providers import Profile
     from server.chat import Planner, ReplyPlan, Turn
+
+    PhaseFrame = PhaseGoto | PhaseApprove | PhaseRegenerate
 
 HELP = (
     "Commands: /goto N (move to phase N), /approve (accept the current draft), /draft (draft "
@@ -33,10 +38,24 @@ _COMMAND = re.compile(r"^/(?P<name>[a-z]+)(?:\s+(?P<arg>.*))?$", re.IGNORECASE |
 _ANSWER = re.compile(r"^(?P<phase>\d+)\.(?P<question>\d+)\s+(?P<text>\S.*)$", re.DOTALL)
 
 
+class CommandSyntaxError(AppError):
+    """400 ``bad_request``: a slash command typed in a way it cannot be read."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(400, message, code="bad_request")
+
+
 def _number(arg: str | None, command: str) -> int:
     if arg is None or not arg.strip().isdigit():
-        raise CommandError("bad_request", f"/{command} needs a phase number, e.g. /{command} 3")
+        raise CommandSyntaxError(f"/{command} needs a phase number, e.g. /{command} 3")
     return int(arg.strip())
+
+
+def _problem(error: AppError) -> ChatProblem:
+    """The ``chat:error`` of a refused phase command."""
+    if error.code == "not_found":
+        return ChatProblem("not_found", str(error.detail))
+    return ChatProblem("bad_request", str(error.detail))
 
 
 class PhasePlanner:
@@ -54,8 +73,9 @@ class PhasePlanner:
         if command is not None:
             try:
                 return await self._command(flow, command["name"].lower(), command["arg"])
-            except CommandError as error:
-                return flow.say(error.message[:1].upper() + error.message[1:] + ".")
+            except AppError as error:
+                message = str(error.detail)
+                return flow.say(message[:1].upper() + message[1:] + ".")
         plan = await flow.on_message()
         return plan if plan is not None else await self.memory.plan(session, turn, profile)
 
@@ -72,52 +92,41 @@ class PhasePlanner:
         if name == "answer":
             match = _ANSWER.match((arg or "").strip())
             if match is None:
-                raise CommandError(
-                    "bad_request", "use /answer PHASE.QUESTION text, e.g. /answer 3.2 …"
-                )
+                raise CommandSyntaxError("use /answer PHASE.QUESTION text, e.g. /answer 3.2 …")
             return await flow.answer(int(match["phase"]), int(match["question"]), match["text"])
         if name == "status":
             return await flow.status()
         return flow.say(HELP)
 
 
-class PhaseCommands:
-    """Handles ``phase:goto``, ``phase:approve`` and ``phase:regenerate`` from the WebSocket."""
+class PhaseFrames:
+    """Answers the typed ``phase:goto``, ``phase:approve`` and ``phase:regenerate`` frames."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    async def handle(
-        self, db_session: AsyncSession, turn: Turn, event: str, data: dict[str, Any]
-    ) -> ReplyPlan:
-        """The reply to a phase event; errors become ``chat:error`` frames with their code."""
-        flow = PhaseFlow(self.engine, db_session, turn)
+    async def handle(self, db: AsyncSession, turn: Turn, frame: PhaseFrame) -> ReplyPlan:
+        """The reply to a phase frame; refusals become ``chat:error`` frames with their code."""
+        flow = PhaseFlow(self.engine, db, turn)
         if not await flow.load():
             raise ChatProblem("not_found", "this project has no phases")
         try:
-            if event == "phase:goto":
-                return await flow.goto(int(data["number"]))
-            if event == "phase:approve":
-                return await flow.approve()
-            if event == "phase:regenerate":
-                number = data.get("number")
-                return await flow.regenerate(int(number) if number is not None else None)
-        except CommandError as error:
-            raise ChatProblem(error.code, error.message) from None
-        raise ChatProblem("bad_request", f"unknown phase event {event!r}")
+            match frame:
+                case PhaseGoto(data=data):
+                    return await flow.goto(data.number)
+                case PhaseApprove():
+                    return await flow.approve()
+                case PhaseRegenerate(data=data):
+                    return await flow.regenerate(data.number)
+        except AppError as error:
+            raise _problem(error) from None
 
 
 async def install_planner(app: Litestar) -> None:
     """Start-up hook, after the chat's: wrap ``app.state.planner`` in a :class:`PhasePlanner`
-    and set ``app.state.phase_commands``."""
+    and set ``app.state.phase_frames``."""
     state = app.state
-
-    def embedder() -> Embedder:
-        # Read at every use: a config reload replaces ``state.registry``.
-        found: Embedder = state.registry.embedder()
-        return found
-
-    engine = Engine(state.workflows, embedder, state.publisher)
+    engine = phase_engine(state)
     if not isinstance(state.planner, PhasePlanner):
         state.planner = PhasePlanner(state.planner, engine)
-    state.phase_commands = PhaseCommands(engine)
+    state.phase_frames = PhaseFrames(engine)
