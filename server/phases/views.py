@@ -9,6 +9,7 @@ from uuid import UUID
 import msgspec
 
 from .schemas import Phase, PhaseAnswer, PhaseVersion, Source
+from .status import PhaseStatus, status_of
 
 if TYPE_CHECKING:
     from server.db.models import Phase as PhaseRow
@@ -48,7 +49,8 @@ def phase_schema(row: PhaseRow, spec: PhaseTemplate | None, content: str | None)
         status=row.status,  # type: ignore[arg-type]
         depends_on=list(row.depends_on),
         current_version=row.current_version,
-        awaiting_approval=row.status == "in_progress" and row.current_version is not None,
+        awaiting_approval=status_of(row) is PhaseStatus.IN_PROGRESS
+        and row.current_version is not None,
         questions=list(spec.questions) if spec else [],
         answers=answers_of(row.answers),
         next_question=next_question(row, spec),

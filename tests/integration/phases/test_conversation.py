@@ -159,3 +159,23 @@ async def test_commands_typed_and_sent_as_events(walker: Walker) -> None:
 
         reply, _ = await _say(ws, "/bogus", "bogus")
         assert reply["content"].startswith("Commands: /goto N")
+
+
+async def test_one_rule_behind_every_front_door(walker: Walker) -> None:
+    """"Approving needs a draft" answers the same from REST, a typed frame and a slash command."""
+    project = await walker.project("diamond")
+    r = await walker.http.post(f"/api/v1/projects/{project}/phases/1/approve")
+    assert r.status_code == 409, r.text
+    assert r.json()["code"] == "conflict"
+    rule = r.json()["message"]
+    assert rule.startswith("phase 1 has no draft to approve yet")
+    async with open_client(walker.served.ws, walker.who.token) as ws:
+        await ws.join(project)
+        frames = await _event(ws, "phase:approve", {})
+        assert frames[-1]["event"] == "chat:error"
+        assert frames[-1]["data"]["message"] == rule
+        reply, _ = await _say(ws, "/approve", "approve")
+        assert reply["content"] == rule[:1].upper() + rule[1:] + "."
+    phases = await walker.phases(project)
+    # Refused everywhere, so nothing changed.
+    assert (phases[0]["status"], phases[0]["current_version"]) == ("not_started", None)
