@@ -162,7 +162,7 @@ async def test_commands_typed_and_sent_as_events(walker: Walker) -> None:
 
 
 async def test_one_rule_behind_every_front_door(walker: Walker) -> None:
-    """"Approving needs a draft" answers the same from REST, a typed frame and a slash command."""
+    """The rule "approving needs a draft" reads the same from REST, a frame and a command."""
     project = await walker.project("diamond")
     r = await walker.http.post(f"/api/v1/projects/{project}/phases/1/approve")
     assert r.status_code == 409, r.text
