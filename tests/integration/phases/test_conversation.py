@@ -179,3 +179,33 @@ async def test_one_rule_behind_every_front_door(walker: Walker) -> None:
     phases = await walker.phases(project)
     # Refused everywhere, so nothing changed.
     assert (phases[0]["status"], phases[0]["current_version"]) == ("not_started", None)
+
+
+async def test_stale_phases_are_regenerated_as_queued_work(walker: Walker) -> None:
+    """``regenerate-stale`` answers 202 at once; each phase arrives as ``phase:updated``."""
+    project = await walker.project("diamond")
+    base = f"/api/v1/projects/{project}/phases"
+    for number in (1, 2, 3):
+        r = await walker.http.post(
+            f"{base}/{number}/edit", json={"content": f"Part {number}.", "based_on_version": None}
+        )
+        assert r.status_code == 200, r.text
+        assert (await walker.http.post(f"{base}/{number}/approve")).status_code == 200
+    r = await walker.http.post(f"{base}/1/edit", json={"content": "New.", "based_on_version": 1})
+    assert r.status_code == 200, r.text
+    async with open_client(walker.served.ws, walker.who.token) as ws:
+        await ws.join(project)
+        r = await walker.http.post(f"{base}/regenerate-stale")
+        assert r.status_code == 202, r.text
+        assert r.json()["stale"] == [2, 3]
+        seen: dict[int, dict[str, Any]] = {}
+
+        def both_drafted(frame: dict[str, Any]) -> bool:
+            if frame["event"] == "phase:updated":
+                seen[frame["data"]["phase"]["number"]] = frame["data"]["phase"]
+            return all(seen.get(n, {}).get("current_version") == 2 for n in (2, 3))
+
+        await ws.until(both_drafted)
+    assert all(seen[n]["awaiting_approval"] and seen[n]["status"] == "in_progress" for n in (2, 3))
+    statuses = [p["status"] for p in await walker.phases(project)]
+    assert statuses[:3] == ["completed", "in_progress", "in_progress"]
