@@ -19,6 +19,7 @@ from ._config import (
 )
 from ._embedding import embedding_space
 from ._local import LocalChat
+from ._local_draft import change_report
 from ._local_reply import OFFLINE_NOTICE, compose_reply
 from ._prompt import CONTINUE_INSTRUCTION, request_messages
 from ._registry import Registry, build_registry
@@ -82,6 +83,7 @@ __all__ = [
     "Usage",
     "WordLlamaEmbedder",
     "build_registry",
+    "change_report",
     "compose_reply",
     "cost_usd",
     "embedding_space",

@@ -74,7 +74,8 @@ class ReplyPlan:
         None
     )
     events: list[tuple[str, Any]] = field(default_factory=list)
-    closing: str | None = None
+    closing: str | Callable[[Completion | None], str | None] | None = None
+    """Said after the reply; a function of the completion when it depends on who answered."""
 
 
 class Planner(Protocol):

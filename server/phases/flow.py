@@ -12,16 +12,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from providers import ChatRequest, Message, ReplyContext
+from sqlalchemy import select
+
+from providers import ChatRequest, Message, ReplyContext, change_report
 from server.chat import ReplyPlan
-from server.db.models import ChatSession
+from server.db.models import ChatMessage, ChatSession
 
 from .commands import PhaseCommands
 from .context import chat_request
 from .status import PhaseStatus, status_of
+from .understanding import classify, is_free_question
 from .views import next_question
 
 if TYPE_CHECKING:
+    from uuid import UUID
+
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from providers import Completion
@@ -31,8 +36,6 @@ if TYPE_CHECKING:
     from .commands import Engine
     from .templates import PhaseTemplate
 
-APPROVALS = frozenset({"approve", "approved"})
-"""Typed words that approve a draft, besides the ``/approve`` command."""
 APPROVAL_QUESTION = (
     "Does this draft work for you? Say **approve** (or `/approve`) to accept it and move on, "
     "or tell me what to change."
@@ -46,6 +49,8 @@ class PhaseFlow:
     def __init__(self, engine: Engine, db: AsyncSession, turn: Turn) -> None:
         self.engine, self.db, self.turn = engine, db, turn
         self.commands = PhaseCommands(engine, db, turn.project_id, turn.user_id)
+        self.reminder: str | None = None
+        """Said after a free-conversation reply: the phase question still waiting."""
 
     @property
     def rows(self) -> dict[int, Phase]:
@@ -83,46 +88,105 @@ class PhaseFlow:
         return row
 
     async def on_message(self) -> ReplyPlan | None:
-        """The plan for a plain message, or None when it is free conversation."""
+        """The plan for a plain message, or None when it is free conversation (then
+        :attr:`reminder` is what to say after the conversation's reply, if anything)."""
         row = await self.current()
         spec = self.spec(row)
         text = self.turn.content.strip()
-        free = text.endswith("?")
         status = status_of(row)
         if status is PhaseStatus.NOT_STARTED:
             row = await self.commands.start(row.number)
-            return None if free else self.ask(row, spec, "")
+            if is_free_question(text):
+                self.reminder = self.progress(row, spec)
+                return None
+            return self.ask(row, spec)
         if status is not PhaseStatus.IN_PROGRESS:
             return None
-        if row.current_version is not None:
-            # A draft awaits approval: the message approves it or says what to change.
-            if text.lower() in APPROVALS:
-                return await self.approve()
-            return None if free else await self.draft(row, feedback=text)
-        pending = next_question(row, spec)
-        if pending is not None and spec is not None:
-            if free:
-                return None
-            row = await self.commands.answer(
-                row.number, pending, text, message_id=self.turn.message_id
-            )
-            if next_question(row, spec) is not None:
-                return self.ask(row, spec, text)
+        draft_waiting = row.current_version is not None
+        pending = None if draft_waiting else next_question(row, spec)
+        kind = classify(text, question_pending=pending is not None, draft_waiting=draft_waiting)
+        if kind == "was_answer":
+            return await self.file_previous_as_answer(row, spec)
+        if kind == "approve":
+            return await self.approve()
+        if kind == "change":
+            return await self.draft(row, feedback=text)
+        if kind == "question":
+            self.reminder = self.progress(row, spec) if pending is not None else None
+            return None
+        if pending is None or spec is None:
             return await self.draft(row)
+        return await self.record_answer(row, spec, pending, text, self.turn.message_id)
+
+    async def record_answer(
+        self, row: Phase, spec: PhaseTemplate, index: int, text: str, message_id: UUID
+    ) -> ReplyPlan:
+        """Record ``text`` as the answer to question ``index``; ask the next one or draft."""
+        row = await self.commands.answer(row.number, index, text, message_id=message_id)
+        if next_question(row, spec) is not None:
+            return self.ask(row, spec, noted=index + 1, answered=text)
         return await self.draft(row)
 
-    def ask(self, row: Phase, spec: PhaseTemplate | None, answered: str) -> ReplyPlan:
-        """Ask the phase's next question through the provider, acknowledging ``answered``."""
+    async def file_previous_as_answer(self, row: Phase, spec: PhaseTemplate | None) -> ReplyPlan:
+        """ "That was an answer": the user's previous message becomes the pending answer."""
+        pending = next_question(row, spec) if row.current_version is None else None
+        if pending is None or spec is None:
+            return self.say(
+                "There is no open question in this phase to file it under. To change an "
+                "answer, use /answer PHASE.QUESTION text, e.g. /answer 2.1 …"
+            )
+        previous = await self.db.scalar(
+            select(ChatMessage)
+            .where(
+                ChatMessage.session_id == self.turn.session_id,
+                ChatMessage.role == "user",
+                ChatMessage.id != self.turn.message_id,
+            )
+            .order_by(ChatMessage.seq.desc())
+            .limit(1)
+        )
+        if previous is None:
+            return self.say("There is no earlier message of yours in this conversation to file.")
+        return await self.record_answer(row, spec, pending, previous.content, previous.id)
+
+    def progress(self, row: Phase, spec: PhaseTemplate | None) -> str | None:
+        """ "Back to question k of n: …" for the phase's pending question, if any."""
+        index = next_question(row, spec)
+        if spec is None or index is None:
+            return None
+        count = len(spec.questions)
+        return (
+            f"Back to phase {row.number}, question {index + 1} of {count}: {spec.questions[index]}"
+        )
+
+    def ask(
+        self,
+        row: Phase,
+        spec: PhaseTemplate | None,
+        *,
+        noted: int | None = None,
+        answered: str = "",
+    ) -> ReplyPlan:
+        """Ask the phase's next question through the provider, saying which question of how
+        many it is and, after an answer, which question it was filed under."""
         index = next_question(row, spec)
         question = spec.questions[index] if spec is not None and index is not None else None
+        count = len(spec.questions) if spec is not None else None
+        number = index + 1 if index is not None else None
         goal = spec.goal if spec else None
         workflow = self.commands.workflow
         document = workflow.title.lower() if workflow else "document"
-        lead = "Acknowledge their answer in one short sentence, then ask" if answered else "Ask"
+        said = (
+            f"Begin with exactly: 'Noted as your answer to question {noted} of {count}.' "
+            if noted
+            else ""
+        )
         system = (
             f"You are guiding the user through phase {row.number}, '{row.title}', of their "
-            f"{document}. Goal of the phase: {goal or row.title}. {lead} the next question, "
-            "phrased naturally, without changing what it asks. Ask only this one question:\n"
+            f"{document}. Goal of the phase: {goal or row.title}. {said}Then ask question "
+            f"{number} of {count}, saying so ('Question {number} of {count}: ...'), phrased "
+            "naturally without changing what it asks. Ask only this one question; do not "
+            "repeat earlier questions or the phase's goal:\n"
             f"{question}"
         )
         opener = answered or f"Let's work on phase {row.number}, {row.title}."
@@ -133,6 +197,9 @@ class PhaseFlow:
             phase_title=row.title,
             phase_goal=goal,
             next_question=question,
+            question_number=number,
+            question_count=count,
+            noted=noted,
         )
         request = ChatRequest(
             messages=(Message("system", system), Message("user", opener)), context=context
@@ -140,9 +207,27 @@ class PhaseFlow:
         return ReplyPlan(request=request, purpose="ask", phase_number=row.number)
 
     async def draft(self, row: Phase, feedback: str | None = None) -> ReplyPlan:
-        """Draft ``row`` through the provider; the finished reply becomes a new version."""
+        """Draft ``row`` through the provider; the finished reply becomes a new version.
+
+        What the draft leaves out (questions not answered yet, earlier phases with no content)
+        and, offline, which requested changes were made, are said after it, in the
+        conversation, never inside the document.
+        """
         order = await self.commands.regenerate(row.number, feedback)
         commands = self.commands
+        spec = self.spec(row)
+        missing = (
+            [
+                f"question {i + 1} ({q})"
+                for i, (q, a) in enumerate(
+                    (a.question, a.answer) for a in order.context.context.answers
+                )
+                if not a.strip()
+            ]
+            if spec is not None
+            else []
+        )
+        gaps = list(order.context.context.gaps)
 
         async def on_complete(
             db: AsyncSession, text: str, completion: Completion | None, stopped: bool
@@ -152,13 +237,32 @@ class PhaseFlow:
                 return
             await commands.on(db).store(order, text, completion)
 
+        def closing(completion: Completion | None) -> str:
+            lines = []
+            if feedback and completion is not None and completion.provider == "local":
+                made, needs = change_report(feedback)
+                if made:
+                    lines.append("Changes made: " + "; ".join(made) + ".")
+                if needs:
+                    lines.append(
+                        "These need an AI model provider, which is not answering here: "
+                        + "; ".join(needs)
+                        + "."
+                    )
+            if gaps:
+                lines.append("Drafted without " + ", ".join(gaps) + ", which have no content yet.")
+            if missing and not feedback:
+                lines.append("Not answered yet, so not in the draft: " + "; ".join(missing) + ".")
+            lines.append(APPROVAL_QUESTION)
+            return "\n\n".join(lines)
+
         return ReplyPlan(
             request=chat_request(order.context),
             purpose="draft",
             phase_number=row.number,
             passages=list(order.context.context.passages),
             on_complete=on_complete,
-            closing=APPROVAL_QUESTION,
+            closing=closing,
         )
 
     def say(self, text: str) -> ReplyPlan:

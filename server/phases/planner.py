@@ -13,8 +13,13 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+import msgspec
+from sqlalchemy import exists, select
+
+from providers import OFFLINE_NOTICE
 from server.chat import ChatProblem
 from server.chat.schemas import PhaseApprove, PhaseGoto, PhaseRegenerate
+from server.db.models import ChatMessage
 from server.errors import AppError
 
 from .commands import Engine, phase_engine
@@ -77,7 +82,31 @@ class PhasePlanner:
                 message = str(error.detail)
                 return flow.say(message[:1].upper() + message[1:] + ".")
         plan = await flow.on_message()
-        return plan if plan is not None else await self.memory.plan(session, turn, profile)
+        if plan is None:
+            plan = await self.memory.plan(session, turn, profile)
+            if flow.reminder and plan.closing is None:
+                plan.closing = flow.reminder
+        return await self._noticed(session, turn, plan)
+
+    @staticmethod
+    async def _noticed(session: AsyncSession, turn: Turn, plan: ReplyPlan) -> ReplyPlan:
+        """The plan, told whether the offline notice was already shown in this conversation
+        (it is shown once)."""
+        if plan.request is None or not plan.request.context.notice:
+            return plan
+        shown = await session.scalar(
+            select(
+                exists().where(
+                    ChatMessage.session_id == turn.session_id,
+                    ChatMessage.role == "assistant",
+                    ChatMessage.content.startswith(OFFLINE_NOTICE),
+                )
+            )
+        )
+        if shown:
+            context = msgspec.structs.replace(plan.request.context, notice=False)
+            plan.request = msgspec.structs.replace(plan.request, context=context)
+        return plan
 
     @staticmethod
     async def _command(flow: PhaseFlow, name: str, arg: str | None) -> ReplyPlan:
