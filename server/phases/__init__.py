@@ -12,7 +12,7 @@ from .controllers import PhaseController
 from .drafting import announce, run_draft, store_draft, view
 from .flow import PhaseFlow
 from .planner import PhaseFrames, PhasePlanner, install_planner
-from .services import PhaseService, VersionConflictError, WriteResult
+from .services import PhaseService, WriteResult
 from .status import (
     TRANSITIONS,
     NoDraftError,
@@ -49,7 +49,6 @@ __all__ = [
     "PhaseTemplate",
     "Reader",
     "StatusConflictError",
-    "VersionConflictError",
     "Workflow",
     "WorkflowCatalog",
     "WriteResult",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from server.db.models import ChatSession, Project
-from server.errors import AppError
+from server.errors import DomainError, not_found
 
 from .context import Reader, reconstruct, with_feedback
 from .drafting import announce, run_draft, store_draft, view
@@ -94,7 +94,7 @@ class PhaseCommands:
         """Read the project's template and phases; False when the project has no phases."""
         project = await self.db.get(Project, self.project_id)
         if project is None:
-            raise AppError(404, "project not found", code="not_found")
+            raise not_found("project")
         self.workflow = self.engine.workflows.get(project.template)
         self.rows = {p.number: p for p in await self.phases.for_project(self.project_id)}
         return bool(self.rows)
@@ -104,7 +104,7 @@ class PhaseCommands:
         found = self.rows.get(number)
         if found is None:
             there = f"this project has 1 to {len(self.rows)}" if self.rows else "it has none"
-            raise AppError(404, f"there is no phase {number}; {there}", code="not_found")
+            raise DomainError("not_found", f"there is no phase {number}; {there}")
         return found
 
     def spec(self, number: int) -> PhaseTemplate | None:
@@ -156,7 +156,7 @@ class PhaseCommands:
         self.row(number)
         spec = self.spec(number)
         if spec is None or not 0 <= question < len(spec.questions):
-            raise AppError(404, f"phase {number} has no question {question + 1}", code="not_found")
+            raise DomainError("not_found", f"phase {number} has no question {question + 1}")
         row = await self.phases.set_answer(
             self.project_id,
             number,

@@ -15,7 +15,7 @@ from providers import ProvidersUnavailable
 from server import audit
 from server.access import EDITOR, VIEWER
 from server.db.models import Project, User
-from server.errors import AppError, not_found
+from server.errors import DomainError, not_found
 
 from .commands import PhaseCommands, phase_engine
 from .context import DEFAULT_BUDGET, Reader, reconstruct
@@ -172,7 +172,7 @@ class PhaseController(Controller):
                 number, request.app.state.router, store.profile_for(project)
             )
         except ProvidersUnavailable as error:
-            raise AppError(503, str(error), code="provider_unavailable") from None
+            raise DomainError("provider_unavailable", str(error)) from None
         _audit_version(request, commands)
         return shown
 

@@ -9,7 +9,7 @@ longer stale, so it is not drafted twice. Participants see each phase as it is s
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 import msgspec
@@ -18,6 +18,7 @@ from sqlalchemy import select
 from providers import ProvidersUnavailable
 from server.ai import ConfigStore
 from server.db.models import Job, Project
+from server.events import ServerFrame
 from tasks.jobs import JobFailed, job_handler
 
 from .commands import Engine, PhaseCommands
@@ -35,6 +36,7 @@ __all__ = ("KIND", "queue_stale_regeneration", "regenerate_stale")
 KIND = "regenerate_stale_phases"
 TIME_LIMIT_S = 1800
 _ACTIVE = ("queued", "running")
+_FRAME = msgspec.json.Decoder(ServerFrame)
 
 
 class _Relay:
@@ -45,8 +47,8 @@ class _Relay:
         self.ctx = ctx
 
     async def publish(self, data: bytes, channels: Iterable[str]) -> None:
-        frame: dict[str, Any] = msgspec.json.decode(data)
-        await self.ctx.publish(list(channels), frame["event"], frame["data"])
+        """Deliver the encoded frame ``data`` to ``channels`` through the job's context."""
+        await self.ctx.emit(list(channels), _FRAME.decode(data))
 
 
 async def queue_stale_regeneration(db: AsyncSession, project_id: UUID, user_id: UUID) -> Job:

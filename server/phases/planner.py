@@ -17,10 +17,9 @@ import msgspec
 from sqlalchemy import exists, select
 
 from providers import OFFLINE_NOTICE
-from server.chat import ChatProblem
 from server.chat.schemas import PhaseApprove, PhaseGoto, PhaseRegenerate
 from server.db.models import ChatMessage
-from server.errors import AppError
+from server.errors import DomainError
 
 from .commands import Engine, phase_engine
 from .flow import PhaseFlow
@@ -43,24 +42,10 @@ _COMMAND = re.compile(r"^/(?P<name>[a-z]+)(?:\s+(?P<arg>.*))?$", re.IGNORECASE |
 _ANSWER = re.compile(r"^(?P<phase>\d+)\.(?P<question>\d+)\s+(?P<text>\S.*)$", re.DOTALL)
 
 
-class CommandSyntaxError(AppError):
-    """400 ``bad_request``: a slash command typed in a way it cannot be read."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(400, message, code="bad_request")
-
-
 def _number(arg: str | None, command: str) -> int:
     if arg is None or not arg.strip().isdigit():
-        raise CommandSyntaxError(f"/{command} needs a phase number, e.g. /{command} 3")
+        raise DomainError("bad_request", f"/{command} needs a phase number, e.g. /{command} 3")
     return int(arg.strip())
-
-
-def _problem(error: AppError) -> ChatProblem:
-    """The ``chat:error`` of a refused phase command."""
-    if error.code == "not_found":
-        return ChatProblem("not_found", str(error.detail))
-    return ChatProblem("bad_request", str(error.detail))
 
 
 class PhasePlanner:
@@ -78,9 +63,8 @@ class PhasePlanner:
         if command is not None:
             try:
                 return await self._command(flow, command["name"].lower(), command["arg"])
-            except AppError as error:
-                message = str(error.detail)
-                return flow.say(message[:1].upper() + message[1:] + ".")
+            except DomainError as error:
+                return flow.say(error.message[:1].upper() + error.message[1:] + ".")
         plan = await flow.on_message()
         if plan is None:
             plan = await self.memory.plan(session, turn, profile)
@@ -121,7 +105,9 @@ class PhasePlanner:
         if name == "answer":
             match = _ANSWER.match((arg or "").strip())
             if match is None:
-                raise CommandSyntaxError("use /answer PHASE.QUESTION text, e.g. /answer 3.2 …")
+                raise DomainError(
+                    "bad_request", "use /answer PHASE.QUESTION text, e.g. /answer 3.2 …"
+                )
             return await flow.answer(int(match["phase"]), int(match["question"]), match["text"])
         if name == "status":
             return await flow.status()
@@ -135,20 +121,18 @@ class PhaseFrames:
         self.engine = engine
 
     async def handle(self, db: AsyncSession, turn: Turn, frame: PhaseFrame) -> ReplyPlan:
-        """The reply to a phase frame; refusals become ``chat:error`` frames with their code."""
+        """The reply to a phase frame; a refusal is a ``DomainError``, which the socket
+        answers with a ``chat:error`` of the same code."""
         flow = PhaseFlow(self.engine, db, turn)
         if not await flow.load():
-            raise ChatProblem("not_found", "this project has no phases")
-        try:
-            match frame:
-                case PhaseGoto(data=data):
-                    return await flow.goto(data.number)
-                case PhaseApprove():
-                    return await flow.approve()
-                case PhaseRegenerate(data=data):
-                    return await flow.regenerate(data.number)
-        except AppError as error:
-            raise _problem(error) from None
+            raise DomainError("not_found", "this project has no phases")
+        match frame:
+            case PhaseGoto(data=data):
+                return await flow.goto(data.number)
+            case PhaseApprove():
+                return await flow.approve()
+            case PhaseRegenerate(data=data):
+                return await flow.regenerate(data.number)
 
 
 async def install_planner(app: Litestar) -> None:

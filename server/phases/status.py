@@ -12,7 +12,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TYPE_CHECKING, Final
 
-from server.errors import AppError
+from server.errors import DomainError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -81,28 +81,27 @@ TRANSITIONS: Final[Mapping[tuple[PhaseStatus, PhaseEvent], PhaseStatus]] = {
 """Where each event leads from each status; a missing pair is a refused event."""
 
 
-class StatusConflictError(AppError):
-    """409 ``conflict``: the event cannot happen to a phase in its current status."""
+class StatusConflictError(DomainError):
+    """``conflict``: the event cannot happen to a phase in its current status."""
 
     def __init__(self, number: int, status: PhaseStatus, event: PhaseEvent) -> None:
         super().__init__(
-            409,
+            "conflict",
             f"phase {number} is {status.replace('_', ' ')}: it cannot take '{event}'",
-            code="conflict",
-            extra={"status": str(status), "event": str(event)},
+            status=str(status),
+            event=str(event),
         )
 
 
-class NoDraftError(AppError):
-    """409 ``conflict``: approving needs a draft, and the phase has none yet."""
+class NoDraftError(DomainError):
+    """``conflict``: approving needs a draft, and the phase has none yet."""
 
     def __init__(self, number: int) -> None:
         super().__init__(
-            409,
+            "conflict",
             f"phase {number} has no draft to approve yet; answer its questions or ask for a "
             "draft first",
-            code="conflict",
-            extra={"current_version": None},
+            current_version=None,
         )
 
 

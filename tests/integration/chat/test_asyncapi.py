@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING, Any, get_args
 
 import msgspec
 
-from server.chat import ClientFrame, ServerFrame, asyncapi_document
+from server.chat import ClientFrame, asyncapi_document
 from server.chat.asyncapi import REF
+from server.events import ServerFrame
 
 if TYPE_CHECKING:
     from litestar import Litestar

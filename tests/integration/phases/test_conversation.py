@@ -149,7 +149,7 @@ async def test_commands_typed_and_sent_as_events(walker: Walker) -> None:
         assert "Left?" in reply_of(frames)["content"]
         frames = await _event(ws, "phase:approve", {})
         assert frames[-1]["event"] == "chat:error"
-        assert frames[-1]["data"]["code"] == "bad_request"
+        assert frames[-1]["data"]["code"] == "conflict"
 
         # A new version of phase 2 makes the completed phase 4 stale; participants are told.
         reply, frames = await _say(ws, "The left side is the farmers.", "left")
@@ -173,6 +173,7 @@ async def test_one_rule_behind_every_front_door(walker: Walker) -> None:
         await ws.join(project)
         frames = await _event(ws, "phase:approve", {})
         assert frames[-1]["event"] == "chat:error"
+        assert frames[-1]["data"]["code"] == "conflict"
         assert frames[-1]["data"]["message"] == rule
         reply, _ = await _say(ws, "/approve", "approve")
         assert reply["content"] == rule[:1].upper() + rule[1:] + "."

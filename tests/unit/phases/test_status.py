@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, cast, get_args
 
 import pytest
 
+from server.events import PhaseStatus as WireStatus
 from server.phases import (
     TRANSITIONS,
     NoDraftError,
@@ -17,7 +18,6 @@ from server.phases import (
     StatusConflictError,
     advance,
 )
-from server.phases.schemas import Status
 from tests.conftest import ROOT
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ def _row(status: PhaseStatus, version: int | None = None) -> Phase:
 
 
 def test_wire_statuses_are_the_enum() -> None:
-    assert set(get_args(Status)) == {s.value for s in PhaseStatus}
+    assert set(get_args(WireStatus)) == {s.value for s in PhaseStatus}
 
 
 @pytest.mark.parametrize(
