@@ -76,7 +76,7 @@ def test_approving_needs_a_draft_whatever_the_status() -> None:
     with pytest.raises(NoDraftError) as refused:
         advance(row, E.APPROVE)
     assert refused.value.code == "conflict"
-    assert "no draft to approve" in str(refused.value.detail)
+    assert "no draft to approve" in refused.value.message
     assert row.status == "in_progress"
 
 
