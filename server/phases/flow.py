@@ -342,12 +342,49 @@ class PhaseFlow:
         return self.say(f"Saved your answer to question {question} of phase {number}.{again}")
 
     async def status(self) -> ReplyPlan:
-        """Every phase with its status; the current one marked."""
+        """Where the document stands, in a few lines a widget shows well."""
         current = (await self.current()).number
-        lines = []
+        done = [n for n, r in self.rows.items() if status_of(r) is PhaseStatus.COMPLETED]
+        workflow = self.commands.workflow
+        title = workflow.title if workflow else "Document"
+        lines = [f"**{title}: {len(done)} of {len(self.rows)} phases complete.**"]
+        waiting: list[int] = []
         for number, row in sorted(self.rows.items()):
-            version = f", version {row.current_version}" if row.current_version else ""
-            marker = "→ " if number == current else ""
-            status = row.status.replace("_", " ")
-            lines.append(f"- {marker}{number}. {row.title}: {status}{version}")
+            state = self.state_of(row)
+            if state is None:
+                waiting.append(number)
+                continue
+            here = " ← you are here" if number == current else ""
+            lines.append(f"- {number}. {row.title}: {state}{here}")
+        if waiting:
+            here = f" (you are on phase {current})" if current in waiting else ""
+            lines.append(f"- Not started: {_ranges(waiting)}{here}")
         return self.say("\n".join(lines))
+
+    def state_of(self, row: Phase) -> str | None:
+        """How ``row`` stands, in words; None for a phase nobody started."""
+        status = status_of(row)
+        if status is PhaseStatus.NOT_STARTED:
+            return None
+        if status is PhaseStatus.COMPLETED:
+            return "complete"
+        if status is PhaseStatus.STALE:
+            return "needs a new draft (a phase it builds on changed)"
+        if row.current_version is not None:
+            return f"draft waiting for your approval (version {row.current_version})"
+        spec = self.spec(row)
+        index = next_question(row, spec)
+        if spec is not None and index is not None:
+            return f"in progress, question {index + 1} of {len(spec.questions)}"
+        return "in progress, ready to draft"
+
+
+def _ranges(numbers: list[int]) -> str:
+    """``[6, 7, 8, 10]`` as ``6 to 8, 10``."""
+    runs: list[list[int]] = []
+    for number in numbers:
+        if runs and number == runs[-1][-1] + 1:
+            runs[-1].append(number)
+        else:
+            runs.append([number])
+    return ", ".join(f"{r[0]} to {r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)

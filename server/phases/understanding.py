@@ -38,6 +38,8 @@ _ASKING = re.compile(
     r"^(?:what|which|who|whom|whose|how|why|when|where)\b(?:'s)?\s+"
     r"(?:is|are|was|were|will|would|do|does|did|should|could|can|have|has|had|much|many|"
     r"about|exactly|else|did)\b|"
+    r"^(?:what|which|how\s+(?:much|many))\b(?:\s+[\w'-]+){0,4}\s+"
+    r"(?:did|do|does|will|would|should|can|have|has)\s+(?:we|i|you|they)\b|"
     r"^(?:can|could|would|will)\s+you\b|"
     r"^(?:do|does|did|is|are|was|were|have|has)\s+(?:we|i|you|our|my|the|it|they|there)\b|"
     r"^(?:remind me|tell me|show me|explain)\b",

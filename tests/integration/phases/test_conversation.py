@@ -107,7 +107,8 @@ async def test_commands_typed_and_sent_as_events(walker: Walker) -> None:
     async with open_client(walker.served.ws, walker.who.token) as ws:
         await ws.join(project)
         reply, _ = await _say(ws, "/status", "status")
-        assert "→ 1. Root: not started" in reply["content"]
+        assert reply["content"].startswith("**Diamond: 0 of 6 phases complete.**")
+        assert "- Not started: 1 to 6 (you are on phase 1)" in reply["content"]
 
         reply, _ = await _say(ws, "/goto 4", "goto4")
         assert "Left (phase 2), Right (phase 3)" in reply["content"]
