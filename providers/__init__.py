@@ -21,6 +21,7 @@ from ._embedding import embedding_space
 from ._local import LocalChat
 from ._local_draft import change_report
 from ._local_reply import OFFLINE_NOTICE, compose_reply
+from ._local_text import terms as content_terms
 from ._prompt import CONTINUE_INSTRUCTION, request_messages
 from ._registry import Registry, build_registry
 from ._router import Router
@@ -85,6 +86,7 @@ __all__ = [
     "build_registry",
     "change_report",
     "compose_reply",
+    "content_terms",
     "cost_usd",
     "embedding_space",
     "estimate_tokens",

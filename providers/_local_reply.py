@@ -98,20 +98,17 @@ def _ask(context: ReplyContext) -> str:
 
 
 def _chat(context: ReplyContext) -> str:
-    parts = [
-        "I can't hold an open conversation the way an AI model can, but I can draft phases from "
-        "your answers, quote your documents, and walk you through the questions."
-    ]
     quotes = _best_sentences(terms(context.user_message), context.passages, 2)
-    if quotes:
-        parts.append("Related passages from your documents:")
-        parts.extend(f"> {sentence} [{passage.ref}]" for passage, sentence in quotes)
-        parts.append(_sources([p for p, _ in quotes]))
-    label = _phase_label(context)
-    if label and context.next_question:
-        parts.append(f"We are on **{label}**. {context.next_question.strip()}")
-    elif label:
-        parts.append(f"We are on **{label}**. Ask me to draft it, or ask about your documents.")
+    if not quotes:
+        return (
+            "I can't hold an open conversation the way an AI model can, and nothing said or "
+            "written in this project matches that. I can draft phases from your answers, quote "
+            "your documents and earlier answers, and walk you through the questions."
+        )
+    parts = ["Here is what is on record in this project:"]
+    parts.extend(
+        f"> {sentence} [{passage.ref}]\n> — {passage.source}" for passage, sentence in quotes
+    )
     return "\n\n".join(parts)
 
 

@@ -23,6 +23,7 @@ from server.errors import DomainError
 
 from .commands import Engine, phase_engine
 from .flow import PhaseFlow
+from .memory import with_memory
 
 if TYPE_CHECKING:
     from litestar import Litestar
@@ -67,7 +68,8 @@ class PhasePlanner:
                 return flow.say(error.message[:1].upper() + error.message[1:] + ".")
         plan = await flow.on_message()
         if plan is None:
-            plan = await self.memory.plan(session, turn, profile)
+            recalled = await self.memory.plan(session, turn, profile)
+            plan = with_memory(recalled, flow.rows, turn.content)
             if flow.reminder and plan.closing is None:
                 plan.closing = flow.reminder
         return await self._noticed(session, turn, plan)
