@@ -22,9 +22,10 @@ if TYPE_CHECKING:
 
 MIN_OVERLAP = 3
 """Content words a passage sentence must share with an answer to be quoted beside it."""
-MIN_SHARE = 0.3
+MIN_SHARE = 0.2
 """...and the share of the sentence's own content words those must be."""
-_MARKUP_RE = re.compile(r"(^|\s)(#{1,6}|>|[-*+]|\d+[.)])\s+|[*_`]{1,3}|\[(S\d+)\]")
+_LINE_MARKUP_RE = re.compile(r"^\s*(?:(?:#{1,6}|>|[-*+]|\d+[.)])\s+)+", re.MULTILINE)
+_INLINE_MARKUP_RE = re.compile(r"[*_`]{1,3}(?=\S)|(?<=\S)[*_`]{1,3}|\[S\d+\]")
 _QUOTED_RE = re.compile(r"\s*[“\"][^”\"]{3,}[”\"]\s*(\[S\d+\])?")
 _CITE_RE = re.compile(r"\s*\[S\d+\]")
 _CONTRACTIONS = {
@@ -45,7 +46,7 @@ _CONTRACTIONS = {
 def plain(text: str) -> str:
     """``text`` as one plain sentence run: Markdown markers and citations removed, spaces
     collapsed, a capital first and a full stop last."""
-    text = _MARKUP_RE.sub(lambda m: m.group(1) or "", text)
+    text = _INLINE_MARKUP_RE.sub("", _LINE_MARKUP_RE.sub("", text))
     text = " ".join(text.split())
     if not text:
         return ""
