@@ -132,7 +132,7 @@ def draft(context: ReplyContext) -> str:
     the requested changes applied."""
     title = context.phase_title or "Draft"
     if context.feedback and context.previous.strip():
-        sections = [s for s in parse(context.previous) if s.heading != title]
+        sections = parse(context.previous)
         for change in requested(context.feedback):
             sections = change.apply(sections, context)
         return render(title, sections)

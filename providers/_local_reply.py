@@ -98,7 +98,10 @@ def _ask(context: ReplyContext) -> str:
 
 
 def _chat(context: ReplyContext) -> str:
-    quotes = _best_sentences(terms(context.user_message), context.passages, 2)
+    wanted = terms(context.user_message)
+    # What the user recorded as answers comes first: it is what was decided.
+    recorded = [p for p in context.passages if p.topic]
+    quotes = _best_sentences(wanted, recorded, 2) or _best_sentences(wanted, context.passages, 2)
     if not quotes:
         return (
             "I can't hold an open conversation the way an AI model can, and nothing said or "
@@ -125,8 +128,9 @@ def _best_sentences(
     scored: list[tuple[float, int, Passage, str]] = []
     for order, passage in enumerate(passages):
         best: tuple[float, str] | None = None
-        for sentence in sentences(passage.text):
-            overlap = len(wanted & terms(sentence))
+        about = terms(passage.topic)
+        for sentence in sentences(passage.text) if not about else [" ".join(passage.text.split())]:
+            overlap = len(wanted & (terms(sentence) | about))
             if overlap and (best is None or overlap > best[0]):
                 best = (overlap, sentence)
         if best is not None:

@@ -43,6 +43,8 @@ class Passage(msgspec.Struct, frozen=True):
     chunk_id: str | None = None
     page: int | None = None
     score: float = 0.0
+    topic: str = ""
+    """What the passage is about beyond its own words: for a recorded answer, its question."""
 
 
 class Answer(msgspec.Struct, frozen=True):

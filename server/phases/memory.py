@@ -34,7 +34,8 @@ def recalled_answers(rows: dict[int, Phase], question: str, first_ref: int) -> l
             when = datetime.fromisoformat(str(answer["answered_at"])).strftime("%Y-%m-%d")
             index = int(answer["index"])
             source = f"your answer in phase {number} ({row.title}), question {index + 1}, {when}"
-            passage = Passage(ref="", text=text, source=source, score=float(shared))
+            topic = str(answer["question"])
+            passage = Passage(ref="", text=text, source=source, score=1.0, topic=topic)
             scored.append((shared, -number, -index, passage))
     scored.sort(key=lambda item: item[:3], reverse=True)
     return [

@@ -119,10 +119,15 @@ class Walk:
             assert reply["phase"] == number
         elif moment.kind == "change":
             before = await self.phase(number)
-            reply, frames = await self.say(moment.text)
+            reply, _ = await self.say(moment.text)
             after = await self.phase(number)
             assert after["current_version"] == before["current_version"] + 1
             self.changes.append((number, moment.text))
+            # What was asked changed; what the answers said is still there.
+            kept = " ".join(_words(after["content"]))
+            for (n, _), answer in self.expected.items():
+                if n == number:
+                    assert " ".join(_words(answer)[:5]) in kept, (answer, after["content"])
             assert reply["content"].rstrip().endswith("tell me what to change.")
             if "shorter" in moment.text:
                 assert len(after["content"]) < len(before["content"])
@@ -177,21 +182,21 @@ async def _walk(walker: Walker, persona: Persona) -> Walk:
         walk = Walk(walker, ws, project, persona)
         reply, _ = await walk.say("Hello! Let's write this.")
         assert "Question 1 of" in reply["content"]
-        for number in titles:
+        for number, title in titles.items():
             moments = persona.moments.get(number, ())
             for moment in moments:
                 if moment.kind in ("free_question", "jump"):
                     await walk.moment(number, moment, titles)
-            reply = await walk.answer(number, titles[number])
+            reply = await walk.answer(number, title)
             drafted = await walk.phase(number)
             assert drafted["awaiting_approval"], drafted
-            assert reply["content"].startswith(f"## {titles[number]}\n")
+            assert reply["content"].startswith(f"## {title}\n")
             for moment in moments:
                 if moment.kind == "change":
                     await walk.moment(number, moment, titles)
             approval = ("/approve", "approve", "Looks good, approve")[number % 3]
             reply, _ = await walk.say(approval)
-            assert f"Phase {number} ({titles[number]}) approved" in reply["content"]
+            assert f"Phase {number} ({title}) approved" in reply["content"]
             for moment in moments:
                 if moment.kind == "change_of_mind":
                     await walk.moment(number, moment, titles)

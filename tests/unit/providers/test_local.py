@@ -82,6 +82,7 @@ def test_changes_requested_offline_are_made_and_the_rest_named() -> None:
     assert "“" not in revised
     assert "### Risks" not in revised
     assert "Flour" not in revised
+    assert revised.startswith("## Market Analysis\n\n### Prices")
     assert revised.index("### Prices") < revised.index("### Customers")
     assert "Small bakeries in Lyon. They sell online." in revised
     assert "They are busy" not in revised  # shorter: the last sentence went
