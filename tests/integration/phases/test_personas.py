@@ -5,10 +5,14 @@ stored (answers, versions, messages, citations), not snapshots of text."""
 from __future__ import annotations
 
 import asyncio
+import io
+import os
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from pypdf import PdfReader
 
 from providers import OFFLINE_NOTICE
 from tests.integration.chat.conftest import open_client
@@ -21,6 +25,8 @@ if TYPE_CHECKING:
 
     from .conftest import Walker
 
+ARTIFACTS_ENV = "ASSISTANT_TEST_ARTIFACTS"
+"""A folder to write each persona's transcript and PDF export to, for reading them by eye."""
 _MARKER = re.compile(r"\[(S\d+)\]")
 SCAFFOLDING = (
     OFFLINE_NOTICE,
@@ -256,7 +262,46 @@ async def _check(walk: Walk) -> None:
     assert sum(1 for m in messages if m["role"] == "user") == walk.sent
 
 
+async def _export_pdf(walk: Walk) -> bytes:
+    """The project's PDF export, read back: every phase title on its pages, no drafts'
+    scaffolding."""
+    http = walk.walker.http
+    r = await http.post(f"/api/v1/projects/{walk.project}/exports", json={"format": "pdf"})
+    assert r.status_code == 202, r.text
+    export = r.json()
+    for _ in range(600):
+        export = (await http.get(f"/api/v1/exports/{export['id']}")).json()
+        if export["status"] in ("completed", "failed"):
+            break
+        await asyncio.sleep(0.1)
+    assert export["status"] == "completed", export
+    pdf = (await http.get(f"/api/v1/exports/{export['id']}/download")).content
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    for phase in await walk.walker.phases(walk.project):
+        assert phase["title"] in text
+    assert "Offline provider" not in text
+    return pdf
+
+
+async def _transcript(walk: Walk) -> str:
+    http = walk.walker.http
+    sessions = (await http.get(f"/api/v1/projects/{walk.project}/chat/sessions")).json()
+    lines: list[str] = []
+    for session in sessions:
+        r = await http.get(f"/api/v1/chat/sessions/{session['id']}/messages", params={"limit": 500})
+        lines.extend(f"--- {m['role']} (phase {m.get('phase')})\n{m['content']}" for m in r.json())
+    return "\n\n".join(lines)
+
+
 @pytest.mark.parametrize("persona", PERSONAS, ids=[p.name for p in PERSONAS])
 async def test_persona_walks_every_phase_offline(walker: Walker, persona: Persona) -> None:
     walk = await _walk(walker, persona)
     await _check(walk)
+    pdf = await _export_pdf(walk)
+    # For people reviewing the conversation by eye: the transcript and the PDF, when asked for.
+    keep = os.environ.get(ARTIFACTS_ENV)
+    if keep:
+        folder = Path(keep)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{persona.name}.pdf").write_bytes(pdf)
+        (folder / f"{persona.name}.txt").write_text(await _transcript(walk))
