@@ -64,7 +64,8 @@ def _quote_for(
     for passage in passages:
         if passage.document_id is None or passage.ref in used:
             continue  # only the user's documents: never the conversation or earlier drafts
-        for sentence in sentences(passage.text):
+        lines = [line for line in passage.text.splitlines() if not line.lstrip().startswith("#")]
+        for sentence in (s for line in lines for s in sentences(line)):
             own = terms(sentence)
             overlap = len(wanted & own)
             if overlap < MIN_OVERLAP or overlap / max(len(own), 1) < MIN_SHARE:
@@ -73,6 +74,23 @@ def _quote_for(
             if best is None or score > best[0]:
                 best = (score, passage, sentence)
     return (best[1], best[2]) if best else None
+
+
+_ASIDE_RE = re.compile(r"\s+[-\u2013\u2014]\s+[^.!?]*\?$")
+
+
+def statement(answer: str) -> str:
+    """An answer as document prose: a question put back to the assistant ("- is that what
+    you mean?", "Is that the sort of thing you need?") is left out, and a statement that
+    ends in a question mark ends in a full stop."""
+    text = plain(answer)
+    parts = sentences(text)
+    while len(parts) > 1 and parts[-1].endswith("?"):
+        parts.pop()
+    text = _ASIDE_RE.sub(".", " ".join(parts))
+    if text.endswith("?"):
+        text = text[:-1] + "."
+    return text
 
 
 @dataclass
@@ -111,7 +129,7 @@ def fresh(context: ReplyContext) -> list[Section]:
     paragraphs: list[str] = []
     used: set[str] = set()
     for answer in context.answers:
-        text = plain(answer.answer)
+        text = statement(answer.answer)
         if not text:
             continue
         found = _quote_for(answer, context.passages, used)
@@ -199,9 +217,20 @@ def _matches(heading: str, target: str) -> bool:
     return bool(target) and target.lower().strip(" .\"'“”") in heading.lower()
 
 
+SHORT_WORDS = 20
+"""A one-sentence paragraph made shorter is cut at a comma near this many words."""
+
+
 def _halve(paragraph: str) -> str:
     parts = sentences(paragraph)
-    return " ".join(parts[: max(1, (len(parts) + 1) // 2)])
+    if len(parts) > 1:
+        return " ".join(parts[: (len(parts) + 1) // 2])
+    words = paragraph.split()
+    if len(words) <= SHORT_WORDS:
+        return paragraph
+    head = " ".join(words[:SHORT_WORDS])
+    cut = head.rfind(",")
+    return plain(head[:cut] if cut > len(head) // 3 else head)
 
 
 def _unquoted(paragraphs: list[str]) -> list[str]:

@@ -297,7 +297,8 @@ class PhaseFlow:
                 f"It is complete (version {row.current_version}). /regenerate drafts it again."
             )
         elif pending is not None and spec is not None:
-            lines.append(spec.questions[pending])
+            count = len(spec.questions)
+            lines.append(f"Question {pending + 1} of {count}: {spec.questions[pending]}")
         elif row.current_version is None:
             lines.append("All its questions are answered: /draft writes it.")
         else:
