@@ -99,9 +99,18 @@ def _ask(context: ReplyContext) -> str:
 
 def _chat(context: ReplyContext) -> str:
     wanted = terms(context.user_message)
-    # What the user recorded as answers comes first: it is what was decided.
-    recorded = [p for p in context.passages if p.topic]
-    quotes = _best_sentences(wanted, recorded, 2) or _best_sentences(wanted, context.passages, 2)
+    # What the user recorded as answers comes first (it is what was decided), then their
+    # documents, and the rest of the conversation only when neither says anything about it.
+    tiers = (
+        [p for p in context.passages if p.topic],
+        [p for p in context.passages if p.document_id is not None],
+        [p for p in context.passages if not p.topic and p.document_id is None],
+    )
+    quotes: list[tuple[Passage, str]] = []
+    for tier in tiers:
+        quotes = _best_sentences(wanted, tier, 2)
+        if quotes:
+            break
     if not quotes:
         return (
             "I can't hold an open conversation the way an AI model can, and nothing said or "
