@@ -59,6 +59,10 @@ def phase_engine(state: State) -> Engine:
     return Engine(state.workflows, embedder, state.publisher)
 
 
+TITLE_MAX = 200
+"""Longest document title (the project's name)."""
+
+
 @dataclass(frozen=True, slots=True)
 class DraftOrder:
     """A draft about to be written: the context it is built from and the note it will carry.
@@ -81,6 +85,7 @@ class PhaseCommands:
         self.phases = PhaseService(session=db)
         self.workflow: Workflow | None = None
         self.rows: dict[int, Phase] = {}
+        self.project: Project | None = None
         self.last_version_id: UUID | None = None
         """The version the latest write of these commands created."""
 
@@ -95,6 +100,7 @@ class PhaseCommands:
         project = await self.db.get(Project, self.project_id)
         if project is None:
             raise not_found("project")
+        self.project = project
         self.workflow = self.engine.workflows.get(project.template)
         self.rows = {p.number: p for p in await self.phases.for_project(self.project_id)}
         return bool(self.rows)
@@ -191,6 +197,19 @@ class PhaseCommands:
         self.rows[number] = row
         await self.publish(row)
         return row
+
+    async def rename(self, title: str) -> str:
+        """Give the document (the project) its title; ``bad_request`` for an empty or overlong
+        one."""
+        title = " ".join(title.split()).strip("\"“”'")
+        if not title or len(title) > TITLE_MAX:
+            raise DomainError("bad_request", f"a title has 1 to {TITLE_MAX} characters")
+        project = await self.db.get(Project, self.project_id)
+        if project is None:
+            raise not_found("project")
+        project.name = title
+        await self.db.flush()
+        return title
 
     def next_unfinished(self, after: int) -> int | None:
         """The first phase not completed after ``after`` (wrapping round), if any."""

@@ -99,7 +99,10 @@ class PhaseFlow:
             if is_free_question(text):
                 self.reminder = self.progress(row, spec)
                 return None
-            return self.ask(row, spec)
+            plan = self.ask(row, spec)
+            if self.is_first_contact(row):
+                plan.closing = self.title_question()
+            return plan
         if status is not PhaseStatus.IN_PROGRESS:
             return None
         draft_waiting = row.current_version is not None
@@ -148,6 +151,22 @@ class PhaseFlow:
         if previous is None:
             return self.say("There is no earlier message of yours in this conversation to file.")
         return await self.record_answer(row, spec, pending, previous.content, previous.id)
+
+    def is_first_contact(self, row: Phase) -> bool:
+        """Whether ``row`` is the first phase of a project nobody has written anything in."""
+        return row.number == min(self.rows) and not any(
+            p.answers or p.current_version for p in self.rows.values()
+        )
+
+    def title_question(self) -> str:
+        """Asks for the document's title at the start, naming the one it has."""
+        workflow = self.commands.workflow
+        kind = workflow.title.lower() if workflow else "document"
+        name = self.commands.project.name if self.commands.project else ""
+        return (
+            f"One more thing before we go on: this {kind} is titled “{name}”. If it should "
+            "carry another title (your company's name, say), type /title and the name."
+        )
 
     def progress(self, row: Phase, spec: PhaseTemplate | None) -> str | None:
         """ "Back to question k of n: …" for the phase's pending question, if any."""

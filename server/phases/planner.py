@@ -2,10 +2,11 @@
 ``PhaseFrames`` answers the WebSocket's typed ``phase:*`` frames.
 
 Plain-text commands, for people typing in a widget: ``/goto N``, ``/approve``, ``/draft``,
-``/regenerate [N]``, ``/answer N.Q text``, ``/status`` and ``/help``. Anything else is either an
-answer to the current phase's pending question, a change request for a draft awaiting approval,
-or free conversation (a message ending in ``?``, or nothing pending), which the memory planner
-answers. Commands, frames and REST all end in :class:`~server.phases.commands.PhaseCommands`.
+``/regenerate [N]``, ``/answer N.Q text``, ``/status``, ``/title Name`` and ``/help``. Anything
+else is understood by :mod:`server.phases.understanding`: an answer to the pending question (the
+default), a change request for a draft awaiting approval, or a free question, which the memory
+planner answers with the project's recorded answers added. Commands, frames and REST all end in
+:class:`~server.phases.commands.PhaseCommands`.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 HELP = (
     "Commands: /goto N (move to phase N), /approve (accept the current draft), /draft (draft "
     "the current phase now), /regenerate [N] (draft it again), /answer N.Q text (change an "
-    "answer), /status (where every phase stands)."
+    "answer), /status (where every phase stands), /title Name (give the document its title)."
 )
 _COMMAND = re.compile(r"^/(?P<name>[a-z]+)(?:\s+(?P<arg>.*))?$", re.IGNORECASE | re.DOTALL)
 _ANSWER = re.compile(r"^(?P<phase>\d+)\.(?P<question>\d+)\s+(?P<text>\S.*)$", re.DOTALL)
@@ -113,6 +114,9 @@ class PhasePlanner:
             return await flow.answer(int(match["phase"]), int(match["question"]), match["text"])
         if name == "status":
             return await flow.status()
+        if name == "title":
+            title = await flow.commands.rename(arg or "")
+            return flow.say(f"Done: the document is now titled “{title}”.")
         return flow.say(HELP)
 
 

@@ -211,3 +211,21 @@ async def test_stale_phases_are_regenerated_as_queued_work(walker: Walker) -> No
     assert all(seen[n]["awaiting_approval"] and seen[n]["status"] == "in_progress" for n in (2, 3))
     statuses = [p["status"] for p in await walker.phases(project)]
     assert statuses[:3] == ["completed", "in_progress", "in_progress"]
+
+
+async def test_the_title_is_asked_at_the_start_and_set_with_a_command(walker: Walker) -> None:
+    project = await walker.project()
+    async with open_client(walker.served.ws, walker.who.token) as ws:
+        await ws.join(project)
+        reply, _ = await _say(ws, "Hi there", "hi")
+        assert "Question 1 of 4:" in reply["content"]
+        assert "this business plan is titled “Walk”" in reply["content"]
+        reply, _ = await _say(ws, "/title  Sunny Pumps Ltd ", "title")
+        assert reply["content"] == "Done: the document is now titled “Sunny Pumps Ltd”."
+        reply, _ = await _say(ws, "/title ", "empty")
+        assert reply["content"] == "A title has 1 to 200 characters."
+        # Asked once: the next turn is about the question again.
+        reply, _ = await _say(ws, "We rent solar pumps to farms.", "a1")
+        assert "titled" not in reply["content"]
+    r = await walker.http.get(f"/api/v1/projects/{project}")
+    assert r.json()["name"] == "Sunny Pumps Ltd"
