@@ -19,7 +19,9 @@ from ._config import (
 )
 from ._embedding import embedding_space
 from ._local import LocalChat
+from ._local_draft import change_report
 from ._local_reply import OFFLINE_NOTICE, compose_reply
+from ._local_text import terms as content_terms
 from ._prompt import CONTINUE_INSTRUCTION, request_messages
 from ._registry import Registry, build_registry
 from ._router import Router
@@ -82,7 +84,9 @@ __all__ = [
     "Usage",
     "WordLlamaEmbedder",
     "build_registry",
+    "change_report",
     "compose_reply",
+    "content_terms",
     "cost_usd",
     "embedding_space",
     "estimate_tokens",

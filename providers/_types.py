@@ -43,6 +43,8 @@ class Passage(msgspec.Struct, frozen=True):
     chunk_id: str | None = None
     page: int | None = None
     score: float = 0.0
+    topic: str = ""
+    """What the passage is about beyond its own words: for a recorded answer, its question."""
 
 
 class Answer(msgspec.Struct, frozen=True):
@@ -75,6 +77,17 @@ class ReplyContext(msgspec.Struct, frozen=True):
     passages: tuple[Passage, ...] = ()
     gaps: tuple[str, ...] = ()
     """Phases this one depends on that have no content yet."""
+    question_number: int | None = None
+    """For ``ask``: which question ``next_question`` is (from 1), of ``question_count``."""
+    question_count: int | None = None
+    noted: int | None = None
+    """For ``ask``: the question (from 1) the user's message was recorded as the answer to."""
+    previous: str = ""
+    """For ``draft``: the current version, when ``feedback`` asks for changes to it."""
+    feedback: str = ""
+    """For ``draft``: the changes the user asked for."""
+    notice: bool = True
+    """Whether the offline provider still has to say, once, that it is not an AI model."""
 
 
 class ChatRequest(msgspec.Struct, frozen=True):

@@ -53,12 +53,13 @@ from server.limits import Throttle
 from server.observability import configure_logging, request_id_middleware
 from server.phases import (
     Engine,
-    PhaseCommands,
     PhaseController,
+    PhaseFrames,
     PhasePlanner,
     WorkflowCatalog,
     workflow_catalog,
 )
+from server.phases import jobs as phase_jobs
 from server.projects.controllers import InvitationController, ProjectController
 from server.queue import Queue, start_queue, stop_queue
 from server.runtime import RUNTIME_KEY, Runtime
@@ -73,7 +74,7 @@ if TYPE_CHECKING:
     from providers import Embedder
 
 API_VERSION = "0.1.0"
-JOB_MODULES = (document_jobs, export_jobs)
+JOB_MODULES = (document_jobs, export_jobs, phase_jobs)
 """The domain modules whose job handlers register themselves on import: every job kind the
 server queues and every worker (``assistant worker``, ``dramatiq tasks``) runs."""
 
@@ -82,6 +83,7 @@ DEPENDENCY_TYPES: dict[str, type[Any]] = {
     "config_store": ConfigStore,
     "workflows": WorkflowCatalog,
     "chat": ChatService,
+    "phase_engine": Engine,
 }
 """What handlers may ask for by name, and its type."""
 
@@ -93,6 +95,7 @@ class AppServices:
     runtime: Runtime
     config_store: ConfigStore
     workflows: WorkflowCatalog
+    phase_engine: Engine
     chat: ChatService
     presence: Presence
     """This instance's heartbeat for diagnostics (with Redis)."""
@@ -106,6 +109,7 @@ class AppServices:
             "config_store": self.config_store,
             "workflows": self.workflows,
             "chat": self.chat,
+            "phase_engine": self.phase_engine,
         }
 
     async def start(self) -> None:
@@ -179,9 +183,9 @@ def build_services(settings: Settings, alchemy: SQLAlchemyAsyncConfig) -> AppSer
         planner=PhasePlanner(
             MemoryPlanner(settings.chat, embedder, lambda: config_store.raw), phase_engine
         ),
-        commands=PhaseCommands(phase_engine),
+        commands=PhaseFrames(phase_engine),
     )
-    return AppServices(runtime, config_store, workflows, chat, Presence(redis, chat))
+    return AppServices(runtime, config_store, workflows, phase_engine, chat, Presence(redis, chat))
 
 
 def _constant(value: Any) -> Callable[[], Any]:

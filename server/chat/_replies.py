@@ -222,8 +222,9 @@ class ReplyEngine:
                 raise DomainError("provider_unavailable", str(error)) from None
         text = "".join(parts)
         shown = text
-        if plan.closing and not stopped:
-            closing = f"\n\n{plan.closing}" if text else plan.closing
+        said = plan.closing(completion) if callable(plan.closing) else plan.closing
+        if said and not stopped:
+            closing = f"\n\n{said}" if text else said
             await self.publish(turn.session_id, MessageDelta(DeltaData(job.reply_id, closing)))
             shown = text + closing
         async with self._alchemy.get_session() as db:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from server.access import require_role
 from server.db.models import ChatSession, Project, User
@@ -15,7 +15,7 @@ from server.feedback.events import announce
 from ._replies import ReplyEngine, ReplyJob
 from ._store import get_session, store_user_message
 from .planner import Turn
-from .schemas import message_out
+from .schemas import PhaseFrame, message_out
 
 if TYPE_CHECKING:
     from uuid import UUID
@@ -133,14 +133,12 @@ class ChatService:
         self.engine.submit(job)
         return message, job
 
-    async def command(
-        self, session: ChatSession, user_id: UUID, event: str, data: dict[str, Any]
-    ) -> ReplyJob:
-        """Queue a phase command, answered like a message (in order, by the reply engine)."""
+    async def command(self, session: ChatSession, user_id: UUID, frame: PhaseFrame) -> ReplyJob:
+        """Queue a phase frame's work, answered like a message (in order, by the reply engine)."""
         await self.throttle(user_id)
 
         async def planned(db: AsyncSession, turn: Turn) -> ReplyPlan:
-            return await self.commands.handle(db, turn, event, data)
+            return await self.commands.handle(db, turn, frame)
 
         turn = Turn(
             project_id=session.project_id,

@@ -29,7 +29,6 @@ from server.events import (
 from ._auth import FORBIDDEN, token_auth
 from ._service import ChatService
 from ._store import create_session, get_session, messages_after, messages_out
-from .asyncapi import event_of
 from .schemas import (
     ClientFrame,
     JoinSession,
@@ -174,8 +173,7 @@ class Connection:
             case Typing(data=data):
                 await self.chat.typing(session.id, self.user.id, is_typing=data.is_typing)
             case PhaseGoto() | PhaseApprove() | PhaseRegenerate():
-                data = msgspec.to_builtins(frame.data)
-                await self.chat.command(session, self.user.id, event_of(type(frame)), data)
+                await self.chat.command(session, self.user.id, frame)
             case Stop():
                 await self.chat.engine.request_stop(session.id)
             case RateMessage(data=data):

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from server.events import PromptVersion
     from server.settings import ChatSettings
 
+    from .schemas import PhaseFrame
+
 SYSTEM_PROMPT = (
     "You are Unified Assistant. You help the user and their collaborators write a long "
     "document, one phase at a time, grounded in their own material. Be concise and concrete. "
@@ -73,7 +75,8 @@ class ReplyPlan:
     on_complete: Callable[[AsyncSession, str, Completion | None, bool], Awaitable[None]] | None = (
         None
     )
-    closing: str | None = None
+    closing: str | Callable[[Completion | None], str | None] | None = None
+    """Said after the reply; a function of the completion when it depends on who answered."""
     prompts: list[PromptVersion] = field(default_factory=list)
     """The prompt versions the request was built with, recorded on the stored reply."""
 
@@ -89,10 +92,8 @@ class Planner(Protocol):
 class Commands(Protocol):
     """Answers the ``phase:*`` frames of the WebSocket (the phase engine's command surface)."""
 
-    async def handle(
-        self, db: AsyncSession, turn: Turn, event: str, data: dict[str, Any]
-    ) -> ReplyPlan:
-        """The reply to a phase command; a refused command raises a ``DomainError``."""
+    async def handle(self, db: AsyncSession, turn: Turn, frame: PhaseFrame) -> ReplyPlan:
+        """The reply to a phase frame; a refused command raises a ``DomainError``."""
         ...
 
 

@@ -136,6 +136,9 @@ class LeaveSession(_Frame, tag="chat:leave_session"):
     ref: str | None = None
 
 
+PhaseFrame = PhaseGoto | PhaseApprove | PhaseRegenerate
+"""The frames the phase engine answers."""
+
 ClientFrame = (
     JoinSession
     | SendMessage

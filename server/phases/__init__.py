@@ -1,16 +1,26 @@
-"""The phase engine: workflow templates from config.json, a project's phases with their answers
-and versions, the stale cascade, drafting context, the REST endpoints, and the chat planner that
-walks a conversation through the phases."""
+"""The phase workflow: templates from config.json, a project's phases with their answers and
+versions, the status machine, the use cases every front door calls (REST, WebSocket frames,
+slash commands), the stale cascade, drafting context, and the chat planner that walks a
+conversation through the phases."""
 
 from __future__ import annotations
 
 from .cascade import dependents
+from .commands import DraftOrder, Engine, PhaseCommands
 from .context import DEFAULT_BUDGET, Reader, chat_request, reconstruct, with_feedback
 from .controllers import PhaseController
-from .drafting import announce, draft, store_draft, view
-from .flow import Engine, PhaseFlow
-from .planner import PhaseCommands, PhasePlanner
+from .drafting import announce, run_draft, store_draft, view
+from .flow import PhaseFlow
+from .planner import PhaseFrames, PhasePlanner
 from .services import PhaseService, WriteResult
+from .status import (
+    TRANSITIONS,
+    NoDraftError,
+    PhaseEvent,
+    PhaseStatus,
+    StatusConflictError,
+    advance,
+)
 from .summary import summarise
 from .templates import (
     PhaseTemplate,
@@ -24,24 +34,32 @@ from .templates import (
 
 __all__ = [
     "DEFAULT_BUDGET",
+    "TRANSITIONS",
+    "DraftOrder",
     "Engine",
+    "NoDraftError",
     "PhaseCommands",
     "PhaseController",
+    "PhaseEvent",
     "PhaseFlow",
+    "PhaseFrames",
     "PhasePlanner",
     "PhaseService",
+    "PhaseStatus",
     "PhaseTemplate",
     "Reader",
+    "StatusConflictError",
     "Workflow",
     "WorkflowCatalog",
     "WriteResult",
+    "advance",
     "announce",
     "chat_request",
     "dependents",
-    "draft",
     "order_by_dependencies",
     "parse_workflows",
     "reconstruct",
+    "run_draft",
     "store_draft",
     "summarise",
     "validate_workflows",

@@ -301,6 +301,7 @@ def with_feedback(
     return msgspec.structs.replace(
         reconstructed,
         messages=messages,
+        context=msgspec.structs.replace(reconstructed.context, previous=current, feedback=feedback),
         prompt_tokens=sum(estimate_tokens(m.content) + 4 for m in messages),
     )
 

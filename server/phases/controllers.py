@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
 
 from advanced_alchemy.extensions.litestar.providers import create_service_provider
-from litestar import Controller, Request, get, post, put
+from litestar import Controller, Request, Response, get, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,10 +17,11 @@ from server.access import EDITOR, VIEWER
 from server.ai import ConfigStore
 from server.db.models import Project, User
 from server.errors import DomainError, not_found
-from server.runtime import runtime_of
 
+from .commands import Engine, PhaseCommands
 from .context import DEFAULT_BUDGET, Reader, reconstruct
-from .drafting import announce, draft, view
+from .drafting import view
+from .jobs import queue_stale_regeneration
 from .schemas import (
     AnswerUpdate,
     ContextRequest,
@@ -37,21 +38,28 @@ from .templates import WorkflowCatalog
 from .views import version_schema
 
 if TYPE_CHECKING:
-    from .services import WriteResult
     from .templates import Workflow
 
 
 async def _workflow(
-    workflows: WorkflowCatalog, session: AsyncSession, project_id: UUID
+    workflows: WorkflowCatalog, db: AsyncSession, project_id: UUID
 ) -> tuple[Project, Workflow | None]:
-    project = await session.get(Project, project_id)
+    project = await db.get(Project, project_id)
     if project is None:
         raise not_found("project")
     return project, workflows.get(project.template)
 
 
-def _reader(request: Request[User, Any, Any], config_store: ConfigStore) -> Reader:
-    return Reader(request.user.id, config_store.registry.embedder())
+async def provide_commands(
+    request: Request[User, Any, Any],
+    db_session: NamedDependency[AsyncSession],
+    project_id: FromPath[UUID],
+    phase_engine: NamedDependency[Engine],
+) -> PhaseCommands:
+    """The phase use cases of the request's project, acting as the caller."""
+    commands = PhaseCommands(phase_engine, db_session, project_id, request.user.id)
+    await commands.load()
+    return commands
 
 
 class PhaseController(Controller):
@@ -59,21 +67,10 @@ class PhaseController(Controller):
 
     path = "/api/v1/projects/{project_id:uuid}/phases"
     tags = ["phases"]
-    dependencies = {"phases": Provide(create_service_provider(PhaseService))}
-
-    async def _written(
-        self,
-        request: Request[Any, Any, Any],
-        result: WriteResult,
-        *,
-        workflow: Workflow | None,
-        phases: PhaseService,
-    ) -> Phase:
-        project_id = result.phase.project_id
-        audit.note(request, "phase_version", result.version.id, project_id=project_id)
-        shown = await view(phases, result.phase, workflow)
-        await announce(runtime_of(request.app).publisher, project_id, [shown], result.stale)
-        return shown
+    dependencies = {
+        "phases": Provide(create_service_provider(PhaseService)),
+        "commands": Provide(provide_commands),
+    }
 
     @get("/", opt=VIEWER, operation_id="list_phases")
     async def list_phases(
@@ -109,175 +106,91 @@ class PhaseController(Controller):
         self,
         *,
         request: Request[User, Any, Any],
-        project_id: FromPath[UUID],
         number: FromPath[int],
         data: JSONBody[PhaseEdit],
-        db_session: NamedDependency[AsyncSession],
-        phases: NamedDependency[PhaseService],
-        workflows: NamedDependency[WorkflowCatalog],
+        commands: NamedDependency[PhaseCommands],
     ) -> Phase:
         """Save new content as a new version (same as ``.../edit``); 409 if the base is stale."""
-        return await self._edit(
-            request, workflows, project_id, number, data, session=db_session, phases=phases
-        )
+        return await self._edit(request, number, data, commands)
 
     @post("/{number:int}/edit", opt=EDITOR, operation_id="edit_phase", status_code=200)
     async def edit_phase(
         self,
         *,
         request: Request[User, Any, Any],
-        project_id: FromPath[UUID],
         number: FromPath[int],
         data: JSONBody[PhaseEdit],
-        db_session: NamedDependency[AsyncSession],
-        phases: NamedDependency[PhaseService],
-        workflows: NamedDependency[WorkflowCatalog],
+        commands: NamedDependency[PhaseCommands],
     ) -> Phase:
         """Save an edit as a new version.
 
         ``based_on_version`` must be the current version; otherwise 409 ``conflict`` with
         ``current_version``, ``current_content`` and the rejected text, and nothing is written.
         """
-        return await self._edit(
-            request, workflows, project_id, number, data, session=db_session, phases=phases
-        )
+        return await self._edit(request, number, data, commands)
 
+    @staticmethod
     async def _edit(
-        self,
-        request: Request[User, Any, Any],
-        workflows: WorkflowCatalog,
-        project_id: UUID,
-        number: int,
-        data: PhaseEdit,
-        *,
-        session: AsyncSession,
-        phases: PhaseService,
+        request: Request[User, Any, Any], number: int, data: PhaseEdit, commands: PhaseCommands
     ) -> Phase:
-        _, workflow = await _workflow(workflows, session, project_id)
-        result = await phases.edit(
-            project_id,
-            number,
-            data.content,
-            data.based_on_version,
-            author_id=request.user.id,
-            note=data.note,
-        )
-        return await self._written(request, result, workflow=workflow, phases=phases)
+        shown = await commands.edit(number, data.content, data.based_on_version, data.note)
+        _audit_version(request, commands)
+        return shown
 
     @post("/{number:int}/start", opt=EDITOR, operation_id="start_phase", status_code=200)
     async def start_phase(
-        self,
-        *,
-        request: Request[User, Any, Any],
-        workflows: NamedDependency[WorkflowCatalog],
-        project_id: FromPath[UUID],
-        number: FromPath[int],
-        db_session: NamedDependency[AsyncSession],
-        phases: NamedDependency[PhaseService],
+        self, *, number: FromPath[int], commands: NamedDependency[PhaseCommands]
     ) -> Phase:
         """Begin a phase (``not_started`` → ``in_progress``); its next question is in the reply."""
-        _, workflow = await _workflow(workflows, db_session, project_id)
-        shown = await view(phases, await phases.start(project_id, number), workflow)
-        await announce(runtime_of(request.app).publisher, project_id, [shown])
-        return shown
+        return await commands.show(await commands.start(number))
 
     @post("/{number:int}/approve", opt=EDITOR, operation_id="approve_phase", status_code=200)
     async def approve_phase(
-        self,
-        *,
-        request: Request[User, Any, Any],
-        workflows: NamedDependency[WorkflowCatalog],
-        project_id: FromPath[UUID],
-        number: FromPath[int],
-        db_session: NamedDependency[AsyncSession],
-        phases: NamedDependency[PhaseService],
+        self, *, number: FromPath[int], commands: NamedDependency[PhaseCommands]
     ) -> Phase:
         """Approve the current draft: the phase becomes ``completed``; 409 without a draft."""
-        _, workflow = await _workflow(workflows, db_session, project_id)
-        shown = await view(phases, await phases.approve(project_id, number), workflow)
-        await announce(runtime_of(request.app).publisher, project_id, [shown])
-        return shown
+        return await commands.show(await commands.approve(number))
 
     @post("/{number:int}/regenerate", opt=EDITOR, operation_id="regenerate_phase", status_code=200)
     async def regenerate_phase(
         self,
         *,
         request: Request[User, Any, Any],
-        workflows: NamedDependency[WorkflowCatalog],
-        config_store: NamedDependency[ConfigStore],
-        project_id: FromPath[UUID],
         number: FromPath[int],
         db_session: NamedDependency[AsyncSession],
-        phases: NamedDependency[PhaseService],
+        commands: NamedDependency[PhaseCommands],
+        config_store: NamedDependency[ConfigStore],
     ) -> Phase:
         """Draft the phase again from its current context; the draft is a new version."""
-        project, workflow = await _workflow(workflows, db_session, project_id)
-        await phases.one(project_id, number)
-        result = await self._draft(
-            request,
-            project,
-            config_store=config_store,
-            workflow=workflow,
-            number=number,
-            session=db_session,
-            phases=phases,
-        )
-        return await self._written(request, result, workflow=workflow, phases=phases)
-
-    async def _draft(
-        self,
-        request: Request[User, Any, Any],
-        project: Project,
-        *,
-        config_store: ConfigStore,
-        workflow: Workflow | None,
-        number: int,
-        session: AsyncSession,
-        phases: PhaseService,
-    ) -> WriteResult:
+        project = await db_session.get(Project, commands.project_id)
         try:
-            return await draft(
-                session,
-                phases,
-                config_store.router,
-                profile=config_store.profile_for(project),
-                project_id=project.id,
-                workflow=workflow,
-                number=number,
-                reader=_reader(request, config_store),
-                config=config_store.raw,
+            shown = await commands.draft_now(
+                number, config_store.router, config_store.profile_for(project)
             )
         except ProvidersUnavailable as error:
             raise DomainError("provider_unavailable", str(error)) from None
+        _audit_version(request, commands)
+        return shown
 
-    @post("/regenerate-stale", opt=EDITOR, operation_id="regenerate_stale_phases", status_code=200)
+    @post("/regenerate-stale", opt=EDITOR, operation_id="regenerate_stale_phases", status_code=202)
     async def regenerate_stale(
         self,
         *,
         request: Request[User, Any, Any],
-        workflows: NamedDependency[WorkflowCatalog],
-        config_store: NamedDependency[ConfigStore],
-        project_id: FromPath[UUID],
         db_session: NamedDependency[AsyncSession],
-        phases: NamedDependency[PhaseService],
-    ) -> StaleRegeneration:
-        """Draft every stale phase again, each after the phases it depends on."""
-        project, workflow = await _workflow(workflows, db_session, project_id)
-        done = []
-        shown = []
-        for number in await phases.stale_in_order(project_id):
-            result = await self._draft(
-                request,
-                project,
-                config_store=config_store,
-                workflow=workflow,
-                number=number,
-                session=db_session,
-                phases=phases,
-            )
-            shown.append(await self._written(request, result, workflow=workflow, phases=phases))
-            done.append(number)
-        return StaleRegeneration(regenerated=done, phases=shown)
+        commands: NamedDependency[PhaseCommands],
+    ) -> Response[StaleRegeneration]:
+        """Queue drafting every stale phase again, each after the phases it depends on.
+
+        202 with the job and the phases it will draft; each arrives as ``phase:updated``.
+        While one such job is queued or running, asking again returns that job; with nothing
+        stale, 200 and no job.
+        """
+        stale = await commands.stale_in_order()
+        if not stale:
+            return Response(StaleRegeneration(None, "nothing_stale", []), status_code=200)
+        job = await queue_stale_regeneration(db_session, commands.project_id, request.user.id)
+        return Response(StaleRegeneration(job.id, job.status, stale), status_code=202)
 
     @post(
         "/{number:int}/reconstruct-context",
@@ -289,8 +202,8 @@ class PhaseController(Controller):
         self,
         *,
         request: Request[User, Any, Any],
-        workflows: NamedDependency[WorkflowCatalog],
         config_store: NamedDependency[ConfigStore],
+        workflows: NamedDependency[WorkflowCatalog],
         project_id: FromPath[UUID],
         number: FromPath[int],
         db_session: NamedDependency[AsyncSession],
@@ -307,7 +220,7 @@ class PhaseController(Controller):
             project_id=project_id,
             workflow=workflow,
             number=number,
-            reader=_reader(request, config_store),
+            reader=Reader(request.user.id, config_store.registry.embedder()),
             budget=budget,
             config=workflows.config(),
         )
@@ -331,26 +244,13 @@ class PhaseController(Controller):
     async def set_answer(
         self,
         *,
-        request: Request[User, Any, Any],
-        workflows: NamedDependency[WorkflowCatalog],
-        project_id: FromPath[UUID],
         number: FromPath[int],
         index: FromPath[int],
         data: JSONBody[AnswerUpdate],
-        db_session: NamedDependency[AsyncSession],
-        phases: NamedDependency[PhaseService],
+        commands: NamedDependency[PhaseCommands],
     ) -> Phase:
-        """Answer (or change the answer to) question ``index`` of the phase."""
-        _, workflow = await _workflow(workflows, db_session, project_id)
-        spec = workflow.phase(number) if workflow else None
-        if spec is None or not 0 <= index < len(spec.questions):
-            raise not_found(f"phase {number} question {index}")
-        row = await phases.set_answer(
-            project_id, number, index, question=spec.questions[index], answer=data.answer
-        )
-        shown = await view(phases, row, workflow)
-        await announce(runtime_of(request.app).publisher, project_id, [shown])
-        return shown
+        """Answer (or change the answer to) question ``index`` (from 0) of the phase."""
+        return await commands.show(await commands.answer(number, index, data.answer))
 
     @get("/{number:int}/versions", opt=VIEWER, operation_id="list_phase_versions")
     async def list_versions(
@@ -402,14 +302,18 @@ class PhaseController(Controller):
         self,
         *,
         request: Request[User, Any, Any],
-        workflows: NamedDependency[WorkflowCatalog],
-        project_id: FromPath[UUID],
         number: FromPath[int],
         version: FromPath[int],
-        db_session: NamedDependency[AsyncSession],
-        phases: NamedDependency[PhaseService],
+        commands: NamedDependency[PhaseCommands],
     ) -> Phase:
         """Make an old version current again, by writing its content as a new version."""
-        _, workflow = await _workflow(workflows, db_session, project_id)
-        result = await phases.restore(project_id, number, version, request.user.id)
-        return await self._written(request, result, workflow=workflow, phases=phases)
+        shown = await commands.restore(number, version)
+        _audit_version(request, commands)
+        return shown
+
+
+def _audit_version(request: Request[User, Any, Any], commands: PhaseCommands) -> None:
+    """Note the version just written in the request's audit entry."""
+    version_id = commands.last_version_id
+    if version_id is not None:
+        audit.note(request, "phase_version", version_id, project_id=commands.project_id)

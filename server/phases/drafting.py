@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -10,11 +10,10 @@ from providers import Completion, TextDelta
 from server.ai import record_completion
 from server.events import PhaseData, PhaseStale, PhaseUpdated, StaleData, emit, project_channel
 
-from .context import chat_request, reconstruct
+from .context import chat_request
 from .views import phase_schema, written_with_older_template
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
     from uuid import UUID
 
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,7 +22,6 @@ if TYPE_CHECKING:
     from server.db.models import Phase
     from server.events import Publisher
 
-    from .context import Reader
     from .schemas import Phase as PhaseView
     from .schemas import ReconstructedContext
     from .services import PhaseService, WriteResult
@@ -48,7 +46,7 @@ async def store_draft(
     reconstructed: ReconstructedContext,
     note: str | None = None,
 ) -> WriteResult:
-    """Store an assistant draft as a new version awaiting approval (status ``in_progress``)."""
+    """Store an assistant draft as a new version awaiting approval."""
     return await phases.write_version(
         project_id,
         number,
@@ -59,32 +57,20 @@ async def store_draft(
         sources=msgspec.to_builtins(reconstructed.sources),
         prompts=msgspec.to_builtins(reconstructed.prompts),
         note=note,
-        status="in_progress",
     )
 
 
-async def draft(
-    session: AsyncSession,
-    phases: PhaseService,
+async def run_draft(
+    db: AsyncSession,
     router: Router,
+    reconstructed: ReconstructedContext,
     *,
     profile: str | None,
     project_id: UUID,
-    workflow: Workflow | None,
-    number: int,
-    reader: Reader,
-    config: Mapping[str, Any] | None = None,
-) -> WriteResult:
-    """Draft phase ``number`` now (not streamed to anyone), store it and record its usage."""
-    reconstructed = await reconstruct(
-        session,
-        phases,
-        project_id=project_id,
-        workflow=workflow,
-        number=number,
-        reader=reader,
-        config=config,
-    )
+    user_id: UUID,
+) -> tuple[str, Completion | None]:
+    """Draft from ``reconstructed`` through ``router`` at once (not streamed to anyone), and
+    record its usage; the text and the completion that ended it."""
     parts: list[str] = []
     completion: Completion | None = None
     async for event in router.stream(chat_request(reconstructed), profile):
@@ -93,17 +79,8 @@ async def draft(
         else:
             completion = event
     if completion is not None:
-        record_completion(
-            session, completion, user_id=reader.user_id, project_id=project_id, purpose="draft"
-        )
-    return await store_draft(
-        phases,
-        project_id,
-        number,
-        text="".join(parts),
-        completion=completion,
-        reconstructed=reconstructed,
-    )
+        record_completion(db, completion, user_id=user_id, project_id=project_id, purpose="draft")
+    return "".join(parts), completion
 
 
 async def announce(

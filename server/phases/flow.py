@@ -1,39 +1,41 @@
 """One turn of the phase conversation: questions, answers, drafts, approval and moves.
 
 The chat engine asks for a :class:`~server.chat.ReplyPlan` per turn; this module decides what
-the turn means for the session's current phase. A phase becomes ``in_progress`` when its first
-question is asked in conversation (or it is started over REST), so a message is recorded as an
-answer only once a question is pending: a greeting before that starts the phase instead.
+the turn means for the session's current phase and carries it out through
+:class:`~server.phases.commands.PhaseCommands`, the same use cases REST calls. A phase becomes
+``in_progress`` when its first question is asked in conversation (or it is started over REST),
+so a message is recorded as an answer only once a question is pending: a greeting before that
+starts the phase instead.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from providers import ChatRequest, Message, ReplyContext
-from server.chat import ReplyPlan
-from server.db.models import ChatSession, Project
-from server.errors import DomainError
+from sqlalchemy import select
 
-from .context import Reader, chat_request, reconstruct, with_feedback
-from .drafting import announce, store_draft, view
-from .services import PhaseService
+from providers import ChatRequest, Message, ReplyContext, change_report
+from server.chat import ReplyPlan
+from server.db.models import ChatMessage, ChatSession
+
+from .commands import PhaseCommands
+from .context import chat_request
+from .status import PhaseStatus, status_of
+from .understanding import classify, is_free_question
 from .views import next_question
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from uuid import UUID
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from providers import Completion, Embedder
+    from providers import Completion
     from server.chat import Turn
     from server.db.models import Phase
-    from server.events import Publisher
 
-    from .templates import PhaseTemplate, Workflow, WorkflowCatalog
+    from .commands import Engine
+    from .templates import PhaseTemplate
 
-APPROVALS = frozenset({"approve", "approved"})
-"""Typed words that approve a draft, besides the ``/approve`` command."""
 APPROVAL_QUESTION = (
     "Does this draft work for you? Say **approve** (or `/approve`) to accept it and move on, "
     "or tell me what to change."
@@ -41,26 +43,19 @@ APPROVAL_QUESTION = (
 """Said after every finished draft; not part of the stored version."""
 
 
-class Engine:
-    """What a flow needs from the app: templates, the embedder and the event publisher."""
-
-    def __init__(
-        self,
-        workflows: WorkflowCatalog,
-        embedder: Callable[[], Embedder],
-        publisher: Publisher,
-    ) -> None:
-        self.workflows, self.embedder, self.publisher = workflows, embedder, publisher
-
-
 class PhaseFlow:
-    """The phase side of one turn, on the turn's database session."""
+    """The phase side of one chat turn, on the turn's database session."""
 
-    def __init__(self, engine: Engine, session: AsyncSession, turn: Turn) -> None:
-        self.engine, self.session, self.turn = engine, session, turn
-        self.phases = PhaseService(session=session)
-        self.workflow: Workflow | None = None
-        self.rows: dict[int, Phase] = {}
+    def __init__(self, engine: Engine, db: AsyncSession, turn: Turn) -> None:
+        self.engine, self.db, self.turn = engine, db, turn
+        self.commands = PhaseCommands(engine, db, turn.project_id, turn.user_id)
+        self.reminder: str | None = None
+        """Said after a free-conversation reply: the phase question still waiting."""
+
+    @property
+    def rows(self) -> dict[int, Phase]:
+        """The project's phases by number."""
+        return self.commands.rows
 
     async def load(self) -> bool:
         """Read the project's phases and template; False when the project has no phases.
@@ -68,97 +63,149 @@ class PhaseFlow:
         The session's phase is read again here: the turn may carry the phase the connection
         saw when it joined, and another turn may have moved the session since.
         """
-        chat = await self.session.get(ChatSession, self.turn.session_id)
+        chat = await self.db.get(ChatSession, self.turn.session_id)
         if chat is not None:
             self.turn.phase_number = chat.phase_number
-        project = await self.session.get(Project, self.turn.project_id)
-        if project is not None:
-            self.workflow = self.engine.workflows.get(project.template)
-        self.rows = {p.number: p for p in await self.phases.for_project(self.turn.project_id)}
-        return bool(self.rows)
+        return await self.commands.load()
 
     def spec(self, row: Phase) -> PhaseTemplate | None:
         """The template phase of ``row``."""
-        return self.workflow.phase(row.number) if self.workflow else None
+        return self.commands.spec(row.number)
 
     async def current(self) -> Phase:
         """The session's phase; a session without one starts at the first unfinished phase."""
         number = self.turn.phase_number
         if number not in self.rows:
-            unfinished = [n for n, p in sorted(self.rows.items()) if p.status != "completed"]
-            number = unfinished[0] if unfinished else max(self.rows)
+            first = self.commands.next_unfinished(0)
+            number = first if first is not None else max(self.rows)
             await self.move_to(number)
         return self.rows[number]
 
     async def move_to(self, number: int) -> Phase:
         """Make phase ``number`` the session's phase; ``not_found`` if there is none."""
-        if number not in self.rows:
-            raise DomainError(
-                "not_found", f"there is no phase {number}; this project has 1 to {len(self.rows)}"
-            )
-        chat = await self.session.get(ChatSession, self.turn.session_id)
-        if chat is not None:
-            chat.phase_number = number
+        row = await self.commands.move(self.turn.session_id, number)
         self.turn.phase_number = number
-        return self.rows[number]
-
-    async def publish(self, row: Phase, stale: list[int] | None = None) -> None:
-        """Tell the project's participants that ``row`` changed."""
-        await self.session.flush()
-        shown = await view(self.phases, row, self.workflow)
-        await announce(self.engine.publisher, self.turn.project_id, [shown], stale)
-
-    async def start(self, row: Phase) -> None:
-        """Mark ``row`` in progress if nobody has started it."""
-        if row.status == "not_started":
-            row.status = "in_progress"
-            await self.publish(row)
+        return row
 
     async def on_message(self) -> ReplyPlan | None:
-        """The plan for a plain message, or None when it is free conversation."""
+        """The plan for a plain message, or None when it is free conversation (then
+        :attr:`reminder` is what to say after the conversation's reply, if anything)."""
         row = await self.current()
         spec = self.spec(row)
         text = self.turn.content.strip()
-        free = text.endswith("?")
-        if row.status == "not_started":
-            await self.start(row)
-            return None if free else self.ask(row, spec, "")
-        if row.status != "in_progress":
-            return None
-        if row.current_version is not None:
-            # A draft awaits approval: the message approves it or says what to change.
-            if text.lower() in APPROVALS:
-                return await self.approve()
-            return None if free else await self.draft(row, feedback=text)
-        pending = next_question(row, spec)
-        if pending is not None and spec is not None:
-            if free:
+        status = status_of(row)
+        if status is PhaseStatus.NOT_STARTED:
+            row = await self.commands.start(row.number)
+            if is_free_question(text):
+                self.reminder = self.progress(row, spec)
                 return None
-            await self.phases.set_answer(
-                row.project_id,
-                row.number,
-                pending,
-                question=spec.questions[pending],
-                answer=text,
-                message_id=self.turn.message_id,
-            )
-            await self.publish(row)
-            if next_question(row, spec) is not None:
-                return self.ask(row, spec, text)
+            plan = self.ask(row, spec)
+            if self.is_first_contact(row):
+                plan.closing = self.title_question()
+            return plan
+        if status is not PhaseStatus.IN_PROGRESS:
+            return None
+        draft_waiting = row.current_version is not None
+        pending = None if draft_waiting else next_question(row, spec)
+        kind = classify(text, question_pending=pending is not None, draft_waiting=draft_waiting)
+        if kind == "was_answer":
+            return await self.file_previous_as_answer(row, spec)
+        if kind == "approve":
+            return await self.approve()
+        if kind == "change":
+            return await self.draft(row, feedback=text)
+        if kind == "question":
+            self.reminder = self.progress(row, spec) if pending is not None else None
+            return None
+        if pending is None or spec is None:
             return await self.draft(row)
+        return await self.record_answer(row, spec, pending, text, self.turn.message_id)
+
+    async def record_answer(
+        self, row: Phase, spec: PhaseTemplate, index: int, text: str, message_id: UUID
+    ) -> ReplyPlan:
+        """Record ``text`` as the answer to question ``index``; ask the next one or draft."""
+        row = await self.commands.answer(row.number, index, text, message_id=message_id)
+        if next_question(row, spec) is not None:
+            return self.ask(row, spec, noted=index + 1, answered=text)
         return await self.draft(row)
 
-    def ask(self, row: Phase, spec: PhaseTemplate | None, answered: str) -> ReplyPlan:
-        """Ask the phase's next question through the provider, acknowledging ``answered``."""
+    async def file_previous_as_answer(self, row: Phase, spec: PhaseTemplate | None) -> ReplyPlan:
+        """ "That was an answer": the user's previous message becomes the pending answer."""
+        pending = next_question(row, spec) if row.current_version is None else None
+        if pending is None or spec is None:
+            return self.say(
+                "There is no open question in this phase to file it under. To change an "
+                "answer, use /answer PHASE.QUESTION text, e.g. /answer 2.1 …"
+            )
+        previous = await self.db.scalar(
+            select(ChatMessage)
+            .where(
+                ChatMessage.session_id == self.turn.session_id,
+                ChatMessage.role == "user",
+                ChatMessage.id != self.turn.message_id,
+            )
+            .order_by(ChatMessage.seq.desc())
+            .limit(1)
+        )
+        if previous is None:
+            return self.say("There is no earlier message of yours in this conversation to file.")
+        return await self.record_answer(row, spec, pending, previous.content, previous.id)
+
+    def is_first_contact(self, row: Phase) -> bool:
+        """Whether ``row`` is the first phase of a project nobody has written anything in."""
+        return row.number == min(self.rows) and not any(
+            p.answers or p.current_version for p in self.rows.values()
+        )
+
+    def title_question(self) -> str:
+        """Asks for the document's title at the start, naming the one it has."""
+        workflow = self.commands.workflow
+        kind = workflow.title.lower() if workflow else "document"
+        name = self.commands.project.name if self.commands.project else ""
+        return (
+            f"One more thing before we go on: this {kind} is titled “{name}”. If it should "
+            "carry another title (your company's name, say), type /title and the name."
+        )
+
+    def progress(self, row: Phase, spec: PhaseTemplate | None) -> str | None:
+        """ "Back to question k of n: …" for the phase's pending question, if any."""
+        index = next_question(row, spec)
+        if spec is None or index is None:
+            return None
+        count = len(spec.questions)
+        return (
+            f"Back to phase {row.number}, question {index + 1} of {count}: {spec.questions[index]}"
+        )
+
+    def ask(
+        self,
+        row: Phase,
+        spec: PhaseTemplate | None,
+        *,
+        noted: int | None = None,
+        answered: str = "",
+    ) -> ReplyPlan:
+        """Ask the phase's next question through the provider, saying which question of how
+        many it is and, after an answer, which question it was filed under."""
         index = next_question(row, spec)
         question = spec.questions[index] if spec is not None and index is not None else None
+        count = len(spec.questions) if spec is not None else None
+        number = index + 1 if index is not None else None
         goal = spec.goal if spec else None
-        document = self.workflow.title.lower() if self.workflow else "document"
-        lead = "Acknowledge their answer in one short sentence, then ask" if answered else "Ask"
+        workflow = self.commands.workflow
+        document = workflow.title.lower() if workflow else "document"
+        said = (
+            f"Begin with exactly: 'Noted as your answer to question {noted} of {count}.' "
+            if noted
+            else ""
+        )
         system = (
             f"You are guiding the user through phase {row.number}, '{row.title}', of their "
-            f"{document}. Goal of the phase: {goal or row.title}. {lead} the next question, "
-            "phrased naturally, without changing what it asks. Ask only this one question:\n"
+            f"{document}. Goal of the phase: {goal or row.title}. {said}Then ask question "
+            f"{number} of {count}, saying so ('Question {number} of {count}: ...'), phrased "
+            "naturally without changing what it asks. Ask only this one question; do not "
+            "repeat earlier questions or the phase's goal:\n"
             f"{question}"
         )
         opener = answered or f"Let's work on phase {row.number}, {row.title}."
@@ -169,6 +216,9 @@ class PhaseFlow:
             phase_title=row.title,
             phase_goal=goal,
             next_question=question,
+            question_number=number,
+            question_count=count,
+            noted=noted,
         )
         request = ChatRequest(
             messages=(Message("system", system), Message("user", opener)), context=context
@@ -176,27 +226,27 @@ class PhaseFlow:
         return ReplyPlan(request=request, purpose="ask", phase_number=row.number)
 
     async def draft(self, row: Phase, feedback: str | None = None) -> ReplyPlan:
-        """Draft ``row`` through the provider; the finished reply becomes a new version."""
-        engine, project_id, number, workflow = (
-            self.engine,
-            row.project_id,
-            row.number,
-            self.workflow,
+        """Draft ``row`` through the provider; the finished reply becomes a new version.
+
+        What the draft leaves out (questions not answered yet, earlier phases with no content)
+        and, offline, which requested changes were made, are said after it, in the
+        conversation, never inside the document.
+        """
+        order = await self.commands.regenerate(row.number, feedback)
+        commands = self.commands
+        spec = self.spec(row)
+        missing = (
+            [
+                f"question {i + 1} ({q})"
+                for i, (q, a) in enumerate(
+                    (a.question, a.answer) for a in order.context.context.answers
+                )
+                if not a.strip()
+            ]
+            if spec is not None
+            else []
         )
-        reconstructed = await reconstruct(
-            self.session,
-            self.phases,
-            project_id=project_id,
-            workflow=workflow,
-            number=number,
-            reader=Reader(self.turn.user_id, engine.embedder()),
-            config=engine.workflows.config(),
-        )
-        if feedback:
-            current = await self.phases.version(row, row.current_version)
-            reconstructed = with_feedback(
-                reconstructed, current.content if current else "", feedback
-            )
+        gaps = list(order.context.context.gaps)
 
         async def on_complete(
             db: AsyncSession, text: str, completion: Completion | None, stopped: bool
@@ -204,27 +254,35 @@ class PhaseFlow:
             # A stopped or empty reply stays in the conversation but is not a version.
             if stopped or not text.strip():
                 return
-            phases = PhaseService(session=db)
-            result = await store_draft(
-                phases,
-                project_id,
-                number,
-                text=text,
-                completion=completion,
-                reconstructed=reconstructed,
-                note=f"revised as asked: {feedback}"[:1000] if feedback else None,
-            )
-            shown = await view(phases, result.phase, workflow)
-            await announce(engine.publisher, project_id, [shown], result.stale)
+            await commands.on(db).store(order, text, completion)
+
+        def closing(completion: Completion | None) -> str:
+            lines = []
+            if feedback and completion is not None and completion.provider == "local":
+                made, needs = change_report(feedback)
+                if made:
+                    lines.append("Changes made: " + "; ".join(made) + ".")
+                if needs:
+                    lines.append(
+                        "These need an AI model provider, which is not answering here: "
+                        + "; ".join(needs)
+                        + "."
+                    )
+            if gaps:
+                lines.append("Drafted without " + ", ".join(gaps) + ", which have no content yet.")
+            if missing and not feedback:
+                lines.append("Not answered yet, so not in the draft: " + "; ".join(missing) + ".")
+            lines.append(APPROVAL_QUESTION)
+            return "\n\n".join(lines)
 
         return ReplyPlan(
-            request=chat_request(reconstructed),
+            request=chat_request(order.context),
             purpose="draft",
-            phase_number=number,
-            passages=list(reconstructed.context.passages),
+            phase_number=row.number,
+            passages=list(order.context.context.passages),
             on_complete=on_complete,
-            closing=APPROVAL_QUESTION,
-            prompts=list(reconstructed.prompts),
+            closing=closing,
+            prompts=list(order.context.prompts),
         )
 
     def say(self, text: str) -> ReplyPlan:
@@ -249,17 +307,18 @@ class PhaseFlow:
                 + ". The draft will name what they would have provided."
             )
         pending = next_question(row, spec)
-        if row.status == "stale":
+        if status_of(row) is PhaseStatus.STALE:
             lines.append(
                 f"It is stale: phases it builds on changed after version {row.current_version} "
                 "was drafted. /regenerate drafts it again from them."
             )
-        elif row.status == "completed":
+        elif status_of(row) is PhaseStatus.COMPLETED:
             lines.append(
                 f"It is complete (version {row.current_version}). /regenerate drafts it again."
             )
         elif pending is not None and spec is not None:
-            lines.append(spec.questions[pending])
+            count = len(spec.questions)
+            lines.append(f"Question {pending + 1} of {count}: {spec.questions[pending]}")
         elif row.current_version is None:
             lines.append("All its questions are answered: /draft writes it.")
         else:
@@ -271,62 +330,82 @@ class PhaseFlow:
 
     async def goto(self, number: int) -> ReplyPlan:
         """Move to phase ``number`` and say where it stands (asking its next question)."""
-        row = await self.move_to(number)
-        await self.start(row)
+        row = await self.commands.goto(self.turn.session_id, number)
+        self.turn.phase_number = number
         return self.say(self.describe(row))
 
     async def approve(self) -> ReplyPlan:
         """Approve the current phase's draft and move on to the next unfinished phase."""
-        row = await self.current()
-        if row.current_version is None:
-            raise DomainError(
-                "bad_request",
-                f"phase {row.number} has no draft to approve yet; answer its questions or /draft",
-            )
-        await self.phases.approve(row.project_id, row.number)
-        await self.publish(row)
+        row = await self.commands.approve((await self.current()).number)
         done = f"Phase {row.number} ({row.title}) approved at version {row.current_version}."
-        later = [n for n, p in sorted(self.rows.items()) if p.status != "completed"]
-        if not later:
+        following = self.commands.next_unfinished(row.number)
+        if following is None:
             return self.say(f"{done} Every phase is complete: the document is ready to export.")
-        following = [n for n in later if n > row.number] or later
-        nxt = await self.move_to(following[0])
-        await self.start(nxt)
+        nxt = await self.goto_quietly(following)
         return self.say(f"{done}\n\n{self.describe(nxt)}")
+
+    async def goto_quietly(self, number: int) -> Phase:
+        """Move to phase ``number`` and start it, without a reply of its own."""
+        row = await self.commands.goto(self.turn.session_id, number)
+        self.turn.phase_number = number
+        return row
 
     async def regenerate(self, number: int | None) -> ReplyPlan:
         """Draft phase ``number`` (default: the current one) again, and move to it."""
         row = await self.move_to(number) if number is not None else await self.current()
-        await self.start(row)
         return await self.draft(row)
 
     async def answer(self, number: int, question: int, text: str) -> ReplyPlan:
         """Set the answer to ``question`` (from 1) of phase ``number``."""
-        if number not in self.rows:
-            raise DomainError("not_found", f"there is no phase {number}")
-        row = self.rows[number]
-        spec = self.spec(row)
-        if spec is None or not 1 <= question <= len(spec.questions):
-            raise DomainError("not_found", f"phase {number} has no question {question}")
-        await self.phases.set_answer(
-            row.project_id,
-            number,
-            question - 1,
-            question=spec.questions[question - 1],
-            answer=text,
-            message_id=self.turn.message_id,
-        )
-        await self.publish(row)
+        message_id = self.turn.message_id
+        row = await self.commands.answer(number, question - 1, text, message_id=message_id)
         again = f" /regenerate {number} drafts it again with it." if row.current_version else ""
         return self.say(f"Saved your answer to question {question} of phase {number}.{again}")
 
     async def status(self) -> ReplyPlan:
-        """Every phase with its status; the current one marked."""
+        """Where the document stands, in a few lines a widget shows well."""
         current = (await self.current()).number
-        lines = []
+        done = [n for n, r in self.rows.items() if status_of(r) is PhaseStatus.COMPLETED]
+        workflow = self.commands.workflow
+        title = workflow.title if workflow else "Document"
+        lines = [f"**{title}: {len(done)} of {len(self.rows)} phases complete.**"]
+        waiting: list[int] = []
         for number, row in sorted(self.rows.items()):
-            version = f", version {row.current_version}" if row.current_version else ""
-            marker = "→ " if number == current else ""
-            status = row.status.replace("_", " ")
-            lines.append(f"- {marker}{number}. {row.title}: {status}{version}")
+            state = self.state_of(row)
+            if state is None:
+                waiting.append(number)
+                continue
+            here = " ← you are here" if number == current else ""
+            lines.append(f"- {number}. {row.title}: {state}{here}")
+        if waiting:
+            here = f" (you are on phase {current})" if current in waiting else ""
+            lines.append(f"- Not started: {_ranges(waiting)}{here}")
         return self.say("\n".join(lines))
+
+    def state_of(self, row: Phase) -> str | None:
+        """How ``row`` stands, in words; None for a phase nobody started."""
+        status = status_of(row)
+        if status is PhaseStatus.NOT_STARTED:
+            return None
+        if status is PhaseStatus.COMPLETED:
+            return "complete"
+        if status is PhaseStatus.STALE:
+            return "needs a new draft (a phase it builds on changed)"
+        if row.current_version is not None:
+            return f"draft waiting for your approval (version {row.current_version})"
+        spec = self.spec(row)
+        index = next_question(row, spec)
+        if spec is not None and index is not None:
+            return f"in progress, question {index + 1} of {len(spec.questions)}"
+        return "in progress, ready to draft"
+
+
+def _ranges(numbers: list[int]) -> str:
+    """``[6, 7, 8, 10]`` as ``6 to 8, 10``."""
+    runs: list[list[int]] = []
+    for number in numbers:
+        if runs and number == runs[-1][-1] + 1:
+            runs[-1].append(number)
+        else:
+            runs.append([number])
+    return ", ".join(f"{r[0]} to {r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)

@@ -1,21 +1,29 @@
-"""The phase engine's side of chat: ``PhasePlanner`` wraps the chat's memory planner, and
-``PhaseCommands`` answers the WebSocket's ``phase:*`` events.
+"""The phase workflow's side of chat: ``PhasePlanner`` wraps the chat's memory planner, and
+``PhaseFrames`` answers the WebSocket's typed ``phase:*`` frames.
 
 Plain-text commands, for people typing in a widget: ``/goto N``, ``/approve``, ``/draft``,
-``/regenerate [N]``, ``/answer N.Q text``, ``/status`` and ``/help``. Anything else is either an
-answer to the current phase's pending question, a change request for a draft awaiting approval,
-or free conversation (a message ending in ``?``, or nothing pending), which the memory planner
-answers.
+``/regenerate [N]``, ``/answer N.Q text``, ``/status``, ``/title Name`` and ``/help``. Anything
+else is understood by :mod:`server.phases.understanding`: an answer to the pending question (the
+default), a change request for a draft awaiting approval, or a free question, which the memory
+planner answers with the project's recorded answers added. Commands, frames and REST all end in
+:class:`~server.phases.commands.PhaseCommands`.
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+import msgspec
+from sqlalchemy import exists, select
+
+from providers import OFFLINE_NOTICE
+from server.chat.schemas import PhaseApprove, PhaseGoto, PhaseRegenerate
+from server.db.models import ChatMessage
 from server.errors import DomainError
 
-from .flow import Engine, PhaseFlow
+from .flow import PhaseFlow
+from .memory import with_memory
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,10 +31,14 @@ if TYPE_CHECKING:
     from providers import Profile
     from server.chat import Planner, ReplyPlan, Turn
 
+    from .commands import Engine
+
+    PhaseFrame = PhaseGoto | PhaseApprove | PhaseRegenerate
+
 HELP = (
     "Commands: /goto N (move to phase N), /approve (accept the current draft), /draft (draft "
     "the current phase now), /regenerate [N] (draft it again), /answer N.Q text (change an "
-    "answer), /status (where every phase stands)."
+    "answer), /status (where every phase stands), /title Name (give the document its title)."
 )
 _COMMAND = re.compile(r"^/(?P<name>[a-z]+)(?:\s+(?P<arg>.*))?$", re.IGNORECASE | re.DOTALL)
 _ANSWER = re.compile(r"^(?P<phase>\d+)\.(?P<question>\d+)\s+(?P<text>\S.*)$", re.DOTALL)
@@ -56,7 +68,32 @@ class PhasePlanner:
             except DomainError as error:
                 return flow.say(error.message[:1].upper() + error.message[1:] + ".")
         plan = await flow.on_message()
-        return plan if plan is not None else await self.memory.plan(session, turn, profile)
+        if plan is None:
+            recalled = await self.memory.plan(session, turn, profile)
+            plan = with_memory(recalled, flow.rows, turn.content)
+            if flow.reminder and plan.closing is None:
+                plan.closing = flow.reminder
+        return await self._noticed(session, turn, plan)
+
+    @staticmethod
+    async def _noticed(session: AsyncSession, turn: Turn, plan: ReplyPlan) -> ReplyPlan:
+        """The plan, told whether the offline notice was already shown in this conversation
+        (it is shown once)."""
+        if plan.request is None or not plan.request.context.notice:
+            return plan
+        shown = await session.scalar(
+            select(
+                exists().where(
+                    ChatMessage.session_id == turn.session_id,
+                    ChatMessage.role == "assistant",
+                    ChatMessage.content.startswith(OFFLINE_NOTICE),
+                )
+            )
+        )
+        if shown:
+            context = msgspec.structs.replace(plan.request.context, notice=False)
+            plan.request = msgspec.structs.replace(plan.request, context=context)
+        return plan
 
     @staticmethod
     async def _command(flow: PhaseFlow, name: str, arg: str | None) -> ReplyPlan:
@@ -77,27 +114,28 @@ class PhasePlanner:
             return await flow.answer(int(match["phase"]), int(match["question"]), match["text"])
         if name == "status":
             return await flow.status()
+        if name == "title":
+            title = await flow.commands.rename(arg or "")
+            return flow.say(f"Done: the document is now titled “{title}”.")
         return flow.say(HELP)
 
 
-class PhaseCommands:
-    """Handles ``phase:goto``, ``phase:approve`` and ``phase:regenerate`` from the WebSocket."""
+class PhaseFrames:
+    """Answers the typed ``phase:goto``, ``phase:approve`` and ``phase:regenerate`` frames."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    async def handle(
-        self, db_session: AsyncSession, turn: Turn, event: str, data: dict[str, Any]
-    ) -> ReplyPlan:
-        """The reply to a phase event; errors become ``chat:error`` frames with their code."""
-        flow = PhaseFlow(self.engine, db_session, turn)
+    async def handle(self, db: AsyncSession, turn: Turn, frame: PhaseFrame) -> ReplyPlan:
+        """The reply to a phase frame; a refusal is a ``DomainError``, which the socket
+        answers with a ``chat:error`` of the same code."""
+        flow = PhaseFlow(self.engine, db, turn)
         if not await flow.load():
             raise DomainError("not_found", "this project has no phases")
-        if event == "phase:goto":
-            return await flow.goto(int(data["number"]))
-        if event == "phase:approve":
-            return await flow.approve()
-        if event == "phase:regenerate":
-            number = data.get("number")
-            return await flow.regenerate(int(number) if number is not None else None)
-        raise DomainError("bad_request", f"unknown phase event {event!r}")
+        match frame:
+            case PhaseGoto(data=data):
+                return await flow.goto(data.number)
+            case PhaseApprove():
+                return await flow.approve()
+            case PhaseRegenerate(data=data):
+                return await flow.regenerate(data.number)

@@ -115,7 +115,11 @@ class ReconstructedContext(msgspec.Struct):
 
 
 class StaleRegeneration(msgspec.Struct):
-    """The result of regenerating every stale phase, in dependency order."""
+    """The queued regeneration of every stale phase: its job, and the phases it will draft
+    (in dependency order, as they stood when asked)."""
 
-    regenerated: list[int]
-    phases: list[Phase]
+    job_id: UUID | None
+    status: str
+    """The job's status, ``queued`` or ``running``; ``nothing_stale`` (and no job) when no
+    phase was stale."""
+    stale: list[int]

@@ -20,6 +20,7 @@ from server.db.models import Phase, PhaseVersion
 from server.errors import DomainError, conflict, not_found
 
 from .cascade import dependents
+from .status import PhaseEvent, PhaseStatus, advance, status_of
 from .templates import order_by_dependencies
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ class PhaseService(SQLAlchemyAsyncRepositoryService[Phase]):
                 project_id=project_id,
                 number=spec.number,
                 title=spec.title,
-                status="not_started",
+                status=PhaseStatus.NOT_STARTED.value,
                 depends_on=list(spec.depends_on or ()),
                 answers=[],
             )
@@ -137,15 +138,14 @@ class PhaseService(SQLAlchemyAsyncRepositoryService[Phase]):
         check_based_on: bool = False,
         note: str | None = None,
         sources: list[dict[str, Any]] | None = None,
-        status: str | None = None,
         prompts: list[dict[str, Any]] | None = None,
     ) -> WriteResult:
         """Store a new version of phase ``number`` and make its dependents stale.
 
         With ``check_based_on`` the write is refused with a ``conflict`` error unless
-        ``based_on`` is the current version. ``status`` sets the phase's status (default:
-        unchanged, except that a ``not_started`` phase becomes ``in_progress``). Every phase
-        that depends on this one, transitively, and has content becomes ``stale``.
+        ``based_on`` is the current version. The phase's status follows the ``draft`` event for
+        an assistant's version and ``edit`` for a person's. Every phase that depends on this
+        one, transitively, and has content becomes ``stale``.
         """
         if author_kind not in AUTHOR_KINDS:
             raise ValueError(f"unknown author kind {author_kind!r}")
@@ -173,7 +173,7 @@ class PhaseService(SQLAlchemyAsyncRepositoryService[Phase]):
         )
         self.repository.session.add(version)
         phase.current_version = version.number
-        phase.status = status or ("in_progress" if phase.status == "not_started" else phase.status)
+        advance(phase, PhaseEvent.DRAFT if author_kind == "assistant" else PhaseEvent.EDIT)
         stale = self._cascade(phases, number)
         await self.repository.session.flush()
         return WriteResult(phase, version, stale)
@@ -184,20 +184,14 @@ class PhaseService(SQLAlchemyAsyncRepositoryService[Phase]):
         stale = []
         for phase in phases:
             if phase.number in affected and phase.current_version is not None:
-                phase.status = "stale"
+                advance(phase, PhaseEvent.UPSTREAM_CHANGED)
                 stale.append(phase.number)
         return stale
 
     async def edit(
         self, project_id: UUID, number: int, content: str, based_on: int | None, **author: Any
     ) -> WriteResult:
-        """A person's edit: a new version, or a ``conflict`` error if the base is out of date.
-
-        Editing a completed phase keeps it completed; a stale phase the user rewrites is back
-        ``in_progress`` until approved.
-        """
-        phase = await self.one(project_id, number)
-        status = "in_progress" if phase.status in {"not_started", "stale"} else None
+        """A person's edit: a new version, or a ``conflict`` error if its base is old."""
         return await self.write_version(
             project_id,
             number,
@@ -205,7 +199,6 @@ class PhaseService(SQLAlchemyAsyncRepositoryService[Phase]):
             author_kind="user",
             based_on=based_on,
             check_based_on=True,
-            status=status,
             **author,
         )
 
@@ -215,7 +208,6 @@ class PhaseService(SQLAlchemyAsyncRepositoryService[Phase]):
         """Write an old version's content as a new version (nothing is overwritten)."""
         phase = await self.one(project_id, number)
         old = await self.require_version(phase, version_number)
-        status = "in_progress" if phase.status in {"not_started", "stale"} else None
         return await self.write_version(
             project_id,
             number,
@@ -223,7 +215,6 @@ class PhaseService(SQLAlchemyAsyncRepositoryService[Phase]):
             author_kind="user",
             author_id=author_id,
             note=f"restored from version {version_number}",
-            status=status,
         )
 
     async def diff(self, phase: Phase, from_number: int, to_number: int) -> tuple[str, int, int]:
@@ -265,31 +256,20 @@ class PhaseService(SQLAlchemyAsyncRepositoryService[Phase]):
         answers = [a for a in phase.answers if a.get("index") != index]
         answers.append(entry)
         phase.answers = sorted(answers, key=lambda a: int(a["index"]))
-        if phase.status == "not_started":
-            phase.status = "in_progress"
+        advance(phase, PhaseEvent.ANSWER)
         await self.repository.session.flush()
         return phase
 
-    async def start(self, project_id: UUID, number: int) -> Phase:
-        """Begin working on a phase: ``not_started`` becomes ``in_progress``."""
+    async def transition(self, project_id: UUID, number: int, event: PhaseEvent) -> Phase:
+        """Apply a status-only ``event`` (``start``, ``approve``) to phase ``number``."""
         phase = await self.one(project_id, number, lock=True)
-        if phase.status == "not_started":
-            phase.status = "in_progress"
+        if advance(phase, event):
             await self.repository.session.flush()
-        return phase
-
-    async def approve(self, project_id: UUID, number: int) -> Phase:
-        """Approve the current draft: the phase is ``completed``; 409 if there is no draft."""
-        phase = await self.one(project_id, number, lock=True)
-        if phase.current_version is None:
-            raise conflict(f"phase {number} has no draft to approve yet", current_version=None)
-        phase.status = "completed"
-        await self.repository.session.flush()
         return phase
 
     async def stale_in_order(self, project_id: UUID) -> list[int]:
         """Numbers of the project's stale phases, each after the ones it depends on."""
         phases = await self.for_project(project_id)
-        stale = {p.number for p in phases if p.status == "stale"}
+        stale = {p.number for p in phases if status_of(p) is PhaseStatus.STALE}
         order = order_by_dependencies({p.number: p.depends_on for p in phases})
         return [n for n in order if n in stale]

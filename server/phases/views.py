@@ -11,6 +11,7 @@ import msgspec
 from server.ai.prompts import read_recorded
 
 from .schemas import Phase, PhaseAnswer, PhaseVersion, Source
+from .status import PhaseStatus, status_of
 from .templates import phase_template_version
 
 if TYPE_CHECKING:
@@ -47,8 +48,9 @@ def written_with_older_template(
 ) -> bool:
     """Whether a completed phase's current version was drafted from another template text."""
     spec = workflow.phase(row.number) if workflow else None
-    if row.status != "completed" or version is None or workflow is None or spec is None:
+    if status_of(row) is not PhaseStatus.COMPLETED or version is None or spec is None:
         return False
+    assert workflow is not None
     current = phase_template_version(workflow, spec)
     used = [p for p in read_recorded(version.prompts) if p.name == current.name]
     return bool(used) and used[0].hash != current.hash
@@ -66,7 +68,8 @@ def phase_schema(
         status=row.status,  # type: ignore[arg-type]
         depends_on=list(row.depends_on),
         current_version=row.current_version,
-        awaiting_approval=row.status == "in_progress" and row.current_version is not None,
+        awaiting_approval=status_of(row) is PhaseStatus.IN_PROGRESS
+        and row.current_version is not None,
         questions=list(spec.questions) if spec else [],
         answers=answers_of(row.answers),
         next_question=next_question(row, spec),

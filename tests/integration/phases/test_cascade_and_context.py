@@ -3,8 +3,9 @@ the reconstructed drafting context with its sources."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from server.db.models import Chunk, Document
@@ -17,6 +18,18 @@ if TYPE_CHECKING:
     from tests.integration.conftest import Account
 
     from .conftest import Phases
+
+
+async def _until(
+    plan: Phases, done: Callable[[list[dict[str, Any]]], bool], attempts: int = 600
+) -> list[dict[str, Any]]:
+    """The project's phases once ``done`` holds for them (the queued job has run)."""
+    for _ in range(attempts):
+        phases: list[dict[str, Any]] = await plan.get()
+        if done(phases):
+            return phases
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"phases never reached the expected state: {phases}")
 
 
 async def _fill(plan: Phases, numbers: range | list[int]) -> None:
@@ -49,14 +62,24 @@ async def test_cascade_follows_the_graph_not_the_numbering(
     statuses = await plan.statuses()
     assert [n for n, s in statuses.items() if s == "stale"] == [2, 3, 5, 6]
 
-    regenerated = await plan.call("POST", "/regenerate-stale")
-    assert regenerated["regenerated"] == [2, 3, 6, 5]
-    assert {p["status"] for p in regenerated["phases"]} == {"in_progress"}
-    assert all(p["awaiting_approval"] for p in regenerated["phases"])
-    # Regenerating 2 and 3 did not make 5 stale again after it was regenerated itself.
-    assert "stale" not in (await plan.statuses()).values()
+    queued = await plan.call("POST", "/regenerate-stale", 202)
+    assert queued["stale"] == [2, 3, 6, 5]
+    assert queued["status"] in ("queued", "running")
+    # Asking again while it is queued or running returns the same job; once done, none.
+    again = await plan.call("POST", "/regenerate-stale", None)
+    assert again["job_id"] in (queued["job_id"], None)
+    phases = await _until(plan, lambda ps: "stale" not in {p["status"] for p in ps})
+    regenerated = [p for p in phases if p["number"] in (2, 3, 5, 6)]
+    assert {p["status"] for p in regenerated} == {"in_progress"}
+    assert all(p["awaiting_approval"] for p in regenerated)
+    # Each phase was drafted after the ones it depends on: regenerating 2 and 3 did not make 5
+    # stale again after it was regenerated itself.
     versions = await plan.call("GET", "/5/versions")
     assert [(v["version"], v["author_kind"]) for v in versions] == [(1, "user"), (2, "assistant")]
+    drafted_at = {
+        n: (await plan.call("GET", f"/{n}/versions"))[-1]["created_at"] for n in (2, 3, 5, 6)
+    }
+    assert drafted_at[5] > max(drafted_at[2], drafted_at[3])
 
 
 async def test_business_plan_cascade_from_competition(

@@ -64,7 +64,7 @@ async def test_walk_all_fourteen_phases(walker: Walker) -> None:
                     continue
                 # The last answer drafts the phase: streamed, stored, awaiting approval.
                 assert any(f["event"] == "chat:message_delta" for f in frames)
-                assert f"## Phase {number}: {phase['title']}" in reply["content"]
+                assert f"## {phase['title']}\n" in reply["content"]
                 assert reply["provider"] == "local"
                 drafted = _updated(frames, number)[-1]
                 assert drafted["current_version"] == 1
@@ -107,7 +107,8 @@ async def test_commands_typed_and_sent_as_events(walker: Walker) -> None:
     async with open_client(walker.served.ws, walker.who.token) as ws:
         await ws.join(project)
         reply, _ = await _say(ws, "/status", "status")
-        assert "→ 1. Root: not started" in reply["content"]
+        assert reply["content"].startswith("**Diamond: 0 of 6 phases complete.**")
+        assert "- Not started: 1 to 6 (you are on phase 1)" in reply["content"]
 
         reply, _ = await _say(ws, "/goto 4", "goto4")
         assert "Left (phase 2), Right (phase 3)" in reply["content"]
@@ -122,7 +123,7 @@ async def test_commands_typed_and_sent_as_events(walker: Walker) -> None:
 
         # Jumping ahead and drafting with empty dependencies works, and names the gaps.
         reply, frames = await _say(ws, "/draft", "draft")
-        assert "Left (phase 2)* has no content yet" in reply["content"]
+        assert "Drafted without Left (phase 2), Right (phase 3)" in reply["content"]
         assert _updated(frames, 4)[-1]["current_version"] == 1
 
         # A message while a draft awaits approval asks for a revision: a new version.
@@ -149,7 +150,7 @@ async def test_commands_typed_and_sent_as_events(walker: Walker) -> None:
         assert "Left?" in reply_of(frames)["content"]
         frames = await _event(ws, "phase:approve", {})
         assert frames[-1]["event"] == "chat:error"
-        assert frames[-1]["data"]["code"] == "bad_request"
+        assert frames[-1]["data"]["code"] == "conflict"
 
         # A new version of phase 2 makes the completed phase 4 stale; participants are told.
         reply, frames = await _say(ws, "The left side is the farmers.", "left")
@@ -159,3 +160,72 @@ async def test_commands_typed_and_sent_as_events(walker: Walker) -> None:
 
         reply, _ = await _say(ws, "/bogus", "bogus")
         assert reply["content"].startswith("Commands: /goto N")
+
+
+async def test_one_rule_behind_every_front_door(walker: Walker) -> None:
+    """The rule "approving needs a draft" reads the same from REST, a frame and a command."""
+    project = await walker.project("diamond")
+    r = await walker.http.post(f"/api/v1/projects/{project}/phases/1/approve")
+    assert r.status_code == 409, r.text
+    assert r.json()["code"] == "conflict"
+    rule = r.json()["message"]
+    assert rule.startswith("phase 1 has no draft to approve yet")
+    async with open_client(walker.served.ws, walker.who.token) as ws:
+        await ws.join(project)
+        frames = await _event(ws, "phase:approve", {})
+        assert frames[-1]["event"] == "chat:error"
+        assert frames[-1]["data"]["code"] == "conflict"
+        assert frames[-1]["data"]["message"] == rule
+        reply, _ = await _say(ws, "/approve", "approve")
+        assert reply["content"] == rule[:1].upper() + rule[1:] + "."
+    phases = await walker.phases(project)
+    # Refused everywhere, so nothing changed.
+    assert (phases[0]["status"], phases[0]["current_version"]) == ("not_started", None)
+
+
+async def test_stale_phases_are_regenerated_as_queued_work(walker: Walker) -> None:
+    """``regenerate-stale`` answers 202 at once; each phase arrives as ``phase:updated``."""
+    project = await walker.project("diamond")
+    base = f"/api/v1/projects/{project}/phases"
+    for number in (1, 2, 3):
+        r = await walker.http.post(
+            f"{base}/{number}/edit", json={"content": f"Part {number}.", "based_on_version": None}
+        )
+        assert r.status_code == 200, r.text
+        assert (await walker.http.post(f"{base}/{number}/approve")).status_code == 200
+    r = await walker.http.post(f"{base}/1/edit", json={"content": "New.", "based_on_version": 1})
+    assert r.status_code == 200, r.text
+    async with open_client(walker.served.ws, walker.who.token) as ws:
+        await ws.join(project)
+        r = await walker.http.post(f"{base}/regenerate-stale")
+        assert r.status_code == 202, r.text
+        assert r.json()["stale"] == [2, 3]
+        seen: dict[int, dict[str, Any]] = {}
+
+        def both_drafted(frame: dict[str, Any]) -> bool:
+            if frame["event"] == "phase:updated":
+                seen[frame["data"]["phase"]["number"]] = frame["data"]["phase"]
+            return all(seen.get(n, {}).get("current_version") == 2 for n in (2, 3))
+
+        await ws.until(both_drafted)
+    assert all(seen[n]["awaiting_approval"] and seen[n]["status"] == "in_progress" for n in (2, 3))
+    statuses = [p["status"] for p in await walker.phases(project)]
+    assert statuses[:3] == ["completed", "in_progress", "in_progress"]
+
+
+async def test_the_title_is_asked_at_the_start_and_set_with_a_command(walker: Walker) -> None:
+    project = await walker.project()
+    async with open_client(walker.served.ws, walker.who.token) as ws:
+        await ws.join(project)
+        reply, _ = await _say(ws, "Hi there", "hi")
+        assert "Question 1 of 4:" in reply["content"]
+        assert "this business plan is titled “Walk”" in reply["content"]
+        reply, _ = await _say(ws, "/title  Sunny Pumps Ltd ", "title")
+        assert reply["content"] == "Done: the document is now titled “Sunny Pumps Ltd”."
+        reply, _ = await _say(ws, "/title ", "empty")
+        assert reply["content"] == "A title has 1 to 200 characters."
+        # Asked once: the next turn is about the question again.
+        reply, _ = await _say(ws, "We rent solar pumps to farms.", "a1")
+        assert "titled" not in reply["content"]
+    r = await walker.http.get(f"/api/v1/projects/{project}")
+    assert r.json()["name"] == "Sunny Pumps Ltd"
