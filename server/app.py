@@ -12,6 +12,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from server.access import access_guard, build_auth
 from server.accounts.controllers import AuthController, UserAdminController
+from server.accounts.tickets import MemoryTickets, create_ws_ticket
 from server.admin.controllers import AuditController
 from server.ai import (
     ConfigController,
@@ -34,6 +35,7 @@ from server.phases import PhaseController, install_planner, phases_state
 from server.projects.controllers import InvitationController, ProjectController
 from server.settings import get_settings
 from server.system.controllers import SystemController
+from server.web import cors_config, web_routes
 from tasks.lifecycle import start_queue, stop_queue
 
 if TYPE_CHECKING:
@@ -73,6 +75,7 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> L
         **ai_state(settings),
         "channels": channels,
         "publisher": PluginPublisher(channels),
+        "ws_tickets": MemoryTickets(),
     }
     state.update(phases_state(state["config_store"]))
     return Litestar(
@@ -94,10 +97,13 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> L
             ChatController,
             chat_socket,
             asyncapi_json,
+            create_ws_ticket,
+            *web_routes(),
         ],
         plugins=[SQLAlchemyPlugin(config=alchemy), channels],
         guards=[access_guard],
         middleware=[request_id_middleware],
+        cors_config=cors_config(settings.app.cors_origins),
         exception_handlers=exception_handlers,
         state=State(state),
         on_startup=[start_config_watch, _connect_redis, start_queue, start_chat, install_planner],

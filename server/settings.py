@@ -59,6 +59,9 @@ class AppSettings:
     config_path: Path
     secret_key: str
     debug: bool
+    cors_origins: tuple[str, ...] = ()
+    """Browser origins (``scheme://host[:port]``) allowed to call REST and open the WebSocket;
+    empty: the server's own origin only."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,8 @@ class AuthSettings:
     invitation_ttl_s: int
     login_per_ip_per_min: int
     login_per_account_per_min: int
+    ws_ticket_ttl_s: int = 30
+    """How long a WebSocket ticket (``POST /api/v1/auth/ws-ticket``) may wait to be used."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +128,23 @@ class Settings:
     auth: AuthSettings
     queue: QueueSettings = field(default_factory=QueueSettings)
     exports: ExportSettings = field(default_factory=ExportSettings)
+
+
+def _origins(name: str) -> tuple[str, ...]:
+    """A comma-separated list of origins, each ``scheme://host[:port]`` with no path."""
+    origins: list[str] = []
+    for raw in (_env(name, "") or "").split(","):
+        origin = raw.strip().rstrip("/")
+        if not origin:
+            continue
+        parts = urlsplit(origin)
+        if parts.scheme not in {"http", "https"} or not parts.netloc or parts.path:
+            raise SettingsError(
+                f"{name}: {origin!r} is not an origin like https://app.example.org or "
+                "http://localhost:3000 (scheme, host and optional port, nothing else)"
+            )
+        origins.append(f"{parts.scheme}://{parts.netloc.lower()}")
+    return tuple(dict.fromkeys(origins))
 
 
 def _secret_key(data_dir: Path) -> str:
@@ -160,6 +182,7 @@ def load_settings() -> Settings:
         config_path=config_path,
         secret_key=_secret_key(data_dir),
         debug=(_env("DEBUG", "0") or "0").lower() in {"1", "true", "yes"},
+        cors_origins=_origins("CORS_ORIGINS"),
     )
     db = DatabaseSettings(
         url=_url("DATABASE_URL", ("postgresql", "postgresql+asyncpg", "postgres")),
@@ -172,6 +195,7 @@ def load_settings() -> Settings:
         invitation_ttl_s=_int("INVITATION_TTL", 7 * 24 * 3600, minimum=60),
         login_per_ip_per_min=_int("LOGIN_RATE_PER_IP", 20, minimum=1),
         login_per_account_per_min=_int("LOGIN_RATE_PER_ACCOUNT", 10, minimum=1),
+        ws_ticket_ttl_s=_int("WS_TICKET_TTL", 30, minimum=1, maximum=600),
     )
     queue = QueueSettings(
         worker_threads=_int("WORKER_THREADS", 4, minimum=1, maximum=256),

@@ -1,0 +1,131 @@
+"""Single-use WebSocket tickets, so that a browser never puts its access token in a URL.
+
+A browser cannot set headers on a WebSocket. It trades its access token for a ticket
+(``POST /api/v1/auth/ws-ticket``) and opens ``/ws/chat?ticket=...``. A ticket is random, valid
+for ``WS_TICKET_TTL`` seconds (30 by default) and works once: redeeming deletes it. The store
+keeps only the ticket's SHA-256 with the user and the token's refresh family (a logout revokes
+the family, and with it any ticket not yet used). With ``REDIS_URL`` set the tickets live in
+Redis, so a ticket issued by one instance opens a socket on another; otherwise in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from typing import TYPE_CHECKING, Any, Protocol
+from uuid import UUID
+
+import msgspec
+from litestar import Request, post
+
+from server.access import USER
+from server.errors import unauthorized
+
+if TYPE_CHECKING:
+    from litestar.datastructures import State
+    from redis.asyncio import Redis
+
+_REDIS_PREFIX = "ua:ws-ticket:"
+
+
+class WsTicket(msgspec.Struct):
+    """A single-use ticket for ``/ws/chat?ticket=``."""
+
+    ticket: str
+    expires_in: int
+    """Seconds left to open the WebSocket with it."""
+
+
+class TicketHolder(msgspec.Struct, frozen=True):
+    """Who a ticket was issued to."""
+
+    user_id: UUID
+    family_id: UUID
+
+
+class TicketStore(Protocol):
+    """Where tickets wait to be redeemed."""
+
+    async def put(self, key: str, holder: TicketHolder, ttl_s: int) -> None:
+        """Keep ``holder`` under ``key`` for ``ttl_s`` seconds."""
+
+    async def take(self, key: str) -> TicketHolder | None:
+        """Remove and return the holder under ``key``, unless missing or expired."""
+
+
+class MemoryTickets:
+    """Tickets of a single server process."""
+
+    def __init__(self) -> None:
+        self._tickets: dict[str, tuple[float, TicketHolder]] = {}
+
+    async def put(self, key: str, holder: TicketHolder, ttl_s: int) -> None:
+        """Keep ``holder`` under ``key``; expired tickets are dropped on the way."""
+        now = time.monotonic()
+        for stale in [k for k, (until, _) in self._tickets.items() if until <= now]:
+            del self._tickets[stale]
+        self._tickets[key] = (now + ttl_s, holder)
+
+    async def take(self, key: str) -> TicketHolder | None:
+        """Remove and return the holder under ``key``, unless missing or expired."""
+        entry = self._tickets.pop(key, None)
+        if entry is None or entry[0] <= time.monotonic():
+            return None
+        return entry[1]
+
+
+class RedisTickets:
+    """Tickets shared by every instance through Redis (``GETDEL`` makes a ticket single-use)."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+
+    async def put(self, key: str, holder: TicketHolder, ttl_s: int) -> None:
+        """Keep ``holder`` under ``key`` with a Redis expiry."""
+        await self._redis.set(_REDIS_PREFIX + key, msgspec.json.encode(holder), ex=ttl_s)
+
+    async def take(self, key: str) -> TicketHolder | None:
+        """Atomically fetch and delete the ticket."""
+        raw = await self._redis.getdel(_REDIS_PREFIX + key)
+        return None if raw is None else msgspec.json.decode(raw, type=TicketHolder)
+
+
+def _store(state: State) -> TicketStore:
+    redis: Redis | None = state.redis
+    if redis is not None:
+        return RedisTickets(redis)
+    memory: MemoryTickets = state.ws_tickets
+    return memory
+
+
+def _key(ticket: str) -> str:
+    return hashlib.sha256(ticket.encode()).hexdigest()
+
+
+async def issue_ticket(state: State, holder: TicketHolder) -> WsTicket:
+    """A new ticket for ``holder``."""
+    ttl_s: int = state.settings.auth.ws_ticket_ttl_s
+    ticket = secrets.token_urlsafe(32)
+    await _store(state).put(_key(ticket), holder, ttl_s)
+    return WsTicket(ticket=ticket, expires_in=ttl_s)
+
+
+async def redeem_ticket(state: State, ticket: str) -> TicketHolder | None:
+    """Who the ticket was issued to, if it is valid; either way it cannot be used again."""
+    return await _store(state).take(_key(ticket))
+
+
+@post(
+    "/api/v1/auth/ws-ticket",
+    opt=USER,
+    operation_id="create_ws_ticket",
+    summary="Get a single-use ticket for opening the chat WebSocket from a browser",
+    tags=["auth"],
+)
+async def create_ws_ticket(request: Request[Any, Any, Any]) -> WsTicket:
+    """A ticket for ``/ws/chat?ticket=``: single use, valid ``expires_in`` seconds."""
+    family = request.auth.extras.get("fam") if request.auth is not None else None
+    if family is None:
+        raise unauthorized()
+    return await issue_ticket(request.app.state, TicketHolder(request.user.id, UUID(str(family))))
