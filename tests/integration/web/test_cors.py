@@ -29,9 +29,7 @@ def _app(settings: Settings, db_url: str, *origins: str) -> Litestar:
     return create_app(replace(settings, app=replace(settings.app, cors_origins=origins)), db_url)
 
 
-async def test_preflight_from_a_listed_origin_is_allowed(
-    settings: Settings, clean_db: str
-) -> None:
+async def test_preflight_from_a_listed_origin_is_allowed(settings: Settings, clean_db: str) -> None:
     async with AsyncTestClient(_app(settings, clean_db, ALLOWED)) as client:
         response = await client.options(
             "/api/v1/auth/login", headers={"Origin": ALLOWED, **PREFLIGHT}
