@@ -110,7 +110,7 @@ export declare class AssistantClient {
   documentChunks(documentId: string, page?: { limit?: number; offset?: number }): Promise<Array<Record<string, unknown>>>;
   uploadDocument(projectId: string, file: Blob, filename?: string): Promise<Record<string, unknown> & { id: string; status: string }>;
   exports(projectId: string): Promise<Array<Record<string, unknown>>>;
-  createExport(projectId: string, format: "pdf" | "docx" | "markdown" | "json"): Promise<Record<string, unknown> & { id: string; status: string }>;
+  createExport(projectId: string, format: "pdf" | "docx" | "md" | "json"): Promise<Record<string, unknown> & { id: string; status: string }>;
   downloadExport(exportId: string): Promise<Blob>;
 
   /** Open the socket; it reconnects by itself until `close()`. */
