@@ -53,6 +53,7 @@ function showError(id, error) {
 client.on("tokens", (tokens) => store.set("tokens", tokens));
 client.on("signed_out", () => {
   store.set("tokens", null);
+  setAuthMode(false);
   show("auth-view");
 });
 
@@ -63,6 +64,8 @@ function setAuthMode(register) {
   registering = register;
   $("#tab-login").setAttribute("aria-selected", String(!register));
   $("#tab-register").setAttribute("aria-selected", String(register));
+  $("#tab-login").tabIndex = register ? -1 : 0;  // one tab stop for the tab list (arrows move)
+  $("#tab-register").tabIndex = register ? 0 : -1;
   for (const node of document.querySelectorAll(".register-only")) node.hidden = !register;
   $("#auth-submit").textContent = register ? "Create account" : "Sign in";
   $("#auth-form [name=password]").autocomplete = register ? "new-password" : "current-password";
@@ -208,7 +211,7 @@ function renderPhases() {
     button.querySelector(".phase-num").textContent = phase.status === "completed" ? "✓" : phase.number;
     button.querySelector(".phase-title").textContent = phase.title;
     const badge = button.querySelector(".badge");
-    badge.textContent = STATUS_LABEL[phase.status] ?? phase.status;
+    if (phase.status !== "not_started") badge.textContent = STATUS_LABEL[phase.status] ?? phase.status;
     badge.classList.add(phase.status);
     button.addEventListener("click", () => {
       client.gotoPhase(phase.number);
@@ -249,7 +252,7 @@ function renderDocuments() {
       bar.max = 100;
       const value = documentProgress(doc);
       if (value !== null) bar.value = value;
-      bar.setAttribute("aria-label", `Processing ${doc.filename}`);
+      bar.setAttribute("aria-label", `Progress of ${doc.filename}`);
       item.append(bar);
     }
     if (doc.error) {
@@ -354,6 +357,7 @@ $("#export-form").addEventListener("submit", async (event) => {
 
 // ---- start ---------------------------------------------------------------------------------
 
+setAuthMode(false);
 if (client.tokens) {
   signedIn().catch(() => { store.set("tokens", null); show("auth-view"); });
 } else {
