@@ -125,6 +125,7 @@ class StaticSite:
     """A plain web server for one folder, on its own port: another origin than the app's."""
 
     def __init__(self, folder: Path) -> None:
+        self.folder = folder
         self.port = free_port()
         handler = partial(_QuietHandler, directory=str(folder))
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)

@@ -185,6 +185,7 @@ export class UaChat extends HTMLElement {
     }
     this.ui.input.disabled = true;
     this.ui.send.disabled = true;
+    if (!this.ui.log.querySelector(".msg")) this.ui.log.querySelector(".empty").hidden = true;
   }
 
   #listen(client) {
