@@ -2,7 +2,10 @@
 // the server's AsyncAPI document (clients/js/codegen.py).
 import type {
   ClientEvents,
-  MessageOut,
+  Document,
+  Export,
+  Message,
+  Phase,
   ServerEvents,
   SessionData,
 } from "./protocol.js";
@@ -105,12 +108,12 @@ export declare class AssistantClient {
   me(): Promise<Record<string, unknown>>;
   projects(): Promise<Array<Record<string, unknown>>>;
   createProject(name: string, template?: string): Promise<Record<string, unknown> & { id: string }>;
-  phases(projectId: string): Promise<Array<Record<string, unknown>>>;
-  documents(projectId: string): Promise<Array<Record<string, unknown>>>;
+  phases(projectId: string): Promise<Array<Phase>>;
+  documents(projectId: string): Promise<Array<Document>>;
   documentChunks(documentId: string, page?: { limit?: number; offset?: number }): Promise<Array<Record<string, unknown>>>;
-  uploadDocument(projectId: string, file: Blob, filename?: string): Promise<Record<string, unknown> & { id: string; status: string }>;
-  exports(projectId: string): Promise<Array<Record<string, unknown>>>;
-  createExport(projectId: string, format: "pdf" | "docx" | "md" | "json"): Promise<Record<string, unknown> & { id: string; status: string }>;
+  uploadDocument(projectId: string, file: Blob, filename?: string): Promise<Document>;
+  exports(projectId: string): Promise<Array<Export>>;
+  createExport(projectId: string, format: Export["format"]): Promise<Export>;
   downloadExport(exportId: string): Promise<Blob>;
 
   /** Open the socket; it reconnects by itself until `close()`. */
@@ -131,5 +134,5 @@ export declare class AssistantClient {
   dispose(): void;
 }
 
-export type { MessageOut };
+export type { Message };
 export default AssistantClient;
