@@ -7,8 +7,6 @@ from typing import TYPE_CHECKING, Any
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar
 from litestar.datastructures import State
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from server.access import access_guard, build_auth
 from server.accounts.controllers import AuthController, UserAdminController
@@ -31,6 +29,7 @@ from server.events import PluginPublisher, channels_plugin
 from server.exports.controllers import ExportController
 from server.limits import Throttle
 from server.observability import configure_logging, request_id_middleware
+from server.openapi import complete_openapi, openapi_config
 from server.phases import PhaseController, install_planner, phases_state
 from server.projects.controllers import InvitationController, ProjectController
 from server.settings import get_settings
@@ -78,7 +77,7 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> L
         "ws_tickets": MemoryTickets(),
     }
     state.update(phases_state(state["config_store"]))
-    return Litestar(
+    app = Litestar(
         logging_config=None,  # structlog owns logging (server.observability)
         route_handlers=[
             SystemController,
@@ -108,12 +107,9 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> L
         state=State(state),
         on_startup=[start_config_watch, _connect_redis, start_queue, start_chat, install_planner],
         on_shutdown=[stop_chat, stop_queue, stop_config_watch, _close_redis],
-        openapi_config=OpenAPIConfig(
-            title="Unified Assistant",
-            version=API_VERSION,
-            path="/schema",
-            render_plugins=[SwaggerRenderPlugin()],
-        ),
+        openapi_config=openapi_config(API_VERSION),
         on_app_init=[auth.on_app_init],
         debug=settings.app.debug,
     )
+    complete_openapi(app)
+    return app

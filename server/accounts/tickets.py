@@ -120,11 +120,11 @@ async def redeem_ticket(state: State, ticket: str) -> TicketHolder | None:
     "/api/v1/auth/ws-ticket",
     opt=USER,
     operation_id="create_ws_ticket",
-    summary="Get a single-use ticket for opening the chat WebSocket from a browser",
     tags=["auth"],
 )
 async def create_ws_ticket(request: Request[Any, Any, Any]) -> WsTicket:
-    """A ticket for ``/ws/chat?ticket=``: single use, valid ``expires_in`` seconds."""
+    """A single-use ticket for opening ``/ws/chat?ticket=`` from a browser (valid
+    ``expires_in`` seconds), so that no token is ever put in a URL."""
     family = request.auth.extras.get("fam") if request.auth is not None else None
     if family is None:
         raise unauthorized()

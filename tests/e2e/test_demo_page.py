@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 
 SLOW_REPLY = (
     "Here is a first outline of your vision. "
-    + " ".join(f"Point {n}: commuters in Lyon need reliable repairs within a day." for n in range(1, 13))
+    + " ".join(
+        f"Point {n}: commuters in Lyon need reliable repairs within a day." for n in range(1, 13)
+    )
     + " That is the end of the outline."
 )
 
@@ -82,11 +84,15 @@ async def test_chat_streams_and_a_reload_mid_reply_still_shows_the_finished_repl
     await shoot(page, "chat-streaming-light-wide")
     await page.reload()  # in the middle of the reply
     await expect(chat(page).locator(".status")).to_have_text("Connected")
-    finished = chat(page).locator(".msg.assistant:not(.streaming)").filter(
-        has_text="That is the end of the outline."
+    finished = (
+        chat(page)
+        .locator(".msg.assistant:not(.streaming)")
+        .filter(has_text="That is the end of the outline.")
     )
     await expect(finished).to_have_count(1)
-    await expect(finished).to_contain_text("Point 1: commuters in Lyon")  # the whole reply, not a tail
+    await expect(finished).to_contain_text(
+        "Point 1: commuters in Lyon"
+    )  # the whole reply, not a tail
     await expect(chat(page).locator(".msg.user")).to_have_count(2)  # history came back, once
     await expect(chat(page).locator(".msg.assistant")).to_have_count(2)
     await expect(page.locator("#phase-list li").first).to_contain_text("Vision")

@@ -58,8 +58,6 @@ async def _account_with_project(base: str) -> tuple[dict[str, object], str]:
     return tokens, project.json()["id"]
 
 
-
-
 async def test_the_widget_works_on_a_listed_origin_and_is_refused_elsewhere(
     page: Page,
     serve_app: Callable[..., Served],
