@@ -102,12 +102,19 @@ def serve_app(
     fake_providers: FakeProviders,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Callable[..., Served]]:
-    """``serve_app(cors_origins=(...))``: the whole app on a free port."""
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-e2e")
+    """``serve_app(cors_origins=(...), offline=False)``: the whole app on a free port, answered
+    by the fake OpenAI server, or (``offline``) by the repository's config as is, whose only
+    provider without a key is the offline ``local`` one."""
     started: list[Served] = []
 
-    def start(cors_origins: tuple[str, ...] = ()) -> Served:
-        config = app_config(tmp_path / "config.json", fake_providers)
+    def start(cors_origins: tuple[str, ...] = (), *, offline: bool = False) -> Served:
+        if offline:
+            for key in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY"):
+                monkeypatch.delenv(key, raising=False)
+            config = ROOT / "config.json"
+        else:
+            monkeypatch.setenv("OPENAI_API_KEY", "sk-e2e")
+            config = app_config(tmp_path / "config.json", fake_providers)
         app_settings = replace(
             settings,
             app=replace(settings.app, config_path=config, cors_origins=cors_origins),

@@ -15,6 +15,7 @@ from .conftest import PASSWORD, shoot
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
 
     from playwright.async_api import Locator, Page
 
@@ -156,3 +157,31 @@ async def test_keyboard_only_sign_in_and_dark_narrow_layout(
     await shoot(page, "workspace-light-narrow")
     await page.get_by_role("button", name="Sign out").click()
     await shoot(page, "auth-light-narrow")
+
+
+async def test_a_cited_passage_opens_from_the_reply(
+    page: Page, serve_app: Callable[..., Served], tmp_path: Path
+) -> None:
+    served = serve_app(offline=True)  # the offline provider drafts from the documents and cites
+    await register(page, served.http)
+    await create_project(page, "Cited")
+    notes = tmp_path / "vision.md"
+    notes.write_text(
+        "# Vision\n\nVelo Lyon repairs commuter bicycles within one day. Our vision is that no "
+        "commuter in Lyon waits more than a day for a repair.\n"
+    )
+    await page.locator("#file-input").set_input_files(str(notes))
+    item = page.locator("#document-list .item").first
+    await expect(item).to_have_attribute("data-status", "completed", timeout=120_000)
+
+    await send(page, "Velo Lyon repairs commuter bicycles within one day.")
+    await expect(chat(page).locator(".msg.assistant")).to_have_count(1)
+    await send(page, "/draft")
+    source = chat(page).locator(".source").filter(has_text="vision.md")
+    await expect(source).to_be_visible(timeout=60_000)
+    await source.click()
+    dialog = chat(page).get_by_role("dialog")
+    await expect(dialog).to_contain_text("no commuter in Lyon waits more than a day")
+    await shoot(page, "citation-passage-light-wide")
+    await dialog.get_by_role("button", name="Close").click()
+    await expect(dialog).to_be_hidden()

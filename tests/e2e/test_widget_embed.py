@@ -37,7 +37,7 @@ EMBED_PAGE = """<!doctype html>
 <header><h1>Vélo Lyon</h1><p>Repairs within a day.</p></header>
 <main>
   <article><h2>Our business plan</h2><p>Ask our assistant to help you write it.</p></article>
-  <ua-chat server="{server}" project="{project}" auth="shopTokens" title="Plan assistant"
+  <ua-chat server="{server}" project="{project}" auth="shopTokens" heading="Plan assistant"
            theme="light"></ua-chat>
 </main>
 </body></html>

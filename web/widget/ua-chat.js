@@ -5,7 +5,7 @@
 //
 // Attributes: `server` (default: where this script came from), `project`, `session` (join an
 // existing session; else a new one), `auth` (name of a global function returning a token pair
-// `{access_token, refresh_token, expires_in}` or an access token), `title`, `theme`
+// `{access_token, refresh_token, expires_in}` or an access token), `heading`, `theme`
 // (light | dark | auto). Properties: `client` (share an AssistantClient with the page) and
 // `auth` (the callback itself). Every protocol event is re-dispatched as a `ua-event`
 // (`detail: {event, data}`); `ua-session` tells the page which session was joined.
@@ -56,7 +56,7 @@ function authorName(message, me) {
 }
 
 export class UaChat extends HTMLElement {
-  static observedAttributes = ["project", "session", "title", "server", "theme"];
+  static observedAttributes = ["project", "session", "heading", "server", "theme"];
 
   #client = null;
   #ownClient = false;
@@ -111,7 +111,7 @@ export class UaChat extends HTMLElement {
 
   connectedCallback() {
     if (!this.hasAttribute("theme")) this.setAttribute("theme", "auto");
-    this.ui.title.textContent = this.getAttribute("title") ?? "Assistant";
+    this.ui.title.textContent = this.getAttribute("heading") ?? "Assistant";
     this.#restart();
   }
 
@@ -119,7 +119,7 @@ export class UaChat extends HTMLElement {
 
   attributeChangedCallback(name, previous, value) {
     if (previous === value) return;
-    if (name === "title") this.ui.title.textContent = value ?? "Assistant";
+    if (name === "heading") this.ui.title.textContent = value ?? "Assistant";
     if (name === "project" || name === "server") this.#restart();
     if (name === "session" && value && value !== this.#client?.sessionId) this.#restart();
   }
@@ -288,7 +288,8 @@ export class UaChat extends HTMLElement {
     if (citations.length) {
       const sources = document.createElement("div");
       sources.className = "sources";
-      for (const cited of citations) {
+      const byRef = (a, b) => a.ref.localeCompare(b.ref, undefined, { numeric: true });
+      for (const cited of [...citations].sort(byRef)) {
         const link = document.createElement("button");
         link.type = "button";
         link.className = "source";
