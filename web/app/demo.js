@@ -150,7 +150,9 @@ async function openProject(projectId) {
   renderProjectSelect();
   show("workspace");
   if (chat.client !== client) chat.client = client;
-  const session = store.get(`session.${projectId}`);
+  // A remembered session, else the project's latest one (where collaborators already talk).
+  const session = store.get(`session.${projectId}`)
+    ?? (await client.request("GET", `/api/v1/projects/${projectId}/chat/sessions`))[0]?.id;
   if (session) chat.setAttribute("session", session);
   else chat.removeAttribute("session");
   chat.setAttribute("project", projectId);

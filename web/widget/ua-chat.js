@@ -49,10 +49,10 @@ template.innerHTML = `
   <div class="passage" tabindex="0"></div>
 </dialog>`;
 
-function authorName(message, me) {
+function authorName(message, me, members) {
   if (message.role === "assistant") return "Assistant";
   if (me && message.author === me) return "You";
-  return "Collaborator";
+  return members.get(message.author) ?? "A collaborator";
 }
 
 export class UaChat extends HTMLElement {
@@ -62,6 +62,7 @@ export class UaChat extends HTMLElement {
   #ownClient = false;
   #auth = null;
   #me = null;
+  #members = new Map();
   #offs = [];
   #streams = new Map();
   #typingUsers = new Map();
@@ -161,6 +162,7 @@ export class UaChat extends HTMLElement {
       }
       this.#listen(this.#client);
       this.#me = (await this.#client.me()).id;
+      await this.#loadMembers(project);
       const data = await this.#client.join(project, { sessionId: this.getAttribute("session") || null });
       this.#notice(null);
       this.#showPhase(data.phase);
@@ -170,6 +172,15 @@ export class UaChat extends HTMLElement {
       this.dispatchEvent(new CustomEvent("ua-session", { detail: data.session, bubbles: true, composed: true }));
     } catch (error) {
       this.#failed(error);
+    }
+  }
+
+  async #loadMembers(project) {
+    try {
+      const members = await this.#client.request("GET", `/api/v1/projects/${project}/members`);
+      this.#members = new Map(members.map((m) => [m.user_id, m.name || m.email]));
+    } catch {
+      this.#members = new Map();  // names are a nicety: without them people show as collaborators
     }
   }
 
@@ -266,10 +277,14 @@ export class UaChat extends HTMLElement {
   #message(message) {
     const stream = this.#streams.get(message.id);
     this.#streams.delete(message.id);
-    const node = stream?.node ?? this.#bubble(message.role, authorName(message, this.#me), message.id);
+    if (message.role === "user" && message.author !== this.#me && !this.#members.has(message.author)) {
+      this.#loadMembers(this.#client.projectId).then(() => this.#renameAuthors());
+    }
+    const node = stream?.node ?? this.#bubble(message.role, authorName(message, this.#me, this.#members), message.id);
+    node.dataset.author = message.author;
     node.classList.remove("streaming");
     node.removeAttribute("aria-busy");
-    node.querySelector(".who").textContent = authorName(message, this.#me);
+    node.querySelector(".who").textContent = authorName(message, this.#me, this.#members);
     const citations = message.citations ?? [];
     this.#citations.set(message.id, citations);
     const bubble = node.querySelector(".bubble");
@@ -313,12 +328,29 @@ export class UaChat extends HTMLElement {
     }
   }
 
+  #renameAuthors() {
+    for (const node of this.ui.log.querySelectorAll(".msg.user")) {
+      const author = node.dataset.author;
+      if (author && author !== this.#me && this.#members.has(author)) {
+        node.querySelector(".who").textContent = this.#members.get(author);
+      }
+    }
+  }
+
   #typingOf(who, isTyping) {
     if (who === this.#me) return;
     if (isTyping) this.#typingUsers.set(who, Date.now());
     else this.#typingUsers.delete(who);
-    const names = [...this.#typingUsers.keys()].map((id) => (id === "assistant" ? "Assistant" : "A collaborator"));
-    this.ui.typing.textContent = names.length ? `${[...new Set(names)].join(" and ")} ${names.length > 1 ? "are" : "is"} typing…` : "";
+    if (isTyping && who !== "assistant" && !this.#members.has(who)) {
+      this.#loadMembers(this.#client.projectId).then(() => this.#showTyping());
+    }
+    this.#showTyping();
+  }
+
+  #showTyping() {
+    const names = [...new Set([...this.#typingUsers.keys()].map((id) => (
+      id === "assistant" ? "Assistant" : this.#members.get(id) ?? "A collaborator")))];
+    this.ui.typing.textContent = names.length ? `${names.join(" and ")} ${names.length > 1 ? "are" : "is"} typing…` : "";
   }
 
   #typing() {
