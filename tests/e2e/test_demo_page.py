@@ -144,8 +144,10 @@ async def test_keyboard_only_sign_in_and_dark_narrow_layout(
     await page.keyboard.type(PASSWORD)
     await page.keyboard.press("Enter")
     await expect(chat(page).locator(".status")).to_have_text("Connected")
-    await page.keyboard.press("Tab")  # focus moves through the page without a mouse
-    assert await page.evaluate("document.activeElement !== document.body")
+    await expect(chat(page).get_by_label("Message")).to_be_focused()  # ready to type
+    await page.keyboard.type("Typed without a mouse.")
+    await page.keyboard.press("Enter")
+    await expect(chat(page).locator(".msg.user")).to_contain_text("Typed without a mouse.")
 
     await page.get_by_role("button", name=re.compile("Switch to dark theme")).click()
     await expect(page.locator("html")).to_have_attribute("data-theme", "dark")

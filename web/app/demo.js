@@ -91,6 +91,7 @@ $("#auth-form").addEventListener("submit", async (event) => {
     await client.login(email, password);
     event.target.reset();
     await signedIn();
+    if (!$("#workspace").hidden) chat.focus();  // signed in: the next keystrokes go to the chat
   } catch (error) {
     showError("auth-error", error);
   } finally {

@@ -70,6 +70,7 @@ export class UaChat extends HTMLElement {
   #typingTimer = null;
   #started = null;
   #citations = new Map();
+  #focusWhenReady = false;
 
   constructor() {
     super();
@@ -102,6 +103,12 @@ export class UaChat extends HTMLElement {
     this.#client = client;
     this.#ownClient = false;
     this.#restart();
+  }
+
+  /** Focus the message box (as soon as the chat is ready, if it is not yet). */
+  focus(options) {
+    if (this.ui.input.disabled) this.#focusWhenReady = true;
+    else this.ui.input.focus(options);
   }
 
   get auth() { return this.#auth; }
@@ -168,6 +175,10 @@ export class UaChat extends HTMLElement {
       this.#showPhase(data.phase);
       this.ui.input.disabled = false;
       this.ui.send.disabled = false;
+      if (this.#focusWhenReady) {
+        this.#focusWhenReady = false;
+        this.ui.input.focus();
+      }
       this.setAttribute("session", data.session.id);
       this.dispatchEvent(new CustomEvent("ua-session", { detail: data.session, bubbles: true, composed: true }));
     } catch (error) {
