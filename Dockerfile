@@ -18,6 +18,7 @@ COPY README.md ./
 COPY server ./server
 COPY providers ./providers
 COPY ingest ./ingest
+COPY render ./render
 COPY tasks ./tasks
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-editable

@@ -21,10 +21,12 @@ from litestar import Request, post
 
 from server.access import USER
 from server.errors import unauthorized
+from server.runtime import runtime_of
 
 if TYPE_CHECKING:
-    from litestar.datastructures import State
     from redis.asyncio import Redis
+
+    from server.runtime import Runtime
 
 _REDIS_PREFIX = "ua:ws-ticket:"
 
@@ -91,29 +93,31 @@ class RedisTickets:
         return None if raw is None else msgspec.json.decode(raw, type=TicketHolder)
 
 
-def _store(state: State) -> TicketStore:
-    redis: Redis | None = state.redis
-    if redis is not None:
-        return RedisTickets(redis)
-    memory: MemoryTickets = state.ws_tickets
-    return memory
+_MEMORY: dict[int, MemoryTickets] = {}
+"""Per-process ticket stores, by ``id`` of the app's runtime (used only without Redis)."""
+
+
+def _store(runtime: Runtime) -> TicketStore:
+    if runtime.redis is not None:
+        return RedisTickets(runtime.redis)
+    return _MEMORY.setdefault(id(runtime), MemoryTickets())
 
 
 def _key(ticket: str) -> str:
     return hashlib.sha256(ticket.encode()).hexdigest()
 
 
-async def issue_ticket(state: State, holder: TicketHolder) -> WsTicket:
+async def issue_ticket(runtime: Runtime, holder: TicketHolder) -> WsTicket:
     """A new ticket for ``holder``."""
-    ttl_s: int = state.settings.auth.ws_ticket_ttl_s
+    ttl_s = runtime.settings.auth.ws_ticket_ttl_s
     ticket = secrets.token_urlsafe(32)
-    await _store(state).put(_key(ticket), holder, ttl_s)
+    await _store(runtime).put(_key(ticket), holder, ttl_s)
     return WsTicket(ticket=ticket, expires_in=ttl_s)
 
 
-async def redeem_ticket(state: State, ticket: str) -> TicketHolder | None:
+async def redeem_ticket(runtime: Runtime, ticket: str) -> TicketHolder | None:
     """Who the ticket was issued to, if it is valid; either way it cannot be used again."""
-    return await _store(state).take(_key(ticket))
+    return await _store(runtime).take(_key(ticket))
 
 
 @post(
@@ -128,4 +132,5 @@ async def create_ws_ticket(request: Request[Any, Any, Any]) -> WsTicket:
     family = request.auth.extras.get("fam") if request.auth is not None else None
     if family is None:
         raise unauthorized()
-    return await issue_ticket(request.app.state, TicketHolder(request.user.id, UUID(str(family))))
+    holder = TicketHolder(request.user.id, UUID(str(family)))
+    return await issue_ticket(runtime_of(request.app), holder)

@@ -21,9 +21,9 @@ from litestar.exceptions import NotAuthorizedException
 from server.access import active_user, user_for_token
 from server.accounts.security import decode_access_token
 from server.accounts.tickets import redeem_ticket
+from server.runtime import runtime_of
 
 if TYPE_CHECKING:
-    from litestar.datastructures import State
     from litestar.types import ASGIApp, Receive, Scope, Send
 
     from server.db.models import User
@@ -61,22 +61,22 @@ def _bearer(scope: Scope) -> str | None:
 
 
 async def _user(scope: Scope) -> User | None:
-    state: State = scope["litestar_app"].state
+    runtime = runtime_of(scope["litestar_app"])
     tickets = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("ticket")
     if tickets:
-        holder = await redeem_ticket(state, tickets[0])
+        holder = await redeem_ticket(runtime, tickets[0])
         if holder is None:
             return None
-        async with state.alchemy.get_session() as db:
+        async with runtime.alchemy.get_session() as db:
             return await active_user(db, holder.user_id, holder.family_id)
     token = _bearer(scope)
     if token is None:
         return None
     try:
-        decoded = decode_access_token(token, state.settings.app.secret_key)
+        decoded = decode_access_token(token, runtime.settings.app.secret_key)
     except NotAuthorizedException:
         return None
-    async with state.alchemy.get_session() as db:
+    async with runtime.alchemy.get_session() as db:
         return await user_for_token(decoded, db)
 
 
@@ -92,7 +92,7 @@ def token_auth(app: ASGIApp) -> ASGIApp:
     ``scope["user"]``, a refusal closes with 4403 (origin) or 4401 (credentials)."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        allowed: tuple[str, ...] = scope["litestar_app"].state.settings.app.cors_origins
+        allowed = runtime_of(scope["litestar_app"]).settings.app.cors_origins
         if not origin_allowed(scope, allowed):
             await close_before_accept(receive, send, FORBIDDEN, "origin not allowed")
             return
