@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.local/bin:$(PATH)
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 
-.PHONY: run admin test lint format typecheck bench bench-providers bench-ingest bench-exports bench-chat bench-search bench-queue uv sync
+.PHONY: run admin test lint chromium format typecheck bench bench-providers bench-ingest bench-exports bench-chat bench-search bench-queue uv sync
 
 uv:
 	@command -v uv >/dev/null 2>&1 || test -x $(HOME)/.local/bin/uv || python3 -m pip install --user --quiet uv \
@@ -20,8 +20,14 @@ run: sync
 admin: sync
 	@ADMIN_EMAIL="$${EMAIL:-}" ADMIN_PASSWORD="$${PASSWORD:-}" $(UV) run --frozen assistant create-admin
 
-test: sync
+test: sync chromium
 	$(UV) run --frozen pytest -n 2 -p no:cacheprovider
+
+# The browser tests drive Debian's chromium (never a downloaded browser); install it when missing.
+chromium:
+	@test -x /usr/bin/chromium || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
 lint: sync
 	$(UV) run --frozen ruff check .

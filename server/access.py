@@ -84,6 +84,11 @@ async def user_for_token(token: Token, db: AsyncSession) -> User | None:
         user_id, family_id = UUID(token.sub), UUID(str(token.extras.get("fam")))
     except ValueError:
         return None
+    return await active_user(db, user_id, family_id)
+
+
+async def active_user(db: AsyncSession, user_id: UUID, family_id: UUID) -> User | None:
+    """The user, if active and signed in through a refresh family that is not revoked."""
     revoked = (
         select(RefreshToken.id)
         .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_not(None))

@@ -17,11 +17,10 @@ from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlche
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from server.access import access_guard, build_auth
 from server.accounts.controllers import AuthController, UserAdminController
+from server.accounts.tickets import create_ws_ticket
 from server.admin.controllers import AuditController, DiagnosticsController
 from server.admin.presence import Presence
 from server.ai import (
@@ -51,6 +50,7 @@ from server.exports.controllers import ExportController
 from server.feedback.controllers import FeedbackAdminController, MessageFeedbackController
 from server.limits import Throttle
 from server.observability import configure_logging, request_id_middleware
+from server.openapi import complete_openapi, openapi_config
 from server.phases import (
     Engine,
     PhaseController,
@@ -65,6 +65,7 @@ from server.queue import Queue, start_queue, stop_queue
 from server.runtime import RUNTIME_KEY, Runtime
 from server.settings import Settings, get_settings
 from server.system.controllers import SystemController
+from server.web import cors_config, web_routes
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -204,7 +205,7 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> L
     auth = build_auth(settings)
     services = build_services(settings, alchemy)
     provided = services.provided()
-    return Litestar(
+    app = Litestar(
         logging_config=None,  # structlog owns logging (server.observability)
         route_handlers=[
             SystemController,
@@ -226,6 +227,8 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> L
             FeedbackAdminController,
             chat_socket,
             asyncapi_json,
+            create_ws_ticket,
+            *web_routes(),
         ],
         dependencies={
             name: Provide(_constant(provided[name]), sync_to_thread=False)
@@ -235,19 +238,17 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> L
         plugins=[SQLAlchemyPlugin(config=alchemy), services.runtime.channels],
         guards=[access_guard],
         middleware=[request_id_middleware],
+        cors_config=cors_config(settings.app.cors_origins),
         exception_handlers=exception_handlers,
         state=State({RUNTIME_KEY: services.runtime, "services": services}),
         on_startup=[services.start],
         on_shutdown=[services.stop],
-        openapi_config=OpenAPIConfig(
-            title="Unified Assistant",
-            version=API_VERSION,
-            path="/schema",
-            render_plugins=[SwaggerRenderPlugin()],
-        ),
+        openapi_config=openapi_config(API_VERSION),
         on_app_init=[auth.on_app_init],
         debug=settings.app.debug,
     )
+    complete_openapi(app)
+    return app
 
 
 __all__ = ("AppServices", "build_services", "create_app", "services_of")

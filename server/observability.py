@@ -18,6 +18,28 @@ if TYPE_CHECKING:
 
 REQUEST_ID_HEADER = "x-request-id"
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
+_SECRET_PARAM = re.compile(
+    r"(?i)\b((?:access_|refresh_)?token|ticket|password|secret|api_key)=[^&\s\"']+"
+)
+
+
+def redact_query(text: str) -> str:
+    """``text`` with the values of secret-looking query parameters replaced."""
+    return _SECRET_PARAM.sub(r"\1=[redacted]", text)
+
+
+def _redact(
+    _logger: object, _method: str, event_dict: structlog.typing.EventDict
+) -> structlog.typing.EventDict:
+    """Redact secrets in every string of a log line, whoever logged it.
+
+    The server logs each WebSocket connection with its URL (uvicorn's "WebSocket /ws/chat?..."
+    line), and a URL may carry a ticket or, from an old client, a token.
+    """
+    for key, value in event_dict.items():
+        if isinstance(value, str) and "=" in value:
+            event_dict[key] = redact_query(value)
+    return event_dict
 
 
 class Check(msgspec.Struct):
@@ -40,6 +62,7 @@ def configure_logging(debug: bool = False) -> None:
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _redact,
     ]
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],

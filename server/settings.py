@@ -63,6 +63,9 @@ class AppSettings:
     config_path: Path
     secret_key: str
     debug: bool
+    cors_origins: tuple[str, ...] = ()
+    """Browser origins (``scheme://host[:port]``) allowed to call REST and open the WebSocket;
+    empty: the server's own origin only."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,8 @@ class AuthSettings:
     password_min_length: int = 10
     password_min_score: int = 3
     """The zxcvbn score (0-4) a new password needs."""
+    ws_ticket_ttl_s: int = 30
+    """How long a WebSocket ticket (``POST /api/v1/auth/ws-ticket``) may wait to be used."""
 
 
 @dataclass(frozen=True)
@@ -173,6 +178,23 @@ class Settings:
     documents: DocumentSettings = field(default_factory=DocumentSettings)
 
 
+def _origins(name: str) -> tuple[str, ...]:
+    """A comma-separated list of origins, each ``scheme://host[:port]`` with no path."""
+    origins: list[str] = []
+    for raw in (_env(name, "") or "").split(","):
+        origin = raw.strip().rstrip("/")
+        if not origin:
+            continue
+        parts = urlsplit(origin)
+        if parts.scheme not in {"http", "https"} or not parts.netloc or parts.path:
+            raise SettingsError(
+                f"{name}: {origin!r} is not an origin like https://app.example.org or "
+                "http://localhost:3000 (scheme, host and optional port, nothing else)"
+            )
+        origins.append(f"{parts.scheme}://{parts.netloc.lower()}")
+    return tuple(dict.fromkeys(origins))
+
+
 def _secret_key(data_dir: Path) -> str:
     """``SECRET_KEY`` if set, else a key generated once and kept in ``DATA_DIR``."""
     key = _env("SECRET_KEY")
@@ -208,6 +230,7 @@ def load_settings() -> Settings:
         config_path=config_path,
         secret_key=_secret_key(data_dir),
         debug=(_env("DEBUG", "0") or "0").lower() in {"1", "true", "yes"},
+        cors_origins=_origins("CORS_ORIGINS"),
     )
     db = DatabaseSettings(
         url=_url("DATABASE_URL", ("postgresql", "postgresql+asyncpg", "postgres")),
@@ -222,6 +245,7 @@ def load_settings() -> Settings:
         login_per_account_per_min=_int("LOGIN_RATE_PER_ACCOUNT", 10, minimum=1),
         password_min_length=_int("PASSWORD_MIN_LENGTH", 10, minimum=1, maximum=1024),
         password_min_score=_int("PASSWORD_MIN_SCORE", 3, minimum=0, maximum=4),
+        ws_ticket_ttl_s=_int("WS_TICKET_TTL", 30, minimum=1, maximum=600),
     )
     queue = QueueSettings(
         worker_threads=_int("WORKER_THREADS", 4, minimum=1, maximum=256),

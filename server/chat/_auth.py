@@ -1,19 +1,26 @@
-"""WebSocket authentication: a Bearer header or ``?token=``, checked before the handler runs.
+"""WebSocket admission: the browser's ``Origin``, then a ticket or a Bearer header.
 
-Browsers cannot set headers on a WebSocket, hence the query parameter. A bad or missing token is
-answered by accepting the connection and closing it at once with code 4401, so that the client
-sees a close code it can act on (a refused handshake only shows as a failed connection).
+- ``Origin`` (sent by every browser, by few other clients): it must be the server's own (its
+  host equals the ``Host`` header) or listed in ``CORS_ORIGINS``; else close 4403. A socket
+  ignores CORS, so without this check any page a signed-in user visits could talk to the server.
+- ``?ticket=`` (browsers: ``POST /api/v1/auth/ws-ticket``, single use) or
+  ``Authorization: Bearer <access token>`` (other clients). Tokens are not accepted in the URL:
+  a URL ends up in access logs, proxies' logs and browser history.
+
+A refusal accepts the connection and closes it at once with its code, so that the client sees a
+close code it can act on (a refused handshake only shows as a failed connection).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from litestar.exceptions import NotAuthorizedException
 
-from server.access import user_for_token
+from server.access import active_user, user_for_token
 from server.accounts.security import decode_access_token
+from server.accounts.tickets import redeem_ticket
 from server.runtime import runtime_of
 
 if TYPE_CHECKING:
@@ -25,21 +32,46 @@ UNAUTHORIZED = 4401
 FORBIDDEN = 4403
 
 
-def _token(scope: Scope) -> str | None:
-    for name, value in scope.get("headers", []):
-        if name == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            if scheme.lower() == "bearer" and token:
-                return token.strip()
-    tokens = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token")
-    return tokens[0] if tokens else None
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            decoded: str = value.decode("latin-1")
+            return decoded
+    return None
+
+
+def origin_allowed(scope: Scope, allowed: tuple[str, ...]) -> bool:
+    """Whether the connection's ``Origin`` (if any) is the server's own or in ``allowed``."""
+    origin = _header(scope, b"origin")
+    if origin is None:
+        return True  # not a browser: nothing to protect against
+    origin = origin.rstrip("/").lower()
+    if origin in allowed:
+        return True
+    host = _header(scope, b"host")
+    return host is not None and urlsplit(origin).netloc == host.lower()
+
+
+def _bearer(scope: Scope) -> str | None:
+    value = _header(scope, b"authorization")
+    if value is None:
+        return None
+    scheme, _, token = value.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
 async def _user(scope: Scope) -> User | None:
-    token = _token(scope)
+    runtime = runtime_of(scope["litestar_app"])
+    tickets = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("ticket")
+    if tickets:
+        holder = await redeem_ticket(runtime, tickets[0])
+        if holder is None:
+            return None
+        async with runtime.alchemy.get_session() as db:
+            return await active_user(db, holder.user_id, holder.family_id)
+    token = _bearer(scope)
     if token is None:
         return None
-    runtime = runtime_of(scope["litestar_app"])
     try:
         decoded = decode_access_token(token, runtime.settings.app.secret_key)
     except NotAuthorizedException:
@@ -56,13 +88,18 @@ async def close_before_accept(receive: Receive, send: Send, code: int, reason: s
 
 
 def token_auth(app: ASGIApp) -> ASGIApp:
-    """Middleware putting the token's user in ``scope["user"]``, or closing with 4401."""
+    """Middleware admitting a connection (see the module docstring); the user goes in
+    ``scope["user"]``, a refusal closes with 4403 (origin) or 4401 (credentials)."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        allowed = runtime_of(scope["litestar_app"]).settings.app.cors_origins
+        if not origin_allowed(scope, allowed):
+            await close_before_accept(receive, send, FORBIDDEN, "origin not allowed")
+            return
         user = await _user(scope)
         if user is None:
             await close_before_accept(
-                receive, send, UNAUTHORIZED, "a valid access token is required"
+                receive, send, UNAUTHORIZED, "a valid ticket or access token is required"
             )
             return
         scope["user"] = user

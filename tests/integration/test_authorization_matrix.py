@@ -195,6 +195,8 @@ async def test_every_endpoint_answers_every_caller_as_its_access_rule_says(
                     answer if isinstance(answer, dict) else {},
                     guard_404,
                 )
+                if problem and method == "HEAD" and problem.startswith("error without"):
+                    problem = None  # a HEAD answer has no body to carry the error
                 if problem:
                     mismatches.append(f"{method} {path} [{access}] as {caller}: {problem}")
 

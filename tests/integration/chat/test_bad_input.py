@@ -48,7 +48,7 @@ async def test_bad_or_missing_token_closes_with_4401(
 ) -> None:
     served = serve()
     assert await _closed_with(served.ws) == 4401
-    assert await _closed_with(served.ws + "?token=not-a-token") == 4401
+    assert await _closed_with(served.ws + "?ticket=not-a-ticket") == 4401
     assert await _closed_with(served.ws, {"Authorization": "Bearer nope"}) == 4401
 
 

@@ -131,7 +131,7 @@ async def test_export_updates_reach_the_projects_websocket_clients(
     project_id = await make_plan(owner.id)
     served = Served(create_app(settings, clean_db)).start()
     try:
-        async with websockets.connect(f"{served.ws}?token={owner.token}") as ws:
+        async with websockets.connect(served.ws, additional_headers=owner.headers) as ws:
             await ws.send(
                 json.dumps({"event": "chat:join_session", "data": {"project_id": str(project_id)}})
             )

@@ -1,0 +1,1 @@
+"""The browser side seen from HTTP: CORS, WebSocket admission, static files, logs."""

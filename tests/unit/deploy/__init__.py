@@ -1,0 +1,1 @@
+"""The deployment files: Dockerfile, docker-compose.yml, the proxy."""
