@@ -17,9 +17,11 @@ from server.accounts.security import decode_access_token
 from server.runtime import runtime_of
 
 if TYPE_CHECKING:
+    from litestar.security.jwt import Token
     from litestar.types import ASGIApp, Receive, Scope, Send
 
     from server.db.models import User
+    from server.runtime import Runtime
 
 UNAUTHORIZED = 4401
 FORBIDDEN = 4403
@@ -35,17 +37,23 @@ def _token(scope: Scope) -> str | None:
     return tokens[0] if tokens else None
 
 
-async def _user(scope: Scope) -> User | None:
+async def _user(scope: Scope) -> tuple[User, Token] | None:
     token = _token(scope)
     if token is None:
         return None
     runtime = runtime_of(scope["litestar_app"])
+    return await check_token(runtime, token)
+
+
+async def check_token(runtime: Runtime, token: str) -> tuple[User, Token] | None:
+    """The user an access token names and the decoded token, or None if it is not good now."""
     try:
         decoded = decode_access_token(token, runtime.settings.app.secret_key)
     except NotAuthorizedException:
         return None
     async with runtime.alchemy.get_session() as db:
-        return await user_for_token(decoded, db)
+        user = await user_for_token(decoded, db)
+    return None if user is None else (user, decoded)
 
 
 async def close_before_accept(receive: Receive, send: Send, code: int, reason: str) -> None:
@@ -56,16 +64,17 @@ async def close_before_accept(receive: Receive, send: Send, code: int, reason: s
 
 
 def token_auth(app: ASGIApp) -> ASGIApp:
-    """Middleware putting the token's user in ``scope["user"]``, or closing with 4401."""
+    """Middleware putting the token's user in ``scope["user"]`` (and the decoded token in
+    ``scope["auth"]``), or closing with 4401."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        user = await _user(scope)
-        if user is None:
+        checked = await _user(scope)
+        if checked is None:
             await close_before_accept(
                 receive, send, UNAUTHORIZED, "a valid access token is required"
             )
             return
-        scope["user"] = user
+        scope["user"], scope["auth"] = checked
         await app(scope, receive, send)
 
     return middleware

@@ -72,11 +72,14 @@ class ReplyJob:
     """A turn waiting for its reply; ``plan`` builds the plan (planner or phase command).
 
     ``done`` resolves when the reply is stored (with it) or has failed (with ``None``).
+    ``on_error`` (a phase command's sender) receives the job's error instead of the whole
+    session: a refused command concerns only the one who sent it.
     """
 
     turn: Turn
     reply_to: UUID | None
     plan: PlanFn
+    on_error: Callable[[DomainError], Awaitable[None]] | None = None
     reply_id: UUID = field(default_factory=uuid7)
     done: asyncio.Future[ChatMessage | None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
@@ -303,7 +306,10 @@ class ReplyEngine:
     async def _fail(self, job: ReplyJob, problem: DomainError) -> None:
         with contextlib.suppress(Exception):
             await self._typing(job.turn.session_id, is_typing=False)
-            await self.publish(job.turn.session_id, error_frame(problem))
+            if job.on_error is not None:
+                await job.on_error(problem)
+            else:
+                await self.publish(job.turn.session_id, error_frame(problem))
 
     async def _embed(self, message_ids: list[UUID]) -> None:
         try:

@@ -12,10 +12,12 @@ from server.events import MessageData, MessageReceived, TypingIndicator, TypingI
 
 from ._replies import ReplyEngine, ReplyJob
 from ._store import get_session, store_user_message
+from ._watch import AccessWatch
 from .planner import Turn
 from .schemas import message_out
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
     from uuid import UUID
 
     from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
@@ -61,6 +63,8 @@ class ChatService:
         self.commands = commands
         self.connections: Counter[UUID] = Counter()
         """Open WebSockets per user in this process."""
+        self.watch = AccessWatch(alchemy)
+        """Re-checks the access of every open WebSocket of this process."""
 
     async def check_member(self, db: AsyncSession, user_id: UUID, project_id: UUID) -> str:
         """The user's role in the project; ``not_found`` when not a member."""
@@ -119,9 +123,17 @@ class ChatService:
         return message, job
 
     async def command(
-        self, session: ChatSession, user_id: UUID, event: str, data: dict[str, Any]
+        self,
+        session: ChatSession,
+        user_id: UUID,
+        event: str,
+        data: dict[str, Any],
+        on_error: Callable[[DomainError], Awaitable[None]] | None = None,
     ) -> ReplyJob:
-        """Queue a phase command, answered like a message (in order, by the reply engine)."""
+        """Queue a phase command, answered like a message (in order, by the reply engine).
+
+        A refused command goes to ``on_error`` (the sender) rather than to the session.
+        """
         await self.throttle(user_id)
 
         async def planned(db: AsyncSession, turn: Turn) -> ReplyPlan:
@@ -135,7 +147,7 @@ class ChatService:
             content="",
             phase_number=session.phase_number,
         )
-        job = ReplyJob(turn=turn, reply_to=None, plan=planned)
+        job = ReplyJob(turn=turn, reply_to=None, plan=planned, on_error=on_error)
         job.turn.message_id = job.reply_id
         self.engine.submit(job)
         return job

@@ -16,7 +16,7 @@ from litestar.response.sse import ServerSentEventMessage
 from sqlalchemy import select
 
 from server import audit
-from server.access import VIEWER, db_session
+from server.access import EDITOR, VIEWER, db_session
 from server.db.models import ChatMessage, ChatSession, User
 from server.errors import DomainError
 from server.events import (
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from ._replies import ReplyJob
 
 SESSION = {**VIEWER, "project_of": ("session_id", ChatSession)}
+SESSION_EDIT = {**EDITOR, "project_of": ("session_id", ChatSession)}
 MAX_PAGE = 500
 _FRAMES = msgspec.json.Decoder(ServerFrame)
 
@@ -70,7 +71,7 @@ class ChatController(Controller):
 
     @post(
         "/api/v1/projects/{project_id:uuid}/chat/sessions",
-        opt=VIEWER,
+        opt=EDITOR,
         operation_id="create_chat_session",
         status_code=201,
     )
@@ -110,7 +111,7 @@ class ChatController(Controller):
 
     @post(
         "/api/v1/chat/sessions/{session_id:uuid}/messages",
-        opt=SESSION,
+        opt=SESSION_EDIT,
         operation_id="send_chat_message",
         status_code=200,
     )

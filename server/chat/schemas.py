@@ -59,6 +59,12 @@ class RegenerateData(msgspec.Struct, forbid_unknown_fields=True):
     number: int | None = None
 
 
+class AuthenticateData(msgspec.Struct, forbid_unknown_fields=True):
+    """A fresh access token for the open connection (same user), before the old one expires."""
+
+    token: str
+
+
 class NoData(msgspec.Struct, forbid_unknown_fields=True):
     """An event without fields."""
 
@@ -119,6 +125,13 @@ class LeaveSession(_Frame, tag="chat:leave_session"):
     ref: str | None = None
 
 
+class Authenticate(_Frame, tag="chat:authenticate"):
+    """``chat:authenticate``: carry on with a fresh access token instead of reconnecting."""
+
+    data: AuthenticateData
+    ref: str | None = None
+
+
 ClientFrame = (
     JoinSession
     | SendMessage
@@ -128,6 +141,7 @@ ClientFrame = (
     | PhaseRegenerate
     | Stop
     | LeaveSession
+    | Authenticate
 )
 """Every frame a client may send."""
 

@@ -30,6 +30,8 @@ from ._fanout import (
     session_channel,
 )
 from ._frames import (
+    Authenticated,
+    AuthenticatedData,
     ChatError,
     DeltaData,
     DocumentData,
@@ -44,6 +46,8 @@ from ._frames import (
     PhaseData,
     PhaseStale,
     PhaseUpdated,
+    Resync,
+    ResyncData,
     ServerFrame,
     SessionCreated,
     SessionData,
@@ -56,6 +60,8 @@ from ._frames import (
 
 __all__ = (
     "KEY_PREFIX",
+    "Authenticated",
+    "AuthenticatedData",
     "ChatError",
     "Citation",
     "DeltaData",
@@ -83,6 +89,8 @@ __all__ = (
     "PhaseUpdated",
     "PluginPublisher",
     "Publisher",
+    "Resync",
+    "ResyncData",
     "ServerFrame",
     "Session",
     "SessionCreated",

@@ -23,6 +23,7 @@ PROTOCOL_CLIENT = {
     "phase:regenerate",
     "chat:stop",
     "chat:leave_session",
+    "chat:authenticate",
 }
 PROTOCOL_SERVER = {
     "chat:session_created",
@@ -35,6 +36,8 @@ PROTOCOL_SERVER = {
     "document:updated",
     "export:updated",
     "chat:error",
+    "chat:authenticated",
+    "chat:resync",
 }
 
 
