@@ -160,9 +160,7 @@ async def live_access(
     users = {user for user, _, _ in holders}
     families = {family for _, family, _ in holders}
     pairs = {(user, project) for user, _, project in holders if project is not None}
-    active = set(
-        await session.scalars(select(User.id).where(User.id.in_(users), User.is_active))
-    )
+    active = set(await session.scalars(select(User.id).where(User.id.in_(users), User.is_active)))
     revoked = set(
         await session.scalars(
             select(RefreshToken.family_id).where(

@@ -29,7 +29,6 @@ from server.events import (
     project_channel,
     session_channel,
 )
-
 from server.runtime import runtime_of
 
 from ._auth import FORBIDDEN, UNAUTHORIZED, check_token, token_auth
@@ -269,9 +268,7 @@ class Connection:
                 async def refused(problem: DomainError) -> None:
                     await self.send(error_frame(problem, ref))
 
-                await self.chat.command(
-                    session, self.user.id, event_of(type(frame)), data, refused
-                )
+                await self.chat.command(session, self.user.id, event_of(type(frame)), data, refused)
             case Stop():
                 await self.chat.engine.request_stop(session.id)
             case LeaveSession():

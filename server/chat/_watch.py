@@ -89,6 +89,6 @@ class AccessWatch:
             try:
                 await self.check()
                 delay = CHECK_INTERVAL_S
-            except Exception:  # noqa: BLE001 - the database may be away; try again, slower
+            except Exception:  # the database may be away: try again, slower
                 logger.warning("chat access check failed", exc_info=True, retry_in_s=delay)
                 delay = min(delay * 2, MAX_BACKOFF_S)

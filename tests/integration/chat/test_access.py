@@ -46,10 +46,14 @@ async def _error(client: Client) -> dict[str, Any]:
 async def _close_code(client: Client) -> int:
     """Read until the server closes the connection; its close code."""
     with pytest.raises(ConnectionClosed) as closed:
-        while True:
-            await client.recv()
+        await _drain(client)
     assert closed.value.rcvd is not None
     return closed.value.rcvd.code
+
+
+async def _drain(client: Client) -> None:
+    while True:
+        await client.recv()
 
 
 async def test_a_viewer_reads_and_nothing_else(
