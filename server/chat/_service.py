@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,19 @@ if TYPE_CHECKING:
     from .planner import Commands, Planner, ReplyPlan
 
 MAX_CLIENT_ID = 100
+_INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+"""Letters and symbols that render as blank (Hangul fillers, the blank Braille pattern)."""
+_BLANK_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp", "Mn", "Me"})
+"""Controls, format characters (zero-width space, joiners, BOM), spaces and lone marks."""
+
+
+def is_blank(text: str) -> bool:
+    """Whether ``text`` shows nothing: only whitespace, zero-width or invisible characters."""
+    return all(
+        ch.isspace() or ch in _INVISIBLE or unicodedata.category(ch) in _BLANK_CATEGORIES
+        for ch in text
+    )
+
 
 
 class ChatService:
@@ -82,8 +96,10 @@ class ChatService:
 
     def check_content(self, content: str, client_message_id: str) -> None:
         """``bad_request``/``too_large`` for a message that cannot be stored as sent."""
-        if not content.strip():
-            raise DomainError("bad_request", "content is empty")
+        if "\x00" in content or "\x00" in client_message_id:
+            raise DomainError("bad_request", "text may not contain NUL (\\u0000) characters")
+        if is_blank(content):
+            raise DomainError("bad_request", "content is empty (or only invisible characters)")
         if len(content.encode()) > self.settings.max_message_bytes:
             raise DomainError(
                 "too_large", f"a message may have at most {self.settings.max_message_bytes} bytes"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -16,7 +17,7 @@ from litestar.exceptions import WebSocketDisconnect
 
 from server.access import USER, live_access
 from server.db.models import ROLE_RANK
-from server.errors import DomainError, forbidden
+from server.errors import DomainError, domain_error_of, forbidden
 from server.events import (
     Authenticated,
     AuthenticatedData,
@@ -76,8 +77,12 @@ class _Envelope(msgspec.Struct):
 _ENVELOPE = msgspec.json.Decoder(_Envelope)
 
 
+_NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+"""A JSON ``\\u0000`` escape (not preceded by an escaped backslash): a NUL in some string."""
+
+
 def _ref_of(raw: str) -> str | None:
-    with contextlib.suppress(msgspec.DecodeError):
+    with contextlib.suppress(msgspec.DecodeError, RecursionError):
         ref = _ENVELOPE.decode(raw).ref
         return ref if isinstance(ref, str) else None
     return None
@@ -221,9 +226,11 @@ class Connection:
             await self.send(error_frame(problem, _ref_of(text) if text else None))
         except WebSocketDisconnect:
             raise
-        except Exception:
-            logger.exception("chat frame failed")
-            failure = DomainError("internal", "the server could not handle this frame")
+        except Exception as exc:  # noqa: BLE001 - every frame gets an answer, never a traceback
+            failure = domain_error_of(exc)
+            if failure is None:
+                logger.exception("chat frame failed")
+                failure = DomainError("internal", "the server could not handle this frame")
             await self.send(error_frame(failure, _ref_of(text) if text else None))
 
     def decode(self, text: str | None) -> ClientFrame:
@@ -233,12 +240,16 @@ class Connection:
         limit = self.chat.settings.max_message_bytes
         if len(text.encode()) > limit + FRAME_OVERHEAD:
             raise DomainError("too_large", f"a message may have at most {limit} bytes")
+        if _NUL_ESCAPE.search(text) or "\x00" in text:
+            raise DomainError("bad_request", "frames may not contain NUL (\\u0000) characters")
         try:
             frame: ClientFrame = _DECODER.decode(text)
         except msgspec.ValidationError as exc:
             raise DomainError("bad_request", f"invalid frame: {exc}") from None
         except msgspec.DecodeError:
             raise DomainError("bad_request", "the frame is not valid JSON") from None
+        except RecursionError:
+            raise DomainError("bad_request", "the frame is nested too deeply") from None
         return frame
 
     async def dispatch(self, frame: ClientFrame) -> None:

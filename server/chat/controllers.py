@@ -32,7 +32,7 @@ from server.events import (
 from ._service import ChatService
 from ._store import create_session, get_session, list_sessions, messages_after
 from .asyncapi import event_of
-from .schemas import MessageCreate, SessionCreate, message_out, session_out
+from .schemas import MAX_INT32, MessageCreate, SessionCreate, message_out, session_out
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -102,7 +102,7 @@ class ChatController(Controller):
         self,
         request: Request[User, Any, Any],
         session_id: FromPath[UUID],
-        after_seq: Annotated[int, QueryParameter(ge=0)] = 0,
+        after_seq: Annotated[int, QueryParameter(ge=0, le=MAX_INT32)] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 100,
     ) -> list[Message]:
         """The session's messages with ``seq > after_seq``, in order (at most ``limit``)."""

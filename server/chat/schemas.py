@@ -9,7 +9,7 @@ so the protocol document cannot drift from the code.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
 import msgspec
@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from server.db.models import ChatMessage, ChatSession
 
 ASSISTANT = "assistant"
+MAX_INT32 = 2**31 - 1
+"""The largest sequence or phase number the database stores (PostgreSQL ``integer``)."""
 
 
 # ---- client → server -------------------------------------------------------------------
@@ -31,7 +33,7 @@ class JoinData(msgspec.Struct, forbid_unknown_fields=True):
 
     project_id: UUID
     session_id: UUID | None = None
-    after_seq: int | None = msgspec.field(default=None)
+    after_seq: Annotated[int, msgspec.Meta(ge=0, le=MAX_INT32)] | None = None
 
 
 class SendData(msgspec.Struct, forbid_unknown_fields=True):
@@ -50,13 +52,13 @@ class TypingData(msgspec.Struct, forbid_unknown_fields=True):
 class GotoData(msgspec.Struct, forbid_unknown_fields=True):
     """Move the conversation to phase ``number``."""
 
-    number: int
+    number: Annotated[int, msgspec.Meta(ge=0, le=MAX_INT32)]
 
 
 class RegenerateData(msgspec.Struct, forbid_unknown_fields=True):
     """Draft phase ``number`` (default: the session's current phase) again."""
 
-    number: int | None = None
+    number: Annotated[int, msgspec.Meta(ge=0, le=MAX_INT32)] | None = None
 
 
 class AuthenticateData(msgspec.Struct, forbid_unknown_fields=True):
