@@ -187,11 +187,10 @@ def domain_error_of(exc: BaseException) -> DomainError | None:
         return exc
     if isinstance(exc, RecursionError):
         return DomainError("bad_request", "the input is nested too deeply")
-    if isinstance(exc, StaleDataError | IntegrityError):
-        return conflict(_CONCURRENT)
-    if isinstance(exc, DBAPIError):
-        state = _sqlstate(exc)
-        detail = str(exc.orig)
+    database = _database_error(exc)
+    if database is not None:
+        state = _sqlstate(database)
+        detail = str(database.orig)
         if state in {"22021", "22P05"} or "\\x00" in detail or "\\u0000" in detail:
             return invalid(_NUL)
         if state == "22003" or "out of int32 range" in detail or "out of int64 range" in detail:
@@ -200,8 +199,18 @@ def domain_error_of(exc: BaseException) -> DomainError | None:
             return invalid("a value is not valid for its field")
         if state.startswith("23"):
             return conflict(_CONCURRENT)
-    if exc.__cause__ is not None and exc.__cause__ is not exc:
-        return domain_error_of(exc.__cause__)  # e.g. advanced-alchemy's RepositoryError
+    if isinstance(exc, StaleDataError | IntegrityError):
+        return conflict(_CONCURRENT)
+    return None
+
+
+def _database_error(exc: BaseException) -> DBAPIError | None:
+    """The driver's error behind ``exc`` (advanced-alchemy wraps it as its own), if any."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None or isinstance(seen, DBAPIError):
+            return seen
+        seen = seen.__cause__
     return None
 
 

@@ -47,7 +47,6 @@ def is_blank(text: str) -> bool:
     )
 
 
-
 class ChatService:
     """The chat of one server process: its limits, its planners and its reply engine.
 

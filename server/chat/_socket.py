@@ -226,7 +226,7 @@ class Connection:
             await self.send(error_frame(problem, _ref_of(text) if text else None))
         except WebSocketDisconnect:
             raise
-        except Exception as exc:  # noqa: BLE001 - every frame gets an answer, never a traceback
+        except Exception as exc:  # every frame gets an answer, never a traceback
             failure = domain_error_of(exc)
             if failure is None:
                 logger.exception("chat frame failed")
