@@ -5,6 +5,7 @@ Heavy imports happen inside the commands so that ``--help`` is instant.
 
 from __future__ import annotations
 
+import signal
 import sys
 from typing import TYPE_CHECKING, NoReturn
 
@@ -13,6 +14,8 @@ import click
 from server.documents.cli import documents
 
 if TYPE_CHECKING:
+    from types import FrameType
+
     from server.settings import Settings
 
 
@@ -60,6 +63,7 @@ def serve(host: str | None, port: int | None) -> None:
 
     from providers import ConfigError  # noqa: PLC0415
     from server.app import create_app  # noqa: PLC0415
+    from server.db.embedded import stop_embedded  # noqa: PLC0415
     from server.observability import configure_logging  # noqa: PLC0415
 
     configure_logging(settings.app.debug)  # start-up (migrations, embedded database) as JSON too
@@ -68,14 +72,27 @@ def serve(host: str | None, port: int | None) -> None:
         app = create_app(settings, url)
     except ConfigError as exc:
         _fail(f"{settings.app.config_path.name}: {exc}")
-    uvicorn.run(
-        app,
-        host=host or settings.app.host,
-        port=settings.app.port if port is None else port,
-        log_config=None,
-        ws_ping_interval=20,
-        ws_ping_timeout=20,
-    )
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT, then raises the signal again: with the
+    # default SIGTERM action the process would die there, skipping every exit hook, and the
+    # embedded PostgreSQL would be left running. These handlers turn it into a normal exit.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    try:
+        uvicorn.run(
+            app,
+            host=host or settings.app.host,
+            port=settings.app.port if port is None else port,
+            log_config=None,
+            ws_ping_interval=20,
+            ws_ping_timeout=20,
+        )
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop_embedded()
+
+
+def _exit_on_signal(signum: int, frame: FrameType | None) -> NoReturn:
+    raise SystemExit(128 + signum)
 
 
 @main.group()
