@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.local/bin:$(PATH)
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 
-.PHONY: run test lint format typecheck bench bench-providers bench-ingest bench-exports bench-chat bench-search bench-queue uv sync
+.PHONY: fuzz run test lint format typecheck bench bench-providers bench-ingest bench-exports bench-chat bench-search bench-queue uv sync
 
 uv:
 	@command -v uv >/dev/null 2>&1 || test -x $(HOME)/.local/bin/uv || python3 -m pip install --user --quiet uv \
@@ -17,6 +17,9 @@ run: sync
 
 test: sync
 	$(UV) run --frozen pytest -n 2 -p no:cacheprovider
+
+fuzz: sync  # a longer schemathesis run than the suite's (no 5xx from any operation)
+	SCHEMATHESIS_MAX_EXAMPLES=50 $(UV) run --frozen pytest -n 0 -p no:cacheprovider tests/integration/test_schemathesis.py
 
 lint: sync
 	$(UV) run --frozen ruff check .
