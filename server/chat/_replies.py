@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 import structlog
+from redis.exceptions import LockError, RedisError
 from uuid_utils.compat import uuid7
 
 from providers import ProvidersUnavailable, TextDelta
@@ -193,8 +194,20 @@ class ReplyEngine:
         if redis is None:
             yield
             return
-        async with redis.lock(f"chat:reply:{session_id}", timeout=LOCK_TIMEOUT_S):
+        lock = redis.lock(f"chat:reply:{session_id}", timeout=LOCK_TIMEOUT_S)
+        try:
+            await lock.acquire()
+        except (RedisError, OSError) as error:
+            # Redis is away: answer anyway (the database is the truth); replies of this
+            # session on this instance still run one at a time.
+            logger.warning("reply lock unavailable", session_id=str(session_id), error=str(error))
             yield
+            return
+        try:
+            yield
+        finally:
+            with contextlib.suppress(RedisError, OSError, LockError):
+                await lock.release()
 
     async def _reply(self, job: ReplyJob, stop: asyncio.Event) -> ChatMessage | None:
         turn = job.turn

@@ -6,6 +6,9 @@ import unicodedata
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+import structlog
+from redis.exceptions import RedisError
+
 from server.access import require_role
 from server.db.models import ChatSession, Project
 from server.errors import DomainError
@@ -31,6 +34,8 @@ if TYPE_CHECKING:
     from server.settings import ChatSettings
 
     from .planner import Commands, Planner, ReplyPlan
+
+logger = structlog.get_logger()
 
 MAX_CLIENT_ID = 100
 _INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0\u2800")
@@ -85,9 +90,14 @@ class ChatService:
 
     async def throttle(self, user_id: UUID) -> None:
         """Count one message of ``user_id``; ``rate_limited`` past the per-minute limit."""
-        wait = await self.throttle_store.hit(
-            f"chat:{user_id}", self.settings.messages_per_minute, 60
-        )
+        try:
+            wait = await self.throttle_store.hit(
+                f"chat:{user_id}", self.settings.messages_per_minute, 60
+            )
+        except (RedisError, OSError) as error:
+            # Redis is away: the chat goes on unthrottled rather than refusing everyone.
+            logger.warning("message throttle unavailable", error=str(error))
+            return
         if wait is not None:
             raise DomainError(
                 "rate_limited", f"too many messages, try again in {wait}s", retry_after=wait

@@ -19,6 +19,7 @@ from server.access import USER, live_access
 from server.db.models import ROLE_RANK
 from server.errors import DomainError, domain_error_of, forbidden
 from server.events import (
+    RESYNC,
     Authenticated,
     AuthenticatedData,
     MessageData,
@@ -319,7 +320,7 @@ class Connection:
             await self._subscribe(session)
             messages = await messages_after(db, session.id, data.after_seq or 0)
             await db.refresh(session)
-        self.replayed_up_to = messages[-1].seq if messages else 0
+        self.replayed_up_to = messages[-1].seq if messages else (data.after_seq or 0)
         payload = SessionData(
             session_out(session), session.phase_number, [message_out(m) for m in messages]
         )
@@ -334,16 +335,33 @@ class Connection:
         self.forwarder = asyncio.create_task(self._forward(self.subscriber))
 
     async def _forward(self, subscriber: Subscriber) -> None:
-        """Relay the session's frames; skip messages the join already replayed."""
+        """Relay the session's frames; skip messages the client already has; after a lost
+        subscription (:data:`RESYNC`), send the stored messages it missed."""
         async for data in subscriber.iter_events():
-            if data.startswith(_RECEIVED_PREFIX) and self.replayed_up_to:
-                seq = _MESSAGE_DECODER.decode(data).data.message.seq
-                if seq <= self.replayed_up_to:
-                    continue
             try:
+                if data == RESYNC:
+                    await self._catch_up()
+                    continue
+                if data.startswith(_RECEIVED_PREFIX):
+                    seq = _MESSAGE_DECODER.decode(data).data.message.seq
+                    if seq <= self.replayed_up_to:
+                        continue
+                    self.replayed_up_to = seq
                 await self.send(data)
             except (WebSocketDisconnect, RuntimeError, OSError):
                 return
+
+    async def _catch_up(self) -> None:
+        """Send the joined session's messages stored after the last one this client got."""
+        session = self.session
+        if session is None:
+            return
+        async with self.chat.alchemy.get_session() as db:
+            missed = await messages_after(db, session.id, self.replayed_up_to)
+        for message in missed:
+            if message.seq > self.replayed_up_to:
+                self.replayed_up_to = message.seq
+                await self.send(MessageReceived(MessageData(message_out(message))))
 
     async def leave(self) -> None:
         """Stop receiving the joined session's frames."""

@@ -21,6 +21,8 @@ from ._entities import (
 )
 from ._fanout import (
     KEY_PREFIX,
+    RESYNC,
+    HealingRedisBackend,
     PluginPublisher,
     Publisher,
     channels_backend,
@@ -60,6 +62,7 @@ from ._frames import (
 
 __all__ = (
     "KEY_PREFIX",
+    "RESYNC",
     "Authenticated",
     "AuthenticatedData",
     "ChatError",
@@ -76,6 +79,7 @@ __all__ = (
     "ExportStatus",
     "ExportUpdated",
     "Frame",
+    "HealingRedisBackend",
     "Message",
     "MessageData",
     "MessageDelta",
