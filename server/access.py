@@ -25,7 +25,6 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.security.jwt import OAuth2PasswordBearerAuth
 from sqlalchemy import select, tuple_
 
-from server.accounts.security import ALGORITHM
 from server.db.models import ROLE_RANK, ProjectMember, RefreshToken, User
 from server.errors import forbidden, not_found, unauthorized
 from server.runtime import runtime_of
@@ -40,6 +39,8 @@ if TYPE_CHECKING:
 
     from server.settings import Settings
 
+ALGORITHM: Final = "HS256"
+"""How access tokens are signed (``server.accounts.security`` issues them with it)."""
 PUBLIC: Final = {"access": "public", "exclude_from_auth": True}
 USER: Final = {"access": "user"}
 ADMIN: Final = {"access": "admin"}

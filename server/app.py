@@ -40,9 +40,11 @@ from server.chat import (
     chat_socket,
 )
 from server.db import database_url, sqlalchemy_config
+from server.documents import jobs as document_jobs
 from server.documents.controllers import DocumentController, SearchController
 from server.errors import exception_handlers
 from server.events import PluginPublisher, channels_plugin
+from server.exports import jobs as export_jobs
 from server.exports.controllers import ExportController
 from server.limits import Throttle
 from server.observability import configure_logging, request_id_middleware
@@ -55,10 +57,10 @@ from server.phases import (
     workflow_catalog,
 )
 from server.projects.controllers import InvitationController, ProjectController
+from server.queue import Queue, start_queue, stop_queue
 from server.runtime import RUNTIME_KEY, Runtime
 from server.settings import Settings, get_settings
 from server.system.controllers import SystemController
-from tasks.lifecycle import Queue, start_queue, stop_queue
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -68,6 +70,9 @@ if TYPE_CHECKING:
     from providers import Embedder
 
 API_VERSION = "0.1.0"
+JOB_MODULES = (document_jobs, export_jobs)
+"""The domain modules whose job handlers register themselves on import: every job kind the
+server queues and every worker (``assistant worker``, ``dramatiq tasks``) runs."""
 
 DEPENDENCY_TYPES: dict[str, type[Any]] = {
     "runtime": Runtime,

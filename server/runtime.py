@@ -9,9 +9,9 @@ ours is kept in ``app.state`` beyond this one typed entry.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-import msgspec
+from server.observability import Check
 
 if TYPE_CHECKING:
     from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
@@ -23,17 +23,9 @@ if TYPE_CHECKING:
     from server.limits import Throttle
     from server.settings import Settings
 
-__all__ = ("RUNTIME_KEY", "Check", "Runtime", "StatusCheck", "runtime_of")
+__all__ = ("RUNTIME_KEY", "Runtime", "StatusCheck", "runtime_of")
 
 RUNTIME_KEY = "runtime"
-
-
-class Check(msgspec.Struct):
-    """The state of one dependency, as ``/status`` reports it."""
-
-    status: Literal["ok", "error", "disabled"]
-    latency_ms: float | None = None
-    detail: str | None = None
 
 
 StatusCheck = Callable[[], Awaitable[Check]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from server.runtime import Check
+from server.observability import Check
 
 if TYPE_CHECKING:
     from server.runtime import StatusCheck

@@ -4,7 +4,7 @@ the phase engine plugs into. See docs/chat.md and ``/asyncapi.json``."""
 
 from __future__ import annotations
 
-from ._replies import ReplyEngine, ReplyJob, citations
+from ._replies import ReplyEngine, ReplyJob
 from ._service import ChatService
 from ._socket import chat_socket
 from .asyncapi import asyncapi_document, asyncapi_json
@@ -26,5 +26,4 @@ __all__ = [
     "asyncapi_document",
     "asyncapi_json",
     "chat_socket",
-    "citations",
 ]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -25,6 +24,7 @@ from uuid_utils.compat import uuid7
 from providers import ProvidersUnavailable, TextDelta
 from server.ai import record_completion, record_failure
 from server.db.models import Project
+from server.documents.retrieval import cite
 from server.errors import DomainError
 from server.events import (
     DeltaData,
@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from providers import Completion, Passage
+    from providers import Completion
     from server.ai import ConfigStore
     from server.db.models import ChatMessage
     from server.events import Publisher, ServerFrame
@@ -64,8 +64,6 @@ logger = structlog.get_logger()
 
 CONTROL_CHANNEL = "chat-control"
 LOCK_TIMEOUT_S = 900
-_MARKER = re.compile(r"\[(S\d+)\]")
-_QUOTED = re.compile(r"[\"“]([^\"”]{3,})[\"”]")
 
 
 @dataclass
@@ -256,7 +254,7 @@ class ReplyEngine:
                 provider=completion.provider if completion else None,
                 model=completion.model if completion else None,
                 usage=_usage(completion),
-                citations=citations(shown, plan.passages),
+                citations=msgspec.to_builtins(cite(shown, plan.passages)),
             )
             if completion is not None:
                 record_completion(
@@ -348,36 +346,3 @@ def _usage(completion: Completion | None) -> dict[str, Any]:
 
 def _normalise(text: str) -> str:
     return " ".join(text.split())
-
-
-def citations(text: str, passages: list[Passage]) -> list[dict[str, Any]]:
-    """The ``[S<n>]`` markers of a reply that name a passage of its plan, once each.
-
-    A marker preceded (on its line) by a quotation whose words are not in the passage is
-    dropped: the reply quoted something its source does not say.
-    """
-    by_ref = {p.ref: p for p in passages}
-    found: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for line in text.splitlines():
-        start = 0
-        for marker in _MARKER.finditer(line):
-            ref = marker.group(1)
-            quoted = _QUOTED.findall(line[start : marker.start()])
-            start = marker.end()
-            passage = by_ref.get(ref)
-            if passage is None or ref in seen:
-                continue
-            if quoted and _normalise(quoted[-1]) not in _normalise(passage.text):
-                continue
-            seen.add(ref)
-            found.append(
-                {
-                    "ref": ref,
-                    "source": passage.source,
-                    "document_id": passage.document_id,
-                    "chunk_id": passage.chunk_id,
-                    "page": passage.page,
-                }
-            )
-    return found

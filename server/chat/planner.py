@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from providers import ChatRequest, Message, ReplyContext, estimate_tokens
 from server.db.models import ChatMessage, Phase
 from server.documents.retrieval import passages as hit_passages
-from server.documents.retrieval import search
+from server.documents.retrieval import recall
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -179,22 +179,18 @@ class MemoryPlanner:
         One hybrid search over both kinds of chunk (the query is embedded once); messages of
         the recent window, already in the prompt, are left out.
         """
-        exclude = {*recent, turn.message_id}
-        hits = await search(
+        hits = await recall(
             session,
             user_id=turn.user_id,
             project_id=turn.project_id,
             query=turn.content,
-            k=DOCUMENT_PASSAGES + self._settings.recall_limit + len(exclude),
             embedder=self._embedder(),
-            source_types=("document", "message"),
+            documents=DOCUMENT_PASSAGES,
+            messages=self._settings.recall_limit,
+            exclude_messages={*recent, turn.message_id},
         )
-        documents = [h for h in hits if h.source_type == "document"][:DOCUMENT_PASSAGES]
-        recalled = [h for h in hits if h.source_type == "message" and h.message_id not in exclude][
-            : self._settings.recall_limit
-        ]
         kept: list[Hit] = []
-        for hit in [*documents, *recalled]:
+        for hit in hits:
             budget -= estimate_tokens(hit.text) + 12
             if budget < 0:
                 break

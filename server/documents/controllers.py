@@ -22,8 +22,10 @@ from server.ai import ConfigStore
 from server.db.models import Document, User
 from server.errors import STATUS, DomainError, ErrorCode, conflict, invalid
 from server.events import DocumentData, DocumentUpdated, emit, project_channel
+from server.queue import cancel, enqueue
 from server.runtime import runtime_of
 
+from .jobs import INGEST_JOB
 from .retrieval import search
 from .schemas import Document as DocumentSchema
 from .schemas import DocumentChunk, SearchHit, SearchRequest, SearchResults, chunk_out, document_out
@@ -38,7 +40,6 @@ if TYPE_CHECKING:
 
     from .storage import FileStore
 
-INGEST_JOB = "ingest_document"
 INGEST_ATTEMPTS = 3
 INGEST_TIMEOUT_S = 900
 DEPENDENCIES = {"documents": Provide(create_service_provider(DocumentService))}
@@ -69,8 +70,6 @@ def _sniff_file(path: Any, filename: str) -> str:
 
 
 async def _enqueue(session: AsyncSession, document: Document) -> None:
-    from tasks.queue import enqueue  # noqa: PLC0415 - tasks imports the server's models
-
     await enqueue(
         session,
         INGEST_JOB,
@@ -214,8 +213,6 @@ class DocumentController(Controller):
         db_session: NamedDependency[AsyncSession],
     ) -> Response[None]:
         """Delete a document with its chunks and vectors; its file goes once nothing uses it."""
-        from tasks.queue import cancel  # noqa: PLC0415 - tasks imports the server's models
-
         document = await documents.get(document_id)
         await cancel(db_session, INGEST_JOB, document_id)
         unreferenced = await documents.remove(document)
@@ -241,8 +238,6 @@ class DocumentController(Controller):
         db_session: NamedDependency[AsyncSession],
     ) -> DocumentSchema:
         """Stop processing a document; it ends ``cancelled`` without chunks (409 when done)."""
-        from tasks.queue import cancel  # noqa: PLC0415 - tasks imports the server's models
-
         document = await documents.get(document_id)
         if document.status not in ACTIVE:
             raise conflict(f"the document is already {document.status}")

@@ -12,7 +12,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.access import PUBLIC
-from server.runtime import Check, Runtime
+from server.db.identity import DATABASE_ID_HEADER, database_id
+from server.observability import Check
+from server.runtime import Runtime
 
 
 class Status(msgspec.Struct):
@@ -37,9 +39,10 @@ class SystemController(Controller):
     tags = ["system"]
 
     @get("/health", opt=PUBLIC, operation_id="health")
-    async def health(self) -> dict[str, str]:
-        """Liveness: the process answers."""
-        return {"status": "ok"}
+    async def health(self, runtime: NamedDependency[Runtime]) -> Response[dict[str, str]]:
+        """Liveness: the process answers. ``X-Database-Id`` names its database for the CLI."""
+        headers = {DATABASE_ID_HEADER: database_id(runtime.settings)}
+        return Response({"status": "ok"}, headers=headers)
 
     @get("/status", opt=PUBLIC, operation_id="status")
     async def status(

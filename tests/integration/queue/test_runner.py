@@ -10,10 +10,10 @@ from uuid import UUID, uuid4
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
+from server import queue
 from server.app import services_of
 from server.db.models import Job
-from tasks import queue
-from tasks.jobs import JobContext, JobFailed, job_handler
+from server.queue import JobContext, JobFailed, job_handler
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Coroutine
