@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.local/bin:$(PATH)
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 
-.PHONY: run admin test lint chromium format typecheck bench bench-providers bench-ingest bench-exports bench-chat bench-search bench-queue uv sync
+.PHONY: fuzz run admin test lint chromium format typecheck bench bench-providers bench-ingest bench-exports bench-chat bench-search bench-queue uv sync
 
 uv:
 	@command -v uv >/dev/null 2>&1 || test -x $(HOME)/.local/bin/uv || python3 -m pip install --user --quiet uv \
@@ -28,6 +28,9 @@ chromium:
 	@test -x /usr/bin/chromium || { \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
+fuzz: sync  # a longer schemathesis run than the suite's (no 5xx from any operation)
+	SCHEMATHESIS_MAX_EXAMPLES=50 $(UV) run --frozen pytest -n 0 -p no:cacheprovider tests/integration/test_schemathesis.py
 
 lint: sync
 	$(UV) run --frozen ruff check .

@@ -23,14 +23,14 @@ from litestar.enums import ScopeType
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers import HTTPRouteHandler
 from litestar.security.jwt import OAuth2PasswordBearerAuth
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 
 from server.db.models import ROLE_RANK, ProjectMember, RefreshToken, User
 from server.errors import forbidden, not_found, unauthorized
 from server.runtime import runtime_of
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Collection
 
     from litestar.connection import ASGIConnection
     from litestar.handlers import BaseRouteHandler
@@ -150,6 +150,40 @@ async def require_role(
     if ROLE_RANK[role] < ROLE_RANK[needed]:
         raise forbidden(f"your role in this project ({role}) does not allow this")
     return role
+
+
+async def live_access(
+    session: AsyncSession, holders: Collection[tuple[UUID, UUID, UUID | None]]
+) -> tuple[set[tuple[UUID, UUID]], dict[tuple[UUID, UUID], str]]:
+    """What each open socket's holder may do now, for many holders in three small queries.
+
+    ``holders`` are ``(user_id, token_family, project_id or None)``. Returns the
+    ``(user_id, family)`` pairs whose token is still good (active user, family not revoked:
+    logout and revocation end it) and the role of each ``(user_id, project_id)`` pair that is
+    still a membership. The chat socket runs it on every frame and, for all its sockets at once,
+    every fraction of a second, so that removal, a role change or logout reaches open sockets.
+    """
+    users = {user for user, _, _ in holders}
+    families = {family for _, family, _ in holders}
+    pairs = {(user, project) for user, _, project in holders if project is not None}
+    active = set(await session.scalars(select(User.id).where(User.id.in_(users), User.is_active)))
+    revoked = set(
+        await session.scalars(
+            select(RefreshToken.family_id).where(
+                RefreshToken.family_id.in_(families), RefreshToken.revoked_at.is_not(None)
+            )
+        )
+    )
+    valid = {(u, f) for u, f, _ in holders if u in active and f not in revoked}
+    roles: dict[tuple[UUID, UUID], str] = {}
+    if pairs:
+        rows = await session.execute(
+            select(ProjectMember.user_id, ProjectMember.project_id, ProjectMember.role).where(
+                tuple_(ProjectMember.user_id, ProjectMember.project_id).in_(pairs)
+            )
+        )
+        roles = {(u, p): r for u, p, r in rows.tuples()}
+    return valid, roles
 
 
 async def _project_id(

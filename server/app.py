@@ -128,6 +128,7 @@ class AppServices:
     async def stop(self) -> None:
         """Stop what :meth:`start` started, in reverse order, then close Redis."""
         await self.presence.stop()
+        await self.chat.watch.close()
         await self.chat.engine.close()
         if self.queue is not None:
             await stop_queue(self.queue)

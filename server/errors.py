@@ -12,10 +12,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import structlog
-from advanced_alchemy.exceptions import DuplicateKeyError, NotFoundError
+from advanced_alchemy.exceptions import DuplicateKeyError, IntegrityError, NotFoundError
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm.exc import StaleDataError
 
 from server.observability import REQUEST_ID_HEADER, request_id_of
 
@@ -27,6 +29,7 @@ __all__ = (
     "DomainError",
     "ErrorCode",
     "conflict",
+    "domain_error_of",
     "exception_handlers",
     "forbidden",
     "invalid",
@@ -163,6 +166,60 @@ def rate_limited(retry_after: int) -> DomainError:
     )
 
 
+_NUL = "text may not contain NUL (\\u0000) characters"
+_OUT_OF_RANGE = "a number is out of range (at most 2147483647)"
+_CONCURRENT = "it was changed by another request at the same time; reload and try again"
+
+
+def _sqlstate(exc: DBAPIError) -> str:
+    """The SQLSTATE of a database error ('' for one raised by the driver itself)."""
+    for error in (exc.orig, getattr(exc.orig, "__cause__", None)):
+        state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+        if isinstance(state, str):
+            return state
+    return ""
+
+
+def domain_error_of(exc: BaseException) -> DomainError | None:
+    """The client's error hidden in an exception from below the domain, or None.
+
+    Input the database refuses by its nature is the client's, not the server's: a data
+    exception (SQLSTATE class 22: NUL in text, a number beyond 32 bits) is ``invalid``; an
+    integrity violation (class 23, e.g. two concurrent writes of the same phase version) and a
+    row changed or deleted under a concurrent update are ``conflict``; a JSON body nested past
+    the decoder's depth is ``bad_request``. The HTTP handler and the chat socket both use it.
+    """
+    if isinstance(exc, DomainError):
+        return exc
+    if isinstance(exc, RecursionError):
+        return DomainError("bad_request", "the input is nested too deeply")
+    database = _database_error(exc)
+    if database is not None:
+        state = _sqlstate(database)
+        detail = str(database.orig)
+        if state in {"22021", "22P05"} or "\\x00" in detail or "\\u0000" in detail:
+            return invalid(_NUL)
+        if state == "22003" or "out of int32 range" in detail or "out of int64 range" in detail:
+            return invalid(_OUT_OF_RANGE)
+        if state.startswith("22"):
+            return invalid("a value is not valid for its field")
+        if state.startswith("23"):
+            return conflict(_CONCURRENT)
+    if isinstance(exc, StaleDataError | IntegrityError):
+        return conflict(_CONCURRENT)
+    return None
+
+
+def _database_error(exc: BaseException) -> DBAPIError | None:
+    """The driver's error behind ``exc`` (advanced-alchemy wraps it as its own), if any."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None or isinstance(seen, DBAPIError):
+            return seen
+        seen = seen.__cause__
+    return None
+
+
 def _body(code: str, message: str, extra: Any = None) -> dict[str, Any]:
     body: dict[str, Any] = {"code": code, "message": message}
     if isinstance(extra, dict):
@@ -219,6 +276,9 @@ def _duplicate(request: Request[Any, Any, Any], exc: DuplicateKeyError) -> Respo
 
 
 def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    known = domain_error_of(exc)
+    if known is not None:
+        return _domain_error(request, known)
     logger.exception("unhandled error", path=request.url.path, exc_info=exc)
     return _response(request, _body("internal", _INTERNAL_MESSAGE), HTTP_500_INTERNAL_SERVER_ERROR)
 

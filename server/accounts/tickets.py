@@ -44,6 +44,8 @@ class TicketHolder(msgspec.Struct, frozen=True):
 
     user_id: UUID
     family_id: UUID
+    expires_at: float
+    """When the access token the ticket was issued for expires (epoch seconds)."""
 
 
 class TicketStore(Protocol):
@@ -132,5 +134,5 @@ async def create_ws_ticket(request: Request[Any, Any, Any]) -> WsTicket:
     family = request.auth.extras.get("fam") if request.auth is not None else None
     if family is None:
         raise unauthorized()
-    holder = TicketHolder(request.user.id, UUID(str(family)))
+    holder = TicketHolder(request.user.id, UUID(str(family)), request.auth.exp.timestamp())
     return await issue_ticket(runtime_of(request.app), holder)

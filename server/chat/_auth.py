@@ -13,8 +13,10 @@ close code it can act on (a refused handshake only shows as a failed connection)
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
+from uuid import UUID
 
 from litestar.exceptions import NotAuthorizedException
 
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     from litestar.types import ASGIApp, Receive, Scope, Send
 
     from server.db.models import User
+    from server.runtime import Runtime
 
 UNAUTHORIZED = 4401
 FORBIDDEN = 4403
@@ -60,7 +63,17 @@ def _bearer(scope: Scope) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-async def _user(scope: Scope) -> User | None:
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What admitted a socket: the login session (refresh-token family) it belongs to, and when
+    the access token behind it expires (the socket ends then unless the client re-authenticates
+    in-band with ``chat:authenticate``)."""
+
+    family_id: UUID
+    expires_at: float
+
+
+async def _admit(scope: Scope) -> tuple[User, Credentials] | None:
     runtime = runtime_of(scope["litestar_app"])
     tickets = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("ticket")
     if tickets:
@@ -68,16 +81,23 @@ async def _user(scope: Scope) -> User | None:
         if holder is None:
             return None
         async with runtime.alchemy.get_session() as db:
-            return await active_user(db, holder.user_id, holder.family_id)
+            user = await active_user(db, holder.user_id, holder.family_id)
+        return None if user is None else (user, Credentials(holder.family_id, holder.expires_at))
     token = _bearer(scope)
-    if token is None:
-        return None
+    return None if token is None else await check_token(runtime, token)
+
+
+async def check_token(runtime: Runtime, token: str) -> tuple[User, Credentials] | None:
+    """The user an access token names and its credentials, or None if it is not good now."""
     try:
         decoded = decode_access_token(token, runtime.settings.app.secret_key)
     except NotAuthorizedException:
         return None
     async with runtime.alchemy.get_session() as db:
-        return await user_for_token(decoded, db)
+        user = await user_for_token(decoded, db)
+    if user is None:
+        return None
+    return user, Credentials(UUID(str(decoded.extras["fam"])), decoded.exp.timestamp())
 
 
 async def close_before_accept(receive: Receive, send: Send, code: int, reason: str) -> None:
@@ -89,20 +109,21 @@ async def close_before_accept(receive: Receive, send: Send, code: int, reason: s
 
 def token_auth(app: ASGIApp) -> ASGIApp:
     """Middleware admitting a connection (see the module docstring); the user goes in
-    ``scope["user"]``, a refusal closes with 4403 (origin) or 4401 (credentials)."""
+    ``scope["user"]`` and their :class:`Credentials` in ``scope["auth"]``; a refusal closes
+    with 4403 (origin) or 4401 (credentials)."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         allowed = runtime_of(scope["litestar_app"]).settings.app.cors_origins
         if not origin_allowed(scope, allowed):
             await close_before_accept(receive, send, FORBIDDEN, "origin not allowed")
             return
-        user = await _user(scope)
-        if user is None:
+        admitted = await _admit(scope)
+        if admitted is None:
             await close_before_accept(
                 receive, send, UNAUTHORIZED, "a valid ticket or access token is required"
             )
             return
-        scope["user"] = user
+        scope["user"], scope["auth"] = admitted
         await app(scope, receive, send)
 
     return middleware

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 import structlog
+from redis.exceptions import LockError, RedisError
 from uuid_utils.compat import uuid7
 
 from providers import ProvidersUnavailable, TextDelta
@@ -71,11 +72,14 @@ class ReplyJob:
     """A turn waiting for its reply; ``plan`` builds the plan (planner or phase command).
 
     ``done`` resolves when the reply is stored (with it) or has failed (with ``None``).
+    ``on_error`` (a phase command's sender) receives the job's error instead of the whole
+    session: a refused command concerns only the one who sent it.
     """
 
     turn: Turn
     reply_to: UUID | None
     plan: PlanFn
+    on_error: Callable[[DomainError], Awaitable[None]] | None = None
     reply_id: UUID = field(default_factory=uuid7)
     done: asyncio.Future[ChatMessage | None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
@@ -189,8 +193,20 @@ class ReplyEngine:
         if redis is None:
             yield
             return
-        async with redis.lock(f"chat:reply:{session_id}", timeout=LOCK_TIMEOUT_S):
+        lock = redis.lock(f"chat:reply:{session_id}", timeout=LOCK_TIMEOUT_S)
+        try:
+            await lock.acquire()
+        except (RedisError, OSError) as error:
+            # Redis is away: answer anyway (the database is the truth); replies of this
+            # session on this instance still run one at a time.
+            logger.warning("reply lock unavailable", session_id=str(session_id), error=str(error))
             yield
+            return
+        try:
+            yield
+        finally:
+            with contextlib.suppress(RedisError, OSError, LockError):
+                await lock.release()
 
     async def _reply(self, job: ReplyJob, stop: asyncio.Event) -> ChatMessage | None:
         turn = job.turn
@@ -308,7 +324,10 @@ class ReplyEngine:
     async def _fail(self, job: ReplyJob, problem: DomainError) -> None:
         with contextlib.suppress(Exception):
             await self._typing(job.turn.session_id, is_typing=False)
-            await self.publish(job.turn.session_id, error_frame(problem))
+            if job.on_error is not None:
+                await job.on_error(problem)
+            else:
+                await self.publish(job.turn.session_id, error_frame(problem))
 
     async def _embed(self, message_ids: list[UUID]) -> None:
         try:

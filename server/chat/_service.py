@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections import Counter
 from typing import TYPE_CHECKING, Protocol
+
+import structlog
+from redis.exceptions import RedisError
 
 from server.access import require_role
 from server.db.models import ChatSession, Project, User
@@ -14,10 +18,12 @@ from server.feedback.events import announce
 
 from ._replies import ReplyEngine, ReplyJob
 from ._store import get_session, store_user_message
+from ._watch import AccessWatch
 from .planner import Turn
 from .schemas import PhaseFrame, message_out
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
     from uuid import UUID
 
     from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
@@ -33,7 +39,21 @@ if TYPE_CHECKING:
 
     from .planner import Commands, Planner, ReplyPlan
 
+logger = structlog.get_logger()
+
 MAX_CLIENT_ID = 100
+_INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+"""Letters and symbols that render as blank (Hangul fillers, the blank Braille pattern)."""
+_BLANK_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp", "Mn", "Me"})
+"""Controls, format characters (zero-width space, joiners, BOM), spaces and lone marks."""
+
+
+def is_blank(text: str) -> bool:
+    """Whether ``text`` shows nothing: only whitespace, zero-width or invisible characters."""
+    return all(
+        ch.isspace() or ch in _INVISIBLE or unicodedata.category(ch) in _BLANK_CATEGORIES
+        for ch in text
+    )
 
 
 class Participant(Protocol):
@@ -76,6 +96,8 @@ class ChatService:
         """Open WebSockets per user in this process."""
         self.live: set[Participant] = set()
         """The open connections of this process, for diagnostics (who joined which session)."""
+        self.watch = AccessWatch(alchemy)
+        """Re-checks the access of every open WebSocket of this process."""
 
     async def check_member(self, db: AsyncSession, user_id: UUID, project_id: UUID) -> str:
         """The user's role in the project; ``not_found`` when not a member."""
@@ -83,9 +105,14 @@ class ChatService:
 
     async def throttle(self, user_id: UUID) -> None:
         """Count one message of ``user_id``; ``rate_limited`` past the per-minute limit."""
-        wait = await self.throttle_store.hit(
-            f"chat:{user_id}", self.settings.messages_per_minute, 60
-        )
+        try:
+            wait = await self.throttle_store.hit(
+                f"chat:{user_id}", self.settings.messages_per_minute, 60
+            )
+        except (RedisError, OSError) as error:
+            # Redis is away: the chat goes on unthrottled rather than refusing everyone.
+            logger.warning("message throttle unavailable", error=str(error))
+            return
         if wait is not None:
             raise DomainError(
                 "rate_limited", f"too many messages, try again in {wait}s", retry_after=wait
@@ -93,8 +120,10 @@ class ChatService:
 
     def check_content(self, content: str, client_message_id: str) -> None:
         """``bad_request``/``too_large`` for a message that cannot be stored as sent."""
-        if not content.strip():
-            raise DomainError("bad_request", "content is empty")
+        if "\x00" in content or "\x00" in client_message_id:
+            raise DomainError("bad_request", "text may not contain NUL (\\u0000) characters")
+        if is_blank(content):
+            raise DomainError("bad_request", "content is empty (or only invisible characters)")
         if len(content.encode()) > self.settings.max_message_bytes:
             raise DomainError(
                 "too_large", f"a message may have at most {self.settings.max_message_bytes} bytes"
@@ -133,8 +162,17 @@ class ChatService:
         self.engine.submit(job)
         return message, job
 
-    async def command(self, session: ChatSession, user_id: UUID, frame: PhaseFrame) -> ReplyJob:
-        """Queue a phase frame's work, answered like a message (in order, by the reply engine)."""
+    async def command(
+        self,
+        session: ChatSession,
+        user_id: UUID,
+        frame: PhaseFrame,
+        on_error: Callable[[DomainError], Awaitable[None]] | None = None,
+    ) -> ReplyJob:
+        """Queue a phase frame's work, answered like a message (in order, by the reply engine).
+
+        A refused command goes to ``on_error`` (the sender) rather than to the session.
+        """
         await self.throttle(user_id)
 
         async def planned(db: AsyncSession, turn: Turn) -> ReplyPlan:
@@ -148,7 +186,7 @@ class ChatService:
             content="",
             phase_number=session.phase_number,
         )
-        job = ReplyJob(turn=turn, reply_to=None, plan=planned)
+        job = ReplyJob(turn=turn, reply_to=None, plan=planned, on_error=on_error)
         job.turn.message_id = job.reply_id
         self.engine.submit(job)
         return job

@@ -16,7 +16,7 @@ from litestar.response.sse import ServerSentEventMessage
 from sqlalchemy import select
 
 from server import audit
-from server.access import VIEWER, db_session
+from server.access import EDITOR, VIEWER, db_session
 from server.db.models import ChatMessage, ChatSession, User
 from server.errors import DomainError
 from server.events import (
@@ -32,7 +32,7 @@ from server.events import (
 from ._service import ChatService
 from ._store import create_session, get_session, list_sessions, messages_after, messages_out
 from .asyncapi import event_of
-from .schemas import MessageCreate, SessionCreate, message_out, session_out
+from .schemas import MAX_INT32, MessageCreate, SessionCreate, message_out, session_out
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from ._replies import ReplyJob
 
 SESSION = {**VIEWER, "project_of": ("session_id", ChatSession)}
+SESSION_EDIT = {**EDITOR, "project_of": ("session_id", ChatSession)}
 MAX_PAGE = 500
 _FRAMES = msgspec.json.Decoder(ServerFrame)
 
@@ -70,7 +71,7 @@ class ChatController(Controller):
 
     @post(
         "/api/v1/projects/{project_id:uuid}/chat/sessions",
-        opt=VIEWER,
+        opt=EDITOR,
         operation_id="create_chat_session",
         status_code=201,
     )
@@ -101,7 +102,7 @@ class ChatController(Controller):
         self,
         request: Request[User, Any, Any],
         session_id: FromPath[UUID],
-        after_seq: Annotated[int, QueryParameter(ge=0)] = 0,
+        after_seq: Annotated[int, QueryParameter(ge=0, le=MAX_INT32)] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 100,
     ) -> list[Message]:
         """The session's messages with ``seq > after_seq``, in order (at most ``limit``)."""
@@ -111,7 +112,7 @@ class ChatController(Controller):
 
     @post(
         "/api/v1/chat/sessions/{session_id:uuid}/messages",
-        opt=SESSION,
+        opt=SESSION_EDIT,
         operation_id="send_chat_message",
         status_code=200,
     )

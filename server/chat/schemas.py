@@ -9,7 +9,7 @@ so the protocol document cannot drift from the code.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
 import msgspec
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from server.db.models import ChatMessage, ChatSession
 
 ASSISTANT = "assistant"
+MAX_INT32 = 2**31 - 1
+"""The largest sequence or phase number the database stores (PostgreSQL ``integer``)."""
 
 
 # ---- client → server -------------------------------------------------------------------
@@ -32,7 +34,7 @@ class JoinData(msgspec.Struct, forbid_unknown_fields=True):
 
     project_id: UUID
     session_id: UUID | None = None
-    after_seq: int | None = msgspec.field(default=None)
+    after_seq: Annotated[int, msgspec.Meta(ge=0, le=MAX_INT32)] | None = None
 
 
 class SendData(msgspec.Struct, forbid_unknown_fields=True):
@@ -51,13 +53,19 @@ class TypingData(msgspec.Struct, forbid_unknown_fields=True):
 class GotoData(msgspec.Struct, forbid_unknown_fields=True):
     """Move the conversation to phase ``number``."""
 
-    number: int
+    number: Annotated[int, msgspec.Meta(ge=0, le=MAX_INT32)]
 
 
 class RegenerateData(msgspec.Struct, forbid_unknown_fields=True):
     """Draft phase ``number`` (default: the session's current phase) again."""
 
-    number: int | None = None
+    number: Annotated[int, msgspec.Meta(ge=0, le=MAX_INT32)] | None = None
+
+
+class AuthenticateData(msgspec.Struct, forbid_unknown_fields=True):
+    """A fresh access token for the open connection (same user), before the old one expires."""
+
+    token: str
 
 
 class FeedbackFrameData(msgspec.Struct, forbid_unknown_fields=True):
@@ -136,6 +144,13 @@ class LeaveSession(_Frame, tag="chat:leave_session"):
     ref: str | None = None
 
 
+class Authenticate(_Frame, tag="chat:authenticate"):
+    """``chat:authenticate``: carry on with a fresh access token instead of reconnecting."""
+
+    data: AuthenticateData
+    ref: str | None = None
+
+
 PhaseFrame = PhaseGoto | PhaseApprove | PhaseRegenerate
 """The frames the phase engine answers."""
 
@@ -149,6 +164,7 @@ ClientFrame = (
     | Stop
     | RateMessage
     | LeaveSession
+    | Authenticate
 )
 """Every frame a client may send."""
 

@@ -22,6 +22,8 @@ from ._entities import (
 )
 from ._fanout import (
     KEY_PREFIX,
+    RESYNC,
+    HealingRedisBackend,
     PluginPublisher,
     Publisher,
     channels_backend,
@@ -31,6 +33,8 @@ from ._fanout import (
     session_channel,
 )
 from ._frames import (
+    Authenticated,
+    AuthenticatedData,
     ChatError,
     DeltaData,
     DocumentData,
@@ -47,6 +51,8 @@ from ._frames import (
     PhaseData,
     PhaseStale,
     PhaseUpdated,
+    Resync,
+    ResyncData,
     ServerFrame,
     SessionCreated,
     SessionData,
@@ -59,6 +65,9 @@ from ._frames import (
 
 __all__ = (
     "KEY_PREFIX",
+    "RESYNC",
+    "Authenticated",
+    "AuthenticatedData",
     "ChatError",
     "Citation",
     "DeltaData",
@@ -75,6 +84,7 @@ __all__ = (
     "FeedbackSummary",
     "FeedbackUpdated",
     "Frame",
+    "HealingRedisBackend",
     "Message",
     "MessageData",
     "MessageDelta",
@@ -89,6 +99,8 @@ __all__ = (
     "PluginPublisher",
     "PromptVersion",
     "Publisher",
+    "Resync",
+    "ResyncData",
     "ServerFrame",
     "Session",
     "SessionCreated",

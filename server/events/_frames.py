@@ -88,6 +88,18 @@ class ErrorData(msgspec.Struct, omit_defaults=True):
     retry_after: int | None = None
 
 
+class AuthenticatedData(msgspec.Struct):
+    """The connection now runs on the new token, which expires in ``expires_in`` seconds."""
+
+    expires_in: int
+
+
+class ResyncData(msgspec.Struct):
+    """Rejoin the session with this ``after_seq``: events after it may have been lost."""
+
+    after_seq: int
+
+
 class SessionCreated(Frame, tag="chat:session_created"):
     """``chat:session_created``: the answer to a join without ``session_id``."""
 
@@ -165,6 +177,20 @@ class ChatError(Frame, tag="chat:error"):
     ref: str | None = None
 
 
+class Authenticated(Frame, tag="chat:authenticated"):
+    """``chat:authenticated``: the answer to ``chat:authenticate``."""
+
+    data: AuthenticatedData
+    ref: str | None = None
+
+
+class Resync(Frame, tag="chat:resync"):
+    """``chat:resync``: this client may have missed events (e.g. Redis was away); rejoin."""
+
+    data: ResyncData
+    ref: str | None = None
+
+
 ServerFrame = (
     SessionCreated
     | SessionJoined
@@ -177,6 +203,8 @@ ServerFrame = (
     | ExportUpdated
     | FeedbackUpdated
     | ChatError
+    | Authenticated
+    | Resync
 )
 """Every frame the server sends."""
 

@@ -24,6 +24,7 @@ PROTOCOL_CLIENT = {
     "chat:stop",
     "chat:feedback",
     "chat:leave_session",
+    "chat:authenticate",
 }
 PROTOCOL_SERVER = {
     "chat:session_created",
@@ -37,6 +38,8 @@ PROTOCOL_SERVER = {
     "export:updated",
     "chat:feedback_updated",
     "chat:error",
+    "chat:authenticated",
+    "chat:resync",
 }
 
 

@@ -113,10 +113,8 @@ async def test_bad_frames_get_errors_and_the_connection_stays_usable(
         await client.send("chat:send_message", {"content": 5, "client_message_id": "typed"})
         assert (await _error(client))["code"] == "bad_request"
         await client.send("phase:goto", {"number": 99}, ref="r5")
-        frame = await client.recv()
-        while frame["event"] == "chat:typing_indicator":  # a phase command runs as a turn
-            frame = await client.recv()
-        assert (frame["event"], frame["data"]["code"]) == ("chat:error", "not_found")
+        refused = await client.until(lambda f: f["event"] == "chat:error")
+        assert (refused[-1]["data"]["code"], refused[-1].get("ref")) == ("not_found", "r5")
 
         await client.send("chat:send_message", {"content": "still here", "client_message_id": "ok"})
         frames = await client.until_reply()
@@ -168,3 +166,68 @@ async def test_idle_connection_is_closed(serve: Callable[..., Any], make_account
     served = serve(idle_timeout_s=1)
     alice = await make_account()
     assert await _closed_with(served.ws, {"Authorization": f"Bearer {alice.token}"}) == 4408
+
+
+async def test_nul_deep_nesting_huge_numbers_blank_text_and_refused_joins(
+    serve: Callable[..., Any], make_account: Maker, make_project: ProjectMaker, db: AsyncSession
+) -> None:
+    served = serve()
+    alice, bob = await make_account(), await make_account()
+    project = await make_project({alice.id: "owner", bob.id: "editor"})
+    async with (
+        open_client(served.ws, alice.token) as client,
+        open_client(served.ws, bob.token) as other,
+    ):
+        session = (await client.join(project))["data"]["session"]
+        await other.join(project, session["id"])
+
+        async def refused(event: str, data: dict[str, Any], ref: str) -> dict[str, Any]:
+            await client.send(event, data, ref=ref)
+            frames = await client.until(lambda f: f["event"] == "chat:error")
+            error = {**frames[-1]["data"], "ref": frames[-1].get("ref")}
+            assert error["ref"] == ref, error
+            return error
+
+        nul = await refused(
+            "chat:send_message", {"content": "a\x00b", "client_message_id": "n"}, "n"
+        )
+        assert (nul["code"], nul["message"]) == (
+            "bad_request",
+            "frames may not contain NUL (\\u0000) characters",
+        )
+        for n, blank in enumerate(["\u200b", "\u200b\u200d\ufeff \u2060", "\u3164\u2800"]):
+            error = await refused(
+                "chat:send_message", {"content": blank, "client_message_id": f"b{n}"}, f"b{n}"
+            )
+            assert error["code"] == "bad_request", (blank, error)
+            assert "invisible" in error["message"]
+        big = await refused("phase:goto", {"number": 2**40}, "big")
+        assert big["code"] == "bad_request"
+        assert "2147483647" in big["message"]
+        huge_seq = {"project_id": str(project), "session_id": session["id"], "after_seq": 2**40}
+        assert (await refused("chat:join_session", huge_seq, "seq"))["code"] == "bad_request"
+
+        # Fields the frame has no place for are skipped before the tag is known: nest them.
+        deep = "[" * 1000 + "]" * 1000
+        await client.conn.send('{"deep": ' + deep + ', "event": "chat:typing", "data": {}}')
+        error = (await client.until(lambda f: f["event"] == "chat:error"))[-1]["data"]
+        assert error == {"code": "bad_request", "message": "the frame is nested too deeply"}
+
+        # A join of a session that does not exist is refused and leaves the joined one as it was.
+        missing = {"project_id": str(project), "session_id": "00000000-0000-7000-8000-000000000000"}
+        assert (await refused("chat:join_session", missing, "gone"))["code"] == "not_found"
+
+        # A refused phase command answers its sender, with its ref, and nobody else.
+        assert (await refused("phase:goto", {"number": 99}, "p99"))["code"] == "not_found"
+
+        await client.send("chat:send_message", {"content": "still here", "client_message_id": "ok"})
+        frames = await client.until_reply()
+        assert frames[-1]["data"]["message"]["role"] == "assistant"
+        seen = await other.until_reply()
+        assert all(f["event"] != "chat:error" for f in seen), seen
+        assert seen[-1]["data"]["message"]["reply_to"] == frames[-1]["data"]["message"]["reply_to"]
+
+    stored = await db.scalar(
+        select(func.count()).select_from(ChatMessage).where(ChatMessage.session_id == session["id"])
+    )
+    assert stored == 2
