@@ -28,6 +28,7 @@ from .schemas import (
     User,
     UserCreate,
     UserUpdate,
+    user_out,
 )
 from .services import RefreshTokenService, UserService
 
@@ -39,18 +40,6 @@ DEPENDENCIES = {
     "users": Provide(create_service_provider(UserService)),
     "refresh_tokens": Provide(create_service_provider(RefreshTokenService)),
 }
-
-
-def to_schema(user: UserModel) -> User:
-    """The wire form of a user row."""
-    return User(
-        id=user.id,
-        email=user.email,
-        name=user.name,
-        role=user.role,
-        is_active=user.is_active,
-        created_at=user.created_at,
-    )
 
 
 async def _throttle(request: Request[Any, Any, Any], action: str, email: str) -> None:
@@ -102,7 +91,7 @@ class AuthController(Controller):
         settings: Settings = runtime_of(request.app).settings
         user = await users.register(data, PasswordPolicy.from_settings(settings.auth))
         audit.note(request, "user", user.id, actor_id=user.id)
-        return to_schema(user)
+        return user_out(user)
 
     @post("/login", opt=PUBLIC, operation_id="login", status_code=200)
     async def login(
@@ -175,7 +164,7 @@ class AuthController(Controller):
     @get("/me", opt=USER, operation_id="me")
     async def me(self, request: Request[UserModel, Any, Any]) -> User:
         """The signed-in user."""
-        return to_schema(request.user)
+        return user_out(request.user)
 
 
 class UserAdminController(Controller):
@@ -194,12 +183,12 @@ class UserAdminController(Controller):
     ) -> list[User]:
         """Every account, oldest first."""
         rows = await users.list(OrderBy("created_at", "asc"), LimitOffset(limit, offset))
-        return [to_schema(u) for u in rows]
+        return [user_out(u) for u in rows]
 
     @get("/{user_id:uuid}", opt=ADMIN, operation_id="get_user")
     async def get_user(self, user_id: FromPath[UUID], users: NamedDependency[UserService]) -> User:
         """One account."""
-        return to_schema(await users.get(user_id))
+        return user_out(await users.get(user_id))
 
     @patch("/{user_id:uuid}", opt=ADMIN, operation_id="update_user")
     async def update_user(
@@ -211,7 +200,7 @@ class UserAdminController(Controller):
         """Rename, change role, or disable an account."""
         changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None}
         await users.get(user_id)
-        return to_schema(await users.update(changes, item_id=user_id))
+        return user_out(await users.update(changes, item_id=user_id))
 
     @delete("/{user_id:uuid}", opt=ADMIN, operation_id="delete_user", status_code=204)
     async def delete_user(

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 from uuid import UUID
 
 import msgspec
+
+if TYPE_CHECKING:
+    from server.db.models import User as UserModel
 
 Email = Annotated[
     str, msgspec.Meta(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -76,3 +79,15 @@ class UserUpdate(msgspec.Struct, forbid_unknown_fields=True):
     name: Name | None = None
     role: Literal["admin", "user"] | None = None
     is_active: bool | None = None
+
+
+def user_out(user: UserModel) -> User:
+    """The wire form of a user row."""
+    return User(
+        id=user.id,
+        email=user.email,
+        name=user.name,
+        role=user.role,
+        is_active=user.is_active,
+        created_at=user.created_at,
+    )

@@ -32,10 +32,10 @@ from .schemas import (
     ReconstructedContext,
     StaleRegeneration,
     VersionDiff,
+    version_out,
 )
 from .services import PhaseService
 from .templates import WorkflowCatalog
-from .views import version_schema
 
 if TYPE_CHECKING:
     from .templates import Workflow
@@ -262,7 +262,7 @@ class PhaseController(Controller):
     ) -> list[PhaseVersion]:
         """Every version of the phase, oldest first."""
         row = await phases.one(project_id, number)
-        return [version_schema(v) for v in await phases.versions(row)]
+        return [version_out(v) for v in await phases.versions(row)]
 
     @get("/{number:int}/versions/{version:int}", opt=VIEWER, operation_id="get_phase_version")
     async def get_version(
@@ -275,7 +275,7 @@ class PhaseController(Controller):
     ) -> PhaseVersion:
         """One version of the phase."""
         row = await phases.one(project_id, number)
-        return version_schema(await phases.require_version(row, version))
+        return version_out(await phases.require_version(row, version))
 
     @get("/{number:int}/versions/diff", opt=VIEWER, operation_id="diff_phase_versions")
     async def diff_versions(

@@ -11,7 +11,7 @@ from server.ai import record_completion
 from server.events import PhaseData, PhaseStale, PhaseUpdated, StaleData, emit, project_channel
 
 from .context import chat_request
-from .views import phase_schema, written_with_older_template
+from .schemas import phase_out, written_with_older_template
 
 if TYPE_CHECKING:
     from uuid import UUID
@@ -33,7 +33,7 @@ async def view(phases: PhaseService, row: Phase, workflow: Workflow | None) -> P
     version = await phases.version(row, row.current_version)
     spec = workflow.phase(row.number) if workflow else None
     outdated = written_with_older_template(row, workflow, version)
-    return phase_schema(row, spec, version.content if version else None, outdated=outdated)
+    return phase_out(row, spec, version.content if version else None, outdated=outdated)
 
 
 async def store_draft(

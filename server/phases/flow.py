@@ -20,9 +20,9 @@ from server.db.models import ChatMessage, ChatSession
 
 from .commands import PhaseCommands
 from .context import chat_request
+from .schemas import next_question
 from .status import PhaseStatus, status_of
 from .understanding import classify, is_free_question
-from .views import next_question
 
 if TYPE_CHECKING:
     from uuid import UUID

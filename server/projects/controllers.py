@@ -14,8 +14,6 @@ from litestar.params import FromPath, JSONBody
 from server import audit
 from server.access import EDITOR, OWNER, USER, VIEWER
 from server.ai import ConfigStore
-from server.db.models import Invitation as InvitationModel
-from server.db.models import Project as ProjectModel
 from server.db.models import User
 from server.errors import conflict, invalid, not_found
 from server.phases import PhaseService, WorkflowCatalog
@@ -30,6 +28,8 @@ from .schemas import (
     Project,
     ProjectCreate,
     ProjectUpdate,
+    invitation_out,
+    project_out,
 )
 from .services import InvitationService, ProjectService
 
@@ -38,33 +38,6 @@ DEPENDENCIES = {
     "projects": Provide(create_service_provider(ProjectService)),
     "invitations": Provide(create_service_provider(InvitationService)),
 }
-
-
-def to_schema(project: ProjectModel, role: str) -> Project:
-    """The wire form of a project as seen by a member with ``role``."""
-    return Project(
-        id=project.id,
-        name=project.name,
-        template=project.template,
-        profile=project.profile,
-        role=role,  # type: ignore[arg-type]
-        created_at=project.created_at,
-        updated_at=project.updated_at,
-    )
-
-
-def invitation_schema(invitation: InvitationModel, token: str | None = None) -> Invitation:
-    """The wire form of an invitation; the token only when just created."""
-    return Invitation(
-        id=invitation.id,
-        project_id=invitation.project_id,
-        role=invitation.role,  # type: ignore[arg-type]
-        email=invitation.email,
-        expires_at=invitation.expires_at,
-        accepted_at=invitation.accepted_at,
-        revoked_at=invitation.revoked_at,
-        token=token,
-    )
 
 
 class ProjectController(Controller):
@@ -90,14 +63,14 @@ class ProjectController(Controller):
             project.id, workflow
         )
         audit.note(request, "project", project.id, project_id=project.id)
-        return to_schema(project, "owner")
+        return project_out(project, "owner")
 
     @get("/", opt=USER, operation_id="list_projects")
     async def list_projects(
         self, request: Request[User, Any, Any], projects: NamedDependency[ProjectService]
     ) -> list[Project]:
         """The caller's projects."""
-        return [to_schema(p, role) for p, role in await projects.list_for(request.user.id)]
+        return [project_out(p, role) for p, role in await projects.list_for(request.user.id)]
 
     @get("/{project_id:uuid}", opt=VIEWER, operation_id="get_project")
     async def get_project(
@@ -107,7 +80,7 @@ class ProjectController(Controller):
         projects: NamedDependency[ProjectService],
     ) -> Project:
         """One project."""
-        return to_schema(await projects.get(project_id), request.state.project_role)
+        return project_out(await projects.get(project_id), request.state.project_role)
 
     @patch("/{project_id:uuid}", opt=EDITOR, operation_id="update_project")
     async def update_project(
@@ -127,7 +100,7 @@ class ProjectController(Controller):
                 raise invalid(f"profile {data.profile!r} is not in config.json")
             changes["profile"] = data.profile or None
         project = await projects.update(changes, item_id=project_id)
-        return to_schema(project, request.state.project_role)
+        return project_out(project, request.state.project_role)
 
     @delete("/{project_id:uuid}", opt=OWNER, operation_id="delete_project", status_code=204)
     async def delete_project(
@@ -194,7 +167,7 @@ class ProjectController(Controller):
             project_id, data.role, data.email, request.user.id, settings.auth.invitation_ttl_s
         )
         audit.note(request, "invitation", invitation.id)
-        return invitation_schema(invitation, token)
+        return invitation_out(invitation, token)
 
     @get("/{project_id:uuid}/invitations", opt=OWNER, operation_id="list_invitations")
     async def list_invitations(
@@ -202,9 +175,7 @@ class ProjectController(Controller):
     ) -> list[Invitation]:
         """Invitations of the project, newest first."""
         rows = await invitations.list(project_id=project_id)
-        return [
-            invitation_schema(i) for i in sorted(rows, key=lambda i: i.created_at, reverse=True)
-        ]
+        return [invitation_out(i) for i in sorted(rows, key=lambda i: i.created_at, reverse=True)]
 
     @delete(
         "/{project_id:uuid}/invitations/{invitation_id:uuid}",
@@ -246,4 +217,4 @@ class InvitationController(Controller):
         invitation = await invitations.accept(data.token, request.user)
         member = await projects.membership(invitation.project_id, request.user.id)
         audit.note(request, "invitation", invitation.id, project_id=invitation.project_id)
-        return to_schema(await projects.get(invitation.project_id), member.role)
+        return project_out(await projects.get(invitation.project_id), member.role)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 from uuid import UUID
 
 import msgspec
+
+if TYPE_CHECKING:
+    from server.db.models import Invitation as InvitationModel
+    from server.db.models import Project as ProjectModel
 
 ProjectName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Role = Literal["owner", "editor", "viewer"]
@@ -78,3 +82,30 @@ class InvitationAccept(msgspec.Struct):
     """Redeem an invitation token."""
 
     token: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+def project_out(project: ProjectModel, role: str) -> Project:
+    """The wire form of a project as seen by a member with ``role``."""
+    return Project(
+        id=project.id,
+        name=project.name,
+        template=project.template,
+        profile=project.profile,
+        role=role,  # type: ignore[arg-type]
+        created_at=project.created_at,
+        updated_at=project.updated_at,
+    )
+
+
+def invitation_out(invitation: InvitationModel, token: str | None = None) -> Invitation:
+    """The wire form of an invitation; the token only when just created."""
+    return Invitation(
+        id=invitation.id,
+        project_id=invitation.project_id,
+        role=invitation.role,  # type: ignore[arg-type]
+        email=invitation.email,
+        expires_at=invitation.expires_at,
+        accepted_at=invitation.accepted_at,
+        revoked_at=invitation.revoked_at,
+        token=token,
+    )
