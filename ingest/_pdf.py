@@ -11,6 +11,8 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from ingest._errors import IngestError
+from ingest._pdf_layout import page_text
+from ingest._pdf_recover import dropped_lines, needs_recovery
 from ingest._structure import HeadingStack
 from ingest._types import Block, ParsedDocument
 
@@ -41,6 +43,13 @@ _TERMINAL = (
     "\uff1f",
 )  # and the CJK full stop, exclamation and question marks
 _MAX_OUTLINE_ENTRIES = 10_000
+# A page whose visible characters are less than this share letters and digits is debris
+# (prose is ~80%, tables of figures and formulas well over half).
+_DEBRIS_LETTER_SHARE = 0.3
+_DEBRIS_MIN_CHARS = 20
+_LISTED_PAGES = 10
+# Dot leaders and rules in tables of contents and forms ("Overview........6", "____").
+_LEADERS = re.compile(r"([^\w\s])\1{2,}")
 
 
 def parse_pdf(data: bytes, limits: Limits, control: ParseControl) -> ParsedDocument:
@@ -81,23 +90,33 @@ def _read(document: pdfium.PdfDocument, limits: Limits, control: ParseControl) -
     headings = HeadingStack()
     any_text = False
     any_image = False
+    unreadable: list[int] = []
     control.report(0, page_count, 0)
     for index in range(page_count):
         page = document[index]
         try:
             textpage = page.get_textpage()
             try:
-                text = textpage.get_text_bounded()
+                text = page_text(textpage)
+                if needs_recovery(text):
+                    recovered = dropped_lines(document, page, textpage)
+                    if recovered:
+                        text = page_text(textpage, recovered)
             finally:
                 textpage.close()
             if not text.strip() and not any_image:
                 any_image = _has_image(page)
         finally:
             page.close()
+        if is_debris(text):
+            unreadable.append(index + 1)
+            text = ""
         any_text = any_text or bool(text.strip())
         _page_blocks(index + 1, text, outline.get(index, []), headings, blocks)
         control.report(index + 1, page_count, len(blocks))
     if not any_text:
+        if unreadable:
+            raise IngestError("no_text", _unreadable_message(unreadable, page_count))
         if any_image:
             raise IngestError(
                 "no_text",
@@ -105,7 +124,31 @@ def _read(document: pdfium.PdfDocument, limits: Limits, control: ParseControl) -
             )
         raise IngestError("empty", "the PDF contains no text")
     title = metadata.get("Title") or None
-    return ParsedDocument("pdf", title, metadata, page_count, tuple(blocks))
+    warnings = (_unreadable_message(unreadable, page_count),) if unreadable else ()
+    return ParsedDocument("pdf", title, metadata, page_count, tuple(blocks), warnings)
+
+
+def is_debris(text: str) -> bool:
+    """True when a page's text is mostly punctuation and controls: what PDFium returns for
+    fonts without a usable character map (codes passed through as characters)."""
+    visible = [ch for ch in _LEADERS.sub("", text) if not ch.isspace()]
+    if len(visible) < _DEBRIS_MIN_CHARS:
+        return False
+    readable = sum(1 for ch in visible if ch.isalnum())
+    return readable < _DEBRIS_LETTER_SHARE * len(visible)
+
+
+def _unreadable_message(pages: list[int], page_count: int) -> str:
+    listed = ", ".join(str(page) for page in pages[:_LISTED_PAGES])
+    more = f" and {len(pages) - _LISTED_PAGES} more" if len(pages) > _LISTED_PAGES else ""
+    which = (
+        "the page" if page_count == 1 else f"{len(pages)} of {page_count} pages ({listed}{more})"
+    )
+    return (
+        f"{which} use fonts without a usable character map: their text comes out as "
+        "punctuation and was left out; a PDF printed again with embedded Unicode fonts, or "
+        "OCR, would make it readable"
+    )
 
 
 def _outline(document: pdfium.PdfDocument, page_count: int) -> dict[int, list[tuple[int, str]]]:
