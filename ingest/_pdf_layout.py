@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -137,9 +138,13 @@ def page_text(textpage: pdfium.PdfTextPage, recovered: Sequence[RecoveredLine] =
     """The page's text in reading order (see the module docstring), lines separated by
     "\\n"; `recovered` lines (dropped by PDFium, read back) are put where they stand."""
     text = textpage.get_text_range()
-    if len(text) != textpage.count_chars():
-        # Characters outside the Basic Multilingual Plane: indices and text do not line up.
-        return _fold("\n".join([text.replace("\r\n", "\n"), *(r.text for r in recovered)]))
+    count = textpage.count_chars()
+    if len(text) != count:
+        # Characters outside the Basic Multilingual Plane, or characters with no Unicode
+        # value: the text and the character indices do not line up; read one per index.
+        text = "".join(
+            chr(pdfium_c.FPDFText_GetUnicode(textpage.raw, index)) for index in range(count)
+        )
     lines = _lines(text)
     rects = [Box(*textpage.get_rect(i)) for i in range(textpage.count_rects())]
     gutters = find_gutters(rects)
