@@ -46,10 +46,11 @@ CONFIGURATIONS: dict[str, dict[str, str]] = {
     "baseline": {"INGEST_PARSE_POOL": "0", "INGEST_EMBED_SHARED": "0", "WORKER_THREADS": "4"},
 }
 
-_WORDS = (
-    "harbour tide gauge mooring survey pier inspection storm season fleet budget committee "
-    "review figure report quarter plan approval owner lighthouse keeper"
-).split()
+_WORDS = [
+    *("harbour", "tide", "gauge", "mooring", "survey", "pier", "inspection", "storm"),
+    *("season", "fleet", "budget", "committee", "review", "figure", "report", "quarter"),
+    *("plan", "approval", "owner", "lighthouse", "keeper"),
+]
 
 
 def markdown_file(number: int) -> bytes:
@@ -140,7 +141,9 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 async def _login(client: httpx.AsyncClient, email: str) -> None:
-    response = await client.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD})
+    response = await client.post(
+        "/api/v1/auth/register", json={"email": email, "password": PASSWORD}
+    )
     if response.status_code not in (201, 409):
         response.raise_for_status()
     response = await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
@@ -182,7 +185,12 @@ async def _run(base: str, label: str, files: list[tuple[str, bytes]]) -> dict[st
                 break
         wall = time.perf_counter() - started
         chunks = sum(document["chunks_total"] for document in listed)
-    return {"documents": len(files), "seconds": round(wall, 2), "statuses": statuses, "chunks": chunks}
+    return {
+        "documents": len(files),
+        "seconds": round(wall, 2),
+        "statuses": statuses,
+        "chunks": chunks,
+    }
 
 
 def _config(root: Path) -> None:

@@ -15,15 +15,19 @@ import time
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import structlog
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select, type_coerce, update
+from sqlalchemy.dialects.postgresql import JSONB
 
-from ingest import ChunkOptions, IngestError, Limits, chunk, parse_isolated
+from ingest import ChunkOptions, IngestError, Limits, chunk
 from providers import embedding_space
 from server.db.models import Chunk, Document
 from server.events import project_channel
 
+from .batching import embedding_batcher
 from .index import ensure_hnsw_index
+from .parsing import parse_document
 from .services import to_schema
+from .settings import document_settings
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
@@ -48,6 +52,8 @@ Outcome = Literal["completed", "failed", "cancelled", "gone"]
 EMBED_BATCH = 64
 PUBLISH_INTERVAL_S = 0.5
 CANCEL_POLL_S = 0.5
+# Spaces whose HNSW index this process has made sure of (the check is a query per document).
+_INDEXED_SPACES: set[tuple[str, str]] = set()
 
 
 class _Stopped(Exception):  # noqa: N818 - control flow, not an error
@@ -150,7 +156,7 @@ class _Run:
     async def parse(
         self, data: bytes, kind: ingest.DocumentKind, limits: Limits
     ) -> ingest.ParsedDocument:
-        """Parse in the isolated child, reporting pages as they are done."""
+        """Parse in a separate process (pooled or fresh), reporting pages as they are done."""
         loop = asyncio.get_running_loop()
         cancel = threading.Event()
         latest: list[ingest.Progress] = []
@@ -174,14 +180,7 @@ class _Run:
 
         watcher = loop.create_task(watch())
         try:
-            return await asyncio.to_thread(
-                parse_isolated,
-                data,
-                kind,
-                limits,
-                on_progress,
-                should_cancel=cancel,
-            )
+            return await asyncio.to_thread(parse_document, data, kind, limits, on_progress, cancel)
         finally:
             stopped = cancel.is_set()
             cancel.set()
@@ -189,17 +188,58 @@ class _Run:
             if stopped:
                 raise _Stopped
 
+    async def embed(self, texts: list[str]) -> list[list[float]]:
+        """Vectors of ``texts``, in a batch shared with concurrent documents when enabled."""
+        if document_settings().embed_shared:
+            return await embedding_batcher().embed(self.embedder, texts)
+        return await self.embedder.embed(texts)
+
+    async def ensure_index(self, space: str) -> None:
+        """Make sure the space's vector index exists (checked once per process and database)."""
+        async with self.sessions() as session:
+            key = (session.get_bind().engine.url.render_as_string(), space)
+            if key in _INDEXED_SPACES:
+                return
+            await ensure_hnsw_index(session, space)
+            await session.commit()
+        _INDEXED_SPACES.add(key)
+
+    async def complete(self, chunks: list[ingest.Chunk], **values: Any) -> None:
+        """Embed and store all ``chunks`` and end ``completed`` in one transaction (a document
+        whose chunks fit one embedding batch: most are small)."""
+        space = embedding_space(self.embedder)
+        await self.ensure_index(space)
+        await self.check_cancelled()
+        vectors = await self.embed([embedding_text(c) for c in chunks])
+        async with self.sessions() as session:
+            document = await session.scalar(
+                update(Document)
+                .where(Document.id == self.document_id, Document.status == "processing")
+                .values(status="completed", chunks_done=len(chunks), **values)
+                .returning(Document)
+            )
+            if document is None:
+                raise _Stopped
+            await write_chunks(
+                session,
+                project_id=document.project_id,
+                document_id=self.document_id,
+                chunks=chunks,
+                vectors=vectors,
+                space=space,
+            )
+            await session.commit()
+        await self._publish(document, force=True)
+
     async def index(self, chunks: list[ingest.Chunk]) -> None:
         """Embed and store the chunks in batches, counting ``chunks_done``."""
         space = embedding_space(self.embedder)
-        async with self.sessions() as session:
-            await ensure_hnsw_index(session, space)
-            await session.commit()
+        await self.ensure_index(space)
         done = 0
         for start in range(0, len(chunks), EMBED_BATCH):
             await self.check_cancelled()
             batch = chunks[start : start + EMBED_BATCH]
-            vectors = await self.embedder.embed([embedding_text(c) for c in batch])
+            vectors = await self.embed([embedding_text(c) for c in batch])
             async with self.sessions() as session:
                 document = await session.scalar(
                     select(Document)
@@ -300,14 +340,20 @@ async def ingest_document(
         )
         del data
         pieces = await asyncio.to_thread(_chunks, parsed, options or ChunkOptions())
-        await run.progress(
-            force=True,
-            title=(parsed.title or None) and parsed.title[:500],
-            page_count=parsed.page_count,
-            pages_done=parsed.page_count or 0,
-            chunks_total=len(pieces),
-        )
-        await run.index(pieces)
+        values: dict[str, Any] = {
+            "title": (parsed.title or None) and parsed.title[:500],
+            "page_count": parsed.page_count,
+            "pages_done": parsed.page_count or 0,
+            "chunks_total": len(pieces),
+            # The parser's warnings (pages left out, ...) replace an earlier attempt's.
+            "meta": Document.meta.op("||")(type_coerce({"warnings": list(parsed.warnings)}, JSONB)),
+        }
+        if len(pieces) <= EMBED_BATCH:
+            await run.complete(pieces, **values)
+        else:
+            await run.progress(force=True, **values)
+            await run.index(pieces)
+            await run.finish("completed")
     except IngestError as exc:
         if exc.code == "cancelled":
             await run.finish("cancelled")
@@ -319,6 +365,5 @@ async def ingest_document(
         await run.finish("cancelled")
         log.info("document processing stopped")
         return "cancelled"
-    await run.finish("completed")
-    log.info("document indexed", chunks=len(pieces))
+    log.info("document indexed", chunks=len(pieces), warnings=len(parsed.warnings))
     return "completed"

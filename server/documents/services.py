@@ -43,6 +43,7 @@ def to_schema(document: Document) -> DocumentSchema:
         uploaded_by=document.uploaded_by,
         created_at=document.created_at,
         updated_at=document.updated_at,
+        warnings=[str(w) for w in (document.meta or {}).get("warnings", [])],
     )
 
 
