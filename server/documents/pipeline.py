@@ -21,12 +21,12 @@ from sqlalchemy.dialects.postgresql import JSONB
 from ingest import ChunkOptions, IngestError, Limits, chunk
 from providers import embedding_space
 from server.db.models import Chunk, Document
-from server.events import project_channel
+from server.events import DocumentData, DocumentUpdated, project_channel
 
 from .batching import embedding_batcher
 from .index import ensure_hnsw_index
 from .parsing import parse_document
-from .services import to_schema
+from .schemas import document_out
 from .settings import document_settings
 
 if TYPE_CHECKING:
@@ -42,9 +42,11 @@ if TYPE_CHECKING:
     from .storage import FileStore
 
     SessionFactory = Callable[[], AbstractAsyncContextManager[AsyncSession]]
-    PublishEvent = Callable[[list[str], str, Any], Awaitable[None]]
-    """``(channels, event, data)``: a job context's ``publish``, or `server.events.publish`
-    bound to a publisher."""
+    from server.events import ServerFrame
+
+    EmitFrame = Callable[[list[str], ServerFrame], Awaitable[None]]
+    """``(channels, frame)``: a job context's ``emit``, or `server.events.emit` bound to a
+    publisher."""
 
 logger = structlog.get_logger()
 
@@ -68,13 +70,13 @@ class _Run:
         document_id: UUID,
         session_factory: SessionFactory,
         embedder: Embedder,
-        publish: PublishEvent,
+        emit: EmitFrame,
         should_cancel: Callable[[], Awaitable[bool]] | None,
     ) -> None:
         self.document_id = document_id
         self.sessions = session_factory
         self.embedder = embedder
-        self.publish = publish
+        self.emit = emit
         self.should_cancel = should_cancel
         self.project_id: UUID | None = None
         self._published_at = 0.0
@@ -84,10 +86,9 @@ class _Run:
         if not force and now - self._published_at < PUBLISH_INTERVAL_S:
             return
         self._published_at = now
-        await self.publish(
+        await self.emit(
             [project_channel(document.project_id)],
-            "document:updated",
-            {"document": to_schema(document)},
+            DocumentUpdated(DocumentData(document_out(document))),
         )
 
     async def progress(self, *, force: bool = False, **values: Any) -> Document:
@@ -311,7 +312,7 @@ async def ingest_document(
     *,
     session_factory: SessionFactory,
     embedder: Embedder,
-    publish: PublishEvent,
+    emit: EmitFrame,
     store: FileStore,
     limits: Limits | None = None,
     options: ChunkOptions | None = None,
@@ -324,7 +325,7 @@ async def ingest_document(
     no longer waiting is left alone (``gone``). Other errors (database, embedding provider)
     propagate so that the queue retries the job.
     """
-    run = _Run(document_id, session_factory, embedder, publish, should_cancel)
+    run = _Run(document_id, session_factory, embedder, emit, should_cancel)
     document = await run.start()
     if document is None:
         return "gone"
