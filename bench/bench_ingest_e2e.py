@@ -131,6 +131,34 @@ def _start(root: Path, extra: dict[str, str]) -> tuple[subprocess.Popen[bytes], 
     raise SystemExit("the server did not start within 180 s")
 
 
+def _cpu_seconds(root_pid: int) -> float:
+    """CPU time (user + system) of a process and all its descendants (the fork server and
+    parser processes), from /proc; this machine is shared, so CPU per document is the
+    steadier figure beside wall-clock throughput."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry.name)
+        parents[pid] = int(fields[1])
+        times[pid] = (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / tick
+    family = {root_pid}
+    grew = True
+    while grew:
+        grew = False
+        for pid, parent in parents.items():
+            if parent in family and pid not in family:
+                family.add(pid)
+                grew = True
+    return sum(times.get(pid, 0.0) for pid in family)
+
+
 def _stop(process: subprocess.Popen[bytes]) -> None:
     process.terminate()
     try:
@@ -151,7 +179,9 @@ async def _login(client: httpx.AsyncClient, email: str) -> None:
     client.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
 
 
-async def _run(base: str, label: str, files: list[tuple[str, bytes]]) -> dict[str, Any]:
+async def _run(
+    base: str, label: str, files: list[tuple[str, bytes]], server_pid: int
+) -> dict[str, Any]:
     """Upload ``files`` into a new project; wait until all have ended."""
     async with httpx.AsyncClient(base_url=base, timeout=120) as client:
         await _login(client, "bench@example.org")
@@ -170,10 +200,11 @@ async def _run(base: str, label: str, files: list[tuple[str, bytes]]) -> dict[st
                 reply.raise_for_status()
 
         started = time.perf_counter()
+        cpu_before = _cpu_seconds(server_pid)
         uploads = asyncio.gather(*(upload(name, data) for name, data in files))
         statuses: dict[str, int] = {}
         while True:
-            await asyncio.sleep(0.25)
+            await asyncio.sleep(1.0)
             if uploads.done():
                 uploads.result()
             listed = (await client.get(f"/api/v1/projects/{project}/documents")).json()
@@ -184,12 +215,14 @@ async def _run(base: str, label: str, files: list[tuple[str, bytes]]) -> dict[st
             if uploads.done() and ended == len(files):
                 break
         wall = time.perf_counter() - started
+        cpu = _cpu_seconds(server_pid) - cpu_before
         chunks = sum(document["chunks_total"] for document in listed)
     return {
         "documents": len(files),
         "seconds": round(wall, 2),
         "statuses": statuses,
         "chunks": chunks,
+        "server_cpu_ms_per_document": round(cpu * 1000 / len(files), 1),
     }
 
 
@@ -221,17 +254,19 @@ def main() -> None:
             process, base = _start(root, extra)
             try:
                 # Separate projects; each configuration uploads the same files afresh.
-                md = asyncio.run(_run(base, f"{label} markdown", markdown))
+                md = asyncio.run(_run(base, f"{label} markdown", markdown, process.pid))
                 md["documents_per_s"] = round(md["documents"] / md["seconds"], 1)
-                pdf = asyncio.run(_run(base, f"{label} pdf", pdfs))
+                pdf = asyncio.run(_run(base, f"{label} pdf", pdfs, process.pid))
                 pdf["pages_per_s"] = round(pdf["documents"] * PDF_PAGES / pdf["seconds"], 1)
             finally:
                 _stop(process)
             results[label] = {"markdown": md, "pdf": pdf}
             print(
-                f"{label:9} markdown {md['documents_per_s']:7.1f} docs/s ({md['documents']} in "
-                f"{md['seconds']} s, {md['statuses']})   text PDF {pdf['pages_per_s']:7.1f} "
-                f"pages/s ({pdf['documents']}x{PDF_PAGES} pages in {pdf['seconds']} s, "
+                f"{label:9} markdown {md['documents_per_s']:6.1f} docs/s "
+                f"({md['documents']} in {md['seconds']} s, "
+                f"{md['server_cpu_ms_per_document']} CPU ms/doc, {md['statuses']})   "
+                f"text PDF {pdf['pages_per_s']:6.1f} pages/s ({pdf['documents']}x{PDF_PAGES} "
+                f"pages in {pdf['seconds']} s, {pdf['server_cpu_ms_per_document']} CPU ms/doc, "
                 f"{pdf['statuses']})"
             )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
