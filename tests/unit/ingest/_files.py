@@ -260,3 +260,53 @@ def raw_docx(body: bytes, endnotes: bytes | None = None, main_type: bytes | None
     with zipfile.ZipFile(out, "a", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("word/endnotes.xml", notes)
     return out.getvalue()
+
+
+_DEBRIS_FONT = (
+    b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding << /Type /Encoding"
+    b" /Differences [33 /g33 /g34 /g35 /g36 /g37 /g38 /g39] >> >>"
+)
+
+
+def _debris_content(lines: int = 20) -> bytes:
+    """Text in a font whose codes map to no known glyph names: PDFium passes the codes
+    through, which come out as ASCII punctuation."""
+    rows = [
+        b"BT /F1 11 Tf 72 %d Td (%s) Tj ET"
+        % (700 - 14 * i, bytes(33 + (i * 7 + j) % 7 for j in range(40)))
+        for i in range(lines)
+    ]
+    return b"\n".join(rows)
+
+
+def debris_pdf(*, with_text_page: bool) -> bytes:
+    """A page of font debris, after a page of real text when `with_text_page`."""
+    debris = _debris_content()
+    good = b"BT /F2 12 Tf 72 700 Td (The survey found nesting terns on the east spit.) Tj ET"
+    debris_page = (
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents %d 0 R"
+        b" /Resources << /Font << /F1 %d 0 R >> >> >>"
+    )
+    if not with_text_page:
+        return raw_pdf(
+            [
+                b"<< /Type /Catalog /Pages 2 0 R >>",
+                b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+                debris_page % (4, 5),
+                b"<< /Length %d >>\nstream\n%s\nendstream" % (len(debris), debris),
+                _DEBRIS_FONT,
+            ]
+        )
+    return raw_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R 6 0 R] /Count 2 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+            b" /Resources << /Font << /F2 5 0 R >> >> >>",
+            b"<< /Length %d >>\nstream\n%s\nendstream" % (len(good), good),
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+            debris_page % (7, 8),
+            b"<< /Length %d >>\nstream\n%s\nendstream" % (len(debris), debris),
+            _DEBRIS_FONT,
+        ]
+    )

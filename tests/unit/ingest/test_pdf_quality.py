@@ -19,7 +19,7 @@ from reportlab.pdfgen import canvas
 
 from ingest import IngestError, chunk, parse
 from ingest._pdf import read_page
-from tests.unit.ingest._files import raw_pdf
+from tests.unit.ingest._files import debris_pdf, raw_pdf
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -230,47 +230,15 @@ def test_arabic_presentation_forms_in_visual_order_become_the_word() -> None:
     assert "سلام" in text
 
 
-def _debris_page(lines: int = 20) -> bytes:
-    """Text in a font whose codes map to no known glyph names: PDFium passes the codes
-    through, which come out as ASCII punctuation."""
-    rows = [
-        b"BT /F1 11 Tf 72 %d Td (%s) Tj ET"
-        % (700 - 14 * i, bytes(33 + (i * 7 + j) % 7 for j in range(40)))
-        for i in range(lines)
-    ]
-    return b"\n".join(rows)
-
-
-_DEBRIS_FONT = (
-    b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding << /Type /Encoding"
-    b" /Differences [33 /g33 /g34 /g35 /g36 /g37 /g38 /g39] >> >>"
-)
-
-
 def test_a_page_of_font_debris_is_no_text() -> None:
     with pytest.raises(IngestError) as caught:
-        parse(_font_pdf(_debris_page(), _DEBRIS_FONT), "pdf")
+        parse(debris_pdf(with_text_page=False), "pdf")
     assert caught.value.code == "no_text"
     assert "character map" in caught.value.message
 
 
 def test_debris_pages_are_left_out_with_a_warning() -> None:
-    good = b"BT /F2 12 Tf 72 700 Td (The survey found nesting terns on the east spit.) Tj ET"
-    data = raw_pdf(
-        [
-            b"<< /Type /Catalog /Pages 2 0 R >>",
-            b"<< /Type /Pages /Kids [3 0 R 6 0 R] /Count 2 >>",
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
-            b" /Resources << /Font << /F2 5 0 R >> >> >>",
-            b"<< /Length %d >>\nstream\n%s\nendstream" % (len(good), good),
-            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 7 0 R"
-            b" /Resources << /Font << /F1 8 0 R >> >> >>",
-            b"<< /Length %d >>\nstream\n%s\nendstream" % (len(_debris_page()), _debris_page()),
-            _DEBRIS_FONT,
-        ]
-    )
-    document = parse(data, "pdf")
+    document = parse(debris_pdf(with_text_page=True), "pdf")
     assert [block.page for block in document.blocks] == [1]
     assert document.blocks[0].text == "The survey found nesting terns on the east spit."
     (warning,) = document.warnings
