@@ -9,8 +9,6 @@ from typing import TYPE_CHECKING
 
 from ingest import ParsePool, parse_isolated
 
-from .settings import document_settings
-
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -37,9 +35,12 @@ def parse_document(
     limits: ingest.Limits,
     progress: Callable[[ingest.Progress], None],
     cancel: threading.Event,
+    *,
+    pool_size: int,
 ) -> ingest.ParsedDocument:
-    """Parse in a separate process under ``limits`` (blocking: call it from a thread)."""
-    size = document_settings().parse_pool
+    """Parse in a separate process under ``limits``: one of ``pool_size`` reused processes,
+    or a fresh one when ``pool_size`` is 0 (blocking: call it from a thread)."""
+    size = pool_size
     if size == 0:
         return parse_isolated(data, kind, limits, progress, should_cancel=cancel)
     return _pool(size).parse(data, kind, limits, progress, should_cancel=cancel)

@@ -15,7 +15,7 @@ import time
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import structlog
-from sqlalchemy import delete, insert, select, type_coerce, update
+from sqlalchemy import delete, select, type_coerce, update
 from sqlalchemy.dialects.postgresql import JSONB
 
 from ingest import ChunkOptions, IngestError, Limits, chunk
@@ -23,11 +23,10 @@ from providers import embedding_space
 from server.db.models import Chunk, Document
 from server.events import DocumentData, DocumentUpdated, project_channel
 
+from . import index
 from .batching import embedding_batcher
-from .index import ensure_hnsw_index
 from .parsing import parse_document
 from .schemas import document_out
-from .settings import document_settings
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
@@ -54,8 +53,6 @@ Outcome = Literal["completed", "failed", "cancelled", "gone"]
 EMBED_BATCH = 64
 PUBLISH_INTERVAL_S = 0.5
 CANCEL_POLL_S = 0.5
-# Spaces whose HNSW index this process has made sure of (the check is a query per document).
-_INDEXED_SPACES: set[tuple[str, str]] = set()
 
 
 class _Stopped(Exception):  # noqa: N818 - control flow, not an error
@@ -72,12 +69,17 @@ class _Run:
         embedder: Embedder,
         emit: EmitFrame,
         should_cancel: Callable[[], Awaitable[bool]] | None,
+        *,
+        parse_pool: int,
+        embed_shared: bool,
     ) -> None:
         self.document_id = document_id
         self.sessions = session_factory
         self.embedder = embedder
         self.emit = emit
         self.should_cancel = should_cancel
+        self.parse_pool = parse_pool
+        self.embed_shared = embed_shared
         self.project_id: UUID | None = None
         self._published_at = 0.0
 
@@ -181,7 +183,9 @@ class _Run:
 
         watcher = loop.create_task(watch())
         try:
-            return await asyncio.to_thread(parse_document, data, kind, limits, on_progress, cancel)
+            return await asyncio.to_thread(
+                parse_document, data, kind, limits, on_progress, cancel, pool_size=self.parse_pool
+            )
         finally:
             stopped = cancel.is_set()
             cancel.set()
@@ -191,25 +195,14 @@ class _Run:
 
     async def embed(self, texts: list[str]) -> list[list[float]]:
         """Vectors of ``texts``, in a batch shared with concurrent documents when enabled."""
-        if document_settings().embed_shared:
+        if self.embed_shared:
             return await embedding_batcher().embed(self.embedder, texts)
         return await self.embedder.embed(texts)
-
-    async def ensure_index(self, space: str) -> None:
-        """Make sure the space's vector index exists (checked once per process and database)."""
-        async with self.sessions() as session:
-            key = (session.get_bind().engine.url.render_as_string(), space)
-            if key in _INDEXED_SPACES:
-                return
-            await ensure_hnsw_index(session, space)
-            await session.commit()
-        _INDEXED_SPACES.add(key)
 
     async def complete(self, chunks: list[ingest.Chunk], **values: Any) -> None:
         """Embed and store all ``chunks`` and end ``completed`` in one transaction (a document
         whose chunks fit one embedding batch: most are small)."""
         space = embedding_space(self.embedder)
-        await self.ensure_index(space)
         await self.check_cancelled()
         vectors = await self.embed([embedding_text(c) for c in chunks])
         async with self.sessions() as session:
@@ -235,7 +228,6 @@ class _Run:
     async def index(self, chunks: list[ingest.Chunk]) -> None:
         """Embed and store the chunks in batches, counting ``chunks_done``."""
         space = embedding_space(self.embedder)
-        await self.ensure_index(space)
         done = 0
         for start in range(0, len(chunks), EMBED_BATCH):
             await self.check_cancelled()
@@ -277,7 +269,7 @@ def embedding_text(piece: ingest.Chunk) -> str:
 
 
 async def write_chunks(
-    session: AsyncSession,
+    db: AsyncSession,
     *,
     project_id: UUID,
     document_id: UUID,
@@ -285,23 +277,23 @@ async def write_chunks(
     vectors: Sequence[Sequence[float]],
     space: str,
 ) -> None:
-    """Insert a document's chunks with their vectors (one multi-row statement)."""
-    await session.execute(
-        insert(Chunk),
-        [
-            {
-                "project_id": project_id,
-                "source_type": "document",
-                "document_id": document_id,
-                "ordinal": piece.ordinal,
-                "text": piece.text,
-                "heading_path": list(piece.heading_path),
-                "page": piece.page,
-                "page_end": piece.page_end,
-                "token_count": piece.token_count,
-                "embedding_space": space,
-                "embedding": list(vector),
-            }
+    """Index a document's chunks with their vectors (see :func:`index.write_chunks`)."""
+    await index.write_chunks(
+        db,
+        project_id=project_id,
+        space=space,
+        chunks=[
+            index.NewChunk(
+                source_type="document",
+                document_id=document_id,
+                ordinal=piece.ordinal,
+                text=piece.text,
+                heading_path=piece.heading_path,
+                page=piece.page,
+                page_end=piece.page_end,
+                token_count=piece.token_count,
+                vector=vector,
+            )
             for piece, vector in zip(chunks, vectors, strict=True)
         ],
     )
@@ -317,6 +309,8 @@ async def ingest_document(
     limits: Limits | None = None,
     options: ChunkOptions | None = None,
     should_cancel: Callable[[], Awaitable[bool]] | None = None,
+    parse_pool: int = 0,
+    embed_shared: bool = True,
 ) -> Outcome:
     """Parse, chunk, embed and index one uploaded document; returns how it ended.
 
@@ -325,7 +319,15 @@ async def ingest_document(
     no longer waiting is left alone (``gone``). Other errors (database, embedding provider)
     propagate so that the queue retries the job.
     """
-    run = _Run(document_id, session_factory, embedder, emit, should_cancel)
+    run = _Run(
+        document_id,
+        session_factory,
+        embedder,
+        emit,
+        should_cancel,
+        parse_pool=parse_pool,
+        embed_shared=embed_shared,
+    )
     document = await run.start()
     if document is None:
         return "gone"
