@@ -51,10 +51,10 @@ _job_decoder = msgspec.msgpack.Decoder(_Job)
 
 
 class _Worker:
-    def __init__(self) -> None:
+    def __init__(self, name: str) -> None:
         self.connection, child_end = CONTEXT.Pipe(duplex=True)
         self.process: BaseProcess = CONTEXT.Process(
-            target=_worker_main, args=(child_end,), name="ingest-parse-pool", daemon=True
+            target=_worker_main, args=(child_end,), name=name, daemon=True
         )
         self.process.start()
         child_end.close()
@@ -67,17 +67,26 @@ class _Worker:
 
 
 class ParsePool:
-    """Up to `size` long-lived parser processes, each parsing one document at a time.
+    """Up to `size` long-lived parser processes (named `name`), each parsing one document at
+    a time.
 
     `parse` has `parse_isolated`'s signature and guarantees; call it from worker threads
     (it blocks). When every process is busy, callers wait for one, so at most `size`
     documents are parsed at once.
     """
 
-    def __init__(self, size: int, *, max_jobs: int = 500, max_bytes: int = 4 * _MIB) -> None:
+    def __init__(
+        self,
+        size: int,
+        *,
+        max_jobs: int = 500,
+        max_bytes: int = 4 * _MIB,
+        name: str = "ingest-parse-pool",
+    ) -> None:
         if size < 1:
             raise ValueError("a ParsePool needs at least one process")
         self.size = size
+        self.name = name
         self.max_jobs = max_jobs
         self.max_bytes = max_bytes
         self._idle: queue.LifoQueue[_Worker | None] = queue.LifoQueue()
@@ -126,7 +135,7 @@ class ParsePool:
             self._idle.put(worker)
 
     def _start(self) -> _Worker:
-        worker = _Worker()
+        worker = _Worker(self.name)
         with self._lock:
             self._workers.add(worker)
         return worker

@@ -20,20 +20,19 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 _MIB = 1024 * 1024
+_NAME = "ingest-parse-pool-under-test"  # apart from a server's pool in the same process
 
 
 @pytest.fixture
 def pool() -> Iterator[ParsePool]:
     # One process and no size cut-off: every file goes through the same reused process.
-    pool = ParsePool(1, max_bytes=1 << 40)
+    pool = ParsePool(1, max_bytes=1 << 40, name=_NAME)
     yield pool
     pool.close()
 
 
 def _pool_pids() -> set[int]:
-    return {
-        p.pid for p in multiprocessing.active_children() if p.name == "ingest-parse-pool" and p.pid
-    }
+    return {p.pid for p in multiprocessing.active_children() if p.name == _NAME and p.pid}
 
 
 def _assert_still_serving(pool: ParsePool) -> None:
@@ -120,7 +119,7 @@ def test_concurrent_callers_share_the_processes(corpora: Path) -> None:
         (corpora / "md" / name).read_bytes()
         for name in ("pdf.js_README.md", "jekyll_docs_front-matter.md")
     ]
-    pool = ParsePool(2)
+    pool = ParsePool(2, name=_NAME)
     try:
         with ThreadPoolExecutor(6) as threads:
             results = list(threads.map(lambda i: pool.parse(files[i % 2], "markdown"), range(24)))
@@ -133,7 +132,7 @@ def test_concurrent_callers_share_the_processes(corpora: Path) -> None:
 
 def test_large_files_get_a_process_of_their_own(corpora: Path) -> None:
     data = (corpora / "pdf" / "pdfjs_tracemonkey.pdf").read_bytes()
-    pool = ParsePool(1, max_bytes=100_000)
+    pool = ParsePool(1, max_bytes=100_000, name=_NAME)
     try:
         assert pool.parse(data, "pdf").page_count == 14
         assert not _pool_pids()  # the pool's process was never needed
