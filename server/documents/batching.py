@@ -2,9 +2,11 @@
 
 Small documents have one or two chunks each; embedding them one call per document pays the
 per-call cost (a thread hop, a model invocation, an HTTP round trip for remote providers)
-once per document. Concurrent requests for the same embedding space are gathered for a few
-milliseconds, or until a full batch, and sent as one call made with the first caller's
-embedder (every caller is waiting, so each one's embedder is still open).
+once per document. Requests for the same embedding space made in the same turn of the event
+loop (or within ``wait_s``, when set) are sent as one call of up to ``max_batch`` texts, made
+with the first caller's embedder (every caller is waiting, so each one's embedder is still
+open). The default waits for nothing: with few documents in flight, a timer would only add
+latency.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["EmbeddingBatcher", "embedding_batcher"]
 
 MAX_BATCH = 64
-WAIT_S = 0.005
+WAIT_S = 0.0
 
 
 @dataclass
@@ -55,7 +57,10 @@ class EmbeddingBatcher:
         if sum(len(r.texts) for r in pending) >= self.max_batch:
             self._flush(space)
         elif len(pending) == 1:
-            loop.call_later(self.wait_s, self._flush, space)
+            if self.wait_s > 0:
+                loop.call_later(self.wait_s, self._flush, space)
+            else:
+                loop.call_soon(self._flush, space)
         return await request.future
 
     def _flush(self, space: str) -> None:
