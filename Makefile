@@ -48,6 +48,7 @@ bench-providers: sync
 
 bench-ingest: sync
 	$(UV) run --frozen python -m bench.bench_ingest
+	$(UV) run --frozen python -m bench.bench_ingest_e2e
 
 bench-exports: sync
 	$(UV) run --frozen python -m bench.bench_exports

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ingest import chunk, parse, parse_isolated
+from ingest import ParsePool, chunk, parse, parse_isolated
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -184,6 +184,33 @@ def inputs() -> list[tuple[str, DocumentKind, bytes, int | None]]:
     return files
 
 
+def small_markdown(documents: int = 200) -> dict[str, float]:
+    """Parse + chunk of many small Markdown files: a new child process per document (the
+    former path) beside a reused `ParsePool` process, documents per second."""
+    from bench.bench_ingest_e2e import markdown_file  # noqa: PLC0415
+
+    files = [markdown_file(n) for n in range(documents)]
+    pool = ParsePool(1)
+    rates: dict[str, float] = {}
+    try:
+        for label, run in (
+            ("child per document", lambda data: parse_isolated(data, "markdown")),
+            ("ParsePool", lambda data: pool.parse(data, "markdown")),
+        ):
+            run(files[0])  # warm up
+            started = time.perf_counter()
+            for data in files:
+                chunk(run(data))
+            rates[label] = documents / (time.perf_counter() - started)
+    finally:
+        pool.close()
+    print(
+        f"\nsmall Markdown, parse + chunk: {rates['child per document']:.0f} docs/s with a child "
+        f"per document, {rates['ParsePool']:.0f} docs/s with ParsePool"
+    )
+    return rates
+
+
 def main() -> None:
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     if not CORPORA.is_dir():
@@ -244,6 +271,7 @@ def main() -> None:
         f"{'pdf:ours_isolated':24} {isolated_pages / isolated_seconds:10.1f} "
         f"{isolated_bytes / MB / isolated_seconds:8.2f}   (child process per document)"
     )
+    summary["small_markdown"] = small_markdown()
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(
         json.dumps(

@@ -17,6 +17,7 @@ from ingest._chunk import chunk
 from ingest._errors import ErrorCode, IngestError
 from ingest._isolated import parse_isolated
 from ingest._parse import parse
+from ingest._pool import ParsePool
 from ingest._sniff import sniff
 from ingest._tokens import count_tokens, count_tokens_batch
 from ingest._types import (
@@ -42,6 +43,7 @@ __all__ = [
     "ErrorCode",
     "IngestError",
     "Limits",
+    "ParsePool",
     "ParsedDocument",
     "Progress",
     "Table",

@@ -1,5 +1,5 @@
-"""DOCX in reading order with python-docx: headings, paragraphs, list items, tables,
-headers/footers and footnotes."""
+"""DOCX in reading order with python-docx: headings, paragraphs, list items, tables, text
+boxes, headers/footers, footnotes and endnotes."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from docx.table import Table as DocxTable
 from docx.text.paragraph import Paragraph
 from lxml import etree
 
+from ingest._docx_text import text_boxes, visible_text
 from ingest._errors import IngestError
 from ingest._ooxml import safe_docx_bytes
 from ingest._structure import HeadingStack, render_table
@@ -33,31 +34,36 @@ if TYPE_CHECKING:
 __all__ = ["parse_docx"]
 
 _P, _TBL, _SDT, _SDT_CONTENT = qn("w:p"), qn("w:tbl"), qn("w:sdt"), qn("w:sdtContent")
+_TR, _TC = qn("w:tr"), qn("w:tc")
 _HEADING_STYLE = re.compile(r"heading\s*([1-9])$", re.IGNORECASE)
 _LIST_STYLE = re.compile(r"list (?:bullet|number|continue)(?:\s*([2-9]))?$", re.IGNORECASE)
 _NOTE_SEPARATORS = {"separator", "continuationSeparator", "continuationNotice"}
+_NOTE_PARTS = (
+    (RELATIONSHIP_TYPE.FOOTNOTES, qn("w:footnote")),
+    (RELATIONSHIP_TYPE.ENDNOTES, qn("w:endnote")),
+)
 _REPORT_EVERY = 64
-# Footnotes are parsed outside python-docx, with the same guarded settings it uses.
+# Notes are parsed outside python-docx, with the same guarded settings it uses.
 _XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 
 
 def parse_docx(data: bytes, limits: Limits, control: ParseControl) -> ParsedDocument:
-    """Parse a Word document into blocks (body in reading order, then headers, footers,
-    footnotes)."""
+    """Parse a Word document into blocks (body in reading order with each text box after the
+    paragraph that anchors it, then headers, footers, footnotes and endnotes)."""
     safe = safe_docx_bytes(data, limits)
     try:
         document = docx.Document(io.BytesIO(safe))
     except etree.XMLSyntaxError as exc:
         # libxml2 also stops here at nesting deeper than 256 elements.
         raise IngestError(
-            "malformed", f"the Word document's XML is invalid or nested too deeply ({exc})"
+            "malformed", f"the Word document's XML is invalid or nested too deeply ({exc.msg})"
         ) from exc
     reader = _BodyReader(document, control)
     for element in _block_elements(document.element.body):
         reader.read(element)
     blocks = reader.blocks
     blocks.extend(_headers_footers(document))
-    blocks.extend(_footnotes(document))
+    blocks.extend(_notes(document))
     control.report(0, None, len(blocks))
     properties = document.core_properties
     metadata = {
@@ -100,11 +106,14 @@ class _BodyReader:
             self._paragraph(Paragraph(element, self._parent))
         else:
             self._table(DocxTable(element, self._parent))
+        for box in text_boxes(element):
+            for child in _block_elements(box):
+                self.read(child)
         if len(self.blocks) % _REPORT_EVERY == 0:
             self._control.report(0, None, len(self.blocks))
 
     def _paragraph(self, paragraph: Paragraph) -> None:
-        text = paragraph.text.strip()
+        text = visible_text(paragraph._p).strip()
         if not text:
             return
         # python-docx's `paragraph.style` searches the styles part on every call; a map is
@@ -137,7 +146,7 @@ class _BodyReader:
                 if cell._tc is previous:
                     continue
                 previous = cell._tc
-                cells.append(" ".join(cell.text.split()))
+                cells.append(" ".join(visible_text(cell._tc).split()))
             rows.append(tuple(cells))
         if not any(any(cells) for cells in rows):
             return
@@ -215,12 +224,7 @@ def _headers_footers(document: Document) -> list[Block]:
         for kind, part in parts:
             if part.is_linked_to_previous:
                 continue
-            lines = [p.text.strip() for p in part.paragraphs]
-            lines.extend(
-                " | ".join(" ".join(cell.text.split()) for cell in row.cells)
-                for table in part.tables
-                for row in table.rows
-            )
+            lines = _story_lines(part._element)
             text = "\n".join(line for line in lines if line)
             if text and (kind, text) not in seen:
                 seen.add((kind, text))
@@ -228,19 +232,34 @@ def _headers_footers(document: Document) -> list[Block]:
     return blocks
 
 
-def _footnotes(document: Document) -> list[Block]:
-    blocks: list[Block] = []
-    for rel in document.part.rels.values():
-        if rel.reltype != RELATIONSHIP_TYPE.FOOTNOTES or rel.is_external:
-            continue
-        root = etree.fromstring(rel.target_part.blob, parser=_XML_PARSER)
-        for note in root.iter(qn("w:footnote")):
-            if note.get(qn("w:type")) in _NOTE_SEPARATORS:
-                continue
-            paragraphs = (
-                "".join(t.text or "" for t in p.iter(qn("w:t"))).strip() for p in note.iter(_P)
+def _story_lines(story: etree._Element) -> list[str]:
+    """Lines of a header or footer: paragraphs, table rows as `a | b`, then its text boxes."""
+    lines: list[str] = []
+    for element in _block_elements(story):
+        if element.tag == _P:
+            lines.append(visible_text(element).strip())
+        else:
+            lines.extend(
+                " | ".join(" ".join(visible_text(cell).split()) for cell in row.iter(_TC))
+                for row in element.iter(_TR)
             )
-            text = "\n".join(p for p in paragraphs if p)
-            if text:
-                blocks.append(Block("footnote", text))
+        for box in text_boxes(element):
+            lines.extend(_story_lines(box))
+    return lines
+
+
+def _notes(document: Document) -> list[Block]:
+    """Footnotes, then endnotes, as `footnote` blocks (separator notes left out)."""
+    blocks: list[Block] = []
+    for reltype, tag in _NOTE_PARTS:
+        for rel in document.part.rels.values():
+            if rel.reltype != reltype or rel.is_external:
+                continue
+            root = etree.fromstring(rel.target_part.blob, parser=_XML_PARSER)
+            for note in root.iter(tag):
+                if note.get(qn("w:type")) in _NOTE_SEPARATORS:
+                    continue
+                text = "\n".join(line for line in _story_lines(note) if line)
+                if text:
+                    blocks.append(Block("footnote", text))
     return blocks

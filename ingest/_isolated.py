@@ -22,35 +22,35 @@ if TYPE_CHECKING:
 
     from ingest._types import DocumentKind
 
-__all__ = ["parse_isolated"]
+__all__ = ["CONTEXT", "exchange", "parse_isolated", "parse_to_message", "stop"]
 
 # Children come from a fork server: a clean single-threaded process, never a fork of the
 # (possibly threaded, async) caller.
-_CONTEXT = multiprocessing.get_context("forkserver")
+CONTEXT = multiprocessing.get_context("forkserver")
 # The fork server imports the parsers once, so children start without that import cost.
 # ("__main__" is the default preload entry, kept; Python 3.11 does not honour it, so each
 # child still re-imports the caller's main module.)
-_CONTEXT.set_forkserver_preload(["__main__", "ingest._parse"])
+CONTEXT.set_forkserver_preload(["__main__", "ingest._parse"])
 _POLL_S = 0.05
 _KILL_GRACE_S = 5.0
 
 
-class _Failure(msgspec.Struct, tag="failure"):
+class Failure(msgspec.Struct, tag="failure"):
     code: ErrorCode
     message: str
 
 
-class _Done(msgspec.Struct, tag="done"):
+class Done(msgspec.Struct, tag="done"):
     document: ParsedDocument
 
 
-class _Step(msgspec.Struct, tag="progress"):
+class Step(msgspec.Struct, tag="progress"):
     progress: Progress
 
 
-_Message = _Failure | _Done | _Step
-_encoder = msgspec.msgpack.Encoder()
-_decoder: msgspec.msgpack.Decoder[_Failure | _Done | _Step] = msgspec.msgpack.Decoder(_Message)
+Message = Failure | Done | Step
+encoder = msgspec.msgpack.Encoder()
+decoder: msgspec.msgpack.Decoder[Failure | Done | Step] = msgspec.msgpack.Decoder(Message)
 
 
 def parse_isolated(
@@ -76,41 +76,53 @@ def parse_isolated(
     """
     limits = limits or Limits()
     cancelled = as_cancel_check(should_cancel)
-    receiver, sender = _CONTEXT.Pipe(duplex=False)
-    child = _CONTEXT.Process(
+    receiver, sender = CONTEXT.Pipe(duplex=False)
+    child = CONTEXT.Process(
         target=_child_main, args=(sender, data, kind, limits), name="ingest-parse", daemon=True
     )
     child.start()
     sender.close()
-    deadline = time.monotonic() + limits.timeout_s
     try:
-        while True:
-            if cancelled():
-                raise IngestError("cancelled", "processing was cancelled")
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise IngestError(
-                    "timeout", f"the document took longer than {limits.timeout_s:g} s to read"
-                )
-            if not receiver.poll(min(_POLL_S, remaining)):
-                continue
-            try:
-                message = _decoder.decode(receiver.recv_bytes())
-            except EOFError:
-                raise _crash_error(child) from None
-            if isinstance(message, _Step):
-                if progress is not None:
-                    progress(message.progress)
-            elif isinstance(message, _Failure):
-                raise IngestError(message.code, message.message)
-            else:
-                return message.document
+        return exchange(receiver, child, limits, progress, cancelled)
     finally:
         receiver.close()
-        _stop(child)
+        stop(child)
 
 
-def _stop(child: multiprocessing.process.BaseProcess) -> None:
+def exchange(
+    receiver: Connection,
+    child: multiprocessing.process.BaseProcess,
+    limits: Limits,
+    progress: Callable[[Progress], None] | None,
+    cancelled: Callable[[], bool],
+) -> ParsedDocument:
+    """Read a parser process's messages until its result; raise its failure, or an
+    `IngestError` on cancellation, timeout or crash (the caller then stops the process)."""
+    deadline = time.monotonic() + limits.timeout_s
+    while True:
+        if cancelled():
+            raise IngestError("cancelled", "processing was cancelled")
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise IngestError(
+                "timeout", f"the document took longer than {limits.timeout_s:g} s to read"
+            )
+        if not receiver.poll(min(_POLL_S, remaining)):
+            continue
+        try:
+            message = decoder.decode(receiver.recv_bytes())
+        except EOFError:
+            raise _crash_error(child) from None
+        if isinstance(message, Step):
+            if progress is not None:
+                progress(message.progress)
+        elif isinstance(message, Failure):
+            raise IngestError(message.code, message.message)
+        else:
+            return message.document
+
+
+def stop(child: multiprocessing.process.BaseProcess) -> None:
     if child.is_alive():
         child.kill()
     child.join(_KILL_GRACE_S)
@@ -137,22 +149,27 @@ def _child_main(sender: Connection, data: bytes, kind: DocumentKind, limits: Lim
     resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
     cpu_s = int(limits.timeout_s) + 5
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 5))
-    reply: _Message
+    sender.send_bytes(parse_to_message(sender, data, kind, limits))
+    sender.close()
+
+
+def parse_to_message(sender: Connection, data: bytes, kind: DocumentKind, limits: Limits) -> bytes:
+    """Parse in this (limited) process, sending progress on `sender`; return the encoded
+    final message (the document or the failure)."""
+    reply: Message
     try:
         document = parse(
             data,
             kind,
             limits,
-            lambda step: sender.send_bytes(_encoder.encode(_Step(step))),
+            lambda step: sender.send_bytes(encoder.encode(Step(step))),
         )
-        reply = _Done(document)
+        reply = Done(document)
     except IngestError as exc:
-        reply = _Failure(exc.code, exc.message)
+        reply = Failure(exc.code, exc.message)
     except MemoryError:
-        reply = _Failure("memory", "the file needs more memory than allowed")
+        reply = Failure("memory", "the file needs more memory than allowed")
     try:
-        payload = _encoder.encode(reply)
+        return encoder.encode(reply)
     except MemoryError:
-        payload = _encoder.encode(_Failure("memory", "the file needs more memory than allowed"))
-    sender.send_bytes(payload)
-    sender.close()
+        return encoder.encode(Failure("memory", "the file needs more memory than allowed"))

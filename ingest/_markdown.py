@@ -1,5 +1,5 @@
 """Markdown (and plain text) with markdown-it-py: front matter, headings, paragraphs, list
-items, code blocks, GFM tables."""
+items, code blocks, GFM tables; raw HTML and template tags reduced to their text."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import yaml
 from markdown_it import MarkdownIt
 
 from ingest._errors import IngestError
+from ingest._html import HtmlText, strip_template_tags
 from ingest._sniff import decode_text
 from ingest._structure import HeadingStack, render_table
 from ingest._types import Block, ParsedDocument, Table
@@ -30,7 +31,6 @@ _FRONT_MATTER = re.compile(
     r"\A---[ \t]*\r?\n(?P<yaml>.*?)(?:\r?\n)?^(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)",
     re.DOTALL | re.MULTILINE,
 )
-_HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _REPORT_EVERY = 256
 
 
@@ -73,18 +73,29 @@ def _front_matter(text: str) -> tuple[dict[str, str], str]:
 
 
 def _inline_text(token: Token) -> str:
+    """The text of an inline token: inline HTML tags and template tags dropped, inline code
+    kept verbatim in backticks."""
     parts: list[str] = []
+    prose: list[str] = []
+
+    def end_prose() -> None:
+        if prose:
+            parts.append(strip_template_tags("".join(prose)))
+            prose.clear()
+
     for child in token.children or ():
         if child.type == "text":
-            parts.append(child.content)
+            prose.append(child.content)
         elif child.type == "code_inline":
+            end_prose()
             parts.append(f"`{child.content}`")
         elif child.type == "softbreak":
-            parts.append(" ")
+            prose.append(" ")
         elif child.type == "hardbreak":
-            parts.append("\n")
+            prose.append("\n")
         elif child.type == "image":
-            parts.append(child.content)
+            prose.append(child.content)
+    end_prose()
     return "".join(parts).strip()
 
 
@@ -92,6 +103,7 @@ class _Walker:
     def __init__(self, control: ParseControl) -> None:
         self._control = control
         self._headings = HeadingStack()
+        self._html = HtmlText()
         self.blocks: list[Block] = []
         self.first_h1: str | None = None
 
@@ -118,15 +130,18 @@ class _Walker:
                 elif text:
                     self._add(Block("paragraph", text))
                 item_started = False
+            elif kind == "code_block" and self._html.open_elements:
+                # Indented text inside an HTML element split by a blank line, not code.
+                for text in self._html.paragraphs(token.content):
+                    self._add(Block("paragraph", text))
             elif kind in ("fence", "code_block"):
                 language = token.info.split()[0] if token.info.strip() else None
                 code = token.content.rstrip("\n")
                 if code.strip():
                     self._add(Block("code", code, language=language))
             elif kind == "html_block":
-                html = _HTML_COMMENT.sub("", token.content).strip()
-                if html:
-                    self._add(Block("paragraph", html))
+                for text in self._html.paragraphs(token.content):
+                    self._add(Block("paragraph", text))
             elif kind == "table_open":
                 index = self._table(tokens, index)
             index += 1

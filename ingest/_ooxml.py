@@ -1,4 +1,7 @@
-"""Checks on a DOCX archive before any XML is parsed, and Strict OOXML normalisation.
+"""Checks on a DOCX archive before any XML is parsed, and normalisation of what python-docx
+cannot open: Strict OOXML namespaces, and the main part of macro-enabled documents (`.docm`)
+and templates (`.dotx`, `.dotm`), which is a plain document part under another content type
+(macros live in a separate part that is never read).
 
 Zip bombs are caught from the ZIP directory alone: entry count, total uncompressed size and
 per-entry compression ratio. The declared sizes can be trusted because `zipfile` never
@@ -28,6 +31,12 @@ _DTD_MARKERS = (b"<!DOCTYPE", b"<!ENTITY", "<!DOCTYPE".encode("utf-16-le"))
 # Strict OOXML (ISO 29500 strict) names its namespaces and relationship types under purl.oclc.org;
 # each maps to the Transitional name by inserting the 2006 version segment.
 _STRICT_NS = re.compile(rb"http://purl\.oclc\.org/ooxml/(\w+)/(\w+)")
+_CONTENT_TYPES = "[Content_Types].xml"
+_DOCUMENT_MAIN = b"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
+_OTHER_MAINS = re.compile(
+    rb"application/vnd\.(?:ms-word\.(?:document\.macroEnabled|template\.macroEnabledTemplate)"
+    rb"|openxmlformats-officedocument\.wordprocessingml\.template)\.main\+xml"
+)
 
 
 def open_checked(data: bytes, limits: Limits) -> zipfile.ZipFile:
@@ -67,12 +76,13 @@ def safe_docx_bytes(data: bytes, limits: Limits) -> bytes:
     """Return DOCX bytes that are safe to hand to python-docx.
 
     Raises `IngestError` for zip bombs, damaged archives and XML with a DTD. A Strict OOXML
-    document is returned rewritten to Transitional namespaces (python-docx only knows those);
-    any other document is returned unchanged.
+    document is returned rewritten to Transitional namespaces (python-docx only knows those),
+    and a macro-enabled document or a template with its main part declared as a plain
+    document's; any other document is returned unchanged.
     """
     with open_checked(data, limits) as archive:
         parts: list[tuple[zipfile.ZipInfo, bytes]] = []
-        strict = False
+        strict = other_main = False
         try:
             for info in archive.infolist():
                 if not info.filename.endswith((".xml", ".rels")):
@@ -86,14 +96,18 @@ def safe_docx_bytes(data: bytes, limits: Limits) -> bytes:
                         "documents never do; it was refused as unsafe",
                     )
                 strict = strict or _STRICT_NS.search(xml) is not None
+                if info.filename == _CONTENT_TYPES:
+                    other_main = _OTHER_MAINS.search(xml) is not None
                 parts.append((info, xml))
-            if not strict:
+            if not (strict or other_main):
                 return data
             out = io.BytesIO()
             with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as rewritten:
                 for info, xml in parts:
                     if info.filename.endswith((".xml", ".rels")):
                         body = _STRICT_NS.sub(rb"http://schemas.openxmlformats.org/\1/2006/\2", xml)
+                        if info.filename == _CONTENT_TYPES:
+                            body = _OTHER_MAINS.sub(_DOCUMENT_MAIN, body)
                     else:
                         body = archive.read(info)
                     rewritten.writestr(info.filename, body)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from ingest._control import ParseControl
@@ -22,6 +23,10 @@ __all__ = ["parse"]
 
 _PARSERS = {"pdf": parse_pdf, "docx": parse_docx, "markdown": parse_markdown}
 _NAMES = {"pdf": "PDF", "docx": "Word document", "markdown": "text file"}
+# Library messages sometimes embed an object's repr ("<_io.BytesIO object at 0x7f...>") or a
+# class path; neither means anything to the person who uploaded the file.
+_OBJECT_REPR = re.compile(r"'?<[^<>]*\bat 0x[0-9a-fA-F]+>'?|<class '[\w.]+'>|\b0x[0-9a-fA-F]{6,}\b")
+_DETAIL_CHARS = 200
 
 
 def parse(
@@ -59,9 +64,16 @@ def parse(
         # Parsers of hostile files fail in many library-specific ways; each is a damaged file.
         raise IngestError(
             "malformed",
-            f"the {_NAMES[kind]} is damaged and could not be read ({str(exc)[:200]})",
+            f"the {_NAMES[kind]} is damaged and could not be read{_detail(exc)}",
         ) from exc
     if not any(block.text.strip() for block in document.blocks):
         raise IngestError("empty", f"the {_NAMES[kind]} contains no text")
     control.finished(document.page_count or 0, document.page_count, len(document.blocks))
     return document
+
+
+def _detail(exc: Exception) -> str:
+    """What the library said, in parentheses, without object reprs; empty when nothing is
+    left."""
+    text = " ".join(_OBJECT_REPR.sub("the file", str(exc)).split())[:_DETAIL_CHARS]
+    return f" ({text})" if text else ""

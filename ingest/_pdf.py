@@ -11,6 +11,8 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from ingest._errors import IngestError
+from ingest._pdf_layout import page_text
+from ingest._pdf_recover import dropped_lines, needs_recovery
 from ingest._structure import HeadingStack
 from ingest._types import Block, ParsedDocument
 
@@ -26,21 +28,18 @@ _PASSWORD_ERROR = 4  # FPDF_ERR_PASSWORD
 # PDFium writes U+0002 where it removed a hyphen at a line end; other C0 controls are noise.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _SPACES = re.compile(r"\s+")
-_TERMINAL = (
-    ".",
-    "!",
-    "?",
-    ":",
-    ";",
-    '"',
-    "”",
-    "»",
-    ")",
-    "\u3002",
-    "\uff01",
-    "\uff1f",
-)  # and the CJK full stop, exclamation and question marks
+# A line ending a sentence: . ! ? (or the CJK full stop, exclamation and question marks),
+# possibly followed by closing quotes or brackets. A line ending in ":" ";" or ")" alone
+# is inside a sentence more often than not.
+_SENTENCE_END = re.compile(r"[.!?\u3002\uff01\uff1f][\"'\u201d\u2019\u00bb)\]]*$")
 _MAX_OUTLINE_ENTRIES = 10_000
+# A page whose visible characters are less than this share letters and digits is debris
+# (prose is ~80%, tables of figures and formulas well over half).
+_DEBRIS_LETTER_SHARE = 0.3
+_DEBRIS_MIN_CHARS = 20
+_LISTED_PAGES = 10
+# Dot leaders and rules in tables of contents and forms ("Overview........6", "____").
+_LEADERS = re.compile(r"([^\w\s])\1{2,}")
 
 
 def parse_pdf(data: bytes, limits: Limits, control: ParseControl) -> ParsedDocument:
@@ -81,23 +80,25 @@ def _read(document: pdfium.PdfDocument, limits: Limits, control: ParseControl) -
     headings = HeadingStack()
     any_text = False
     any_image = False
+    unreadable: list[int] = []
     control.report(0, page_count, 0)
     for index in range(page_count):
         page = document[index]
         try:
-            textpage = page.get_textpage()
-            try:
-                text = textpage.get_text_bounded()
-            finally:
-                textpage.close()
+            text = read_page(document, page)
             if not text.strip() and not any_image:
                 any_image = _has_image(page)
         finally:
             page.close()
+        if is_debris(text):
+            unreadable.append(index + 1)
+            text = ""
         any_text = any_text or bool(text.strip())
         _page_blocks(index + 1, text, outline.get(index, []), headings, blocks)
         control.report(index + 1, page_count, len(blocks))
     if not any_text:
+        if unreadable:
+            raise IngestError("no_text", _unreadable_message(unreadable, page_count))
         if any_image:
             raise IngestError(
                 "no_text",
@@ -105,7 +106,45 @@ def _read(document: pdfium.PdfDocument, limits: Limits, control: ParseControl) -
             )
         raise IngestError("empty", "the PDF contains no text")
     title = metadata.get("Title") or None
-    return ParsedDocument("pdf", title, metadata, page_count, tuple(blocks))
+    warnings = (_unreadable_message(unreadable, page_count),) if unreadable else ()
+    return ParsedDocument("pdf", title, metadata, page_count, tuple(blocks), warnings)
+
+
+def read_page(document: pdfium.PdfDocument, page: pdfium.PdfPage) -> str:
+    """A page's text in reading order, lines PDFium dropped as duplicates read back."""
+    textpage = page.get_textpage()
+    try:
+        text = page_text(textpage)
+        if needs_recovery(text):
+            recovered = dropped_lines(document, page, textpage)
+            if recovered:
+                text = page_text(textpage, recovered)
+    finally:
+        textpage.close()
+    return text
+
+
+def is_debris(text: str) -> bool:
+    """True when a page's text is mostly punctuation and controls: what PDFium returns for
+    fonts without a usable character map (codes passed through as characters)."""
+    visible = [ch for ch in _LEADERS.sub("", text) if not ch.isspace()]
+    if len(visible) < _DEBRIS_MIN_CHARS:
+        return False
+    readable = sum(1 for ch in visible if ch.isalnum())
+    return readable < _DEBRIS_LETTER_SHARE * len(visible)
+
+
+def _unreadable_message(pages: list[int], page_count: int) -> str:
+    listed = ", ".join(str(page) for page in pages[:_LISTED_PAGES])
+    more = f" and {len(pages) - _LISTED_PAGES} more" if len(pages) > _LISTED_PAGES else ""
+    which = (
+        "the page" if page_count == 1 else f"{len(pages)} of {page_count} pages ({listed}{more})"
+    )
+    return (
+        f"{which} use fonts without a usable character map: their text comes out as "
+        "punctuation and was left out; a PDF printed again with embedded Unicode fonts, or "
+        "OCR, would make it readable"
+    )
 
 
 def _outline(document: pdfium.PdfDocument, page_count: int) -> dict[int, list[tuple[int, str]]]:
@@ -154,17 +193,57 @@ def _page_blocks(
         _push_heading(headings, level, title, page_number, out)
     paragraph: list[str] = []
     typical = _typical_length(lines)
+    # The page a paragraph starts on: the previous page when the first lines finish the
+    # last paragraph of the previous page.
+    start_page = page_number
+    if _continues_previous_page(out, page_number, lines, placed_at, pending):
+        previous = out.pop()
+        paragraph.append(previous.text)
+        start_page = previous.page or page_number
+    following = [""] * len(lines)  # the next non-empty line after each line
+    for number in range(len(lines) - 2, -1, -1):
+        following[number] = lines[number + 1] or following[number + 1]
     for number, line in enumerate(lines):
         for level, title in placed_at.get(number, []):
-            _flush(paragraph, headings.path, page_number, out)
+            _flush(paragraph, headings.path, start_page, out)
+            start_page = page_number
             _push_heading(headings, level, title, page_number, out)
         if not line:
-            _flush(paragraph, headings.path, page_number, out)
+            _flush(paragraph, headings.path, start_page, out)
+            start_page = page_number
             continue
         paragraph.append(line)
-        if len(line) < 0.6 * typical or (line.endswith(_TERMINAL) and len(line) < 0.9 * typical):
-            _flush(paragraph, headings.path, page_number, out)
-    _flush(paragraph, headings.path, page_number, out)
+        ends = _SENTENCE_END.search(line) is not None
+        short = len(line) < 0.6 * typical
+        next_line = following[number]
+        # A short line ends a paragraph (or is a heading) unless the next line carries on
+        # the same sentence in lower case.
+        carries_on = not ends and next_line[:1].islower()
+        if (short and not carries_on) or (ends and len(line) < 0.9 * typical):
+            _flush(paragraph, headings.path, start_page, out)
+            start_page = page_number
+    _flush(paragraph, headings.path, start_page, out)
+
+
+def _continues_previous_page(
+    out: list[Block],
+    page_number: int,
+    lines: list[str],
+    placed_at: dict[int, list[tuple[int, str]]],
+    pending: list[tuple[int, str]],
+) -> bool:
+    """Whether the page's first line carries on a sentence left open at the end of the
+    previous page (no heading in between, lower-case start, no sentence end before)."""
+    if not out or pending or placed_at.get(0):
+        return False
+    last = out[-1]
+    first = next((line for line in lines if line), "")
+    return (
+        last.kind == "paragraph"
+        and last.page == page_number - 1
+        and not _SENTENCE_END.search(last.text)
+        and first[:1].islower()
+    )
 
 
 def _is_title_line(line: str, title: str) -> bool:

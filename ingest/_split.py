@@ -12,6 +12,9 @@ __all__ = ["Piece", "split_code", "split_sentences", "split_table", "split_text"
 # A sentence ends with . ! ? or their CJK full-width forms (no space needed after those).
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[\u3002\uff01\uff1f])")
 
+# A table header repeated in each piece may take at most this fraction (1/n) of the budget.
+_HEADER_SHARE = 4
+
 Piece = tuple[str, int]
 """A piece of text and its token count."""
 
@@ -94,10 +97,49 @@ def split_code(code: str, language: str | None, budget: int) -> list[Piece]:
 def split_table(
     header: tuple[str, ...], rows: tuple[tuple[str, ...], ...], budget: int
 ) -> list[Piece]:
-    """Pieces of whole rows, each starting with the header row (and separator line)."""
+    """Pieces of whole rows, each starting with the header row (and separator line).
+
+    A header is repeated in full only while it takes at most a quarter of `budget`: the
+    first piece always has the whole header, later pieces a header whose cells are cut
+    short to fit that quarter, or none when even one word per cell does not fit. A long
+    header (column names that are sentences) would otherwise fill most of every piece and
+    multiply the table's size in the index.
+    """
     lines = render_table_rows(header, rows)
     head = "\n".join(lines[:2])
     head_tokens = count_tokens(head) + 1
     body = lines[2:]
-    packed = _pack(body, count_tokens_batch(body), max(1, budget - head_tokens), "\n")
-    return [(f"{head}\n{text}", tokens + head_tokens) for text, tokens in packed]
+    bound = budget // _HEADER_SHARE
+    if head_tokens <= bound:
+        packed = _pack(body, count_tokens_batch(body), max(1, budget - head_tokens), "\n")
+        return [(f"{head}\n{text}", tokens + head_tokens) for text, tokens in packed]
+    width = max([len(header), *(len(row) for row in rows)])
+    short_head, short_tokens = _short_header(header, width, bound)
+    counts = count_tokens_batch(body)
+    first_budget = max(1, budget - head_tokens)
+    taken, size = 1, counts[0] if counts else 0
+    while taken < len(body) and size + counts[taken] + 1 <= first_budget:
+        size += counts[taken] + 1
+        taken += 1
+    pieces = [
+        (f"{head}\n{text}", tokens + head_tokens)
+        for text, tokens in _pack(body[:taken], counts[:taken], first_budget, "\n")
+    ]
+    prefix = f"{short_head}\n" if short_head else ""
+    rest = _pack(body[taken:], counts[taken:], max(1, budget - short_tokens), "\n")
+    pieces.extend((f"{prefix}{text}", tokens + short_tokens) for text, tokens in rest)
+    return pieces
+
+
+def _short_header(header: tuple[str, ...], width: int, bound: int) -> tuple[str, int]:
+    """The header and separator lines with cells cut to fewer words until they fit `bound`
+    tokens; ("", 0) when even one word per cell is too much."""
+    words = [cell.split() for cell in header]
+    for keep in (8, 4, 2, 1):
+        cells = [" ".join(w[:keep]) + (" …" if len(w) > keep else "") for w in words]
+        lines = render_table_rows(cells, [[""] * width])[:2]
+        text = "\n".join(lines)
+        tokens = count_tokens(text) + 1
+        if tokens <= bound:
+            return text, tokens
+    return "", 0

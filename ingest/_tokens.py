@@ -34,12 +34,14 @@ def count_tokens(text: str) -> int:
     """Number of tokens in `text`."""
     if not text:
         return 0
-    return len(_tokenizer().encode(text, add_special_tokens=False).ids)
+    return count_tokens_batch([text])[0]
 
 
 def count_tokens_batch(texts: Sequence[str]) -> list[int]:
     """Token counts of many texts at once (parallel inside the tokenizer)."""
     if not texts:
         return []
-    encodings = _tokenizer().encode_batch(list(texts), add_special_tokens=False)
+    # The "fast" batch skips computing character offsets, which counting never needs: about
+    # twice as fast, and tokenising is most of the chunker's time.
+    encodings = _tokenizer().encode_batch_fast(list(texts), add_special_tokens=False)
     return [len(encoding.ids) for encoding in encodings]

@@ -53,13 +53,18 @@ class Block(msgspec.Struct, frozen=True):
 
 
 class ParsedDocument(msgspec.Struct, frozen=True):
-    """A parsed document: its blocks in reading order plus what the file says about itself."""
+    """A parsed document: its blocks in reading order plus what the file says about itself.
+
+    `warnings` are sentences for the uploader about text that could not be read (e.g. PDF
+    pages whose fonts have no usable character map); the rest of the document was read.
+    """
 
     kind: DocumentKind
     title: str | None
     metadata: dict[str, str]
     page_count: int | None
     blocks: tuple[Block, ...]
+    warnings: tuple[str, ...] = ()
 
 
 class Chunk(msgspec.Struct, frozen=True):

@@ -149,11 +149,15 @@ class ChatSettings:
 @dataclass(frozen=True)
 class DocumentSettings:
     """Uploads and their parsing: ``MAX_UPLOAD_MB`` (50), ``PARSE_TIMEOUT_S`` (120),
-    ``PARSE_MEMORY_MB`` (2048)."""
+    ``PARSE_MEMORY_MB`` (2048), ``INGEST_PARSE_POOL`` (parser processes reused from document to
+    document; default the CPU count, 0 = a fresh process per document) and
+    ``INGEST_EMBED_SHARED`` (1: documents indexed at the same time share embedding calls)."""
 
     max_upload_bytes: int = 50 * MIB
     parse_timeout_s: float = 120
     parse_memory_bytes: int = 2048 * MIB
+    parse_pool: int = 2
+    embed_shared: bool = True
 
     def limits(self) -> Limits:
         """The parser limits for one document."""
@@ -274,6 +278,8 @@ def load_settings() -> Settings:
         max_upload_bytes=_int("MAX_UPLOAD_MB", 50, minimum=1, maximum=100_000) * MIB,
         parse_timeout_s=_int("PARSE_TIMEOUT_S", 120, minimum=1),
         parse_memory_bytes=_int("PARSE_MEMORY_MB", 2048, minimum=64) * MIB,
+        parse_pool=_int("INGEST_PARSE_POOL", os.cpu_count() or 1, minimum=0, maximum=256),
+        embed_shared=_int("INGEST_EMBED_SHARED", 1, minimum=0, maximum=1) == 1,
     )
     return Settings(
         app=app,

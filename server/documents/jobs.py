@@ -8,16 +8,15 @@ retried by the queue; when the last attempt fails, ``on_failure`` marks the docu
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
 from sqlalchemy import update
 
-from providers import build_registry, parse_config
 from server.db.models import Document
 from server.events import DocumentData, DocumentUpdated, project_channel
 from server.queue import job_handler
 
+from .embedders import configured_embedder
 from .pipeline import ingest_document
 from .schemas import document_out
 from .storage import file_store
@@ -51,17 +50,15 @@ async def mark_failed(ctx: JobContext, reason: str) -> None:
 @job_handler(INGEST_JOB, time_limit_s=TIME_LIMIT_S, on_failure=mark_failed)
 async def handle_ingest(ctx: JobContext) -> None:
     """Run the pipeline for the document ``ctx.target_id``."""
-    config_bytes = await asyncio.to_thread(ctx.settings.app.config_path.read_bytes)
-    registry = build_registry(parse_config(config_bytes))
-    try:
+    async with configured_embedder(ctx.settings.app.config_path) as embedder:
         await ingest_document(
             ctx.target_id,
             session_factory=ctx.session,
-            embedder=registry.embedder(),
+            embedder=embedder,
             emit=ctx.emit,
             store=file_store(ctx.settings.app.data_dir),
             limits=ctx.settings.documents.limits(),
             should_cancel=ctx.cancelled,
+            parse_pool=ctx.settings.documents.parse_pool,
+            embed_shared=ctx.settings.documents.embed_shared,
         )
-    finally:
-        await registry.aclose()

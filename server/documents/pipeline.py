@@ -15,14 +15,17 @@ import time
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import structlog
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, type_coerce, update
+from sqlalchemy.dialects.postgresql import JSONB
 
-from ingest import ChunkOptions, IngestError, Limits, chunk, parse_isolated
+from ingest import ChunkOptions, IngestError, Limits, chunk
 from providers import embedding_space
 from server.db.models import Chunk, Document
 from server.events import DocumentData, DocumentUpdated, project_channel
 
 from . import index
+from .batching import embedding_batcher
+from .parsing import parse_document
 from .schemas import document_out
 
 if TYPE_CHECKING:
@@ -66,12 +69,17 @@ class _Run:
         embedder: Embedder,
         emit: EmitFrame,
         should_cancel: Callable[[], Awaitable[bool]] | None,
+        *,
+        parse_pool: int,
+        embed_shared: bool,
     ) -> None:
         self.document_id = document_id
         self.sessions = session_factory
         self.embedder = embedder
         self.emit = emit
         self.should_cancel = should_cancel
+        self.parse_pool = parse_pool
+        self.embed_shared = embed_shared
         self.project_id: UUID | None = None
         self._published_at = 0.0
 
@@ -151,7 +159,7 @@ class _Run:
     async def parse(
         self, data: bytes, kind: ingest.DocumentKind, limits: Limits
     ) -> ingest.ParsedDocument:
-        """Parse in the isolated child, reporting pages as they are done."""
+        """Parse in a separate process (pooled or fresh), reporting pages as they are done."""
         loop = asyncio.get_running_loop()
         cancel = threading.Event()
         latest: list[ingest.Progress] = []
@@ -176,12 +184,7 @@ class _Run:
         watcher = loop.create_task(watch())
         try:
             return await asyncio.to_thread(
-                parse_isolated,
-                data,
-                kind,
-                limits,
-                on_progress,
-                should_cancel=cancel,
+                parse_document, data, kind, limits, on_progress, cancel, pool_size=self.parse_pool
             )
         finally:
             stopped = cancel.is_set()
@@ -190,6 +193,38 @@ class _Run:
             if stopped:
                 raise _Stopped
 
+    async def embed(self, texts: list[str]) -> list[list[float]]:
+        """Vectors of ``texts``, in a batch shared with concurrent documents when enabled."""
+        if self.embed_shared:
+            return await embedding_batcher().embed(self.embedder, texts)
+        return await self.embedder.embed(texts)
+
+    async def complete(self, chunks: list[ingest.Chunk], **values: Any) -> None:
+        """Embed and store all ``chunks`` and end ``completed`` in one transaction (a document
+        whose chunks fit one embedding batch: most are small)."""
+        space = embedding_space(self.embedder)
+        await self.check_cancelled()
+        vectors = await self.embed([embedding_text(c) for c in chunks])
+        async with self.sessions() as session:
+            document = await session.scalar(
+                update(Document)
+                .where(Document.id == self.document_id, Document.status == "processing")
+                .values(status="completed", chunks_done=len(chunks), **values)
+                .returning(Document)
+            )
+            if document is None:
+                raise _Stopped
+            await write_chunks(
+                session,
+                project_id=document.project_id,
+                document_id=self.document_id,
+                chunks=chunks,
+                vectors=vectors,
+                space=space,
+            )
+            await session.commit()
+        await self._publish(document, force=True)
+
     async def index(self, chunks: list[ingest.Chunk]) -> None:
         """Embed and store the chunks in batches, counting ``chunks_done``."""
         space = embedding_space(self.embedder)
@@ -197,7 +232,7 @@ class _Run:
         for start in range(0, len(chunks), EMBED_BATCH):
             await self.check_cancelled()
             batch = chunks[start : start + EMBED_BATCH]
-            vectors = await self.embedder.embed([embedding_text(c) for c in batch])
+            vectors = await self.embed([embedding_text(c) for c in batch])
             async with self.sessions() as session:
                 document = await session.scalar(
                     select(Document)
@@ -274,6 +309,8 @@ async def ingest_document(
     limits: Limits | None = None,
     options: ChunkOptions | None = None,
     should_cancel: Callable[[], Awaitable[bool]] | None = None,
+    parse_pool: int = 0,
+    embed_shared: bool = True,
 ) -> Outcome:
     """Parse, chunk, embed and index one uploaded document; returns how it ended.
 
@@ -282,7 +319,15 @@ async def ingest_document(
     no longer waiting is left alone (``gone``). Other errors (database, embedding provider)
     propagate so that the queue retries the job.
     """
-    run = _Run(document_id, session_factory, embedder, emit, should_cancel)
+    run = _Run(
+        document_id,
+        session_factory,
+        embedder,
+        emit,
+        should_cancel,
+        parse_pool=parse_pool,
+        embed_shared=embed_shared,
+    )
     document = await run.start()
     if document is None:
         return "gone"
@@ -298,14 +343,20 @@ async def ingest_document(
         )
         del data
         pieces = await asyncio.to_thread(_chunks, parsed, options or ChunkOptions())
-        await run.progress(
-            force=True,
-            title=(parsed.title or None) and parsed.title[:500],
-            page_count=parsed.page_count,
-            pages_done=parsed.page_count or 0,
-            chunks_total=len(pieces),
-        )
-        await run.index(pieces)
+        values: dict[str, Any] = {
+            "title": (parsed.title or None) and parsed.title[:500],
+            "page_count": parsed.page_count,
+            "pages_done": parsed.page_count or 0,
+            "chunks_total": len(pieces),
+            # The parser's warnings (pages left out, ...) replace an earlier attempt's.
+            "meta": Document.meta.op("||")(type_coerce({"warnings": list(parsed.warnings)}, JSONB)),
+        }
+        if len(pieces) <= EMBED_BATCH:
+            await run.complete(pieces, **values)
+        else:
+            await run.progress(force=True, **values)
+            await run.index(pieces)
+            await run.finish("completed")
     except IngestError as exc:
         if exc.code == "cancelled":
             await run.finish("cancelled")
@@ -317,6 +368,5 @@ async def ingest_document(
         await run.finish("cancelled")
         log.info("document processing stopped")
         return "cancelled"
-    await run.finish("completed")
-    log.info("document indexed", chunks=len(pieces))
+    log.info("document indexed", chunks=len(pieces), warnings=len(parsed.warnings))
     return "completed"

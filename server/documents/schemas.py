@@ -93,6 +93,7 @@ def document_out(document: DocumentRow) -> Document:
         uploaded_by=document.uploaded_by,
         created_at=document.created_at,
         updated_at=document.updated_at,
+        warnings=[str(w) for w in (document.meta or {}).get("warnings", [])],
     )
 
 

@@ -153,6 +153,9 @@ class Document(msgspec.Struct):
     uploaded_by: UUID | None
     created_at: datetime
     updated_at: datetime
+    warnings: list[str] = msgspec.field(default_factory=list)
+    """Sentences about text that could not be read (e.g. PDF pages whose fonts have no usable
+    character map); the rest of the document was indexed."""
 
 
 class Export(msgspec.Struct):

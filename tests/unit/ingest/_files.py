@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from pathlib import Path
 
@@ -183,4 +184,129 @@ def deeply_nested_document_xml(depth: int = 100_000) -> bytes:
         + b"<w:p><w:r><w:t>deep</w:t></w:r></w:p>"
         + b"</w:sdtContent></w:sdt>" * depth
         + b"</w:body></w:document>"
+    )
+
+
+_NAMESPACES = (
+    b'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    b' xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006"'
+    b' xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing"'
+    b' xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"'
+    b' xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape"'
+    b' xmlns:v="urn:schemas-microsoft-com:vml"'
+    b' xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
+    b' mc:Ignorable="wps"'
+)
+_ENDNOTES_TYPE = b"application/vnd.openxmlformats-officedocument.wordprocessingml.endnotes+xml"
+_ENDNOTES_REL = b"http://schemas.openxmlformats.org/officeDocument/2006/relationships/endnotes"
+
+
+def text_box(text: bytes) -> bytes:
+    """A run holding a text box the way Word 2010+ writes it: a DrawingML shape in
+    `mc:Choice` and the same box as VML in `mc:Fallback`."""
+    content = b"<w:txbxContent><w:p><w:r><w:t>" + text + b"</w:t></w:r></w:p></w:txbxContent>"
+    return (
+        b'<w:r><mc:AlternateContent><mc:Choice Requires="wps"><w:drawing><wp:anchor>'
+        b"<a:graphic><a:graphicData><wps:wsp><wps:txbx>" + content + b"</wps:txbx></wps:wsp>"
+        b"</a:graphicData></a:graphic></wp:anchor></w:drawing></mc:Choice><mc:Fallback>"
+        b"<w:pict><v:shape><v:textbox>" + content + b"</v:textbox></v:shape></w:pict>"
+        b"</mc:Fallback></mc:AlternateContent></w:r>"
+    )
+
+
+def raw_docx(body: bytes, endnotes: bytes | None = None, main_type: bytes | None = None) -> bytes:
+    """A DOCX made by python-docx whose `word/document.xml` body is `body` (raw XML, the
+    namespaces above declared), optionally with an endnotes part (the `<w:endnote>`
+    elements) and another content type for the main part (e.g. a macro-enabled `.docm`)."""
+    out = io.BytesIO()
+    docx.Document().save(out)
+    data = out.getvalue()
+    document = (
+        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<w:document '
+        + _NAMESPACES
+        + b"><w:body>"
+        + body
+        + b"<w:sectPr/></w:body></w:document>"
+    )
+    data = replace_part(data, "word/document.xml", document)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        types = archive.read("[Content_Types].xml")
+        rels = archive.read("word/_rels/document.xml.rels")
+    if main_type is not None:
+        types = re.sub(
+            rb'(PartName="/word/document.xml" ContentType=")[^"]+', rb"\1" + main_type, types
+        )
+        data = replace_part(data, "[Content_Types].xml", types)
+    if endnotes is None:
+        return data
+    types = types.replace(
+        b"</Types>",
+        b'<Override PartName="/word/endnotes.xml" ContentType="' + _ENDNOTES_TYPE + b'"/></Types>',
+    )
+    rels = rels.replace(
+        b"</Relationships>",
+        b'<Relationship Id="rIdEnd" Type="' + _ENDNOTES_REL + b'" Target="endnotes.xml"/>'
+        b"</Relationships>",
+    )
+    data = replace_part(data, "[Content_Types].xml", types)
+    data = replace_part(data, "word/_rels/document.xml.rels", rels)
+    notes = (
+        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<w:endnotes '
+        + _NAMESPACES
+        + b'><w:endnote w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p>'
+        b"</w:endnote>" + endnotes + b"</w:endnotes>"
+    )
+    out = io.BytesIO(data)
+    with zipfile.ZipFile(out, "a", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("word/endnotes.xml", notes)
+    return out.getvalue()
+
+
+_DEBRIS_FONT = (
+    b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding << /Type /Encoding"
+    b" /Differences [33 /g33 /g34 /g35 /g36 /g37 /g38 /g39] >> >>"
+)
+
+
+def _debris_content(lines: int = 20) -> bytes:
+    """Text in a font whose codes map to no known glyph names: PDFium passes the codes
+    through, which come out as ASCII punctuation."""
+    rows = [
+        b"BT /F1 11 Tf 72 %d Td (%s) Tj ET"
+        % (700 - 14 * i, bytes(33 + (i * 7 + j) % 7 for j in range(40)))
+        for i in range(lines)
+    ]
+    return b"\n".join(rows)
+
+
+def debris_pdf(*, with_text_page: bool) -> bytes:
+    """A page of font debris, after a page of real text when `with_text_page`."""
+    debris = _debris_content()
+    good = b"BT /F2 12 Tf 72 700 Td (The survey found nesting terns on the east spit.) Tj ET"
+    debris_page = (
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents %d 0 R"
+        b" /Resources << /Font << /F1 %d 0 R >> >> >>"
+    )
+    if not with_text_page:
+        return raw_pdf(
+            [
+                b"<< /Type /Catalog /Pages 2 0 R >>",
+                b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+                debris_page % (4, 5),
+                b"<< /Length %d >>\nstream\n%s\nendstream" % (len(debris), debris),
+                _DEBRIS_FONT,
+            ]
+        )
+    return raw_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R 6 0 R] /Count 2 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+            b" /Resources << /Font << /F2 5 0 R >> >> >>",
+            b"<< /Length %d >>\nstream\n%s\nendstream" % (len(good), good),
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+            debris_page % (7, 8),
+            b"<< /Length %d >>\nstream\n%s\nendstream" % (len(debris), debris),
+            _DEBRIS_FONT,
+        ]
     )

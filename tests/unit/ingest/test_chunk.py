@@ -174,3 +174,26 @@ def test_furniture_is_not_mixed_with_body_text() -> None:
         Block("footnote", "A note."),
     )
     assert [c.text for c in chunk(document)] == ["Body text.", "Running header", "A note."]
+
+
+def test_a_long_table_header_is_not_repeated_into_every_chunk() -> None:
+    header = tuple(
+        f"Column {i}: the measured quantity in this column, as reported by the survey teams"
+        for i in range(8)
+    )
+    assert len(" | ".join(header)) > 650
+    rows = tuple((f"row {r}", *(str(r * c) for c in range(1, 8))) for r in range(400))
+    table = Table(header, rows)
+    document = _doc(Block("table", "(rendered)", table=table))
+    chunks = chunk(document)
+    full_header = "| " + " | ".join(header) + " |"
+    assert full_header in chunks[0].text
+    assert sum(full_header in c.text for c in chunks) == 1
+    body_tokens = count_tokens("\n".join(f"| {' | '.join(row)} |" for row in rows))
+    # The table's share of the index stays close to its own size (no header per chunk).
+    assert sum(c.token_count for c in chunks) < 1.5 * body_tokens
+    seen = [line for c in chunks for line in c.text.splitlines() if line.startswith("| row ")]
+    assert seen == [f"| {' | '.join(row)} |" for row in rows]
+    for c in chunks[1:]:
+        assert c.text.startswith("| Column 0:"), c.text[:80]
+        assert c.token_count <= ChunkOptions().max_tokens

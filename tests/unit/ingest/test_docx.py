@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 import pytest
 
-from ingest import IngestError, chunk, parse
-from tests.unit.ingest._files import planted_docx
+from ingest import IngestError, chunk, parse, sniff
+from tests.unit.ingest._files import planted_docx, raw_docx, replace_part, text_box
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -126,3 +127,107 @@ def test_failing_corpora_files(corpora: Path, name: str, code: str) -> None:
     with pytest.raises(IngestError) as caught:
         parse(_docx(corpora, name), "docx")
     assert caught.value.code == code
+
+
+def _texts(data: bytes) -> list[tuple[str, str]]:
+    return [(b.kind, b.text) for b in parse(data, "docx").blocks]
+
+
+def test_tracked_insertions_are_kept_and_deletions_dropped() -> None:
+    body = (
+        b'<w:p><w:r><w:t xml:space="preserve">The budget is </w:t></w:r>'
+        b'<w:del w:id="1" w:author="A"><w:r><w:delText>forty</w:delText></w:r></w:del>'
+        b'<w:ins w:id="2" w:author="A"><w:r><w:t>fifty</w:t></w:r></w:ins>'
+        b'<w:r><w:t xml:space="preserve"> thousand.</w:t></w:r></w:p>'
+        b'<w:tbl><w:tr><w:tc><w:p><w:ins w:id="3" w:author="A"><w:r><w:t>Owner</w:t>'
+        b"</w:r></w:ins></w:p></w:tc></w:tr><w:tr><w:tc><w:p><w:r><w:t>Ada</w:t></w:r>"
+        b"</w:p></w:tc></w:tr></w:tbl>"
+    )
+    blocks = parse(raw_docx(body), "docx").blocks
+    assert blocks[0].text == "The budget is fifty thousand."
+    assert blocks[1].table is not None
+    assert blocks[1].table.header == ("Owner",)
+
+
+def test_inline_content_controls_and_simple_fields_are_read() -> None:
+    body = (
+        b'<w:p><w:sdt><w:sdtPr><w:alias w:val="x"/></w:sdtPr><w:sdtContent><w:r>'
+        b'<w:t>Client:</w:t></w:r></w:sdtContent></w:sdt><w:r><w:t xml:space="preserve"> '
+        b'</w:t></w:r><w:fldSimple w:instr="AUTHOR"><w:r><w:t>Ada Lovelace</w:t></w:r>'
+        b'</w:fldSimple><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r>'
+        b'<w:instrText>PAGE</w:instrText></w:r><w:r><w:fldChar w:fldCharType="separate"/>'
+        b'</w:r><w:r><w:t>, page 3</w:t></w:r><w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>'
+    )
+    assert _texts(raw_docx(body)) == [("paragraph", "Client: Ada Lovelace, page 3")]
+
+
+def test_text_boxes_are_read_once_after_their_paragraph() -> None:
+    body = (
+        b"<w:p><w:r><w:t>Anchor paragraph.</w:t></w:r>"
+        + text_box(b"Boxed sidebar fact.")
+        + b"</w:p><w:p><w:r><w:t>Next paragraph.</w:t></w:r></w:p>"
+        # A VML-only text box (older Word), inside a table cell.
+        b"<w:tbl><w:tr><w:tc><w:p><w:r><w:t>Cell</w:t></w:r><w:r><w:pict><v:shape>"
+        b"<v:textbox><w:txbxContent><w:p><w:r><w:t>Legacy box.</w:t></w:r></w:p>"
+        b"</w:txbxContent></v:textbox></v:shape></w:pict></w:r></w:p></w:tc></w:tr></w:tbl>"
+    )
+    texts = _texts(raw_docx(body))
+    assert texts[:3] == [
+        ("paragraph", "Anchor paragraph."),
+        ("paragraph", "Boxed sidebar fact."),
+        ("paragraph", "Next paragraph."),
+    ]
+    assert texts[3][0] == "table"
+    assert "Legacy box." not in texts[3][1]
+    assert texts[4] == ("paragraph", "Legacy box.")
+    assert sum("Boxed sidebar fact." in text for _, text in texts) == 1
+
+
+def test_endnotes_are_read_after_footnotes(corpora: Path) -> None:
+    endnotes = (
+        b'<w:endnote w:id="1"><w:p><w:r><w:t>Source: the 2024 census.</w:t></w:r>'
+        b'<w:ins w:id="9" w:author="A"><w:r><w:t xml:space="preserve"> Revised.</w:t>'
+        b"</w:r></w:ins></w:p></w:endnote>"
+    )
+    data = raw_docx(b"<w:p><w:r><w:t>Body text.</w:t></w:r></w:p>", endnotes=endnotes)
+    assert _texts(data) == [
+        ("paragraph", "Body text."),
+        ("footnote", "Source: the 2024 census. Revised."),
+    ]
+    footnotes = [t for k, t in _texts(_docx(corpora, "mm_footnotes.docx")) if k == "footnote"]
+    assert footnotes == ["A tachyon walks into a bar.", "Fin."]
+
+
+@pytest.mark.parametrize(
+    "main_type",
+    [
+        b"application/vnd.ms-word.document.macroEnabled.main+xml",
+        b"application/vnd.ms-word.template.macroEnabledTemplate.main+xml",
+        b"application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml",
+    ],
+)
+def test_macro_enabled_documents_and_templates_parse_like_docx(main_type: bytes) -> None:
+    data = raw_docx(b"<w:p><w:r><w:t>Macro-enabled body.</w:t></w:r></w:p>", main_type=main_type)
+    assert sniff(data, "report.docm") == "docx"
+    assert _texts(data) == [("paragraph", "Macro-enabled body.")]
+
+
+_REPR = re.compile(r"<[^<>]*object at 0x|0x[0-9a-f]{6,}|<class ")
+
+
+@pytest.mark.parametrize(
+    ("part", "body"),
+    [
+        ("[Content_Types].xml", b'<Types xmlns="x"><Default Extension="xml" ContentType="a/b"/>'),
+        ("word/document.xml", b"<w:document><w:body><w:p>"),
+        ("word/_rels/document.xml.rels", b"not xml at all"),
+        ("[Content_Types].xml", b"<?xml version='1.0'?><Types/>"),
+    ],
+)
+def test_error_messages_never_contain_object_reprs(part: str, body: bytes) -> None:
+    data = replace_part(planted_docx(), part, body)
+    with pytest.raises(IngestError) as caught:
+        parse(data, "docx")
+    assert caught.value.code == "malformed"
+    assert not _REPR.search(caught.value.message), caught.value.message
+    assert not _REPR.search(str(caught.value))

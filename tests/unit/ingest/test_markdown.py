@@ -153,3 +153,47 @@ def test_no_text_is_empty(data: bytes) -> None:
     with pytest.raises(IngestError) as caught:
         parse(data, "markdown")
     assert caught.value.code in ("empty",)
+
+
+def test_raw_html_and_liquid_are_reduced_to_their_text(corpora: Path) -> None:
+    document = parse(_md(corpora, "jekyll_docs_front-matter.md"), "markdown")
+    prose = [b.text for b in document.blocks if b.kind != "code"]
+    joined = "\n".join(prose)
+    for markup in ("<div", "<p>", "</td>", "{{", "{%", "relative_url", "class="):
+        assert markup not in joined, markup
+    assert "UTF-8 Character Encoding Warning" in prose
+    assert "Variable | Description" in prose
+    # Text inside an HTML table cell that CommonMark would take for indented code.
+    assert any(t.startswith("If set, this specifies the layout file to use.") for t in prose)
+    assert not any("layout file to use" in b.text for b in document.blocks if b.kind == "code")
+    # Code keeps its template tags verbatim.
+    assert any("{{ page.food }}" in b.text for b in document.blocks if b.kind == "code")
+
+
+def test_generated_html_and_template_tags() -> None:
+    source = "\n".join(
+        [
+            "# {{ page.title }} Guide",
+            "",
+            "{% include toc.html %}",
+            "",
+            'Visit <a href="{{ site.url }}/x">the <b>harbour</b></a> at {{ time }} dawn.',
+            "",
+            "<details><summary>Tide table</summary>",
+            "<table><tr><th>Port</th><th>High</th></tr><tr><td>Brest</td><td>06:12</td></tr>",
+            "</table><script>alert('x')</script><!-- hidden --></details>",
+            "",
+            "Inline `{{ kept }}` code.",
+            "",
+            "{# a Jinja comment #}",
+        ]
+    )
+    blocks = [(b.kind, b.text) for b in parse(source.encode(), "markdown").blocks]
+    assert blocks == [
+        ("heading", "Guide"),
+        ("paragraph", "Visit the harbour at dawn."),
+        ("paragraph", "Tide table"),
+        ("paragraph", "Port | High"),
+        ("paragraph", "Brest | 06:12"),
+        ("paragraph", "Inline `{{ kept }}` code."),
+    ]

@@ -1,0 +1,46 @@
+"""Where documents are parsed: the process-wide pool of parser processes, or a fresh isolated
+process per document (``INGEST_PARSE_POOL=0``)."""
+
+from __future__ import annotations
+
+import atexit
+import threading
+from typing import TYPE_CHECKING
+
+from ingest import ParsePool, parse_isolated
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import ingest
+
+__all__ = ["parse_document"]
+
+_lock = threading.Lock()
+_pools: dict[int, ParsePool] = {}
+
+
+def _pool(size: int) -> ParsePool:
+    with _lock:
+        pool = _pools.get(size)
+        if pool is None:
+            pool = _pools[size] = ParsePool(size)
+            atexit.register(pool.close)
+        return pool
+
+
+def parse_document(
+    data: bytes,
+    kind: ingest.DocumentKind,
+    limits: ingest.Limits,
+    progress: Callable[[ingest.Progress], None],
+    cancel: threading.Event,
+    *,
+    pool_size: int,
+) -> ingest.ParsedDocument:
+    """Parse in a separate process under ``limits``: one of ``pool_size`` reused processes,
+    or a fresh one when ``pool_size`` is 0 (blocking: call it from a thread)."""
+    size = pool_size
+    if size == 0:
+        return parse_isolated(data, kind, limits, progress, should_cancel=cancel)
+    return _pool(size).parse(data, kind, limits, progress, should_cancel=cancel)
