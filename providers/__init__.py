@@ -20,6 +20,7 @@ from ._config import (
 from ._embedding import embedding_space
 from ._local import LocalChat
 from ._local_reply import OFFLINE_NOTICE, compose_reply
+from ._minilm import MINILM_DIMENSIONS, MINILM_MODEL, MiniLMEmbedder
 from ._prompt import CONTINUE_INSTRUCTION, request_messages
 from ._registry import Registry, build_registry
 from ._router import Router
@@ -48,6 +49,8 @@ from ._wordllama import WORDLLAMA_DIMENSIONS, WORDLLAMA_MODEL, WordLlamaEmbedder
 __all__ = [
     "CONTINUE_INSTRUCTION",
     "LOCAL_MODEL",
+    "MINILM_DIMENSIONS",
+    "MINILM_MODEL",
     "OFFLINE_NOTICE",
     "WORDLLAMA_DIMENSIONS",
     "WORDLLAMA_MODEL",
@@ -64,6 +67,7 @@ __all__ = [
     "Intent",
     "LocalChat",
     "Message",
+    "MiniLMEmbedder",
     "Passage",
     "Price",
     "Profile",
