@@ -25,7 +25,7 @@ from providers import Passage, embedding_space
 
 from .bm25 import keyword_ctes
 from .fusion import DEFAULT_FUSION, Fusion, fusion_params, fusion_sql
-from .index import space_literal, vector_expr, vector_literal
+from .index import ef_search, space_literal, vector_expr, vector_literal
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -176,10 +176,8 @@ async def search(
         space = embedding_space(embedder)
         [vector] = await embedder.embed([query])
         params["query_vector"] = vector_literal(vector)
-        # HNSW filters after the scan: let it look further than ef_search's default of 40.
         await session.execute(
-            text("SELECT set_config('hnsw.ef_search', :ef, true)"),
-            {"ef": str(min(depth * 2, 1000))},
+            text("SELECT set_config('hnsw.ef_search', :ef, true)"), {"ef": str(ef_search(depth))}
         )
     rows = await session.execute(text(search_sql(mode, space, fusion)), params)
     return [
