@@ -27,51 +27,31 @@ K1 = 1.2
 """Term-frequency saturation (Lucene's and Elasticsearch's default)."""
 B = 0.75
 """Strength of document-length normalisation (Lucene's and Elasticsearch's default)."""
+ESSENTIAL_POSTINGS = 20_000
+"""The rarest query terms are scored first while their postings add up to at most this."""
+POOL = 200
+"""How many of the best chunks by those terms get the other terms' share added (at least)."""
 
 
 def keyword_ctes() -> str:
     """CTEs ending in ``kw (id, rank, score)``: the ``:depth`` best chunks by BM25.
 
     Parameters: ``:project_id``, ``:user_id`` (nothing is read unless they are a member),
-    ``:source_types``, ``:query``, ``:depth``.
+    ``:source_types``, ``:query``, ``:depth``. The ranking is ``bm25_top`` (migration 0006):
+    it scores the chunks holding the query's rarest terms first and adds the common terms'
+    share to the best of them, which is exact whenever no other chunk can still reach the
+    top ``depth`` (MaxScore); when one could, it scores every chunk with any query term.
     """
     return f"""
-    bm25_scope AS (
-        SELECT sum(chunks)::float8 AS n,
-               sum(total_length)::float8 / nullif(sum(chunks), 0) AS avgdl
-        FROM bm25_scopes
-        WHERE project_id = :project_id AND source_type = ANY(:source_types)
-    ),
-    bm25_query AS (
-        SELECT lexeme, coalesce(array_length(positions, 1), 1) AS qtf
-        FROM unnest(to_tsvector('{TEXT_SEARCH_CONFIG}'::regconfig, :query))
-    ),
-    bm25_weights AS (
-        SELECT t.id,
-               q.qtf * ln(1 + (s.n - sum(t.df) OVER w + 0.5) / (sum(t.df) OVER w + 0.5))
-                   AS weight
-        FROM bm25_terms t
-        JOIN bm25_query q ON q.lexeme = t.lexeme
-        CROSS JOIN bm25_scope s
-        WHERE t.project_id = :project_id
-          AND t.source_type = ANY(:source_types)
-          AND EXISTS (
-              SELECT 1 FROM project_members m
-              WHERE m.project_id = :project_id AND m.user_id = :user_id
-          )
-        WINDOW w AS (PARTITION BY t.lexeme)
-    ),
     kw AS (
-        SELECT chunk_id AS id, row_number() OVER (ORDER BY score DESC, chunk_id) AS rank, score
-        FROM (
-            SELECT p.chunk_id,
-                   sum(w.weight * p.tf / (p.tf + {K1} * (1 - {B} + {B} * p.length / s.avgdl)))
-                       AS score
-            FROM bm25_postings p
-            JOIN bm25_weights w ON w.id = p.term_id
-            CROSS JOIN bm25_scope s
-            GROUP BY p.chunk_id
-            ORDER BY score DESC, p.chunk_id
-            LIMIT :depth
-        ) best
+        SELECT b.chunk_id AS id, row_number() OVER (ORDER BY b.score DESC, b.chunk_id) AS rank,
+               b.score
+        FROM bm25_top(
+            :project_id, CAST(:source_types AS text[]), :query, :depth,
+            {K1}, {B}, '{TEXT_SEARCH_CONFIG}'::regconfig, {ESSENTIAL_POSTINGS}, {POOL}
+        ) b
+        WHERE EXISTS (
+            SELECT 1 FROM project_members m
+            WHERE m.project_id = :project_id AND m.user_id = :user_id
+        )
     )"""  # noqa: S608 - constants only
