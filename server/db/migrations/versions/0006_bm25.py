@@ -73,25 +73,33 @@ CREATE INDEX ix_bm25_postings_chunk_id ON bm25_postings (chunk_id)
 _FUNCTIONS = [
     r"""
 CREATE FUNCTION bm25_index(ids uuid[]) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    searchable uuid[];
 BEGIN
-    IF cardinality(ids) = 0 THEN
+    -- Chunks of a document still processing are left out (and lock nothing): they enter
+    -- when their document completes.
+    searchable := ARRAY(
+        SELECT c.id FROM chunks c
+        LEFT JOIN documents d ON d.id = c.document_id
+        WHERE c.id = ANY(ids)
+          AND (c.document_id IS NULL OR d.status = 'completed')
+          AND NOT EXISTS (SELECT 1 FROM bm25_chunks b WHERE b.chunk_id = c.id)
+        ORDER BY c.id);
+    IF cardinality(searchable) = 0 THEN
         RETURN;
     END IF;
     INSERT INTO bm25_scopes (project_id, source_type)
-    SELECT DISTINCT project_id, source_type FROM chunks WHERE id = ANY(ids) ORDER BY 1, 2
+    SELECT DISTINCT project_id, source_type FROM chunks WHERE id = ANY(searchable) ORDER BY 1, 2
     ON CONFLICT DO NOTHING;
     PERFORM 1 FROM bm25_scopes s
     WHERE (s.project_id, s.source_type) IN (
-        SELECT project_id, source_type FROM chunks WHERE id = ANY(ids))
+        SELECT project_id, source_type FROM chunks WHERE id = ANY(searchable))
     ORDER BY s.project_id, s.source_type
     FOR UPDATE;
     WITH fresh AS (
         SELECT c.id, c.project_id, c.source_type, c.tsv
         FROM chunks c
-        LEFT JOIN documents d ON d.id = c.document_id
-        WHERE c.id = ANY(ids)
-          AND (c.document_id IS NULL OR d.status = 'completed')
-          AND NOT EXISTS (SELECT 1 FROM bm25_chunks b WHERE b.chunk_id = c.id)
+        WHERE c.id = ANY(searchable)
     ),
     occurrences AS (
         SELECT f.id, f.project_id, f.source_type, t.lexeme,
@@ -138,7 +146,7 @@ CREATE FUNCTION bm25_unindex(ids uuid[]) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     emptied bigint[];
 BEGIN
-    IF cardinality(ids) = 0 THEN
+    IF NOT EXISTS (SELECT 1 FROM bm25_chunks WHERE chunk_id = ANY(ids)) THEN
         RETURN;
     END IF;
     PERFORM 1 FROM bm25_scopes s
