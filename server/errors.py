@@ -1,8 +1,15 @@
-"""Every error leaves the server as JSON ``{code, message}``: a stable code, the right status."""
+"""One domain error for the whole server, and the one table of its codes.
+
+Services raise :class:`DomainError` with a stable ``code`` and a sentence for the person; nothing
+in a domain knows about HTTP. The exception handlers below turn it into ``{code, message, ...}``
+with the status from :data:`STATUS`; the WebSocket turns the same error into a ``chat:error``
+frame with the same code. Every other exception leaves the server as ``internal`` (logged, with
+no internals sent).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import structlog
 from advanced_alchemy.exceptions import DuplicateKeyError, NotFoundError
@@ -15,9 +22,73 @@ from server.observability import REQUEST_ID_HEADER, request_id_of
 if TYPE_CHECKING:
     from litestar.types import ExceptionHandlersMap
 
+__all__ = (
+    "STATUS",
+    "DomainError",
+    "ErrorCode",
+    "conflict",
+    "exception_handlers",
+    "forbidden",
+    "invalid",
+    "not_found",
+    "rate_limited",
+    "unauthorized",
+)
+
 logger = structlog.get_logger()
 
-CODES: dict[int, str] = {
+ErrorCode = Literal[
+    "bad_request",
+    "unauthorized",
+    "token_reused",
+    "forbidden",
+    "not_found",
+    "method_not_allowed",
+    "conflict",
+    "config_not_writable",
+    "gone",
+    "too_large",
+    "unsupported_type",
+    "invalid",
+    "unknown_template",
+    "encrypted",
+    "malformed",
+    "no_text",
+    "empty",
+    "rate_limited",
+    "internal",
+    "provider_unavailable",
+    "unavailable",
+]
+"""Every error code a client can meet, over HTTP and in ``chat:error`` frames."""
+
+STATUS: dict[ErrorCode, int] = {
+    "bad_request": 400,
+    "unauthorized": 401,
+    "token_reused": 401,
+    "forbidden": 403,
+    "not_found": 404,
+    "method_not_allowed": 405,
+    "conflict": 409,
+    "config_not_writable": 409,
+    "gone": 410,
+    "too_large": 413,
+    "unsupported_type": 415,
+    "invalid": 422,
+    "unknown_template": 422,
+    "encrypted": 422,
+    "malformed": 422,
+    "no_text": 422,
+    "empty": 422,
+    "rate_limited": 429,
+    "internal": 500,
+    "provider_unavailable": 503,
+    "unavailable": 503,
+}
+"""The HTTP status of each code: the one place a domain error meets HTTP."""
+assert set(STATUS) == set(get_args(ErrorCode)), "every error code has exactly one status"
+
+_BY_STATUS: dict[int, ErrorCode] = {
     400: "bad_request",
     401: "unauthorized",
     403: "forbidden",
@@ -32,52 +103,57 @@ CODES: dict[int, str] = {
     500: "internal",
     503: "unavailable",
 }
+"""The code of a framework error that only has a status (routing, method, body parsing)."""
 _INTERNAL_MESSAGE = "the server failed to handle this request; it has been logged"
 
 
-class AppError(HTTPException):
-    """An error meant for the client: a status, a stable code and a plain message."""
+class DomainError(Exception):
+    """A rule of the domain refused something: a stable ``code``, a plain ``message``, and
+    ``extra`` fields the client needs to act on it (e.g. ``retry_after``, ``current_version``).
+    """
 
-    def __init__(
-        self,
-        status_code: int,
-        message: str,
-        *,
-        code: str | None = None,
-        headers: dict[str, str] | None = None,
-        extra: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(detail=message, status_code=status_code, headers=headers, extra=extra)
-        self.code = code or CODES.get(status_code, "error")
+    def __init__(self, code: ErrorCode, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.code: ErrorCode = code
+        self.message = message
+        self.extra = extra
 
-
-def not_found(what: str = "resource") -> AppError:
-    """404 for anything the caller may not know exists."""
-    return AppError(404, f"{what} not found")
+    @property
+    def retry_after(self) -> int | None:
+        """Seconds to wait before trying again, for ``rate_limited``."""
+        value = self.extra.get("retry_after")
+        return value if isinstance(value, int) else None
 
 
-def forbidden(message: str = "you may not do this") -> AppError:
-    """403 for something the caller can see but not change."""
-    return AppError(403, message)
+def not_found(what: str = "resource") -> DomainError:
+    """For anything the caller may not know exists."""
+    return DomainError("not_found", f"{what} not found")
 
 
-def unauthorized(message: str = "authentication required") -> AppError:
-    """401 with the bearer challenge."""
-    return AppError(401, message, headers={"WWW-Authenticate": "Bearer"})
+def forbidden(message: str = "you may not do this") -> DomainError:
+    """For something the caller can see but not change."""
+    return DomainError("forbidden", message)
 
 
-def conflict(message: str, **extra: Any) -> AppError:
-    """409 with whatever the client needs to resolve it."""
-    return AppError(409, message, extra=extra or None)
+def unauthorized(message: str = "authentication required") -> DomainError:
+    """No valid credentials."""
+    return DomainError("unauthorized", message)
 
 
-def rate_limited(retry_after: int) -> AppError:
-    """429 with ``Retry-After`` in seconds."""
-    return AppError(
-        429,
-        f"too many requests; retry in {retry_after} s",
-        headers={"Retry-After": str(retry_after)},
-        extra={"retry_after": retry_after},
+def invalid(message: str) -> DomainError:
+    """Well-formed input that breaks a rule of its fields."""
+    return DomainError("invalid", message)
+
+
+def conflict(message: str, **extra: Any) -> DomainError:
+    """The current state does not allow it; ``extra`` carries what the client needs."""
+    return DomainError("conflict", message, **extra)
+
+
+def rate_limited(retry_after: int) -> DomainError:
+    """Too many requests; ``retry_after`` in seconds."""
+    return DomainError(
+        "rate_limited", f"too many requests; retry in {retry_after} s", retry_after=retry_after
     )
 
 
@@ -90,9 +166,24 @@ def _body(code: str, message: str, extra: Any = None) -> dict[str, Any]:
     return body
 
 
+def _headers(error: DomainError) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    if STATUS[error.code] == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(error.retry_after)
+    return headers
+
+
+def _domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    status = STATUS[exc.code]
+    return _response(request, _body(exc.code, exc.message, exc.extra), status, _headers(exc))
+
+
 def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
-    code = exc.code if isinstance(exc, AppError) else CODES.get(exc.status_code, "error")
+    """Errors raised by the framework itself (routing, parsing, validation, guards)."""
     status = exc.status_code
+    code: str = _BY_STATUS.get(status, "internal")
     message = exc.detail
     extra: Any = exc.extra
     if isinstance(exc, ValidationException):
@@ -104,12 +195,12 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
                 "bad_request",
                 f"the request body is not valid: {exc.detail}",
             )
-    if isinstance(exc, NotAuthorizedException) and not isinstance(exc, AppError):
+    if isinstance(exc, NotAuthorizedException):
         message = exc.detail or "authentication required"
-    if status >= HTTP_500_INTERNAL_SERVER_ERROR and not isinstance(exc, AppError):
+    if status >= HTTP_500_INTERNAL_SERVER_ERROR:
         # Framework 5xx (e.g. a misconfiguration) carry internals in their detail: log, not send.
         logger.error("server error", path=request.url.path, status=status, detail=exc.detail)
-        code, message, extra = CODES.get(status, "internal"), _INTERNAL_MESSAGE, None
+        code, message, extra = _BY_STATUS.get(status, "internal"), _INTERNAL_MESSAGE, None
     return _response(request, _body(code, message, extra), status, exc.headers)
 
 
@@ -142,6 +233,7 @@ def _response(
 
 
 exception_handlers: ExceptionHandlersMap = {
+    DomainError: _domain_error,
     HTTPException: _http_error,
     NotFoundError: _not_found,
     DuplicateKeyError: _duplicate,

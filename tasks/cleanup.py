@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from server.db.models import Export
-from server.events import project_channel
-from server.exports.schemas import export_schema
+from server.events import ExportData, ExportUpdated, project_channel
+from server.exports.schemas import export_out
 from tasks.jobs import job_handler
 
 if TYPE_CHECKING:
@@ -46,10 +46,8 @@ async def expire_exports(ctx: JobContext) -> None:
                 export.storage_path = None
             await session.commit()
         for export in expired:
-            await ctx.publish(
-                [project_channel(export.project_id)],
-                "export:updated",
-                {"export": export_schema(export)},
+            await ctx.emit(
+                [project_channel(export.project_id)], ExportUpdated(ExportData(export_out(export)))
             )
         if len(expired) < BATCH:
             return

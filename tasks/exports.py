@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from server.db.models import Export
-from server.events import project_channel
-from server.exports.schemas import export_schema
+from server.events import ExportData, ExportUpdated, project_channel
+from server.exports.schemas import export_out
 from tasks._document import build_document
 from tasks.jobs import JobFailed, job_handler
 from tasks.renderers import render
@@ -46,8 +46,8 @@ def _write_atomically(path: Path, content: bytes) -> None:
 
 
 async def _announce(ctx: JobContext, export: Export) -> None:
-    await ctx.publish(
-        [project_channel(export.project_id)], "export:updated", {"export": export_schema(export)}
+    await ctx.emit(
+        [project_channel(export.project_id)], ExportUpdated(ExportData(export_out(export)))
     )
 
 

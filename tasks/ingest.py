@@ -16,10 +16,10 @@ from sqlalchemy import update
 from providers import build_registry, parse_config
 from server.db.models import Document
 from server.documents.pipeline import ingest_document
-from server.documents.services import to_schema
+from server.documents.schemas import document_out
 from server.documents.settings import document_settings
 from server.documents.storage import file_store
-from server.events import project_channel
+from server.events import DocumentData, DocumentUpdated, project_channel
 from tasks.jobs import job_handler
 
 if TYPE_CHECKING:
@@ -41,10 +41,9 @@ async def mark_failed(ctx: JobContext, reason: str) -> None:
         )
         await session.commit()
     if document is not None:
-        await ctx.publish(
+        await ctx.emit(
             [project_channel(document.project_id)],
-            "document:updated",
-            {"document": to_schema(document)},
+            DocumentUpdated(DocumentData(document_out(document))),
         )
 
 
@@ -58,7 +57,7 @@ async def handle_ingest(ctx: JobContext) -> None:
             ctx.target_id,
             session_factory=ctx.session,
             embedder=registry.embedder(),
-            publish=ctx.publish,
+            emit=ctx.emit,
             store=file_store(ctx.settings.app.data_dir),
             limits=document_settings().limits(),
             should_cancel=ctx.cancelled,

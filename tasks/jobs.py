@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from server.events import ServerFrame
     from server.settings import Settings
     from tasks._runtime import JobRuntime
 
@@ -112,13 +113,15 @@ class JobContext:
             found = row.one_or_none()
         return found is None or found.status != "running" or found.attempts != self.attempt
 
-    async def publish(self, channels: list[str], event: str, data: Any) -> None:
-        """Send an event to every client subscribed to ``channels``, on every server.
+    async def emit(self, channels: list[str], frame: ServerFrame) -> None:
+        """Send ``frame`` to every client subscribed to ``channels``, on every server.
 
         A failure to deliver is logged, never raised: events are a courtesy on top of the
         database, which clients can always read.
         """
         try:
-            await events.publish(self._runtime.publisher, channels, event, data)
+            await events.emit(self._runtime.publisher, channels, frame)
         except Exception:
-            logger.warning("event not delivered", event_name=event, job_id=str(self.job_id))
+            logger.warning(
+                "event not delivered", frame=type(frame).__name__, job_id=str(self.job_id)
+            )

@@ -15,7 +15,7 @@ from litestar.params import FromPath, JSONBody, Parameter
 from server import audit
 from server.access import ADMIN, PUBLIC, USER
 from server.db.models import User as UserModel
-from server.errors import AppError, rate_limited
+from server.errors import DomainError, conflict, invalid, rate_limited, unauthorized
 
 from .schemas import (
     LoginRequest,
@@ -75,9 +75,9 @@ async def _login_form(request: Request[Any, Any, Any]) -> LoginRequest:
             return msgspec.convert(raw, LoginRequest)
         return msgspec.json.decode(await request.body(), type=LoginRequest)
     except msgspec.ValidationError as exc:
-        raise AppError(422, f"invalid login request: {exc}") from None
+        raise invalid(f"invalid login request: {exc}") from None
     except msgspec.DecodeError:
-        raise AppError(400, "the request body is not valid JSON") from None
+        raise DomainError("bad_request", "the request body is not valid JSON") from None
 
 
 class AuthController(Controller):
@@ -129,7 +129,7 @@ class AuthController(Controller):
         user = await users.get(token.user_id)
         if not user.is_active:
             await refresh_tokens.revoke_family(token.family_id)
-            raise AppError(401, "this account is disabled")
+            raise unauthorized("this account is disabled")
         settings: Settings = request.app.state.settings
         access, refresh = await refresh_tokens.issue(user, settings, token.family_id)
         audit.note(request, "user", user.id, actor_id=user.id)
@@ -201,5 +201,5 @@ class UserAdminController(Controller):
     ) -> None:
         """Delete an account (not your own)."""
         if user_id == request.user.id:
-            raise AppError(409, "you cannot delete your own account", code="conflict")
+            raise conflict("you cannot delete your own account")
         await users.delete(user_id)

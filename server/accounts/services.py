@@ -11,7 +11,7 @@ from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import select, update
 
 from server.db.models import RefreshToken, User
-from server.errors import AppError, conflict, unauthorized
+from server.errors import DomainError, conflict, unauthorized
 
 from .security import digest, encode_access_token, hash_password, new_secret, verify_password
 
@@ -98,11 +98,9 @@ class RefreshTokenService(SQLAlchemyAsyncRepositoryService[RefreshToken]):
             await self.revoke_family(token.family_id)
             # Commit the revocation even though the response is an error.
             await self.repository.session.commit()
-            raise AppError(
-                401,
+            raise DomainError(
+                "token_reused",
                 "this refresh token was already used; every session started from it is revoked",
-                code="token_reused",
-                headers={"WWW-Authenticate": "Bearer"},
             )
         return token
 

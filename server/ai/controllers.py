@@ -15,7 +15,7 @@ from providers import ConfigError
 from server import audit
 from server.access import ADMIN, USER, project_role
 from server.db.models import User
-from server.errors import AppError, forbidden, not_found
+from server.errors import DomainError, forbidden, not_found
 
 from .config import ConfigWriteError
 from .redact import redact
@@ -51,9 +51,9 @@ class ProfileController(Controller):
         try:
             await store.set_active_profile(data.name)
         except ConfigError as exc:
-            raise AppError(422, str(exc)) from None
+            raise DomainError("invalid", str(exc)) from None
         except ConfigWriteError as exc:
-            raise AppError(409, str(exc), code="config_not_writable") from None
+            raise DomainError("config_not_writable", str(exc)) from None
         audit.note(request, "profile", data.name)
         return next(p for p in profiles_of(store) if p.active)
 

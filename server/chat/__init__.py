@@ -12,11 +12,10 @@ from ._socket import chat_socket
 from .asyncapi import asyncapi_document, asyncapi_json
 from .controllers import ChatController
 from .planner import MemoryPlanner, Planner, ReplyPlan, Turn
-from .schemas import ChatProblem, ClientFrame, ServerFrame
+from .schemas import ClientFrame
 
 __all__ = [
     "ChatController",
-    "ChatProblem",
     "ChatService",
     "ChatSettings",
     "ClientFrame",
@@ -25,7 +24,6 @@ __all__ = [
     "ReplyEngine",
     "ReplyJob",
     "ReplyPlan",
-    "ServerFrame",
     "Turn",
     "asyncapi_document",
     "asyncapi_json",

@@ -24,19 +24,22 @@ from uuid_utils.compat import uuid7
 from providers import ProvidersUnavailable, TextDelta
 from server.ai import record_completion, record_failure
 from server.db.models import Project
-from server.events import encode_frame, session_channel
-
-from ._memory import embed_messages
-from ._store import add_assistant_message, message_out
-from .schemas import (
-    ChatProblem,
+from server.errors import DomainError
+from server.events import (
     DeltaData,
     MessageData,
     MessageDelta,
     MessageReceived,
     TypingIndicator,
     TypingIndicatorData,
+    emit,
+    error_frame,
+    session_channel,
 )
+
+from ._memory import embed_messages
+from ._store import add_assistant_message
+from .schemas import message_out
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable
@@ -48,9 +51,9 @@ if TYPE_CHECKING:
 
     from providers import Completion, Passage
     from server.db.models import ChatMessage
+    from server.events import ServerFrame
 
     from .planner import ReplyPlan, Turn
-    from .schemas import ServerFrame
 
     PlanFn = Callable[[AsyncSession, Turn], Awaitable[ReplyPlan]]
 
@@ -101,9 +104,7 @@ class ReplyEngine:
 
     async def publish(self, session_id: UUID, frame: ServerFrame) -> None:
         """Send ``frame`` to every participant of the session, on every instance."""
-        await self._state.publisher.publish(
-            msgspec.json.encode(frame), [session_channel(session_id)]
-        )
+        await emit(self._state.publisher, [session_channel(session_id)], frame)
 
     async def start(self) -> None:
         """Listen for ``chat:stop`` requests from every instance."""
@@ -153,12 +154,12 @@ class ReplyEngine:
                 async with self._lock(session_id):
                     try:
                         stored = await self._reply(job, worker.stop)
-                    except ChatProblem as problem:
+                    except DomainError as problem:
                         await self._fail(job, problem)
                         stored = None
                     except Exception:
                         logger.exception("chat reply failed", session_id=str(session_id))
-                        await self._fail(job, ChatProblem("internal", "the reply failed"))
+                        await self._fail(job, DomainError("internal", "the reply failed"))
                         stored = None
                 worker.queue.popleft()
                 # The user's message and its reply go into memory together: one embedding
@@ -211,7 +212,7 @@ class ReplyEngine:
                         session_id=turn.session_id,
                     )
                     await db.commit()
-                raise ChatProblem("provider_unavailable", str(error)) from None
+                raise DomainError("provider_unavailable", str(error)) from None
         text = "".join(parts)
         shown = text
         if plan.closing and not stopped:
@@ -249,10 +250,6 @@ class ReplyEngine:
             await db.refresh(message)
         await self._typing(turn.session_id, is_typing=False)
         await self.publish(turn.session_id, MessageReceived(MessageData(message_out(message))))
-        for event, data in plan.events:
-            await self._state.publisher.publish(
-                encode_frame(event, data), [session_channel(turn.session_id)]
-            )
         return message
 
     async def _stream(
@@ -294,10 +291,10 @@ class ReplyEngine:
         frame = TypingIndicator(TypingIndicatorData("assistant", is_typing))
         await self.publish(session_id, frame)
 
-    async def _fail(self, job: ReplyJob, problem: ChatProblem) -> None:
+    async def _fail(self, job: ReplyJob, problem: DomainError) -> None:
         with contextlib.suppress(Exception):
             await self._typing(job.turn.session_id, is_typing=False)
-            await self.publish(job.turn.session_id, problem.frame())
+            await self.publish(job.turn.session_id, error_frame(problem))
 
     async def _embed(self, message_ids: list[UUID]) -> None:
         try:

@@ -7,17 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 from server.access import project_role
 from server.db.models import ChatSession, Project
+from server.errors import DomainError
+from server.events import MessageData, MessageReceived, TypingIndicator, TypingIndicatorData
 
 from ._replies import ReplyEngine, ReplyJob
-from ._store import get_session, message_out, store_user_message
+from ._store import get_session, store_user_message
 from .planner import Turn
-from .schemas import (
-    ChatProblem,
-    MessageData,
-    MessageReceived,
-    TypingIndicator,
-    TypingIndicatorData,
-)
+from .schemas import message_out
 
 if TYPE_CHECKING:
     from uuid import UUID
@@ -47,7 +43,7 @@ class ChatService:
         """The user's role in the project; ``forbidden`` when not a member."""
         role = await project_role(db, user_id, project_id)
         if role is None:
-            raise ChatProblem("forbidden", "you are not a member of this project")
+            raise DomainError("forbidden", "you are not a member of this project")
         return role
 
     async def throttle(self, user_id: UUID) -> None:
@@ -56,20 +52,20 @@ class ChatService:
             f"chat:{user_id}", self.settings.messages_per_minute, 60
         )
         if wait is not None:
-            raise ChatProblem(
+            raise DomainError(
                 "rate_limited", f"too many messages, try again in {wait}s", retry_after=wait
             )
 
     def check_content(self, content: str, client_message_id: str) -> None:
         """``bad_request``/``too_large`` for a message that cannot be stored as sent."""
         if not content.strip():
-            raise ChatProblem("bad_request", "content is empty")
+            raise DomainError("bad_request", "content is empty")
         if len(content.encode()) > self.settings.max_message_bytes:
-            raise ChatProblem(
+            raise DomainError(
                 "too_large", f"a message may have at most {self.settings.max_message_bytes} bytes"
             )
         if not client_message_id or len(client_message_id) > MAX_CLIENT_ID:
-            raise ChatProblem(
+            raise DomainError(
                 "bad_request", f"client_message_id must have 1-{MAX_CLIENT_ID} characters"
             )
 
@@ -108,7 +104,7 @@ class ChatService:
         """Queue a phase command; ``not_found`` when this server has no phase engine."""
         commands = getattr(self.state, "phase_commands", None)
         if commands is None:
-            raise ChatProblem("not_found", "this server has no phase engine")
+            raise DomainError("not_found", "this server has no phase engine")
         await self.throttle(user_id)
 
         async def planned(db: AsyncSession, turn: Turn) -> ReplyPlan:

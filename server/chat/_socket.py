@@ -13,36 +13,42 @@ from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 
 from server.access import USER
-from server.events import project_channel, session_channel
+from server.errors import DomainError
+from server.events import (
+    MessageData,
+    MessageReceived,
+    SessionCreated,
+    SessionData,
+    SessionJoined,
+    error_frame,
+    project_channel,
+    session_channel,
+)
 
 from ._auth import FORBIDDEN, token_auth
-from ._store import create_session, get_session, message_out, messages_after, session_out
+from ._store import create_session, get_session, messages_after
 from .asyncapi import event_of
 from .schemas import (
-    ChatProblem,
     ClientFrame,
     JoinSession,
     LeaveSession,
-    MessageData,
-    MessageReceived,
     PhaseApprove,
     PhaseGoto,
     PhaseRegenerate,
     SendMessage,
-    SessionCreated,
-    SessionData,
-    SessionJoined,
     Stop,
     Typing,
+    message_out,
+    session_out,
 )
 
 if TYPE_CHECKING:
     from litestar.channels import ChannelsPlugin, Subscriber
 
     from server.db.models import ChatSession, User
+    from server.events import ServerFrame
 
     from ._service import ChatService
-    from .schemas import ServerFrame
 
 logger = structlog.get_logger()
 
@@ -121,35 +127,31 @@ class Connection:
     async def handle(self, text: str | None) -> None:
         """Answer one frame (``None``: a binary one); a problem becomes a ``chat:error`` and
         the connection stays open."""
-        ref = None
         try:
             frame = self.decode(text)
-            ref = frame.ref
             await self.dispatch(frame)
-        except ChatProblem as problem:
-            await self.send(problem.frame(problem.ref or ref))
+        except DomainError as problem:
+            await self.send(error_frame(problem, _ref_of(text) if text else None))
         except WebSocketDisconnect:
             raise
         except Exception:
             logger.exception("chat frame failed")
-            failure = ChatProblem("internal", "the server could not handle this frame")
-            await self.send(failure.frame(ref))
+            failure = DomainError("internal", "the server could not handle this frame")
+            await self.send(error_frame(failure, _ref_of(text) if text else None))
 
     def decode(self, text: str | None) -> ClientFrame:
-        """The frame in ``text``; ``ChatProblem`` (with the frame's ``ref`` when readable)."""
+        """The frame in ``text``; ``bad_request`` or ``too_large`` when it is not one."""
         if text is None:
-            raise ChatProblem("bad_request", "frames must be JSON text, not binary")
+            raise DomainError("bad_request", "frames must be JSON text, not binary")
         limit = self.chat.settings.max_message_bytes
         if len(text.encode()) > limit + FRAME_OVERHEAD:
-            raise ChatProblem(
-                "too_large", f"a message may have at most {limit} bytes", ref=_ref_of(text)
-            )
+            raise DomainError("too_large", f"a message may have at most {limit} bytes")
         try:
             frame: ClientFrame = _DECODER.decode(text)
         except msgspec.ValidationError as exc:
-            raise ChatProblem("bad_request", f"invalid frame: {exc}", ref=_ref_of(text)) from None
+            raise DomainError("bad_request", f"invalid frame: {exc}") from None
         except msgspec.DecodeError:
-            raise ChatProblem("bad_request", "the frame is not valid JSON") from None
+            raise DomainError("bad_request", "the frame is not valid JSON") from None
         return frame
 
     async def dispatch(self, frame: ClientFrame) -> None:
@@ -159,7 +161,7 @@ class Connection:
             return
         session = self.session
         if session is None:
-            raise ChatProblem("bad_request", "join a session first")
+            raise DomainError("bad_request", "join a session first")
         match frame:
             case SendMessage(data=data):
                 message, job = await self.chat.send(
@@ -184,7 +186,7 @@ class Connection:
         async with state.alchemy.get_session() as db:
             try:
                 await self.chat.check_member(db, self.user.id, data.project_id)
-            except ChatProblem:
+            except DomainError:
                 await self.socket.close(FORBIDDEN, "not a member of this project")
                 raise WebSocketDisconnect(detail="forbidden", code=FORBIDDEN) from None
             await self.leave()
@@ -250,7 +252,7 @@ async def chat_socket(socket: WebSocket[Any, Any, Any]) -> None:
     if chat.connections[user_id] >= chat.settings.max_connections_per_user:
         await socket.send_data(
             msgspec.json.encode(
-                ChatProblem("rate_limited", "too many open connections for this user").frame()
+                error_frame(DomainError("rate_limited", "too many open connections for this user"))
             ).decode()
         )
         await socket.close(TOO_MANY, "too many connections")

@@ -7,51 +7,14 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 
 from server.db.models import ChatMessage, ChatSession
+from server.errors import DomainError
 
-from .schemas import ChatProblem, MessageOut, SessionOut
+from .schemas import ASSISTANT
 
 if TYPE_CHECKING:
     from uuid import UUID
 
     from sqlalchemy.ext.asyncio import AsyncSession
-
-ASSISTANT = "assistant"
-
-
-def session_out(session: ChatSession) -> SessionOut:
-    """The wire shape of a session."""
-    return SessionOut(
-        id=session.id,
-        project_id=session.project_id,
-        title=session.title,
-        phase_number=session.phase_number,
-        last_seq=session.last_seq,
-        created_by=session.created_by,
-        created_at=session.created_at,
-        updated_at=session.updated_at,
-    )
-
-
-def message_out(message: ChatMessage) -> MessageOut:
-    """The wire shape of a message."""
-    author = ASSISTANT if message.role == ASSISTANT else str(message.author_id or "")
-    return MessageOut(
-        id=message.id,
-        session_id=message.session_id,
-        seq=message.seq,
-        role=message.role,
-        content=message.content,
-        status=message.status,
-        author=author,
-        created_at=message.created_at,
-        client_message_id=message.client_message_id,
-        reply_to=message.reply_to,
-        phase=message.phase_number,
-        provider=message.provider,
-        model=message.model,
-        usage=message.usage,
-        citations=message.citations,
-    )
 
 
 async def get_session(
@@ -60,7 +23,7 @@ async def get_session(
     """The session (of ``project_id`` when given); ``not_found`` otherwise."""
     session = await db.get(ChatSession, session_id)
     if session is None or (project_id is not None and session.project_id != project_id):
-        raise ChatProblem("not_found", "no such chat session in this project")
+        raise DomainError("not_found", "no such chat session in this project")
     return session
 
 
@@ -116,7 +79,7 @@ async def _next_seq(db: AsyncSession, session_id: UUID) -> int:
         .returning(ChatSession.last_seq)
     )
     if seq is None:
-        raise ChatProblem("not_found", "the chat session no longer exists")
+        raise DomainError("not_found", "the chat session no longer exists")
     return int(seq)
 
 

@@ -1,7 +1,8 @@
 """The AsyncAPI 3 document of ``/ws/chat``, generated from the frame Structs.
 
-Payload schemas come from ``msgspec.json.schema_components`` over the :data:`ClientFrame` and
-:data:`ServerFrame` unions, so the document cannot drift from what the code decodes and sends.
+Payload schemas come from ``msgspec.json.schema_components`` over the client frames
+(:data:`ClientFrame`) and the server's event catalogue (:data:`server.events.ServerFrame`), so
+the document cannot drift from what the code decodes and sends.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import msgspec
 from litestar import Request, get
 
 from server.access import PUBLIC
+from server.events import ServerFrame
 
-from .schemas import ClientFrame, ServerFrame
+from .schemas import ClientFrame
 
 REF = "#/components/schemas/{name}"
 

@@ -17,18 +17,20 @@ from sqlalchemy import select
 from server import audit
 from server.access import VIEWER, db_session
 from server.db.models import ChatMessage, ChatSession, User
-from server.errors import AppError
-from server.events import session_channel
-
-from ._store import (
-    create_session,
-    get_session,
-    list_sessions,
-    message_out,
-    messages_after,
-    session_out,
+from server.errors import DomainError
+from server.events import (
+    ChatError,
+    Message,
+    MessageData,
+    MessageReceived,
+    ServerFrame,
+    Session,
+    session_channel,
 )
-from .schemas import ChatProblem, MessageCreate, MessageData, MessageOut, SessionCreate, SessionOut
+
+from ._store import create_session, get_session, list_sessions, messages_after
+from .asyncapi import event_of
+from .schemas import MessageCreate, SessionCreate, message_out, session_out
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -39,27 +41,14 @@ if TYPE_CHECKING:
     from ._service import ChatService
 
 SESSION = {**VIEWER, "project_of": ("session_id", ChatSession)}
-_STATUS = {
-    "bad_request": 400,
-    "unauthorized": 401,
-    "forbidden": 403,
-    "not_found": 404,
-    "too_large": 413,
-    "rate_limited": 429,
-    "provider_unavailable": 503,
-    "internal": 500,
-}
 MAX_PAGE = 500
+_FRAMES = msgspec.json.Decoder(ServerFrame)
 
 
-def http_error(problem: ChatProblem) -> AppError:
-    """The HTTP error of a chat problem (same code)."""
-    headers = {"Retry-After": str(problem.retry_after)} if problem.retry_after else None
-    return AppError(_STATUS[problem.code], problem.message, code=problem.code, headers=headers)
-
-
-def _event(event: str, data: Any) -> ServerSentEventMessage:
-    return ServerSentEventMessage(data=msgspec.json.encode(data).decode(), event=event)
+def _event(frame: ServerFrame) -> ServerSentEventMessage:
+    return ServerSentEventMessage(
+        data=msgspec.json.encode(frame.data).decode(), event=event_of(type(frame))
+    )
 
 
 class ChatController(Controller):
@@ -74,7 +63,7 @@ class ChatController(Controller):
     )
     async def list_sessions(
         self, request: Request[User, Any, Any], project_id: FromPath[UUID]
-    ) -> list[SessionOut]:
+    ) -> list[Session]:
         """The project's chat sessions, newest first."""
         return [session_out(s) for s in await list_sessions(db_session(request), project_id)]
 
@@ -89,7 +78,7 @@ class ChatController(Controller):
         request: Request[User, Any, Any],
         project_id: FromPath[UUID],
         data: JSONBody[SessionCreate],
-    ) -> SessionOut:
+    ) -> Session:
         """Open a new session in the project (it remembers the project's earlier sessions)."""
         session = await create_session(db_session(request), project_id, request.user.id, data.title)
         audit.note(request, "chat_session", session.id, project_id=project_id)
@@ -98,12 +87,9 @@ class ChatController(Controller):
     @get("/api/v1/chat/sessions/{session_id:uuid}", opt=SESSION, operation_id="get_chat_session")
     async def get_session(
         self, request: Request[User, Any, Any], session_id: FromPath[UUID]
-    ) -> SessionOut:
+    ) -> Session:
         """One session."""
-        try:
-            return session_out(await get_session(db_session(request), session_id))
-        except ChatProblem as problem:
-            raise http_error(problem) from None
+        return session_out(await get_session(db_session(request), session_id))
 
     @get(
         "/api/v1/chat/sessions/{session_id:uuid}/messages",
@@ -116,7 +102,7 @@ class ChatController(Controller):
         session_id: FromPath[UUID],
         after_seq: Annotated[int, QueryParameter(ge=0)] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 100,
-    ) -> list[MessageOut]:
+    ) -> list[Message]:
         """The session's messages with ``seq > after_seq``, in order (at most ``limit``)."""
         rows = await messages_after(db_session(request), session_id, after_seq, limit)
         return [message_out(m) for m in rows]
@@ -150,9 +136,9 @@ class ChatController(Controller):
             message, job = await chat.send(
                 session, request.user.id, data.content, data.client_message_id
             )
-        except ChatProblem as problem:
+        except DomainError:
             await channels.unsubscribe(subscriber)
-            raise http_error(problem) from None
+            raise
         if job is None:
             await channels.unsubscribe(subscriber)
             reply = await db.scalar(
@@ -161,7 +147,7 @@ class ChatController(Controller):
                 )
             )
             stored = [message] if reply is None else [message, reply]
-            frames = [_event("chat:message_received", MessageData(message_out(m))) for m in stored]
+            frames = [_event(MessageReceived(MessageData(message_out(m)))) for m in stored]
             return ServerSentEvent(_replay(frames))
         return ServerSentEvent(_follow(channels, subscriber, job))
 
@@ -175,7 +161,6 @@ async def _follow(
     channels: ChannelsPlugin, subscriber: Any, job: ReplyJob
 ) -> AsyncIterator[ServerSentEventMessage]:
     """The session's frames until ``job``'s reply is stored (or has failed)."""
-    reply_id = str(job.reply_id)
     events = subscriber.iter_events()
     try:
         while True:
@@ -189,14 +174,11 @@ async def _follow(
                 if not next_frame.done():
                     next_frame.cancel()
                     return
-            frame = msgspec.json.decode(next_frame.result())
-            yield _event(frame["event"], frame["data"])
-            if (
-                frame["event"] == "chat:message_received"
-                and frame["data"]["message"]["id"] == reply_id
-            ):
+            frame = _FRAMES.decode(next_frame.result())
+            yield _event(frame)
+            if isinstance(frame, MessageReceived) and frame.data.message.id == job.reply_id:
                 return
-            if frame["event"] == "chat:error" and job.done.done() and job.done.result() is None:
+            if isinstance(frame, ChatError) and job.done.done() and job.done.result() is None:
                 return
     finally:
         await channels.unsubscribe(subscriber)

@@ -8,7 +8,7 @@ is either a request to stream through the providers router, or a ``direct_reply`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 from uuid import UUID
 
 import msgspec
@@ -59,10 +59,9 @@ class ReplyPlan:
     """What to answer a turn with.
 
     ``on_complete(session, reply_text, completion, stopped)`` runs in the transaction that
-    stores the assistant message (e.g. to store a phase version); ``events`` are published to
-    the session after the reply, in order. ``closing`` is said after a reply that was not
-    stopped (e.g. asking for approval of a draft): streamed and stored with the message, but not
-    part of the ``reply_text`` handed to ``on_complete``.
+    stores the assistant message (e.g. to store a phase version). ``closing`` is said after a
+    reply that was not stopped (e.g. asking for approval of a draft): streamed and stored with
+    the message, but not part of the ``reply_text`` handed to ``on_complete``.
     """
 
     request: ChatRequest | None
@@ -73,7 +72,6 @@ class ReplyPlan:
     on_complete: Callable[[AsyncSession, str, Completion | None, bool], Awaitable[None]] | None = (
         None
     )
-    events: list[tuple[str, Any]] = field(default_factory=list)
     closing: str | None = None
 
 

@@ -1,34 +1,26 @@
-"""Frames of the ``/ws/chat`` protocol and the REST shapes of sessions and messages.
+"""Client frames of the ``/ws/chat`` protocol, REST inputs of chat, and row → wire mappers.
 
-Every frame is a msgspec Struct tagged by its ``event`` (``tag_field="event"``), with its fields
-under ``data``: client frames decode through the :data:`ClientFrame` union (an unknown event or a
-missing field is a validation error, answered with ``chat:error``), and server frames are the
-:data:`ServerFrame` union. The AsyncAPI document is generated from these two unions, so the
-protocol document cannot drift from the code.
+Every client frame is a msgspec Struct tagged by its ``event`` (``tag_field="event"``), with its
+fields under ``data``; they decode through the :data:`ClientFrame` union (an unknown event or a
+missing field is a validation error, answered with ``chat:error``). The frames the server sends
+are the catalogue in :mod:`server.events`; the AsyncAPI document is generated from both unions,
+so the protocol document cannot drift from the code.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 import msgspec
 
-ErrorCode = Literal[
-    "bad_request",
-    "unauthorized",
-    "forbidden",
-    "not_found",
-    "too_large",
-    "rate_limited",
-    "provider_unavailable",
-    "internal",
-]
+from server.events import Citation, Message, Session, Usage
+from server.events import Frame as _Frame
 
+if TYPE_CHECKING:
+    from server.db.models import ChatMessage, ChatSession
 
-class _Frame(msgspec.Struct, tag_field="event", omit_defaults=True, forbid_unknown_fields=True):
-    """Envelope ``{"event", "data", "ref"}``; ``ref`` is the client's id of a frame."""
+ASSISTANT = "assistant"
 
 
 # ---- client → server -------------------------------------------------------------------
@@ -140,43 +132,6 @@ ClientFrame = (
 """Every frame a client may send."""
 
 
-# ---- stored objects ----------------------------------------------------------------------
-
-
-class SessionOut(msgspec.Struct):
-    """A chat session."""
-
-    id: UUID
-    project_id: UUID
-    title: str | None
-    phase_number: int | None
-    last_seq: int
-    created_by: UUID | None
-    created_at: datetime
-    updated_at: datetime
-
-
-class MessageOut(msgspec.Struct):
-    """A stored message. ``author`` is the user's id, or ``"assistant"``; ``status`` is
-    ``complete`` or ``stopped`` (a reply stopped by the user, its partial text kept)."""
-
-    id: UUID
-    session_id: UUID
-    seq: int
-    role: str
-    content: str
-    status: str
-    author: str
-    created_at: datetime
-    client_message_id: str | None = None
-    reply_to: UUID | None = None
-    phase: int | None = None
-    provider: str | None = None
-    model: str | None = None
-    usage: dict[str, Any] = msgspec.field(default_factory=dict)
-    citations: list[dict[str, Any]] = msgspec.field(default_factory=list)
-
-
 class SessionCreate(msgspec.Struct, forbid_unknown_fields=True):
     """REST: open a new session in a project."""
 
@@ -190,172 +145,37 @@ class MessageCreate(msgspec.Struct, forbid_unknown_fields=True):
     client_message_id: str
 
 
-# ---- server → client ---------------------------------------------------------------------
+def session_out(chat_session: ChatSession) -> Session:
+    """The wire shape of a chat session."""
+    return Session(
+        id=chat_session.id,
+        project_id=chat_session.project_id,
+        title=chat_session.title,
+        phase_number=chat_session.phase_number,
+        last_seq=chat_session.last_seq,
+        created_by=chat_session.created_by,
+        created_at=chat_session.created_at,
+        updated_at=chat_session.updated_at,
+    )
 
 
-class SessionData(msgspec.Struct):
-    """A session just created or joined, its phase, and the messages after ``after_seq``."""
-
-    session: SessionOut
-    phase: int | None = None
-    messages: list[MessageOut] = msgspec.field(default_factory=list)
-
-
-class MessageData(msgspec.Struct):
-    """A stored message."""
-
-    message: MessageOut
-
-
-class DeltaData(msgspec.Struct):
-    """A piece of the reply ``message_id`` (stored later under that id)."""
-
-    message_id: UUID
-    delta: str
-
-
-class TypingIndicatorData(msgspec.Struct):
-    """Who is typing: a user's id or ``"assistant"``."""
-
-    user_id: str
-    is_typing: bool
-
-
-class PhaseData(msgspec.Struct):
-    """A phase as the phase engine describes it."""
-
-    phase: dict[str, Any]
-
-
-class StaleData(msgspec.Struct):
-    """Phases now out of date."""
-
-    numbers: list[int]
-
-
-class DocumentData(msgspec.Struct):
-    """A document whose status changed."""
-
-    document: dict[str, Any]
-
-
-class ExportData(msgspec.Struct):
-    """An export whose status changed."""
-
-    export: dict[str, Any]
-
-
-class ErrorData(msgspec.Struct, omit_defaults=True):
-    """What went wrong; ``retry_after`` (seconds) comes with ``rate_limited``."""
-
-    code: ErrorCode
-    message: str
-    retry_after: int | None = None
-
-
-class SessionCreated(_Frame, tag="chat:session_created"):
-    """``chat:session_created``."""
-
-    data: SessionData
-    ref: str | None = None
-
-
-class SessionJoined(_Frame, tag="chat:session_joined"):
-    """``chat:session_joined``."""
-
-    data: SessionData
-    ref: str | None = None
-
-
-class MessageReceived(_Frame, tag="chat:message_received"):
-    """``chat:message_received``."""
-
-    data: MessageData
-    ref: str | None = None
-
-
-class MessageDelta(_Frame, tag="chat:message_delta"):
-    """``chat:message_delta``."""
-
-    data: DeltaData
-    ref: str | None = None
-
-
-class TypingIndicator(_Frame, tag="chat:typing_indicator"):
-    """``chat:typing_indicator``."""
-
-    data: TypingIndicatorData
-    ref: str | None = None
-
-
-class PhaseUpdated(_Frame, tag="phase:updated"):
-    """``phase:updated``."""
-
-    data: PhaseData
-    ref: str | None = None
-
-
-class PhaseStale(_Frame, tag="phase:stale"):
-    """``phase:stale``."""
-
-    data: StaleData
-    ref: str | None = None
-
-
-class DocumentUpdated(_Frame, tag="document:updated"):
-    """``document:updated``."""
-
-    data: DocumentData
-    ref: str | None = None
-
-
-class ExportUpdated(_Frame, tag="export:updated"):
-    """``export:updated``."""
-
-    data: ExportData
-    ref: str | None = None
-
-
-class ChatError(_Frame, tag="chat:error"):
-    """``chat:error``."""
-
-    data: ErrorData
-    ref: str | None = None
-
-
-ServerFrame = (
-    SessionCreated
-    | SessionJoined
-    | MessageReceived
-    | MessageDelta
-    | TypingIndicator
-    | PhaseUpdated
-    | PhaseStale
-    | DocumentUpdated
-    | ExportUpdated
-    | ChatError
-)
-"""Every frame the server sends."""
-
-
-class ChatProblem(Exception):  # noqa: N818 - carries a protocol error code
-    """A client frame the server refuses: answered with ``chat:error`` (or an HTTP error)."""
-
-    def __init__(
-        self,
-        code: ErrorCode,
-        message: str,
-        retry_after: int | None = None,
-        *,
-        ref: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.code: ErrorCode = code
-        self.message = message
-        self.retry_after = retry_after
-        self.ref = ref
-        """The ``ref`` of the refused frame, when it was readable before the problem."""
-
-    def frame(self, ref: str | None = None) -> ChatError:
-        """The ``chat:error`` frame answering this problem."""
-        return ChatError(ErrorData(self.code, self.message, self.retry_after), ref)
+def message_out(message: ChatMessage) -> Message:
+    """The wire shape of a message."""
+    author = ASSISTANT if message.role == ASSISTANT else str(message.author_id or "")
+    return Message(
+        id=message.id,
+        session_id=message.session_id,
+        seq=message.seq,
+        role=message.role,  # type: ignore[arg-type]
+        content=message.content,
+        status=message.status,  # type: ignore[arg-type]
+        author=author,
+        created_at=message.created_at,
+        client_message_id=message.client_message_id,
+        reply_to=message.reply_to,
+        phase=message.phase_number,
+        provider=message.provider,
+        model=message.model,
+        usage=msgspec.convert(message.usage, Usage) if message.usage else None,
+        citations=msgspec.convert(message.citations or [], list[Citation]),
+    )

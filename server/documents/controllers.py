@@ -19,13 +19,13 @@ from providers import ProviderError
 from server import audit
 from server.access import EDITOR, USER, VIEWER, project_role
 from server.db.models import ROLE_RANK, Document, User
-from server.errors import AppError, not_found
-from server.events import project_channel, publish
+from server.errors import STATUS, DomainError, ErrorCode, conflict, forbidden, invalid, not_found
+from server.events import DocumentData, DocumentUpdated, emit, project_channel
 
 from .retrieval import search
 from .schemas import Document as DocumentSchema
-from .schemas import DocumentChunk, SearchHit, SearchRequest, SearchResults
-from .services import ACTIVE, DocumentService, chunk_schema, sha256_in_use, to_schema
+from .schemas import DocumentChunk, SearchHit, SearchRequest, SearchResults, chunk_out, document_out
+from .services import ACTIVE, DocumentService, sha256_in_use
 from .settings import document_settings
 from .storage import file_store
 from .upload import HEADROOM_BYTES, receive_upload, too_large
@@ -41,7 +41,6 @@ INGEST_JOB = "ingest_document"
 INGEST_ATTEMPTS = 3
 INGEST_TIMEOUT_S = 900
 DEPENDENCIES = {"documents": Provide(create_service_provider(DocumentService))}
-_SNIFF_STATUS = {"unsupported_type": 415, "too_large": 413}
 ON_PROJECT = {"project_of": ("document_id", Document)}
 
 
@@ -53,8 +52,14 @@ def _embedder(app: Litestar) -> Embedder:
     try:
         embedder: Embedder = app.state.registry.embedder()
     except ProviderError as exc:
-        raise AppError(503, f"embeddings are unavailable: {exc}", code="unavailable") from None
+        raise DomainError("unavailable", f"embeddings are unavailable: {exc}") from None
     return embedder
+
+
+def _refused(error: IngestError) -> DomainError:
+    """The upload error for a file refused on sight (unsupported, too large, unreadable)."""
+    code: ErrorCode = error.code if error.code in STATUS else "invalid"
+    return DomainError(code, error.message)
 
 
 def _sniff_file(path: Any, filename: str) -> str:
@@ -120,12 +125,12 @@ class DocumentController(Controller):
             try:
                 project_id = UUID(value.strip())
             except ValueError:
-                raise AppError(422, "project_id is not a valid id") from None
+                raise invalid("project_id is not a valid id") from None
             role = await project_role(db_session, request.user.id, project_id)
             if role is None:
                 raise not_found("project")
             if ROLE_RANK[role] < ROLE_RANK["editor"]:
-                raise AppError(403, f"your role in this project ({role}) does not allow this")
+                raise forbidden(f"your role in this project ({role}) does not allow this")
             project.append(project_id)
 
         store = _store(request)
@@ -134,13 +139,11 @@ class DocumentController(Controller):
         )
         try:
             if not project:
-                raise AppError(422, "the form has no project_id field")
+                raise invalid("the form has no project_id field")
             try:
                 kind = await asyncio.to_thread(_sniff_file, received.path, received.filename)
             except IngestError as exc:
-                raise AppError(
-                    _SNIFF_STATUS.get(exc.code, 422), exc.message, code=exc.code
-                ) from None
+                raise _refused(exc) from None
             await asyncio.to_thread(store.keep, received.path, received.sha256)
         finally:
             received.path.unlink(missing_ok=True)
@@ -153,7 +156,7 @@ class DocumentController(Controller):
                 await _enqueue(db_session, document)
                 status = 202
             audit.note(request, "document", existing.id, project_id=project_id, duplicate=True)
-            return Response(to_schema(existing), status_code=status)
+            return Response(document_out(existing), status_code=status)
         document = await documents.create(
             Document(
                 project_id=project_id,
@@ -167,21 +170,21 @@ class DocumentController(Controller):
         )
         await _enqueue(db_session, document)
         audit.note(request, "document", document.id, project_id=project_id)
-        return Response(to_schema(document), status_code=202)
+        return Response(document_out(document), status_code=202)
 
     @get("/projects/{project_id:uuid}/documents", opt=VIEWER, operation_id="list_project_documents")
     async def list_documents(
         self, project_id: FromPath[UUID], documents: NamedDependency[DocumentService]
     ) -> list[DocumentSchema]:
         """A project's documents, newest first."""
-        return [to_schema(d) for d in await documents.list_for_project(project_id)]
+        return [document_out(d) for d in await documents.list_for_project(project_id)]
 
     @get("/documents/{document_id:uuid}", opt={**VIEWER, **ON_PROJECT}, operation_id="get_document")
     async def get_document(
         self, document_id: FromPath[UUID], documents: NamedDependency[DocumentService]
     ) -> DocumentSchema:
         """One document with its processing status and progress."""
-        return to_schema(await documents.get(document_id))
+        return document_out(await documents.get(document_id))
 
     @get(
         "/documents/{document_id:uuid}/chunks",
@@ -197,7 +200,7 @@ class DocumentController(Controller):
     ) -> list[DocumentChunk]:
         """A page of the document's chunks in reading order."""
         return [
-            chunk_schema(c) for c in await documents.chunks(document_id, limit=limit, offset=offset)
+            chunk_out(c) for c in await documents.chunks(document_id, limit=limit, offset=offset)
         ]
 
     @delete(
@@ -245,16 +248,15 @@ class DocumentController(Controller):
 
         document = await documents.get(document_id)
         if document.status not in ACTIVE:
-            raise AppError(409, f"the document is already {document.status}", code="conflict")
+            raise conflict(f"the document is already {document.status}")
         document = await documents.cancel(document)
         await cancel(db_session, INGEST_JOB, document_id)
         await db_session.commit()
-        schema = to_schema(document)
-        await publish(
+        schema = document_out(document)
+        await emit(
             request.app.state.publisher,
             [project_channel(document.project_id)],
-            "document:updated",
-            {"document": schema},
+            DocumentUpdated(DocumentData(schema)),
         )
         return schema
 

@@ -20,10 +20,10 @@ from sqlalchemy import delete, insert, select, update
 from ingest import ChunkOptions, IngestError, Limits, chunk, parse_isolated
 from providers import embedding_space
 from server.db.models import Chunk, Document
-from server.events import project_channel
+from server.events import DocumentData, DocumentUpdated, project_channel
 
 from .index import ensure_hnsw_index
-from .services import to_schema
+from .schemas import document_out
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
@@ -38,9 +38,11 @@ if TYPE_CHECKING:
     from .storage import FileStore
 
     SessionFactory = Callable[[], AbstractAsyncContextManager[AsyncSession]]
-    PublishEvent = Callable[[list[str], str, Any], Awaitable[None]]
-    """``(channels, event, data)``: a job context's ``publish``, or `server.events.publish`
-    bound to a publisher."""
+    from server.events import ServerFrame
+
+    EmitFrame = Callable[[list[str], ServerFrame], Awaitable[None]]
+    """``(channels, frame)``: a job context's ``emit``, or `server.events.emit` bound to a
+    publisher."""
 
 logger = structlog.get_logger()
 
@@ -62,13 +64,13 @@ class _Run:
         document_id: UUID,
         session_factory: SessionFactory,
         embedder: Embedder,
-        publish: PublishEvent,
+        emit: EmitFrame,
         should_cancel: Callable[[], Awaitable[bool]] | None,
     ) -> None:
         self.document_id = document_id
         self.sessions = session_factory
         self.embedder = embedder
-        self.publish = publish
+        self.emit = emit
         self.should_cancel = should_cancel
         self.project_id: UUID | None = None
         self._published_at = 0.0
@@ -78,10 +80,9 @@ class _Run:
         if not force and now - self._published_at < PUBLISH_INTERVAL_S:
             return
         self._published_at = now
-        await self.publish(
+        await self.emit(
             [project_channel(document.project_id)],
-            "document:updated",
-            {"document": to_schema(document)},
+            DocumentUpdated(DocumentData(document_out(document))),
         )
 
     async def progress(self, *, force: bool = False, **values: Any) -> Document:
@@ -271,7 +272,7 @@ async def ingest_document(
     *,
     session_factory: SessionFactory,
     embedder: Embedder,
-    publish: PublishEvent,
+    emit: EmitFrame,
     store: FileStore,
     limits: Limits | None = None,
     options: ChunkOptions | None = None,
@@ -284,7 +285,7 @@ async def ingest_document(
     no longer waiting is left alone (``gone``). Other errors (database, embedding provider)
     propagate so that the queue retries the job.
     """
-    run = _Run(document_id, session_factory, embedder, publish, should_cancel)
+    run = _Run(document_id, session_factory, embedder, emit, should_cancel)
     document = await run.start()
     if document is None:
         return "gone"

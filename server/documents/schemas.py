@@ -2,36 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 from uuid import UUID
 
 import msgspec
 
-DocumentStatus = Literal["uploaded", "processing", "completed", "failed", "cancelled"]
+from server.events import Document, DocumentStatus
+
+if TYPE_CHECKING:
+    from server.db.models import Chunk
+    from server.db.models import Document as DocumentRow
+
+__all__ = (
+    "Document",
+    "DocumentChunk",
+    "DocumentStatus",
+    "SearchHit",
+    "SearchMode",
+    "SearchRequest",
+    "SearchResults",
+    "chunk_out",
+    "document_out",
+)
+
 SearchMode = Literal["keyword", "vector", "hybrid"]
-
-
-class Document(msgspec.Struct):
-    """An uploaded document and how far its processing has come."""
-
-    id: UUID
-    project_id: UUID
-    filename: str
-    kind: str
-    size_bytes: int
-    sha256: str
-    status: DocumentStatus
-    error_code: str | None
-    error: str | None
-    title: str | None
-    page_count: int | None
-    pages_done: int
-    chunks_total: int
-    chunks_done: int
-    uploaded_by: UUID | None
-    created_at: datetime
-    updated_at: datetime
 
 
 class DocumentChunk(msgspec.Struct):
@@ -77,3 +71,40 @@ class SearchResults(msgspec.Struct):
     query: str
     mode: SearchMode
     hits: list[SearchHit]
+
+
+def document_out(document: DocumentRow) -> Document:
+    """The wire form of a document."""
+    return Document(
+        id=document.id,
+        project_id=document.project_id,
+        filename=document.filename,
+        kind=document.kind,
+        size_bytes=document.size_bytes,
+        sha256=document.sha256,
+        status=document.status,  # type: ignore[arg-type]
+        error_code=document.error_code,
+        error=document.error,
+        title=document.title,
+        page_count=document.page_count,
+        pages_done=document.pages_done,
+        chunks_total=document.chunks_total,
+        chunks_done=document.chunks_done,
+        uploaded_by=document.uploaded_by,
+        created_at=document.created_at,
+        updated_at=document.updated_at,
+    )
+
+
+def chunk_out(chunk: Chunk) -> DocumentChunk:
+    """The wire form of a chunk (without its vector)."""
+    return DocumentChunk(
+        id=chunk.id,
+        ordinal=chunk.ordinal,
+        text=chunk.text,
+        heading_path=list(chunk.heading_path),
+        page=chunk.page,
+        page_end=chunk.page_end,
+        token_count=chunk.token_count,
+        embedding_space=chunk.embedding_space,
+    )

@@ -10,9 +10,6 @@ from sqlalchemy import delete, select, update
 
 from server.db.models import Chunk, Document
 
-from .schemas import Document as DocumentSchema
-from .schemas import DocumentChunk
-
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from uuid import UUID
@@ -21,43 +18,6 @@ if TYPE_CHECKING:
 
 ACTIVE = ("uploaded", "processing")
 """Statuses in which a document can still be cancelled."""
-
-
-def to_schema(document: Document) -> DocumentSchema:
-    """The wire form of a document."""
-    return DocumentSchema(
-        id=document.id,
-        project_id=document.project_id,
-        filename=document.filename,
-        kind=document.kind,
-        size_bytes=document.size_bytes,
-        sha256=document.sha256,
-        status=document.status,  # type: ignore[arg-type]
-        error_code=document.error_code,
-        error=document.error,
-        title=document.title,
-        page_count=document.page_count,
-        pages_done=document.pages_done,
-        chunks_total=document.chunks_total,
-        chunks_done=document.chunks_done,
-        uploaded_by=document.uploaded_by,
-        created_at=document.created_at,
-        updated_at=document.updated_at,
-    )
-
-
-def chunk_schema(chunk: Chunk) -> DocumentChunk:
-    """The wire form of a chunk (without its vector)."""
-    return DocumentChunk(
-        id=chunk.id,
-        ordinal=chunk.ordinal,
-        text=chunk.text,
-        heading_path=list(chunk.heading_path),
-        page=chunk.page,
-        page_end=chunk.page_end,
-        token_count=chunk.token_count,
-        embedding_space=chunk.embedding_space,
-    )
 
 
 async def sha256_in_use(session: AsyncSession, sha256: str) -> bool:

@@ -19,7 +19,7 @@ from multipart import (
     parse_options_header,
 )
 
-from server.errors import AppError
+from server.errors import DomainError
 
 from .storage import TooLarge
 
@@ -47,13 +47,15 @@ class Received(msgspec.Struct, frozen=True):
     fields: dict[str, str]
 
 
-def too_large(limit: int) -> AppError:
+def too_large(limit: int) -> DomainError:
     """413 naming the limit."""
-    return AppError(413, f"the file is larger than the limit of {limit // (1024 * 1024)} MiB")
+    return DomainError(
+        "too_large", f"the file is larger than the limit of {limit // (1024 * 1024)} MiB"
+    )
 
 
-def _bad(message: str) -> AppError:
-    return AppError(400, message)
+def _bad(message: str) -> DomainError:
+    return DomainError("bad_request", message)
 
 
 class _Form:

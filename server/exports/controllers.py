@@ -18,7 +18,7 @@ from server.access import VIEWER
 from server.db.models import Export as ExportModel
 from server.db.models import User
 
-from .schemas import Export, ExportCreate, export_schema
+from .schemas import Export, ExportCreate, export_out
 from .services import ExportService
 
 if TYPE_CHECKING:
@@ -35,11 +35,10 @@ logger = structlog.get_logger()
 async def _announce(publisher: Publisher, export: Export) -> None:
     """``export:updated`` for a new export, sent once the request has committed it."""
     try:
-        await events.publish(
+        await events.emit(
             publisher,
             [events.project_channel(export.project_id)],
-            "export:updated",
-            {"export": export},
+            events.ExportUpdated(events.ExportData(export)),
         )
     except Exception as exc:
         logger.warning("export:updated not delivered", export_id=str(export.id), error=str(exc))
@@ -70,7 +69,7 @@ class ExportController(Controller):
             project_id, data.format, request.user.id, timeout_s=settings.exports.job_timeout_s
         )
         audit.note(request, "export", export.id)
-        body = export_schema(export)
+        body = export_out(export)
         announce = BackgroundTask(_announce, request.app.state.publisher, body)
         return Response(body, status_code=202, background=announce)
 
@@ -79,14 +78,14 @@ class ExportController(Controller):
         self, project_id: FromPath[UUID], exports: NamedDependency[ExportService]
     ) -> list[Export]:
         """The project's exports, newest first."""
-        return [export_schema(e) for e in await exports.for_project(project_id)]
+        return [export_out(e) for e in await exports.for_project(project_id)]
 
     @get("/api/v1/exports/{export_id:uuid}", opt=EXPORT_OF, operation_id="get_export")
     async def get_export(
         self, export_id: FromPath[UUID], exports: NamedDependency[ExportService]
     ) -> Export:
         """One export and its status."""
-        return export_schema(await exports.get(export_id))
+        return export_out(await exports.get(export_id))
 
     @get(
         "/api/v1/exports/{export_id:uuid}/download",

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import TYPE_CHECKING, Literal
-from uuid import UUID
+from typing import TYPE_CHECKING
 
 import msgspec
+
+from server.events import Export, ExportFormatName, ExportStatus
 
 if TYPE_CHECKING:
     from server.db.models import Export as ExportModel
 
-ExportFormatName = Literal["pdf", "docx", "md", "json"]
-ExportStatus = Literal["queued", "running", "completed", "failed", "expired"]
+__all__ = ("Export", "ExportCreate", "ExportFormatName", "ExportStatus", "export_out")
 
 
 class ExportCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -21,24 +20,7 @@ class ExportCreate(msgspec.Struct, forbid_unknown_fields=True):
     format: ExportFormatName
 
 
-class Export(msgspec.Struct):
-    """An export: ``queued → running → completed | failed``, then ``expired``."""
-
-    id: UUID
-    project_id: UUID
-    format: ExportFormatName
-    status: ExportStatus
-    created_at: datetime
-    updated_at: datetime
-    filename: str | None = None
-    content_type: str | None = None
-    size_bytes: int | None = None
-    error: str | None = None
-    expires_at: datetime | None = None
-    download_url: str | None = None
-
-
-def export_schema(export: ExportModel) -> Export:
+def export_out(export: ExportModel) -> Export:
     """The wire form of an export row; ``download_url`` once its file is ready."""
     return Export(
         id=export.id,

@@ -9,7 +9,7 @@ from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import select
 
 from server.db.models import Export
-from server.errors import AppError, conflict
+from server.errors import DomainError, conflict
 from tasks import queue
 from tasks.exports import KIND
 
@@ -51,12 +51,14 @@ class ExportService(SQLAlchemyAsyncRepositoryService[Export]):
     def file_of(export: Export, data_dir: Path) -> Path:
         """The stored file of a completed export; 409 before it is ready, 410 once gone."""
         if export.status == "expired":
-            raise AppError(410, "this export has expired; request a new one")
+            raise DomainError("gone", "this export has expired; request a new one")
         if export.status != "completed" or export.storage_path is None:
             raise conflict(
                 f"this export is {export.status}, not ready to download", status=export.status
             )
         path = data_dir / export.storage_path
         if not path.is_file():
-            raise AppError(410, "this export's file is no longer available; request a new one")
+            raise DomainError(
+                "gone", "this export's file is no longer available; request a new one"
+            )
         return path

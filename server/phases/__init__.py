@@ -8,9 +8,9 @@ from .cascade import dependents
 from .context import DEFAULT_BUDGET, Reader, chat_request, reconstruct, with_feedback
 from .controllers import PhaseController
 from .drafting import announce, draft, store_draft, view
-from .flow import CommandError, Engine, PhaseFlow
+from .flow import Engine, PhaseFlow
 from .planner import PhaseCommands, PhasePlanner, install_planner
-from .services import PhaseService, VersionConflictError, WriteResult
+from .services import PhaseService, WriteResult
 from .summary import summarise
 from .templates import (
     PhaseTemplate,
@@ -24,7 +24,6 @@ from .templates import (
 
 __all__ = [
     "DEFAULT_BUDGET",
-    "CommandError",
     "Engine",
     "PhaseCommands",
     "PhaseController",
@@ -33,7 +32,6 @@ __all__ = [
     "PhaseService",
     "PhaseTemplate",
     "Reader",
-    "VersionConflictError",
     "Workflow",
     "WorkflowCatalog",
     "WriteResult",

@@ -15,7 +15,7 @@ from providers import ProvidersUnavailable
 from server import audit
 from server.access import EDITOR, VIEWER
 from server.db.models import Project, User
-from server.errors import AppError, not_found
+from server.errors import DomainError, not_found
 
 from .context import DEFAULT_BUDGET, Reader, reconstruct
 from .drafting import announce, draft, view
@@ -232,7 +232,7 @@ class PhaseController(Controller):
                 reader=_reader(request),
             )
         except ProvidersUnavailable as error:
-            raise AppError(503, str(error), code="provider_unavailable") from None
+            raise DomainError("provider_unavailable", str(error)) from None
 
     @post("/regenerate-stale", opt=EDITOR, operation_id="regenerate_stale_phases", status_code=200)
     async def regenerate_stale(
@@ -320,7 +320,7 @@ class PhaseController(Controller):
         _, workflow = await _workflow(request, db_session, project_id)
         spec = workflow.phase(number) if workflow else None
         if spec is None or not 0 <= index < len(spec.questions):
-            raise AppError(404, f"phase {number} has no question {index}", code="not_found")
+            raise not_found(f"phase {number} question {index}")
         row = await phases.set_answer(
             project_id, number, index, question=spec.questions[index], answer=data.answer
         )

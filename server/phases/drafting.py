@@ -8,7 +8,7 @@ import msgspec
 
 from providers import Completion, TextDelta
 from server.ai import record_completion
-from server.events import project_channel, publish
+from server.events import PhaseData, PhaseStale, PhaseUpdated, StaleData, emit, project_channel
 
 from .context import chat_request, reconstruct
 from .views import phase_schema
@@ -105,6 +105,6 @@ async def announce(
     """Tell the project's participants: ``phase:updated`` per phase, then ``phase:stale``."""
     channels = [project_channel(project_id)]
     for phase in updated:
-        await publish(publisher, channels, "phase:updated", {"phase": phase})
+        await emit(publisher, channels, PhaseUpdated(PhaseData(phase)))
     if stale:
-        await publish(publisher, channels, "phase:stale", {"numbers": stale})
+        await emit(publisher, channels, PhaseStale(StaleData(stale)))

@@ -8,11 +8,12 @@ answer only once a question is pending: a greeting before that starts the phase 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from providers import ChatRequest, Message, ReplyContext
 from server.chat import ReplyPlan
 from server.db.models import ChatSession, Project
+from server.errors import DomainError
 
 from .context import Reader, chat_request, reconstruct, with_feedback
 from .drafting import announce, store_draft, view
@@ -38,15 +39,6 @@ APPROVAL_QUESTION = (
     "or tell me what to change."
 )
 """Said after every finished draft; not part of the stored version."""
-
-
-class CommandError(Exception):
-    """A phase command that cannot be carried out; ``code`` is a ``chat:error`` code."""
-
-    def __init__(self, code: Literal["bad_request", "not_found"], message: str) -> None:
-        super().__init__(message)
-        self.code: Literal["bad_request", "not_found"] = code
-        self.message = message
 
 
 class Engine:
@@ -101,7 +93,7 @@ class PhaseFlow:
     async def move_to(self, number: int) -> Phase:
         """Make phase ``number`` the session's phase; ``not_found`` if there is none."""
         if number not in self.rows:
-            raise CommandError(
+            raise DomainError(
                 "not_found", f"there is no phase {number}; this project has 1 to {len(self.rows)}"
             )
         chat = await self.session.get(ChatSession, self.turn.session_id)
@@ -285,7 +277,7 @@ class PhaseFlow:
         """Approve the current phase's draft and move on to the next unfinished phase."""
         row = await self.current()
         if row.current_version is None:
-            raise CommandError(
+            raise DomainError(
                 "bad_request",
                 f"phase {row.number} has no draft to approve yet; answer its questions or /draft",
             )
@@ -309,11 +301,11 @@ class PhaseFlow:
     async def answer(self, number: int, question: int, text: str) -> ReplyPlan:
         """Set the answer to ``question`` (from 1) of phase ``number``."""
         if number not in self.rows:
-            raise CommandError("not_found", f"there is no phase {number}")
+            raise DomainError("not_found", f"there is no phase {number}")
         row = self.rows[number]
         spec = self.spec(row)
         if spec is None or not 1 <= question <= len(spec.questions):
-            raise CommandError("not_found", f"phase {number} has no question {question}")
+            raise DomainError("not_found", f"phase {number} has no question {question}")
         await self.phases.set_answer(
             row.project_id,
             number,

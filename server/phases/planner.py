@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from server.chat import ChatProblem
+from server.errors import DomainError
 
-from .flow import CommandError, Engine, PhaseFlow
+from .flow import Engine, PhaseFlow
 
 if TYPE_CHECKING:
     from litestar import Litestar
@@ -35,7 +35,7 @@ _ANSWER = re.compile(r"^(?P<phase>\d+)\.(?P<question>\d+)\s+(?P<text>\S.*)$", re
 
 def _number(arg: str | None, command: str) -> int:
     if arg is None or not arg.strip().isdigit():
-        raise CommandError("bad_request", f"/{command} needs a phase number, e.g. /{command} 3")
+        raise DomainError("bad_request", f"/{command} needs a phase number, e.g. /{command} 3")
     return int(arg.strip())
 
 
@@ -54,7 +54,7 @@ class PhasePlanner:
         if command is not None:
             try:
                 return await self._command(flow, command["name"].lower(), command["arg"])
-            except CommandError as error:
+            except DomainError as error:
                 return flow.say(error.message[:1].upper() + error.message[1:] + ".")
         plan = await flow.on_message()
         return plan if plan is not None else await self.memory.plan(session, turn, profile)
@@ -72,7 +72,7 @@ class PhasePlanner:
         if name == "answer":
             match = _ANSWER.match((arg or "").strip())
             if match is None:
-                raise CommandError(
+                raise DomainError(
                     "bad_request", "use /answer PHASE.QUESTION text, e.g. /answer 3.2 …"
                 )
             return await flow.answer(int(match["phase"]), int(match["question"]), match["text"])
@@ -93,18 +93,15 @@ class PhaseCommands:
         """The reply to a phase event; errors become ``chat:error`` frames with their code."""
         flow = PhaseFlow(self.engine, db_session, turn)
         if not await flow.load():
-            raise ChatProblem("not_found", "this project has no phases")
-        try:
-            if event == "phase:goto":
-                return await flow.goto(int(data["number"]))
-            if event == "phase:approve":
-                return await flow.approve()
-            if event == "phase:regenerate":
-                number = data.get("number")
-                return await flow.regenerate(int(number) if number is not None else None)
-        except CommandError as error:
-            raise ChatProblem(error.code, error.message) from None
-        raise ChatProblem("bad_request", f"unknown phase event {event!r}")
+            raise DomainError("not_found", "this project has no phases")
+        if event == "phase:goto":
+            return await flow.goto(int(data["number"]))
+        if event == "phase:approve":
+            return await flow.approve()
+        if event == "phase:regenerate":
+            number = data.get("number")
+            return await flow.regenerate(int(number) if number is not None else None)
+        raise DomainError("bad_request", f"unknown phase event {event!r}")
 
 
 async def install_planner(app: Litestar) -> None:

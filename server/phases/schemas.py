@@ -9,40 +9,24 @@ from uuid import UUID
 import msgspec
 
 from providers import ReplyContext
+from server.events import Phase, PhaseAnswer, PhaseStatus
 
-Status = Literal["not_started", "in_progress", "completed", "stale"]
+__all__ = (
+    "AnswerUpdate",
+    "ContextRequest",
+    "Phase",
+    "PhaseAnswer",
+    "PhaseEdit",
+    "PhaseStatus",
+    "PhaseVersion",
+    "PromptMessage",
+    "ReconstructedContext",
+    "Source",
+    "StaleRegeneration",
+    "VersionDiff",
+)
+
 Content = Annotated[str, msgspec.Meta(max_length=500_000)]
-
-
-class PhaseAnswer(msgspec.Struct):
-    """The user's answer to one of a phase's questions."""
-
-    index: int
-    question: str
-    answer: str
-    answered_at: datetime
-    message_id: UUID | None = None
-
-
-class Phase(msgspec.Struct):
-    """A phase of a project's document with its questions, answers and current content.
-
-    ``next_question`` is the index of the first unanswered question; ``awaiting_approval`` is
-    true while a draft exists but the phase has not been approved.
-    """
-
-    number: int
-    title: str
-    goal: str
-    status: Status
-    depends_on: list[int]
-    current_version: int | None
-    awaiting_approval: bool
-    questions: list[str]
-    answers: list[PhaseAnswer]
-    next_question: int | None
-    content: str | None
-    updated_at: datetime
 
 
 class PhaseVersion(msgspec.Struct):

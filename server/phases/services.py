@@ -17,7 +17,7 @@ from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import select
 
 from server.db.models import Phase, PhaseVersion
-from server.errors import AppError, conflict, not_found
+from server.errors import DomainError, conflict, not_found
 
 from .cascade import dependents
 from .templates import order_by_dependencies
@@ -31,21 +31,15 @@ if TYPE_CHECKING:
 AUTHOR_KINDS = ("user", "assistant")
 
 
-class VersionConflictError(AppError):
-    """409: the edit was based on a version that is no longer current; nothing was written."""
-
-    def __init__(self, phase: Phase, current: PhaseVersion | None, rejected: str) -> None:
-        super().__init__(
-            409,
-            f"phase {phase.number} changed since your edit began: it is at version "
-            f"{phase.current_version}; merge your text into it and save again",
-            code="conflict",
-            extra={
-                "current_version": phase.current_version,
-                "current_content": current.content if current else None,
-                "rejected_content": rejected,
-            },
-        )
+def version_conflict(phase: Phase, current: PhaseVersion | None, rejected: str) -> DomainError:
+    """The edit was based on a version that is no longer current; nothing was written."""
+    return conflict(
+        f"phase {phase.number} changed since your edit began: it is at version "
+        f"{phase.current_version}; merge your text into it and save again",
+        current_version=phase.current_version,
+        current_content=current.content if current else None,
+        rejected_content=rejected,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +141,7 @@ class PhaseService(SQLAlchemyAsyncRepositoryService[Phase]):
     ) -> WriteResult:
         """Store a new version of phase ``number`` and make its dependents stale.
 
-        With ``check_based_on`` the write is refused with ``VersionConflictError`` unless
+        With ``check_based_on`` the write is refused with a ``conflict`` error unless
         ``based_on`` is the current version. ``status`` sets the phase's status (default:
         unchanged, except that a ``not_started`` phase becomes ``in_progress``). Every phase
         that depends on this one, transitively, and has content becomes ``stale``.
@@ -160,7 +154,7 @@ class PhaseService(SQLAlchemyAsyncRepositoryService[Phase]):
             raise not_found(f"phase {number}")
         if check_based_on and based_on != phase.current_version:
             current = await self.version(phase, phase.current_version)
-            raise VersionConflictError(phase, current, content)
+            raise version_conflict(phase, current, content)
         version = PhaseVersion(
             phase_id=phase.id,
             project_id=project_id,
@@ -195,7 +189,7 @@ class PhaseService(SQLAlchemyAsyncRepositoryService[Phase]):
     async def edit(
         self, project_id: UUID, number: int, content: str, based_on: int | None, **author: Any
     ) -> WriteResult:
-        """A person's edit: a new version, or ``VersionConflictError`` if the base is out of date.
+        """A person's edit: a new version, or a ``conflict`` error if the base is out of date.
 
         Editing a completed phase keeps it completed; a stale phase the user rewrites is back
         ``in_progress`` until approved.

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import msgspec
 
 from providers import ConfigError
-from server.errors import AppError
+from server.errors import DomainError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -135,10 +135,9 @@ class WorkflowCatalog:
         workflow = self.get(name)
         if workflow is None:
             available = ", ".join(sorted(self.names()))
-            raise AppError(
-                422,
+            raise DomainError(
+                "unknown_template",
                 f"there is no workflow template {name!r}; available: {available}",
-                code="unknown_template",
             )
         return workflow
 

@@ -16,7 +16,7 @@ from server.access import EDITOR, OWNER, USER, VIEWER
 from server.db.models import Invitation as InvitationModel
 from server.db.models import Project as ProjectModel
 from server.db.models import User
-from server.errors import AppError, not_found
+from server.errors import conflict, invalid, not_found
 from server.phases import PhaseService
 
 from .schemas import (
@@ -123,7 +123,7 @@ class ProjectController(Controller):
             changes["name"] = data.name
         if data.profile is not None:
             if data.profile and data.profile not in request.app.state.config_store.config.profiles:
-                raise AppError(422, f"profile {data.profile!r} is not in config.json")
+                raise invalid(f"profile {data.profile!r} is not in config.json")
             changes["profile"] = data.profile or None
         project = await projects.update(changes, item_id=project_id)
         return to_schema(project, request.state.project_role)
@@ -221,7 +221,7 @@ class ProjectController(Controller):
         if invitation is None:
             raise not_found("invitation")
         if invitation.accepted_at is not None:
-            raise AppError(409, "this invitation was already accepted")
+            raise conflict("this invitation was already accepted")
         await invitations.update({"revoked_at": datetime.now(UTC)}, item_id=invitation_id)
 
 

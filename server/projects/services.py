@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 
 from server.accounts.security import digest, new_secret
 from server.db.models import ROLE_RANK, Invitation, Project, ProjectMember, User
-from server.errors import AppError, conflict, not_found
+from server.errors import DomainError, conflict, not_found
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -134,9 +134,9 @@ class InvitationService(SQLAlchemyAsyncRepositoryService[Invitation]):
         if invitation is None or invitation.revoked_at is not None:
             raise not_found("invitation")
         if invitation.accepted_at is not None:
-            raise AppError(410, "this invitation was already used", code="gone")
+            raise DomainError("gone", "this invitation was already used")
         if invitation.expires_at <= now:
-            raise AppError(410, "this invitation has expired", code="gone")
+            raise DomainError("gone", "this invitation has expired")
         if invitation.email and invitation.email != user.email:
             raise not_found("invitation")
         claimed = await self.repository.session.execute(
@@ -146,7 +146,7 @@ class InvitationService(SQLAlchemyAsyncRepositoryService[Invitation]):
             .returning(Invitation.id)
         )
         if claimed.scalar_one_or_none() is None:
-            raise AppError(410, "this invitation was already used", code="gone")
+            raise DomainError("gone", "this invitation was already used")
         session = self.repository.session
         member = await session.scalar(
             select(ProjectMember).where(

@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Any, get_args
 
 import msgspec
 
-from server.chat import ClientFrame, ServerFrame, asyncapi_document
+from server.chat import ClientFrame, asyncapi_document
+from server.events import ServerFrame
 from server.chat.asyncapi import REF
 
 if TYPE_CHECKING:

@@ -13,6 +13,7 @@ from ingest import Limits
 from server.db.models import Chunk, Document
 from server.documents.pipeline import ingest_document
 from server.documents.storage import FileStore
+from server.events import DocumentUpdated
 
 from .conftest import corpus, pdf_with_facts
 
@@ -24,19 +25,21 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from providers import Embedder
+    from server.events import ServerFrame
 
 
 class Events:
     """Collects what the pipeline publishes."""
 
     def __init__(self) -> None:
-        self.seen: list[tuple[list[str], str, Any]] = []
+        self.seen: list[tuple[list[str], DocumentUpdated]] = []
 
-    async def __call__(self, channels: list[str], event: str, data: Any) -> None:
-        self.seen.append((channels, event, data))
+    async def __call__(self, channels: list[str], frame: ServerFrame) -> None:
+        assert isinstance(frame, DocumentUpdated)
+        self.seen.append((channels, frame))
 
     def statuses(self) -> list[str]:
-        return [data["document"].status for _, _, data in self.seen]
+        return [frame.data.document.status for _, frame in self.seen]
 
 
 @pytest.fixture
@@ -77,7 +80,7 @@ async def run(
         document_id,
         session_factory=sessions,
         embedder=embedder,
-        publish=events,
+        emit=events,
         store=store,
         **kwargs,
     )
@@ -102,7 +105,7 @@ async def test_pdf_is_indexed_with_pages_and_progress(
     assert len(planted[0].embedding) == 256
     assert events.statuses()[0] == "processing"
     assert events.statuses()[-1] == "completed"
-    assert all(channels == [f"project:{document.project_id}"] for channels, _, _ in events.seen)
+    assert all(channels == [f"project:{document.project_id}"] for channels, _ in events.seen)
 
 
 @pytest.mark.parametrize(

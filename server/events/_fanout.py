@@ -1,15 +1,15 @@
-"""Fan-out of server events to WebSocket (and SSE) clients, across server instances.
+"""Fan-out of server frames to WebSocket (and SSE) clients, across server instances.
 
-Events travel as ready-to-send JSON frames ``{"event", "data"}`` over Litestar channels: the
-memory backend in the embedded default, Redis pub/sub when ``REDIS_URL`` is set, so that a
-worker process or another server instance reaches every connected client. Channel names:
-``project:<id>`` for project-wide events (documents, exports, phases) and ``session:<id>`` for
-one chat session's messages, deltas and typing.
+Frames travel as ready-to-send JSON over Litestar channels: the memory backend in the embedded
+default, Redis pub/sub when ``REDIS_URL`` is set, so that a worker process or another server
+instance reaches every connected client. Channel names: ``project:<id>`` for project-wide events
+(documents, exports, phases) and ``session:<id>`` for one chat session's messages, deltas and
+typing.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import msgspec
 from litestar.channels import ChannelsPlugin
@@ -22,20 +22,9 @@ if TYPE_CHECKING:
 
     from litestar.channels.backends.base import ChannelsBackend
 
+    from ._frames import ServerFrame
+
 KEY_PREFIX = "ua-events"
-
-
-class Frame(msgspec.Struct, omit_defaults=True):
-    """A server → client frame."""
-
-    event: str
-    data: Any
-    ref: str | None = None
-
-
-def encode_frame(event: str, data: Any, ref: str | None = None) -> bytes:
-    """The JSON text of a frame (msgspec encodes Structs, UUIDs and datetimes directly)."""
-    return msgspec.json.encode(Frame(event, data, ref))
 
 
 def project_channel(project_id: UUID | str) -> str:
@@ -86,6 +75,6 @@ class PluginPublisher:
         await self._plugin.wait_published(data, list(channels))
 
 
-async def publish(publisher: Publisher, channels: Iterable[str], event: str, data: Any) -> None:
-    """Send one event to every client subscribed to ``channels``."""
-    await publisher.publish(encode_frame(event, data), channels)
+async def emit(publisher: Publisher, channels: Iterable[str], frame: ServerFrame) -> None:
+    """Send ``frame`` to every client subscribed to ``channels``: the one way events leave."""
+    await publisher.publish(msgspec.json.encode(frame), channels)
