@@ -192,6 +192,8 @@ DECLARE
     term_ids bigint[];
     weights float8[];
     essential boolean[];
+    essential_ids bigint[];
+    optional_ids bigint[];
     optional_bound float8;
     pool integer := greatest(4 * p_depth, p_pool);
     pool_ids uuid[];
@@ -230,6 +232,10 @@ BEGIN
     IF term_ids IS NULL THEN
         RETURN;
     END IF;
+    -- Posting lists are read by `term_id = ANY(array)`, which the primary key serves; a join
+    -- to the unnested arrays alone could make the planner scan every posting.
+    essential_ids := ARRAY(SELECT u.id FROM unnest(term_ids, essential) u(id, e) WHERE u.e);
+    optional_ids := ARRAY(SELECT u.id FROM unnest(term_ids, essential) u(id, e) WHERE NOT u.e);
     -- A chunk's share from a term is below the term's weight (tf / (tf + K) < 1): what the
     -- optional terms can add at most, counted once per lexeme.
     SELECT coalesce(sum(w), 0) INTO optional_bound FROM (
@@ -244,7 +250,8 @@ BEGIN
         SELECT p.chunk_id,
                sum(u.w * p.tf / (p.tf + p_k1 * (1 - p_b + p_b * p.length / avgdl))) AS partial
         FROM bm25_postings p
-        JOIN unnest(term_ids, weights, essential) u(id, w, e) ON u.id = p.term_id AND u.e
+        JOIN unnest(term_ids, weights) u(id, w) ON u.id = p.term_id
+        WHERE p.term_id = ANY(essential_ids)
         GROUP BY p.chunk_id
         ORDER BY partial DESC, p.chunk_id
         LIMIT pool + 1
@@ -255,9 +262,8 @@ BEGIN
         SELECT c.id, c.partial + coalesce(sum(
                    u.w * p.tf / (p.tf + p_k1 * (1 - p_b + p_b * p.length / avgdl))), 0) AS total
         FROM unnest(pool_ids[1:pool], pool_partials[1:pool]) c(id, partial)
-        LEFT JOIN bm25_postings p ON p.chunk_id = c.id AND p.term_id = ANY(term_ids)
-        LEFT JOIN unnest(term_ids, weights, essential) u(id, w, e)
-          ON u.id = p.term_id AND NOT u.e
+        LEFT JOIN bm25_postings p ON p.term_id = ANY(optional_ids) AND p.chunk_id = c.id
+        LEFT JOIN unnest(term_ids, weights) u(id, w) ON u.id = p.term_id
         GROUP BY c.id, c.partial
     ) f;
     threshold := best_scores[p_depth];
@@ -277,6 +283,7 @@ BEGIN
            sum(u.w * p.tf / (p.tf + p_k1 * (1 - p_b + p_b * p.length / avgdl))) AS total
     FROM bm25_postings p
     JOIN unnest(term_ids, weights) u(id, w) ON u.id = p.term_id
+    WHERE p.term_id = ANY(term_ids)
     GROUP BY p.chunk_id
     ORDER BY total DESC, p.chunk_id
     LIMIT p_depth;
