@@ -27,20 +27,15 @@ K1 = 1.2
 """Term-frequency saturation (Lucene's and Elasticsearch's default)."""
 B = 0.75
 """Strength of document-length normalisation (Lucene's and Elasticsearch's default)."""
-ESSENTIAL_POSTINGS = 20_000
-"""The rarest query terms are scored first while their postings add up to at most this."""
-POOL = 200
-"""How many of the best chunks by those terms get the other terms' share added (at least)."""
 
 
 def keyword_ctes() -> str:
     """CTEs ending in ``kw (id, rank, score)``: the ``:depth`` best chunks by BM25.
 
     Parameters: ``:project_id``, ``:user_id`` (nothing is read unless they are a member),
-    ``:source_types``, ``:query``, ``:depth``. The ranking is ``bm25_top`` (migration 0006):
-    it scores the chunks holding the query's rarest terms first and adds the common terms'
-    share to the best of them, which is exact whenever no other chunk can still reach the
-    top ``depth`` (MaxScore); when one could, it scores every chunk with any query term.
+    ``:source_types``, ``:query``, ``:depth``. The ranking is ``bm25_top`` (migration 0006),
+    which adds up the postings of every query lexeme: cost grows with how many chunks hold
+    the query's words (see docs/retrieval.md for what that means at 100,000 chunks).
     """
     return f"""
     kw AS (
@@ -48,7 +43,7 @@ def keyword_ctes() -> str:
                b.score
         FROM bm25_top(
             :project_id, CAST(:source_types AS text[]), :query, :depth,
-            {K1}, {B}, '{TEXT_SEARCH_CONFIG}'::regconfig, {ESSENTIAL_POSTINGS}, {POOL}
+            {K1}, {B}, '{TEXT_SEARCH_CONFIG}'::regconfig
         ) b
         WHERE EXISTS (
             SELECT 1 FROM project_members m

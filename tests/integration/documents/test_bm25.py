@@ -151,32 +151,11 @@ async def _assert_exact(db: AsyncSession, user_id: UUID, project_id: UUID) -> No
             assert hit.score == pytest.approx(by_id[hit.chunk_id], rel=1e-5), query
         scores = [h.score for h in hits]
         assert scores == sorted(scores, reverse=True)
-        await _assert_pruned_top_is_exact(db, project_id, query, sorted(by_id.values()))
-
-
-async def _assert_pruned_top_is_exact(
-    db: AsyncSession, project_id: UUID, query: str, expected: list[float]
-) -> None:
-    """``bm25_top`` with a tiny budget and pool (so that most query terms are optional and the
-    pool is cut) still returns the exact best scores, whichever path it takes."""
-    best = sorted((s for s in expected if s > 0), reverse=True)
-    for budget, pool, depth in ((1, 1, 1), (5, 2, 3), (40, 5, 5), (1, 1, 20)):
-        rows = await db.execute(
-            text(
-                "SELECT score FROM bm25_top(:p, ARRAY['document'], :q, :depth, :k1, :b,"
-                " 'english'::regconfig, :budget, :pool)"
-            ),
-            {
-                "p": project_id,
-                "q": query,
-                "depth": depth,
-                "k1": K1,
-                "b": B,
-                "budget": budget,
-                "pool": pool,
-            },
+        top = await search(
+            db, user_id=user_id, project_id=project_id, query=query, k=3, mode="keyword"
         )
-        assert [r.score for r in rows] == pytest.approx(best[:depth], rel=1e-5), (query, budget)
+        best = sorted((s for s in by_id.values() if s > 0), reverse=True)[:3]
+        assert [h.score for h in top] == pytest.approx(best, rel=1e-5), query
 
 
 async def test_keyword_scores_are_exact_bm25_after_adds_and_deletes(

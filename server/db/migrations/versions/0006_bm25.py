@@ -184,110 +184,38 @@ $$
     r"""
 CREATE FUNCTION bm25_top(
     p_project uuid, p_source_types text[], p_query text, p_depth integer,
-    p_k1 float8, p_b float8, p_config regconfig, p_budget integer, p_pool integer
-) RETURNS TABLE (chunk_id uuid, score float8) LANGUAGE plpgsql STABLE AS $$
-DECLARE
-    n float8;
-    avgdl float8;
-    term_ids bigint[];
-    weights float8[];
-    essential boolean[];
-    essential_ids bigint[];
-    optional_ids bigint[];
-    optional_bound float8;
-    pool integer := greatest(4 * p_depth, p_pool);
-    pool_ids uuid[];
-    pool_partials float8[];
-    best_ids uuid[];
-    best_scores float8[];
-    threshold float8;
-BEGIN
-    SELECT sum(s.chunks), sum(s.total_length)::float8 / nullif(sum(s.chunks), 0)
-    INTO n, avgdl
-    FROM bm25_scopes s
-    WHERE s.project_id = p_project AND s.source_type = ANY(p_source_types);
-    IF avgdl IS NULL THEN
-        RETURN;
-    END IF;
-    -- Query lexemes by ascending document frequency: the rarest are "essential" while their
-    -- postings add up to at most p_budget (MaxScore, Turtle and Flood 1995).
-    WITH q AS (
+    p_k1 float8, p_b float8, p_config regconfig
+) RETURNS TABLE (chunk_id uuid, score float8) LANGUAGE sql STABLE AS $$
+    WITH scope AS (
+        SELECT sum(s.chunks)::float8 AS n,
+               sum(s.total_length)::float8 / nullif(sum(s.chunks), 0) AS avgdl
+        FROM bm25_scopes s
+        WHERE s.project_id = p_project AND s.source_type = ANY(p_source_types)
+    ),
+    query AS (
         SELECT lexeme, coalesce(array_length(positions, 1), 1) AS qtf
         FROM unnest(to_tsvector(p_config, p_query))
     ),
-    t AS (
-        SELECT t.id, t.lexeme, q.qtf, sum(t.df) OVER (PARTITION BY t.lexeme) AS ldf
-        FROM bm25_terms t JOIN q ON q.lexeme = t.lexeme
+    terms AS (
+        SELECT t.id, q.qtf, sum(t.df) OVER (PARTITION BY t.lexeme) AS df
+        FROM bm25_terms t JOIN query q ON q.lexeme = t.lexeme
         WHERE t.project_id = p_project AND t.source_type = ANY(p_source_types)
     ),
-    lexemes AS (
-        SELECT lexeme, ldf, sum(ldf) OVER (ORDER BY ldf, lexeme) AS running,
-               row_number() OVER (ORDER BY ldf, lexeme) AS position
-        FROM (SELECT DISTINCT lexeme, ldf FROM t) d
+    weights AS (
+        SELECT array_agg(t.id) AS ids,
+               array_agg(t.qtf * ln(1 + (s.n - t.df + 0.5) / (t.df + 0.5))) AS weights
+        FROM terms t CROSS JOIN scope s
     )
-    SELECT array_agg(t.id), array_agg(t.qtf * ln(1 + (n - t.ldf + 0.5) / (t.ldf + 0.5))),
-           array_agg(l.position = 1 OR l.running <= p_budget)
-    INTO term_ids, weights, essential
-    FROM t JOIN lexemes l ON l.lexeme = t.lexeme;
-    IF term_ids IS NULL THEN
-        RETURN;
-    END IF;
-    -- Posting lists are read by `term_id = ANY(array)`, which the primary key serves; a join
-    -- to the unnested arrays alone could make the planner scan every posting.
-    essential_ids := ARRAY(SELECT u.id FROM unnest(term_ids, essential) u(id, e) WHERE u.e);
-    optional_ids := ARRAY(SELECT u.id FROM unnest(term_ids, essential) u(id, e) WHERE NOT u.e);
-    -- A chunk's share from a term is below the term's weight (tf / (tf + K) < 1): what the
-    -- optional terms can add at most, counted once per lexeme.
-    SELECT coalesce(sum(w), 0) INTO optional_bound FROM (
-        SELECT max(u.w) AS w FROM unnest(term_ids, weights, essential) u(id, w, e)
-        JOIN bm25_terms bt ON bt.id = u.id
-        WHERE NOT u.e GROUP BY bt.lexeme
-    ) d;
-    SELECT array_agg(c.chunk_id ORDER BY c.partial DESC, c.chunk_id),
-           array_agg(c.partial ORDER BY c.partial DESC, c.chunk_id)
-    INTO pool_ids, pool_partials
-    FROM (
-        SELECT p.chunk_id,
-               sum(u.w * p.tf / (p.tf + p_k1 * (1 - p_b + p_b * p.length / avgdl))) AS partial
-        FROM bm25_postings p
-        JOIN unnest(term_ids, weights) u(id, w) ON u.id = p.term_id
-        WHERE p.term_id = ANY(essential_ids)
-        GROUP BY p.chunk_id
-        ORDER BY partial DESC, p.chunk_id
-        LIMIT pool + 1
-    ) c;
-    SELECT array_agg(f.id ORDER BY f.total DESC, f.id), array_agg(f.total ORDER BY f.total DESC, f.id)
-    INTO best_ids, best_scores
-    FROM (
-        SELECT c.id, c.partial + coalesce(sum(
-                   u.w * p.tf / (p.tf + p_k1 * (1 - p_b + p_b * p.length / avgdl))), 0) AS total
-        FROM unnest(pool_ids[1:pool], pool_partials[1:pool]) c(id, partial)
-        LEFT JOIN bm25_postings p ON p.term_id = ANY(optional_ids) AND p.chunk_id = c.id
-        LEFT JOIN unnest(term_ids, weights) u(id, w) ON u.id = p.term_id
-        GROUP BY c.id, c.partial
-    ) f;
-    threshold := best_scores[p_depth];
-    -- Exact when nothing outside the fully scored pool can reach the depth-th score: chunks with
-    -- no essential term score at most optional_bound, pool runners-up at most their partial
-    -- plus it. Otherwise score every chunk that has any query term.
-    IF optional_bound = 0
-       OR (threshold IS NOT NULL
-           AND optional_bound < threshold
-           AND coalesce(pool_partials[pool + 1], 0) + optional_bound < threshold) THEN
-        RETURN QUERY
-        SELECT b.id, b.s FROM unnest(best_ids[1:p_depth], best_scores[1:p_depth]) b(id, s);
-        RETURN;
-    END IF;
-    RETURN QUERY
+    -- Posting lists are read by `term_id = ANY(array)`, which the primary key serves.
     SELECT p.chunk_id,
-           sum(u.w * p.tf / (p.tf + p_k1 * (1 - p_b + p_b * p.length / avgdl))) AS total
-    FROM bm25_postings p
-    JOIN unnest(term_ids, weights) u(id, w) ON u.id = p.term_id
-    WHERE p.term_id = ANY(term_ids)
+           sum(u.w * p.tf / (p.tf + p_k1 * (1 - p_b + p_b * p.length / s.avgdl))) AS total
+    FROM weights w
+    CROSS JOIN scope s
+    JOIN bm25_postings p ON p.term_id = ANY(w.ids)
+    JOIN unnest(w.ids, w.weights) u(id, w) ON u.id = p.term_id
     GROUP BY p.chunk_id
     ORDER BY total DESC, p.chunk_id
-    LIMIT p_depth;
-END
+    LIMIT p_depth
 $$
     """,
     r"""
@@ -384,7 +312,7 @@ def downgrade() -> None:
         "DROP FUNCTION IF EXISTS bm25_chunks_inserted()",
         (
             "DROP FUNCTION IF EXISTS "
-            "bm25_top(uuid, text[], text, integer, float8, float8, regconfig, integer, integer)"
+            "bm25_top(uuid, text[], text, integer, float8, float8, regconfig)"
         ),
         "DROP FUNCTION IF EXISTS bm25_unindex(uuid[])",
         "DROP FUNCTION IF EXISTS bm25_index(uuid[])",
