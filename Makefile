@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.local/bin:$(PATH)
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 
-.PHONY: run test lint format typecheck bench bench-providers bench-ingest bench-exports bench-chat bench-search bench-retrieval bench-queue uv sync
+.PHONY: run admin test lint format typecheck bench bench-providers bench-ingest bench-exports bench-chat bench-search bench-retrieval bench-queue uv sync
 
 uv:
 	@command -v uv >/dev/null 2>&1 || test -x $(HOME)/.local/bin/uv || python3 -m pip install --user --quiet uv \
@@ -14,6 +14,11 @@ sync: uv
 
 run: sync
 	$(UV) run --frozen assistant serve
+
+# Create (or promote) an administrator in the database `make run` uses: prompts for the email and
+# password, or takes them from EMAIL and PASSWORD (read by the command, never echoed by make).
+admin: sync
+	@ADMIN_EMAIL="$${EMAIL:-}" ADMIN_PASSWORD="$${PASSWORD:-}" $(UV) run --frozen assistant create-admin
 
 test: sync
 	$(UV) run --frozen pytest -n 2 -p no:cacheprovider

@@ -33,6 +33,8 @@ from litestar import Litestar, WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 from websockets.asyncio.client import connect
 
+from server.app import services_of
+
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
@@ -68,7 +70,7 @@ def serve_chat(port: int) -> None:
     app = create_app()
 
     async def zero_latency(app: Litestar) -> None:
-        registry = app.state.registry
+        registry = services_of(app).config_store.registry
         registry.chat = {**registry.chat, "local": ZeroLatencyChat()}
 
     app.on_startup.append(zero_latency)

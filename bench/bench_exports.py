@@ -29,7 +29,7 @@ import msgspec
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.platypus import Paragraph, SimpleDocTemplate
 
-from tasks.renderers import ExportDocument, ExportPhase, ExportVersion, render
+from render import ExportDocument, ExportPhase, ExportVersion, render
 
 if TYPE_CHECKING:
     from collections.abc import Callable

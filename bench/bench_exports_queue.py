@@ -1,6 +1,6 @@
 """Queue latency (enqueue → handler start), p50/p99, ours beside bare Dramatiq on the same Redis.
 
-- ours (redis): ``tasks.queue.enqueue`` in a committed transaction → message sent after commit →
+- ours (redis): ``server.queue.enqueue`` in a committed transaction → message sent after commit →
   RedisBroker → Dramatiq worker thread → atomic claim of the job row → handler starts.
 - baseline (redis): a bare Dramatiq actor on a RedisBroker, ``actor.send`` → actor starts; no
   database, no claim.
@@ -36,6 +36,7 @@ from server.db import sqlalchemy_config
 from server.db.embedded import start_embedded
 from server.db.migrate import upgrade
 from server.events import channels_backend
+from server.queue import WORKER_TIMEOUT_MS, JobRuntime, enqueue, job_handler
 from server.settings import (
     AppSettings,
     AuthSettings,
@@ -44,13 +45,9 @@ from server.settings import (
     RedisSettings,
     Settings,
 )
-from tasks._runtime import JobRuntime
-from tasks.jobs import job_handler
-from tasks.lifecycle import WORKER_TIMEOUT_MS
-from tasks.queue import enqueue
 
 if TYPE_CHECKING:
-    from tasks.jobs import JobContext
+    from server.queue import JobContext
 
 RESULTS = Path(__file__).resolve().parent / "results" / "queue.json"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")

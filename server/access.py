@@ -25,14 +25,13 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.security.jwt import OAuth2PasswordBearerAuth
 from sqlalchemy import select
 
-from server.accounts.security import ALGORITHM
 from server.db.models import ROLE_RANK, ProjectMember, RefreshToken, User
 from server.errors import forbidden, not_found, unauthorized
+from server.runtime import runtime_of
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
     from litestar.connection import ASGIConnection
     from litestar.handlers import BaseRouteHandler
     from litestar.security.jwt import Token
@@ -40,6 +39,8 @@ if TYPE_CHECKING:
 
     from server.settings import Settings
 
+ALGORITHM: Final = "HS256"
+"""How access tokens are signed (``server.accounts.security`` issues them with it)."""
 PUBLIC: Final = {"access": "public", "exclude_from_auth": True}
 USER: Final = {"access": "user"}
 ADMIN: Final = {"access": "admin"}
@@ -54,7 +55,7 @@ def db_session(connection: ASGIConnection[Any, Any, Any, Any]) -> AsyncSession:
     It is committed and closed by the before-send hook when the response starts; a WebSocket
     has no such moment when the client leaves, so sockets use :func:`lookup_session`.
     """
-    config: SQLAlchemyAsyncConfig = connection.app.state.alchemy
+    config = runtime_of(connection.app).alchemy
     return config.provide_session(connection.app.state, connection.scope)
 
 
@@ -71,8 +72,7 @@ async def lookup_session(
     if connection.scope["type"] == ScopeType.HTTP:
         yield db_session(connection)
         return
-    config: SQLAlchemyAsyncConfig = connection.app.state.alchemy
-    async with config.get_session() as session:
+    async with runtime_of(connection.app).alchemy.get_session() as session:
         yield session
 
 
@@ -122,6 +122,28 @@ async def project_role(session: AsyncSession, user_id: UUID, project_id: UUID) -
             ProjectMember.project_id == project_id, ProjectMember.user_id == user_id
         )
     )
+    return role
+
+
+async def require_role(
+    session: AsyncSession,
+    user_id: UUID,
+    project_id: UUID,
+    needed: str = "viewer",
+    *,
+    hidden: str = "project",
+) -> str:
+    """The user's role in the project when it is at least ``needed``.
+
+    ``not_found`` (naming ``hidden``) when the user is not a member: a project's existence is
+    not revealed; ``forbidden`` when the role is too low. Every membership check goes through
+    here: the guard, the upload form, search, usage and the chat socket.
+    """
+    role = await project_role(session, user_id, project_id)
+    if role is None:
+        raise not_found(hidden)
+    if ROLE_RANK[role] < ROLE_RANK[needed]:
+        raise forbidden(f"your role in this project ({role}) does not allow this")
     return role
 
 
@@ -181,16 +203,14 @@ async def access_guard(
             raise forbidden("administrators only")
         return
     if isinstance(access, str) and access.startswith("project:"):
-        needed = ROLE_RANK[access.removeprefix("project:")]
+        needed = access.removeprefix("project:")
         project_id = await _project_id(connection, handler)
-        role = None
-        if project_id is not None:
-            async with lookup_session(connection) as session:
-                role = await project_role(session, user.id, project_id)
-        if role is None:
+        if project_id is None:
             raise not_found(_hidden(connection, handler))
-        if ROLE_RANK[role] < needed:
-            raise forbidden(f"your role in this project ({role}) does not allow this")
+        async with lookup_session(connection) as session:
+            role = await require_role(
+                session, user.id, project_id, needed, hidden=_hidden(connection, handler)
+            )
         connection.state.project_role = role
         connection.state.project_id = project_id
         return

@@ -1,12 +1,22 @@
-"""The application factory."""
+"""The application factory: builds every service once and wires them by dependency injection.
+
+``create_app`` composes the app from typed parts: the infrastructure (:class:`Runtime`), the
+config store, the workflow catalogue, the phase engine and the chat, each built once here in
+the order their constructors need (no start-up hook reads what another one left behind). One
+start-up hook starts what runs in the background (config watch, queue, reply engine) and one
+shutdown hook stops it in reverse order. Handlers receive the parts by name
+(:data:`DEPENDENCY_TYPES`).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
+from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyPlugin
 from litestar import Litestar
 from litestar.datastructures import State
+from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 
@@ -15,45 +25,160 @@ from server.accounts.controllers import AuthController, UserAdminController
 from server.admin.controllers import AuditController
 from server.ai import (
     ConfigController,
+    ConfigStore,
     ProfileController,
     UsageController,
-    ai_state,
-    start_config_watch,
-    stop_config_watch,
+    providers_check,
 )
 from server.audit import audit_and_commit
-from server.chat import ChatController, asyncapi_json, chat_socket, start_chat, stop_chat
+from server.chat import (
+    ChatController,
+    ChatService,
+    MemoryPlanner,
+    ReplyEngine,
+    asyncapi_json,
+    chat_socket,
+)
 from server.db import database_url, sqlalchemy_config
+from server.documents import jobs as document_jobs
 from server.documents.controllers import DocumentController, SearchController
 from server.errors import exception_handlers
 from server.events import PluginPublisher, channels_plugin
+from server.exports import jobs as export_jobs
 from server.exports.controllers import ExportController
 from server.limits import Throttle
 from server.observability import configure_logging, request_id_middleware
-from server.phases import PhaseController, install_planner, phases_state
+from server.phases import (
+    Engine,
+    PhaseCommands,
+    PhaseController,
+    PhasePlanner,
+    WorkflowCatalog,
+    workflow_catalog,
+)
 from server.projects.controllers import InvitationController, ProjectController
-from server.settings import get_settings
+from server.queue import Queue, start_queue, stop_queue
+from server.runtime import RUNTIME_KEY, Runtime
+from server.settings import Settings, get_settings
 from server.system.controllers import SystemController
-from tasks.lifecycle import start_queue, stop_queue
 
 if TYPE_CHECKING:
-    from server.settings import Settings
+    from collections.abc import Callable
+
+    from litestar.channels import ChannelsPlugin
+
+    from providers import Embedder
 
 API_VERSION = "0.1.0"
+JOB_MODULES = (document_jobs, export_jobs)
+"""The domain modules whose job handlers register themselves on import: every job kind the
+server queues and every worker (``assistant worker``, ``dramatiq tasks``) runs."""
+
+DEPENDENCY_TYPES: dict[str, type[Any]] = {
+    "runtime": Runtime,
+    "config_store": ConfigStore,
+    "workflows": WorkflowCatalog,
+    "chat": ChatService,
+}
+"""What handlers may ask for by name, and its type."""
 
 
-async def _connect_redis(app: Litestar) -> None:
-    url = app.state.settings.redis.url
-    if url is not None:
-        from redis.asyncio import Redis  # noqa: PLC0415
+@dataclass
+class AppServices:
+    """Everything the app is made of, built once by :func:`create_app`."""
 
-        app.state.redis = Redis.from_url(url)
-        app.state.throttle = Throttle(app.state.redis)
+    runtime: Runtime
+    config_store: ConfigStore
+    workflows: WorkflowCatalog
+    chat: ChatService
+    queue: Queue | None = None
+    """The job queue, once the app has started."""
+
+    def provided(self) -> dict[str, Any]:
+        """The values behind :data:`DEPENDENCY_TYPES`."""
+        return {
+            "runtime": self.runtime,
+            "config_store": self.config_store,
+            "workflows": self.workflows,
+            "chat": self.chat,
+        }
+
+    async def start(self) -> None:
+        """Start the background parts, in order: config watch, queue, reply engine.
+
+        It runs as the app's one start-up hook, after the plugins' lifespans (database,
+        channels) are up.
+        """
+        self.runtime.status_checks["providers"] = providers_check(self.config_store)
+        await self.config_store.start()
+        self.queue = await start_queue(self.runtime)
+        await self.chat.engine.start()
+
+    async def stop(self) -> None:
+        """Stop what :meth:`start` started, in reverse order, then close Redis."""
+        await self.chat.engine.close()
+        if self.queue is not None:
+            await stop_queue(self.queue)
+        await self.config_store.stop()
+        if self.runtime.redis is not None:
+            await self.runtime.redis.aclose()
 
 
-async def _close_redis(app: Litestar) -> None:
-    if app.state.redis is not None:
-        await app.state.redis.aclose()
+def services_of(app: Litestar) -> AppServices:
+    """The services of an app made by :func:`create_app` (for tests and tools)."""
+    services: AppServices = app.state["services"]
+    return services
+
+
+def build_services(settings: Settings, alchemy: SQLAlchemyAsyncConfig) -> AppServices:
+    """Every service of the app, each built once from the ones it needs."""
+    channels: ChannelsPlugin = channels_plugin(settings.redis.url)
+    redis = None
+    if settings.redis.url is not None:
+        from redis.asyncio import Redis  # noqa: PLC0415 - only with REDIS_URL
+
+        redis = Redis.from_url(settings.redis.url)
+    runtime = Runtime(
+        settings=settings,
+        alchemy=alchemy,
+        channels=channels,
+        publisher=PluginPublisher(channels),
+        redis=redis,
+        throttle=Throttle(redis),
+    )
+    config_store = ConfigStore(settings.app.config_path)
+    workflows = workflow_catalog(config_store)
+
+    def embedder() -> Embedder:
+        # Read at every use: a config reload replaces the registry.
+        return config_store.registry.embedder()
+
+    phase_engine = Engine(workflows, embedder, runtime.publisher)
+    engine = ReplyEngine(
+        alchemy=alchemy,
+        channels=channels,
+        publisher=runtime.publisher,
+        config_store=config_store,
+        redis=redis,
+    )
+    chat = ChatService(
+        settings.chat,
+        alchemy=alchemy,
+        channels=channels,
+        engine=engine,
+        throttle=runtime.throttle,
+        config_store=config_store,
+        planner=PhasePlanner(MemoryPlanner(settings.chat, embedder), phase_engine),
+        commands=PhaseCommands(phase_engine),
+    )
+    return AppServices(runtime, config_store, workflows, chat)
+
+
+def _constant(value: Any) -> Callable[[], Any]:
+    def provide() -> Any:
+        return value
+
+    return provide
 
 
 def create_app(settings: Settings | None = None, db_url: str | None = None) -> Litestar:
@@ -63,18 +188,8 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> L
     alchemy = sqlalchemy_config(db_url or database_url(settings), settings.db.pool_size)
     alchemy.before_send_handler = audit_and_commit(alchemy.session_scope_key)
     auth = build_auth(settings)
-    channels = channels_plugin(settings.redis.url)
-    state: dict[str, Any] = {
-        "settings": settings,
-        "alchemy": alchemy,
-        "throttle": Throttle(),
-        "redis": None,
-        "status_checks": {},
-        **ai_state(settings),
-        "channels": channels,
-        "publisher": PluginPublisher(channels),
-    }
-    state.update(phases_state(state["config_store"]))
+    services = build_services(settings, alchemy)
+    provided = services.provided()
     return Litestar(
         logging_config=None,  # structlog owns logging (server.observability)
         route_handlers=[
@@ -95,13 +210,18 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> L
             chat_socket,
             asyncapi_json,
         ],
-        plugins=[SQLAlchemyPlugin(config=alchemy), channels],
+        dependencies={
+            name: Provide(_constant(provided[name]), sync_to_thread=False)
+            for name in DEPENDENCY_TYPES
+        },
+        signature_types=list(DEPENDENCY_TYPES.values()),
+        plugins=[SQLAlchemyPlugin(config=alchemy), services.runtime.channels],
         guards=[access_guard],
         middleware=[request_id_middleware],
         exception_handlers=exception_handlers,
-        state=State(state),
-        on_startup=[start_config_watch, _connect_redis, start_queue, start_chat, install_planner],
-        on_shutdown=[stop_chat, stop_queue, stop_config_watch, _close_redis],
+        state=State({RUNTIME_KEY: services.runtime, "services": services}),
+        on_startup=[services.start],
+        on_shutdown=[services.stop],
         openapi_config=OpenAPIConfig(
             title="Unified Assistant",
             version=API_VERSION,
@@ -111,3 +231,6 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> L
         on_app_init=[auth.on_app_init],
         debug=settings.app.debug,
     )
+
+
+__all__ = ("AppServices", "build_services", "create_app", "services_of")

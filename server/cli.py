@@ -5,42 +5,19 @@ Heavy imports happen inside the commands so that ``--help`` is instant.
 
 from __future__ import annotations
 
-import sys
-from typing import TYPE_CHECKING, NoReturn
+from dataclasses import replace
 
 import click
 
+from server.console import (
+    announce_database,
+    fail,
+    migrated_url,
+    refuse_busy_address,
+    refuse_unreachable_redis,
+    settings_or_exit,
+)
 from server.documents.cli import documents
-
-if TYPE_CHECKING:
-    from server.settings import Settings
-
-
-def _fail(message: str) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(2)
-
-
-def _settings() -> Settings:
-    from server.settings import SettingsError, get_settings  # noqa: PLC0415
-
-    try:
-        return get_settings()
-    except SettingsError as exc:
-        _fail(str(exc))
-
-
-def _migrated_url(settings: Settings) -> str:
-    """The database URL, after bringing its schema up to date."""
-    from server.db import database_url  # noqa: PLC0415
-    from server.db.migrate import upgrade  # noqa: PLC0415
-
-    try:
-        url = database_url(settings)
-        upgrade(url)
-    except (OSError, ConnectionError) as exc:
-        _fail(f"cannot reach the database: {exc}")
-    return url
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -54,24 +31,32 @@ def main() -> None:
 def serve(host: str | None, port: int | None) -> None:
     """Migrate the database, then serve the app."""
     # Settings first: a bad one must end in one line, before any import has had a chance to log.
-    settings = _settings()
+    settings = settings_or_exit()
 
+    import structlog  # noqa: PLC0415
     import uvicorn  # noqa: PLC0415
 
     from providers import ConfigError  # noqa: PLC0415
     from server.app import create_app  # noqa: PLC0415
+    from server.db.embedded import detach_on_sigterm  # noqa: PLC0415
+    from server.db.identity import describe_database  # noqa: PLC0415
     from server.observability import configure_logging  # noqa: PLC0415
 
+    bind_host, bind_port = host or settings.app.host, settings.app.port if port is None else port
+    refuse_unreachable_redis(settings)
+    refuse_busy_address(settings, bind_host, bind_port)
     configure_logging(settings.app.debug)  # start-up (migrations, embedded database) as JSON too
-    url = _migrated_url(settings)
+    detach_on_sigterm()
+    structlog.get_logger().info("starting", database=describe_database(settings))
+    url = migrated_url(settings, announce=False)
     try:
         app = create_app(settings, url)
     except ConfigError as exc:
-        _fail(f"{settings.app.config_path.name}: {exc}")
+        fail(f"{settings.app.config_path.name}: {exc}")
     uvicorn.run(
         app,
-        host=host or settings.app.host,
-        port=settings.app.port if port is None else port,
+        host=bind_host,
+        port=bind_port,
         log_config=None,
         ws_ping_interval=20,
         ws_ping_timeout=20,
@@ -90,14 +75,16 @@ def db_upgrade(revision: str) -> None:
     from server.db import database_url  # noqa: PLC0415
     from server.db.migrate import upgrade  # noqa: PLC0415
 
-    upgrade(database_url(_settings()), revision)
+    settings = settings_or_exit()
+    announce_database(settings)
+    upgrade(database_url(settings), revision)
     click.echo(f"database at {revision}")
 
 
 @main.command("create-admin")
-@click.option("--email", prompt=True, help="The admin's email.")
+@click.option("--email", prompt=True, envvar="ADMIN_EMAIL", help="The admin's email.")
 @click.option("--name", default=None, help="Display name.")
-@click.password_option(help="Password (prompted when not given).")
+@click.password_option(envvar="ADMIN_PASSWORD", help="Password, 8 characters or more.")
 def create_admin(email: str, name: str | None, password: str) -> None:
     """Create an administrator, or make an existing account one."""
     import asyncio  # noqa: PLC0415
@@ -107,12 +94,14 @@ def create_admin(email: str, name: str | None, password: str) -> None:
     from server.accounts.schemas import UserCreate  # noqa: PLC0415
     from server.accounts.services import UserService  # noqa: PLC0415
     from server.db import sqlalchemy_config  # noqa: PLC0415
+    from server.db.identity import server_url  # noqa: PLC0415
 
     try:
         data = msgspec.convert({"email": email, "password": password, "name": name}, UserCreate)
     except msgspec.ValidationError as exc:
-        _fail(f"invalid input: {exc}")
-    config = sqlalchemy_config(_migrated_url(_settings()))
+        fail(f"invalid input: {exc}")
+    settings = settings_or_exit()
+    config = sqlalchemy_config(migrated_url(settings))
 
     async def run() -> str:
         async with config.get_session() as session, UserService.new(session=session) as users:
@@ -128,22 +117,23 @@ def create_admin(email: str, name: str | None, password: str) -> None:
         return verb
 
     click.echo(f"admin {asyncio.run(run())}: {data.email.lower()}")
+    login = f"{server_url(settings)}/api/v1/auth/login"
+    click.echo(f"sign in: POST {login} with this email and password")
 
 
 @main.command()
 @click.option("--threads", type=int, default=None, help="Worker threads (default: WORKER_THREADS).")
 def worker(threads: int | None) -> None:
     """Run queued jobs (exports, document indexing) from Redis until stopped; needs REDIS_URL."""
-    from dataclasses import replace  # noqa: PLC0415
+    from server.app import JOB_MODULES  # noqa: PLC0415
+    from server.queue import run_worker  # noqa: PLC0415
 
-    from tasks.lifecycle import run_worker  # noqa: PLC0415
-
-    settings = _settings()
+    settings = settings_or_exit()
     if settings.redis.url is None:
-        _fail("REDIS_URL is not set; without Redis the server runs jobs itself")
+        fail("REDIS_URL is not set; without Redis the server runs jobs itself")
     if threads is not None:
         settings = replace(settings, queue=replace(settings.queue, worker_threads=max(1, threads)))
-    run_worker(settings, _migrated_url(settings))
+    run_worker(settings, migrated_url(settings), JOB_MODULES)
 
 
 main.add_command(documents)

@@ -1,4 +1,5 @@
-"""structlog, configured once: JSON lines unless stderr is a terminal, with the request id bound."""
+"""structlog, configured once: JSON lines unless stderr is a terminal, with the request id bound;
+and the shape of one dependency's health as ``/status`` reports it."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import logging
 import re
 import sys
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
+import msgspec
 import structlog
 from litestar.datastructures import MutableScopeHeaders
 
@@ -16,6 +18,14 @@ if TYPE_CHECKING:
 
 REQUEST_ID_HEADER = "x-request-id"
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
+
+
+class Check(msgspec.Struct):
+    """The state of one dependency (database, broker, providers, …)."""
+
+    status: Literal["ok", "error", "disabled"]
+    latency_ms: float | None = None
+    detail: str | None = None
 
 
 def configure_logging(debug: bool = False) -> None:

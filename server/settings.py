@@ -13,6 +13,10 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from ingest import Limits
+
+MIB = 1024 * 1024
+
 
 class SettingsError(Exception):
     """A setting has a value the server cannot start with."""
@@ -114,6 +118,45 @@ class ExportSettings:
 
 
 @dataclass(frozen=True)
+class ChatSettings:
+    """Limits and memory budget of the chat; defaults suit one widget per user."""
+
+    max_message_bytes: int = 32 * 1024
+    """``CHAT_MAX_MESSAGE_BYTES``: a larger frame (or REST body) is refused as ``too_large``."""
+    messages_per_minute: int = 30
+    """``CHAT_MESSAGES_PER_MINUTE``: messages one user may send per minute, all sessions."""
+    max_connections_per_user: int = 20
+    """``CHAT_MAX_CONNECTIONS``: open WebSockets per user on one server instance."""
+    idle_timeout_s: int = 300
+    """``CHAT_IDLE_TIMEOUT``: a connection with no frame either way for this long is closed."""
+    context_tokens: int = 6000
+    """``CHAT_CONTEXT_TOKENS``: the prompt's budget in estimated tokens (a profile's
+    ``max_tokens`` bounds the reply, and config.json has no context size)."""
+    recent_messages: int = 20
+    """``CHAT_RECENT_MESSAGES``: the recent window sent verbatim (within the budget)."""
+    recall_limit: int = 4
+    """``CHAT_RECALL``: older messages recalled by meaning into the prompt."""
+
+
+@dataclass(frozen=True)
+class DocumentSettings:
+    """Uploads and their parsing: ``MAX_UPLOAD_MB`` (50), ``PARSE_TIMEOUT_S`` (120),
+    ``PARSE_MEMORY_MB`` (2048)."""
+
+    max_upload_bytes: int = 50 * MIB
+    parse_timeout_s: float = 120
+    parse_memory_bytes: int = 2048 * MIB
+
+    def limits(self) -> Limits:
+        """The parser limits for one document."""
+        return Limits(
+            max_bytes=self.max_upload_bytes,
+            timeout_s=self.parse_timeout_s,
+            memory_bytes=self.parse_memory_bytes,
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings groups."""
 
@@ -123,6 +166,8 @@ class Settings:
     auth: AuthSettings
     queue: QueueSettings = field(default_factory=QueueSettings)
     exports: ExportSettings = field(default_factory=ExportSettings)
+    chat: ChatSettings = field(default_factory=ChatSettings)
+    documents: DocumentSettings = field(default_factory=DocumentSettings)
 
 
 def _secret_key(data_dir: Path) -> str:
@@ -183,7 +228,34 @@ def load_settings() -> Settings:
         ttl_s=_int("EXPORT_TTL", 7 * 24 * 3600, minimum=60),
         job_timeout_s=_int("EXPORT_JOB_TIMEOUT", 600, minimum=1),
     )
-    return Settings(app=app, db=db, redis=redis, auth=auth, queue=queue, exports=exports)
+    chat = ChatSettings(
+        max_message_bytes=_int("CHAT_MAX_MESSAGE_BYTES", ChatSettings.max_message_bytes, minimum=1),
+        messages_per_minute=_int(
+            "CHAT_MESSAGES_PER_MINUTE", ChatSettings.messages_per_minute, minimum=1
+        ),
+        max_connections_per_user=_int(
+            "CHAT_MAX_CONNECTIONS", ChatSettings.max_connections_per_user, minimum=1
+        ),
+        idle_timeout_s=_int("CHAT_IDLE_TIMEOUT", ChatSettings.idle_timeout_s, minimum=1),
+        context_tokens=_int("CHAT_CONTEXT_TOKENS", ChatSettings.context_tokens, minimum=256),
+        recent_messages=_int("CHAT_RECENT_MESSAGES", ChatSettings.recent_messages, minimum=1),
+        recall_limit=_int("CHAT_RECALL", ChatSettings.recall_limit, minimum=0),
+    )
+    documents = DocumentSettings(
+        max_upload_bytes=_int("MAX_UPLOAD_MB", 50, minimum=1, maximum=100_000) * MIB,
+        parse_timeout_s=_int("PARSE_TIMEOUT_S", 120, minimum=1),
+        parse_memory_bytes=_int("PARSE_MEMORY_MB", 2048, minimum=64) * MIB,
+    )
+    return Settings(
+        app=app,
+        db=db,
+        redis=redis,
+        auth=auth,
+        queue=queue,
+        exports=exports,
+        chat=chat,
+        documents=documents,
+    )
 
 
 @lru_cache(maxsize=1)

@@ -16,6 +16,7 @@ from server import audit
 from server.access import ADMIN, PUBLIC, USER
 from server.db.models import User as UserModel
 from server.errors import DomainError, conflict, invalid, rate_limited, unauthorized
+from server.runtime import runtime_of
 
 from .schemas import (
     LoginRequest,
@@ -51,8 +52,8 @@ def to_schema(user: UserModel) -> User:
 
 
 async def _throttle(request: Request[Any, Any, Any], action: str, email: str) -> None:
-    settings: Settings = request.app.state.settings
-    throttle: Throttle = request.app.state.throttle
+    settings: Settings = runtime_of(request.app).settings
+    throttle: Throttle = runtime_of(request.app).throttle
     ip = request.client.host if request.client else "unknown"
     for key, limit in (
         (f"{action}:ip:{ip}", settings.auth.login_per_ip_per_min),
@@ -111,7 +112,7 @@ class AuthController(Controller):
         credentials = await _login_form(request)
         await _throttle(request, "login", credentials.email)
         user = await users.authenticate(credentials.email, credentials.password)
-        settings: Settings = request.app.state.settings
+        settings: Settings = runtime_of(request.app).settings
         access, refresh = await refresh_tokens.issue(user, settings)
         audit.note(request, "user", user.id, actor_id=user.id)
         return TokenPair(access, refresh, settings.auth.access_ttl_s)
@@ -130,7 +131,7 @@ class AuthController(Controller):
         if not user.is_active:
             await refresh_tokens.revoke_family(token.family_id)
             raise unauthorized("this account is disabled")
-        settings: Settings = request.app.state.settings
+        settings: Settings = runtime_of(request.app).settings
         access, refresh = await refresh_tokens.issue(user, settings, token.family_id)
         audit.note(request, "user", user.id, actor_id=user.id)
         return TokenPair(access, refresh, settings.auth.access_ttl_s)

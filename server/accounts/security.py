@@ -11,10 +11,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from litestar.security.jwt import Token
 
+from server.access import ALGORITHM
+
 if TYPE_CHECKING:
     from uuid import UUID
 
-ALGORITHM = "HS256"
 _hasher = PasswordHasher()  # argon2id with the library's RFC 9106 low-memory defaults
 _DUMMY_HASH = _hasher.hash("timing-equaliser")
 

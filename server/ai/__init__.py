@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from .config import RETIRE_AFTER_S, ConfigStore, ConfigWriteError
 from .controllers import ConfigController, ProfileController, UsageController
-from .lifecycle import ai_state, providers_check, start_config_watch, stop_config_watch
+from .lifecycle import providers_check
 from .redact import REDACTED, is_secret_key, redact
 from .services import (
     profiles_of,
@@ -24,7 +24,6 @@ __all__ = [
     "ConfigWriteError",
     "ProfileController",
     "UsageController",
-    "ai_state",
     "is_secret_key",
     "profiles_of",
     "providers_check",
@@ -32,7 +31,5 @@ __all__ = [
     "record_embedding",
     "record_failure",
     "redact",
-    "start_config_watch",
-    "stop_config_watch",
     "usage_report",
 ]

@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from providers import ProvidersConfig, Registry
 
     Validator = Callable[[Mapping[str, Any]], None]
-    Listener = Callable[["ConfigStore"], None]
 
 logger = structlog.get_logger()
 
@@ -80,7 +79,6 @@ class ConfigStore:
     ) -> None:
         self.path = path
         self._validators = list(validators)
-        self._listeners: list[Listener] = []
         self._environ = environ
         self._poll_interval_s = poll_interval_s
         self._retire_after_s = retire_after_s
@@ -114,10 +112,6 @@ class ConfigStore:
         """Check a section on every load; the config in force must already pass it."""
         validator(self._snapshot.raw)
         self._validators.append(validator)
-
-    def add_listener(self, listener: Listener) -> None:
-        """Call ``listener(store)`` after every reload that changed the config in force."""
-        self._listeners.append(listener)
 
     def profile_for(self, project: Any) -> str | None:
         """The profile a project's replies go through: its override while config.json still
@@ -179,8 +173,6 @@ class ConfigStore:
             self.router.reconfigure(snapshot.providers, self.registry)
             self._retire(old)
         logger.info("config loaded", path=str(self.path), active=snapshot.providers.active_profile)
-        for listener in self._listeners:
-            listener(self)
 
     def _retire(self, registry: Registry) -> None:
         async def close_later() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, get, put
@@ -13,22 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from providers import ConfigError
 from server import audit
-from server.access import ADMIN, USER, project_role
+from server.access import ADMIN, USER, require_role
 from server.db.models import User
-from server.errors import DomainError, forbidden, not_found
+from server.errors import DomainError, forbidden
 
-from .config import ConfigWriteError
+from .config import ConfigStore, ConfigWriteError
 from .redact import redact
 from .schemas import ActiveProfile, GroupBy, LoadedConfig, ProfileInfo, UsageQuery, UsageReport
 from .services import profiles_of, usage_report
-
-if TYPE_CHECKING:
-    from .config import ConfigStore
-
-
-def _store(request: Request[Any, Any, Any]) -> ConfigStore:
-    store: ConfigStore = request.app.state.config_store
-    return store
 
 
 class ProfileController(Controller):
@@ -38,16 +30,19 @@ class ProfileController(Controller):
     tags = ["providers"]
 
     @get("/", opt=ADMIN, operation_id="list_profiles")
-    async def list_profiles(self, request: Request[Any, Any, Any]) -> list[ProfileInfo]:
+    async def list_profiles(self, config_store: NamedDependency[ConfigStore]) -> list[ProfileInfo]:
         """Every profile with its chain, which providers can be called and why not."""
-        return profiles_of(_store(request))
+        return profiles_of(config_store)
 
     @put("/active", opt=ADMIN, operation_id="set_active_profile")
     async def set_active(
-        self, request: Request[Any, Any, Any], data: JSONBody[ActiveProfile]
+        self,
+        request: Request[Any, Any, Any],
+        config_store: NamedDependency[ConfigStore],
+        data: JSONBody[ActiveProfile],
     ) -> ProfileInfo:
         """Switch the active profile; config.json is rewritten so every instance follows."""
-        store = _store(request)
+        store = config_store
         try:
             await store.set_active_profile(data.name)
         except ConfigError as exc:
@@ -65,9 +60,9 @@ class ConfigController(Controller):
     tags = ["providers"]
 
     @get("/", opt=ADMIN, operation_id="get_config")
-    async def get_config(self, request: Request[Any, Any, Any]) -> LoadedConfig:
+    async def get_config(self, config_store: NamedDependency[ConfigStore]) -> LoadedConfig:
         """The config in force with secrets redacted, and the error of the last rejected file."""
-        store = _store(request)
+        store = config_store
         return LoadedConfig(
             path=str(store.path),
             loaded_at=store.loaded_at,
@@ -107,9 +102,8 @@ class UsageController(Controller):
             if user_id is not None and user_id != user.id:
                 raise forbidden("only administrators see other users' usage")
             user_id = user.id
-            member = project_id is None or await project_role(db_session, user.id, project_id)
-            if not member:
-                raise not_found("project")
+            if project_id is not None:
+                await require_role(db_session, user.id, project_id)
         query = UsageQuery(
             group_by=group_by, start=start, end=end, user_id=user_id, project_id=project_id
         )

@@ -4,21 +4,19 @@ the phase engine plugs into. See docs/chat.md and ``/asyncapi.json``."""
 
 from __future__ import annotations
 
-from ._lifecycle import start_chat, stop_chat
-from ._replies import ReplyEngine, ReplyJob, citations
+from ._replies import ReplyEngine, ReplyJob
 from ._service import ChatService
-from ._settings import ChatSettings
 from ._socket import chat_socket
 from .asyncapi import asyncapi_document, asyncapi_json
 from .controllers import ChatController
-from .planner import MemoryPlanner, Planner, ReplyPlan, Turn
+from .planner import Commands, MemoryPlanner, Planner, ReplyPlan, Turn
 from .schemas import ClientFrame
 
 __all__ = [
     "ChatController",
     "ChatService",
-    "ChatSettings",
     "ClientFrame",
+    "Commands",
     "MemoryPlanner",
     "Planner",
     "ReplyEngine",
@@ -28,7 +26,4 @@ __all__ = [
     "asyncapi_document",
     "asyncapi_json",
     "chat_socket",
-    "citations",
-    "start_chat",
-    "stop_chat",
 ]

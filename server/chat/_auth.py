@@ -14,6 +14,7 @@ from litestar.exceptions import NotAuthorizedException
 
 from server.access import user_for_token
 from server.accounts.security import decode_access_token
+from server.runtime import runtime_of
 
 if TYPE_CHECKING:
     from litestar.types import ASGIApp, Receive, Scope, Send
@@ -38,12 +39,12 @@ async def _user(scope: Scope) -> User | None:
     token = _token(scope)
     if token is None:
         return None
-    state = scope["litestar_app"].state
+    runtime = runtime_of(scope["litestar_app"])
     try:
-        decoded = decode_access_token(token, state.settings.app.secret_key)
+        decoded = decode_access_token(token, runtime.settings.app.secret_key)
     except NotAuthorizedException:
         return None
-    async with state.alchemy.get_session() as db:
+    async with runtime.alchemy.get_session() as db:
         return await user_for_token(decoded, db)
 
 

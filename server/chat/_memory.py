@@ -12,11 +12,12 @@ import time
 from typing import TYPE_CHECKING
 
 import structlog
+from sqlalchemy import select
 
 from providers import embedding_space, estimate_tokens
 from server.ai import record_embedding
-from server.db.models import ChatMessage, Chunk
-from server.documents.index import ensure_hnsw_index
+from server.db.models import ChatMessage
+from server.documents.index import NewChunk, write_chunks
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -31,7 +32,6 @@ logger = structlog.get_logger()
 CHUNK_WORDS = 180
 """Words per message chunk: long replies become several recallable pieces."""
 _WORDS = re.compile(r"\S+")
-_indexed_spaces: set[str] = set()
 
 
 def split_words(text: str, size: int = CHUNK_WORDS) -> list[str]:
@@ -42,7 +42,10 @@ def split_words(text: str, size: int = CHUNK_WORDS) -> list[str]:
 
 async def embed_messages(db: AsyncSession, embedder: Embedder, message_ids: Sequence[UUID]) -> int:
     """Write the chunks of ``message_ids`` (skipping empty ones) and commit; chunks written."""
-    messages = [m for m in [await db.get(ChatMessage, i) for i in message_ids] if m is not None]
+    rows = await db.scalars(
+        select(ChatMessage).where(ChatMessage.id.in_(message_ids)).order_by(ChatMessage.seq)
+    )
+    messages = list(rows)
     pieces = [(m, n, text) for m in messages for n, text in enumerate(split_words(m.content))]
     if not pieces:
         return 0
@@ -50,22 +53,22 @@ async def embed_messages(db: AsyncSession, embedder: Embedder, message_ids: Sequ
     started = time.perf_counter()
     vectors = await embedder.embed([text for _, _, text in pieces])
     tokens = sum(estimate_tokens(text) for _, _, text in pieces)
-    if space not in _indexed_spaces:
-        await ensure_hnsw_index(db, space)
-        _indexed_spaces.add(space)
-    db.add_all(
-        Chunk(
-            project_id=message.project_id,
-            source_type="message",
-            message_id=message.id,
-            phase_number=message.phase_number,
-            ordinal=ordinal,
-            text=text,
-            token_count=estimate_tokens(text),
-            embedding_space=space,
-            embedding=vector,
-        )
-        for (message, ordinal, text), vector in zip(pieces, vectors, strict=True)
+    await write_chunks(
+        db,
+        project_id=messages[0].project_id,
+        space=space,
+        chunks=[
+            NewChunk(
+                source_type="message",
+                message_id=message.id,
+                phase_number=message.phase_number,
+                ordinal=ordinal,
+                text=text,
+                token_count=estimate_tokens(text),
+                vector=vector,
+            )
+            for (message, ordinal, text), vector in zip(pieces, vectors, strict=True)
+        ],
     )
     record_embedding(
         db,

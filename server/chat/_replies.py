@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -24,6 +23,7 @@ from uuid_utils.compat import uuid7
 from providers import ProvidersUnavailable, TextDelta
 from server.ai import record_completion, record_failure
 from server.db.models import Project
+from server.documents.retrieval import cite
 from server.errors import DomainError
 from server.events import (
     DeltaData,
@@ -45,13 +45,15 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable
     from uuid import UUID
 
+    from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
     from litestar.channels import ChannelsPlugin
-    from litestar.datastructures import State
+    from redis.asyncio import Redis
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from providers import Completion, Passage
+    from providers import Completion
+    from server.ai import ConfigStore
     from server.db.models import ChatMessage
-    from server.events import ServerFrame
+    from server.events import Publisher, ServerFrame
 
     from .planner import ReplyPlan, Turn
 
@@ -61,8 +63,6 @@ logger = structlog.get_logger()
 
 CONTROL_CHANNEL = "chat-control"
 LOCK_TIMEOUT_S = 900
-_MARKER = re.compile(r"\[(S\d+)\]")
-_QUOTED = re.compile(r"[\"“]([^\"”]{3,})[\"”]")
 
 
 @dataclass
@@ -91,20 +91,27 @@ class _Worker:
 class ReplyEngine:
     """Runs replies for the sessions whose messages this process received."""
 
-    def __init__(self, state: State) -> None:
-        self._state = state
+    def __init__(
+        self,
+        *,
+        alchemy: SQLAlchemyAsyncConfig,
+        channels: ChannelsPlugin,
+        publisher: Publisher,
+        config_store: ConfigStore,
+        redis: Redis | None,
+    ) -> None:
+        self._alchemy = alchemy
+        self._channels = channels
+        self._publisher = publisher
+        self._config_store = config_store
+        self._redis = redis
         self._workers: dict[UUID, _Worker] = {}
         self._background: set[asyncio.Task[Any]] = set()
         self._control: asyncio.Task[None] | None = None
 
-    @property
-    def _channels(self) -> ChannelsPlugin:
-        channels: ChannelsPlugin = self._state.channels
-        return channels
-
     async def publish(self, session_id: UUID, frame: ServerFrame) -> None:
         """Send ``frame`` to every participant of the session, on every instance."""
-        await emit(self._state.publisher, [session_channel(session_id)], frame)
+        await emit(self._publisher, [session_channel(session_id)], frame)
 
     async def start(self) -> None:
         """Listen for ``chat:stop`` requests from every instance."""
@@ -130,7 +137,7 @@ class ReplyEngine:
 
     async def request_stop(self, session_id: UUID) -> None:
         """Stop the reply in progress in ``session_id``, on whichever instance runs it."""
-        await self._state.publisher.publish(str(session_id).encode(), [CONTROL_CHANNEL])
+        await self._publisher.publish(str(session_id).encode(), [CONTROL_CHANNEL])
 
     def embed_later(self, message_ids: list[UUID]) -> None:
         """Embed stored messages into the project's memory, off the critical path."""
@@ -177,7 +184,7 @@ class ReplyEngine:
 
     @contextlib.asynccontextmanager
     async def _lock(self, session_id: UUID) -> AsyncIterator[None]:
-        redis = self._state.redis
+        redis = self._redis
         if redis is None:
             yield
             return
@@ -187,10 +194,9 @@ class ReplyEngine:
     async def _reply(self, job: ReplyJob, stop: asyncio.Event) -> ChatMessage | None:
         turn = job.turn
         await self._typing(turn.session_id, is_typing=True)
-        async with self._state.alchemy.get_session() as db:
+        async with self._alchemy.get_session() as db:
             project = await db.get(Project, turn.project_id)
-            store = self._state.config_store
-            profile_name = store.profile_for(project)
+            profile_name = self._config_store.profile_for(project)
             plan = await job.plan(db, turn)
             await db.commit()
         parts: list[str] = []
@@ -202,7 +208,7 @@ class ReplyEngine:
             try:
                 completion, stopped = await self._stream(job, plan, profile_name, parts, stop)
             except ProvidersUnavailable as error:
-                async with self._state.alchemy.get_session() as db:
+                async with self._alchemy.get_session() as db:
                     record_failure(
                         db,
                         error,
@@ -219,7 +225,7 @@ class ReplyEngine:
             closing = f"\n\n{plan.closing}" if text else plan.closing
             await self.publish(turn.session_id, MessageDelta(DeltaData(job.reply_id, closing)))
             shown = text + closing
-        async with self._state.alchemy.get_session() as db:
+        async with self._alchemy.get_session() as db:
             message = await add_assistant_message(
                 db,
                 message_id=job.reply_id,
@@ -232,7 +238,7 @@ class ReplyEngine:
                 provider=completion.provider if completion else None,
                 model=completion.model if completion else None,
                 usage=_usage(completion),
-                citations=citations(shown, plan.passages),
+                citations=msgspec.to_builtins(cite(shown, plan.passages)),
             )
             if completion is not None:
                 record_completion(
@@ -261,11 +267,12 @@ class ReplyEngine:
         stop: asyncio.Event,
     ) -> tuple[Completion | None, bool]:
         """Stream the routed reply into ``parts``; ``(completion, stopped)``."""
-        assert plan.request is not None
+        request = plan.request
+        assert request is not None
         result: list[Completion] = []
 
         async def consume() -> None:
-            async for event in self._state.router.stream(plan.request, profile):
+            async for event in self._config_store.router.stream(request, profile):
                 if isinstance(event, TextDelta):
                     parts.append(event.text)
                     frame = MessageDelta(DeltaData(job.reply_id, event.text))
@@ -298,8 +305,8 @@ class ReplyEngine:
 
     async def _embed(self, message_ids: list[UUID]) -> None:
         try:
-            async with self._state.alchemy.get_session() as db:
-                await embed_messages(db, self._state.registry.embedder(), message_ids)
+            async with self._alchemy.get_session() as db:
+                await embed_messages(db, self._config_store.registry.embedder(), message_ids)
         except Exception:
             logger.exception(
                 "embedding chat messages failed", messages=[str(i) for i in message_ids]
@@ -320,36 +327,3 @@ def _usage(completion: Completion | None) -> dict[str, Any]:
 
 def _normalise(text: str) -> str:
     return " ".join(text.split())
-
-
-def citations(text: str, passages: list[Passage]) -> list[dict[str, Any]]:
-    """The ``[S<n>]`` markers of a reply that name a passage of its plan, once each.
-
-    A marker preceded (on its line) by a quotation whose words are not in the passage is
-    dropped: the reply quoted something its source does not say.
-    """
-    by_ref = {p.ref: p for p in passages}
-    found: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for line in text.splitlines():
-        start = 0
-        for marker in _MARKER.finditer(line):
-            ref = marker.group(1)
-            quoted = _QUOTED.findall(line[start : marker.start()])
-            start = marker.end()
-            passage = by_ref.get(ref)
-            if passage is None or ref in seen:
-                continue
-            if quoted and _normalise(quoted[-1]) not in _normalise(passage.text):
-                continue
-            seen.add(ref)
-            found.append(
-                {
-                    "ref": ref,
-                    "source": passage.source,
-                    "document_id": passage.document_id,
-                    "chunk_id": passage.chunk_id,
-                    "page": passage.page,
-                }
-            )
-    return found

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from server.access import project_role
+from server.access import require_role
 from server.db.models import ChatSession, Project
 from server.errors import DomainError
 from server.events import MessageData, MessageReceived, TypingIndicator, TypingIndicatorData
@@ -18,37 +18,57 @@ from .schemas import message_out
 if TYPE_CHECKING:
     from uuid import UUID
 
-    from litestar.datastructures import State
+    from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
+    from litestar.channels import ChannelsPlugin
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from server.ai import ConfigStore
     from server.db.models import ChatMessage
+    from server.limits import Throttle
+    from server.settings import ChatSettings
 
-    from ._settings import ChatSettings
-    from .planner import ReplyPlan
+    from .planner import Commands, Planner, ReplyPlan
 
 MAX_CLIENT_ID = 100
 
 
 class ChatService:
-    """The chat of one server process: its limits and its reply engine (``app.state.chat``)."""
+    """The chat of one server process: its limits, its planners and its reply engine.
 
-    def __init__(self, state: State, settings: ChatSettings) -> None:
-        self.state = state
+    ``planner`` answers messages (the phase engine's, wrapping the memory planner) and
+    ``commands`` answers ``phase:*`` frames; the app composes both.
+    """
+
+    def __init__(
+        self,
+        settings: ChatSettings,
+        *,
+        alchemy: SQLAlchemyAsyncConfig,
+        channels: ChannelsPlugin,
+        engine: ReplyEngine,
+        throttle: Throttle,
+        config_store: ConfigStore,
+        planner: Planner,
+        commands: Commands,
+    ) -> None:
         self.settings = settings
-        self.engine = ReplyEngine(state)
+        self.alchemy = alchemy
+        self.channels = channels
+        self.engine = engine
+        self.throttle_store = throttle
+        self.config_store = config_store
+        self.planner = planner
+        self.commands = commands
         self.connections: Counter[UUID] = Counter()
         """Open WebSockets per user in this process."""
 
     async def check_member(self, db: AsyncSession, user_id: UUID, project_id: UUID) -> str:
-        """The user's role in the project; ``forbidden`` when not a member."""
-        role = await project_role(db, user_id, project_id)
-        if role is None:
-            raise DomainError("forbidden", "you are not a member of this project")
-        return role
+        """The user's role in the project; ``not_found`` when not a member."""
+        return await require_role(db, user_id, project_id)
 
     async def throttle(self, user_id: UUID) -> None:
         """Count one message of ``user_id``; ``rate_limited`` past the per-minute limit."""
-        wait = await self.state.throttle.hit(
+        wait = await self.throttle_store.hit(
             f"chat:{user_id}", self.settings.messages_per_minute, 60
         )
         if wait is not None:
@@ -78,7 +98,7 @@ class ChatService:
         """
         self.check_content(content, client_message_id)
         await self.throttle(user_id)
-        async with self.state.alchemy.get_session() as db:
+        async with self.alchemy.get_session() as db:
             current = await get_session(db, session.id)
             message, created = await store_user_message(
                 db, current, user_id, content, client_message_id
@@ -101,15 +121,11 @@ class ChatService:
     async def command(
         self, session: ChatSession, user_id: UUID, event: str, data: dict[str, Any]
     ) -> ReplyJob:
-        """Queue a phase command; ``not_found`` when this server has no phase engine."""
-        commands = getattr(self.state, "phase_commands", None)
-        if commands is None:
-            raise DomainError("not_found", "this server has no phase engine")
+        """Queue a phase command, answered like a message (in order, by the reply engine)."""
         await self.throttle(user_id)
 
         async def planned(db: AsyncSession, turn: Turn) -> ReplyPlan:
-            plan: ReplyPlan = await commands.handle(db, turn, event, data)
-            return plan
+            return await self.commands.handle(db, turn, event, data)
 
         turn = Turn(
             project_id=session.project_id,
@@ -133,8 +149,7 @@ class ChatService:
         current = await db.get(ChatSession, turn.session_id)
         if current is not None:
             turn.phase_number = current.phase_number
-        store = self.state.config_store
+        store = self.config_store
         project = await db.get(Project, turn.project_id)
         profile = store.config.profile(store.profile_for(project))
-        plan: ReplyPlan = await self.state.planner.plan(db, turn, profile)
-        return plan
+        return await self.planner.plan(db, turn, profile)

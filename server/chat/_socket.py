@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 import structlog
 from litestar import WebSocket, websocket
+from litestar.di import NamedDependency
 from litestar.exceptions import WebSocketDisconnect
 
 from server.access import USER
@@ -26,6 +27,7 @@ from server.events import (
 )
 
 from ._auth import FORBIDDEN, token_auth
+from ._service import ChatService
 from ._store import create_session, get_session, messages_after
 from .asyncapi import event_of
 from .schemas import (
@@ -48,7 +50,6 @@ if TYPE_CHECKING:
     from server.db.models import ChatSession, User
     from server.events import ServerFrame
 
-    from ._service import ChatService
 
 logger = structlog.get_logger()
 
@@ -91,8 +92,8 @@ class Connection:
 
     @property
     def channels(self) -> ChannelsPlugin:
-        channels: ChannelsPlugin = self.chat.state.channels
-        return channels
+        """The app's channels, where the joined session's frames arrive."""
+        return self.chat.channels
 
     async def send(self, frame: ServerFrame | bytes) -> None:
         """Send one frame (a Struct, or the bytes of one from a channel)."""
@@ -182,8 +183,7 @@ class Connection:
     async def join(self, frame: JoinSession) -> None:
         """Join (or create) a session; replay the messages after ``after_seq``."""
         data = frame.data
-        state = self.chat.state
-        async with state.alchemy.get_session() as db:
+        async with self.chat.alchemy.get_session() as db:
             try:
                 await self.chat.check_member(db, self.user.id, data.project_id)
             except DomainError:
@@ -242,11 +242,10 @@ class Connection:
     "/ws/chat",
     opt={**USER, "exclude_from_auth": True},
     middleware=[token_auth],
-    signature_namespace={"WebSocket": WebSocket},
+    signature_namespace={"WebSocket": WebSocket, "ChatService": ChatService},
 )
-async def chat_socket(socket: WebSocket[Any, Any, Any]) -> None:
+async def chat_socket(socket: WebSocket[Any, Any, Any], chat: NamedDependency[ChatService]) -> None:
     """The chat protocol (see docs/chat.md and /asyncapi.json)."""
-    chat: ChatService = socket.app.state.chat
     user_id = socket.user.id
     await socket.accept()
     if chat.connections[user_id] >= chat.settings.max_connections_per_user:

@@ -9,6 +9,7 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
@@ -28,6 +29,7 @@ from server.events import (
     session_channel,
 )
 
+from ._service import ChatService
 from ._store import create_session, get_session, list_sessions, messages_after
 from .asyncapi import event_of
 from .schemas import MessageCreate, SessionCreate, message_out, session_out
@@ -38,7 +40,6 @@ if TYPE_CHECKING:
     from litestar.channels import ChannelsPlugin
 
     from ._replies import ReplyJob
-    from ._service import ChatService
 
 SESSION = {**VIEWER, "project_of": ("session_id", ChatSession)}
 MAX_PAGE = 500
@@ -118,6 +119,7 @@ class ChatController(Controller):
         request: Request[User, Any, Any],
         session_id: FromPath[UUID],
         data: JSONBody[MessageCreate],
+        chat: NamedDependency[ChatService],
     ) -> ServerSentEvent:
         """Send a message and stream the session's events as server-sent events until its
         reply is stored: ``chat:message_received`` (the message), ``chat:typing_indicator``,
@@ -126,11 +128,10 @@ class ChatController(Controller):
         Resending a ``client_message_id`` streams the stored message (and its reply, if
         stored) and starts no second reply.
         """
-        chat: ChatService = request.app.state.chat
         db = db_session(request)
         session = await get_session(db, session_id)
         await db.commit()
-        channels: ChannelsPlugin = request.app.state.channels
+        channels = chat.channels
         subscriber = await channels.subscribe([session_channel(session_id)])
         try:
             message, job = await chat.send(

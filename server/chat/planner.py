@@ -1,6 +1,6 @@
 """How a turn becomes a reply: the ``Planner`` seam and the default ``MemoryPlanner``.
 
-The reply engine asks ``app.state.planner`` for a :class:`ReplyPlan` for every user message; the
+The reply engine asks the chat's planner for a :class:`ReplyPlan` for every user message; the
 phase engine wraps :class:`MemoryPlanner` to add phase work (questions, drafts, commands). A plan
 is either a request to stream through the providers router, or a ``direct_reply`` text.
 """
@@ -8,7 +8,7 @@ is either a request to stream through the providers router, or a ``direct_reply`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
 import msgspec
@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from providers import ChatRequest, Message, ReplyContext, estimate_tokens
 from server.db.models import ChatMessage, Phase
 from server.documents.retrieval import passages as hit_passages
-from server.documents.retrieval import search
+from server.documents.retrieval import recall
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -26,8 +26,7 @@ if TYPE_CHECKING:
 
     from providers import Completion, Embedder, Passage, Profile
     from server.documents.retrieval import Hit
-
-    from ._settings import ChatSettings
+    from server.settings import ChatSettings
 
 SYSTEM_PROMPT = (
     "You are Unified Assistant. You help the user and their collaborators write a long "
@@ -80,6 +79,16 @@ class Planner(Protocol):
 
     async def plan(self, session: AsyncSession, turn: Turn, profile: Profile) -> ReplyPlan:
         """The plan answering ``turn`` through ``profile``."""
+        ...
+
+
+class Commands(Protocol):
+    """Answers the ``phase:*`` frames of the WebSocket (the phase engine's command surface)."""
+
+    async def handle(
+        self, db: AsyncSession, turn: Turn, event: str, data: dict[str, Any]
+    ) -> ReplyPlan:
+        """The reply to a phase command; a refused command raises a ``DomainError``."""
         ...
 
 
@@ -170,22 +179,18 @@ class MemoryPlanner:
         One hybrid search over both kinds of chunk (the query is embedded once); messages of
         the recent window, already in the prompt, are left out.
         """
-        exclude = {*recent, turn.message_id}
-        hits = await search(
+        hits = await recall(
             session,
             user_id=turn.user_id,
             project_id=turn.project_id,
             query=turn.content,
-            k=DOCUMENT_PASSAGES + self._settings.recall_limit + len(exclude),
             embedder=self._embedder(),
-            source_types=("document", "message"),
+            documents=DOCUMENT_PASSAGES,
+            messages=self._settings.recall_limit,
+            exclude_messages={*recent, turn.message_id},
         )
-        documents = [h for h in hits if h.source_type == "document"][:DOCUMENT_PASSAGES]
-        recalled = [h for h in hits if h.source_type == "message" and h.message_id not in exclude][
-            : self._settings.recall_limit
-        ]
         kept: list[Hit] = []
-        for hit in [*documents, *recalled]:
+        for hit in hits:
             budget -= estimate_tokens(hit.text) + 12
             if budget < 0:
                 break

@@ -34,11 +34,11 @@ class _Context:
 def _context() -> _Context:
     """Settings, the migrated database and the providers of config.json."""
     from providers import build_registry, parse_config  # noqa: PLC0415
-    from server.cli import _migrated_url, _settings  # noqa: PLC0415
+    from server.console import migrated_url, settings_or_exit  # noqa: PLC0415
     from server.db import sqlalchemy_config  # noqa: PLC0415
 
-    settings = _settings()
-    database = sqlalchemy_config(_migrated_url(settings))
+    settings = settings_or_exit()
+    database = sqlalchemy_config(migrated_url(settings))
     registry = build_registry(parse_config(settings.app.config_path.read_bytes()))
     return _Context(settings, database, registry)
 

@@ -17,16 +17,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ingest import IngestError, sniff
 from providers import ProviderError
 from server import audit
-from server.access import EDITOR, USER, VIEWER, project_role
-from server.db.models import ROLE_RANK, Document, User
-from server.errors import STATUS, DomainError, ErrorCode, conflict, forbidden, invalid, not_found
+from server.access import EDITOR, USER, VIEWER, require_role
+from server.ai import ConfigStore
+from server.db.models import Document, User
+from server.errors import STATUS, DomainError, ErrorCode, conflict, invalid
 from server.events import DocumentData, DocumentUpdated, emit, project_channel
+from server.queue import cancel, enqueue
+from server.runtime import runtime_of
 
+from .jobs import INGEST_JOB
 from .retrieval import search
 from .schemas import Document as DocumentSchema
 from .schemas import DocumentChunk, SearchHit, SearchRequest, SearchResults, chunk_out, document_out
 from .services import ACTIVE, DocumentService, sha256_in_use
-from .settings import document_settings
 from .storage import file_store
 from .upload import HEADROOM_BYTES, receive_upload, too_large
 
@@ -37,7 +40,6 @@ if TYPE_CHECKING:
 
     from .storage import FileStore
 
-INGEST_JOB = "ingest_document"
 INGEST_ATTEMPTS = 3
 INGEST_TIMEOUT_S = 900
 DEPENDENCIES = {"documents": Provide(create_service_provider(DocumentService))}
@@ -45,12 +47,12 @@ ON_PROJECT = {"project_of": ("document_id", Document)}
 
 
 def _store(request: Request[Any, Any, Any]) -> FileStore:
-    return file_store(request.app.state.settings.app.data_dir)
+    return file_store(runtime_of(request.app).settings.app.data_dir)
 
 
-def _embedder(app: Litestar) -> Embedder:
+def _embedder(config_store: ConfigStore) -> Embedder:
     try:
-        embedder: Embedder = app.state.registry.embedder()
+        embedder: Embedder = config_store.registry.embedder()
     except ProviderError as exc:
         raise DomainError("unavailable", f"embeddings are unavailable: {exc}") from None
     return embedder
@@ -68,8 +70,6 @@ def _sniff_file(path: Any, filename: str) -> str:
 
 
 async def _enqueue(session: AsyncSession, document: Document) -> None:
-    from tasks.queue import enqueue  # noqa: PLC0415 - tasks imports the server's models
-
     await enqueue(
         session,
         INGEST_JOB,
@@ -81,7 +81,7 @@ async def _enqueue(session: AsyncSession, document: Document) -> None:
 
 async def _remove_unreferenced(app: Litestar, store: FileStore, sha256: str) -> None:
     """After a delete has committed: remove the file unless another document took it since."""
-    async with app.state.alchemy.get_session() as session:
+    async with runtime_of(app).alchemy.get_session() as session:
         if not await sha256_in_use(session, sha256):
             await asyncio.to_thread(store.remove, sha256)
 
@@ -113,7 +113,7 @@ class DocumentController(Controller):
         202). The type is judged by content (415 otherwise); over the size limit, 413. The
         route reads the body itself, enforcing the limit while reading.
         """
-        limit = document_settings().max_upload_bytes
+        limit = runtime_of(request.app).settings.documents.max_upload_bytes
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > limit + HEADROOM_BYTES:
             raise too_large(limit)
@@ -126,11 +126,7 @@ class DocumentController(Controller):
                 project_id = UUID(value.strip())
             except ValueError:
                 raise invalid("project_id is not a valid id") from None
-            role = await project_role(db_session, request.user.id, project_id)
-            if role is None:
-                raise not_found("project")
-            if ROLE_RANK[role] < ROLE_RANK["editor"]:
-                raise forbidden(f"your role in this project ({role}) does not allow this")
+            await require_role(db_session, request.user.id, project_id, "editor")
             project.append(project_id)
 
         store = _store(request)
@@ -217,8 +213,6 @@ class DocumentController(Controller):
         db_session: NamedDependency[AsyncSession],
     ) -> Response[None]:
         """Delete a document with its chunks and vectors; its file goes once nothing uses it."""
-        from tasks.queue import cancel  # noqa: PLC0415 - tasks imports the server's models
-
         document = await documents.get(document_id)
         await cancel(db_session, INGEST_JOB, document_id)
         unreferenced = await documents.remove(document)
@@ -244,8 +238,6 @@ class DocumentController(Controller):
         db_session: NamedDependency[AsyncSession],
     ) -> DocumentSchema:
         """Stop processing a document; it ends ``cancelled`` without chunks (409 when done)."""
-        from tasks.queue import cancel  # noqa: PLC0415 - tasks imports the server's models
-
         document = await documents.get(document_id)
         if document.status not in ACTIVE:
             raise conflict(f"the document is already {document.status}")
@@ -254,7 +246,7 @@ class DocumentController(Controller):
         await db_session.commit()
         schema = document_out(document)
         await emit(
-            request.app.state.publisher,
+            runtime_of(request.app).publisher,
             [project_channel(document.project_id)],
             DocumentUpdated(DocumentData(schema)),
         )
@@ -273,15 +265,15 @@ class SearchController(Controller):
         request: Request[User, Any, Any],
         data: JSONBody[SearchRequest],
         db_session: NamedDependency[AsyncSession],
+        config_store: NamedDependency[ConfigStore],
     ) -> SearchResults:
         """Keyword, vector or hybrid (default) search over the project's completed documents.
 
         Only chunks of projects the caller belongs to are ever returned; a project the caller
         is not a member of answers 404.
         """
-        if await project_role(db_session, request.user.id, data.project_id) is None:
-            raise not_found("project")
-        embedder = None if data.mode == "keyword" else _embedder(request.app)
+        await require_role(db_session, request.user.id, data.project_id)
+        embedder = None if data.mode == "keyword" else _embedder(config_store)
         hits = await search(
             db_session,
             user_id=request.user.id,

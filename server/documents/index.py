@@ -10,11 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
-from sqlalchemy import text
+from sqlalchemy import insert, text
+
+from server.db.models import Chunk
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from uuid import UUID
+
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 _SPACE = re.compile(r"^[A-Za-z0-9_.:@+/-]{1,200}$")
@@ -82,3 +88,58 @@ async def ensure_hnsw_index(conn: AsyncConnection | AsyncSession, space: str) ->
 def vector_literal(vector: list[float]) -> str:
     """pgvector's text form of a vector, sent as a parameter and cast in SQL."""
     return "[" + ",".join(repr(float(x)) for x in vector) + "]"
+
+
+@dataclass(frozen=True, slots=True)
+class NewChunk:
+    """A chunk to index: its text, where it comes from, and its vector."""
+
+    source_type: Literal["document", "message"]
+    ordinal: int
+    text: str
+    token_count: int
+    vector: Sequence[float]
+    document_id: UUID | None = None
+    message_id: UUID | None = None
+    phase_number: int | None = None
+    heading_path: Sequence[str] = ()
+    page: int | None = None
+    page_end: int | None = None
+
+
+_indexed_spaces: set[str] = set()
+"""Embedding spaces whose HNSW index this process has already made sure of."""
+
+
+async def write_chunks(
+    db: AsyncSession, *, project_id: UUID, space: str, chunks: Sequence[NewChunk]
+) -> None:
+    """Insert chunks of one project and embedding space in one multi-row statement, after
+    making sure the space has its HNSW index: the one way chunks are written (documents and
+    the conversation's memory alike). The caller commits."""
+    if not chunks:
+        return
+    if space not in _indexed_spaces:
+        await ensure_hnsw_index(db, space)
+        _indexed_spaces.add(space)
+    await db.execute(
+        insert(Chunk),
+        [
+            {
+                "project_id": project_id,
+                "source_type": piece.source_type,
+                "document_id": piece.document_id,
+                "message_id": piece.message_id,
+                "phase_number": piece.phase_number,
+                "ordinal": piece.ordinal,
+                "text": piece.text,
+                "heading_path": list(piece.heading_path),
+                "page": piece.page,
+                "page_end": piece.page_end,
+                "token_count": piece.token_count,
+                "embedding_space": space,
+                "embedding": list(piece.vector),
+            }
+            for piece in chunks
+        ],
+    )

@@ -15,14 +15,14 @@ import time
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import structlog
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 
 from ingest import ChunkOptions, IngestError, Limits, chunk, parse_isolated
 from providers import embedding_space
 from server.db.models import Chunk, Document
 from server.events import DocumentData, DocumentUpdated, project_channel
 
-from .index import ensure_hnsw_index
+from . import index
 from .schemas import document_out
 
 if TYPE_CHECKING:
@@ -193,9 +193,6 @@ class _Run:
     async def index(self, chunks: list[ingest.Chunk]) -> None:
         """Embed and store the chunks in batches, counting ``chunks_done``."""
         space = embedding_space(self.embedder)
-        async with self.sessions() as session:
-            await ensure_hnsw_index(session, space)
-            await session.commit()
         done = 0
         for start in range(0, len(chunks), EMBED_BATCH):
             await self.check_cancelled()
@@ -237,7 +234,7 @@ def embedding_text(piece: ingest.Chunk) -> str:
 
 
 async def write_chunks(
-    session: AsyncSession,
+    db: AsyncSession,
     *,
     project_id: UUID,
     document_id: UUID,
@@ -245,23 +242,23 @@ async def write_chunks(
     vectors: Sequence[Sequence[float]],
     space: str,
 ) -> None:
-    """Insert a document's chunks with their vectors (one multi-row statement)."""
-    await session.execute(
-        insert(Chunk),
-        [
-            {
-                "project_id": project_id,
-                "source_type": "document",
-                "document_id": document_id,
-                "ordinal": piece.ordinal,
-                "text": piece.text,
-                "heading_path": list(piece.heading_path),
-                "page": piece.page,
-                "page_end": piece.page_end,
-                "token_count": piece.token_count,
-                "embedding_space": space,
-                "embedding": list(vector),
-            }
+    """Index a document's chunks with their vectors (see :func:`index.write_chunks`)."""
+    await index.write_chunks(
+        db,
+        project_id=project_id,
+        space=space,
+        chunks=[
+            index.NewChunk(
+                source_type="document",
+                document_id=document_id,
+                ordinal=piece.ordinal,
+                text=piece.text,
+                heading_path=piece.heading_path,
+                page=piece.page,
+                page_end=piece.page_end,
+                token_count=piece.token_count,
+                vector=vector,
+            )
             for piece, vector in zip(chunks, vectors, strict=True)
         ],
     )

@@ -22,6 +22,7 @@ import msgspec
 from sqlalchemy import text
 
 from providers import Passage, embedding_space
+from server.events import Citation
 
 from .bm25 import keyword_ctes
 from .fusion import DEFAULT_FUSION, Fusion, fusion_params, fusion_sql
@@ -59,16 +60,6 @@ class Hit(msgspec.Struct, frozen=True):
     phase_number: int | None = None
     keyword_rank: int | None = None
     vector_rank: int | None = None
-
-
-class Citation(msgspec.Struct, frozen=True):
-    """A quoted span of one retrieved chunk that a reply relies on."""
-
-    chunk_id: UUID
-    quote: str
-    ref: str | None = None
-    document_id: UUID | None = None
-    page: int | None = None
 
 
 _FROM = """
@@ -202,6 +193,39 @@ async def search(
     ]
 
 
+async def recall(
+    db: AsyncSession,
+    *,
+    user_id: UUID,
+    project_id: UUID,
+    query: str,
+    embedder: Embedder | None,
+    documents: int,
+    messages: int,
+    exclude_messages: set[UUID],
+) -> list[Hit]:
+    """Passages for a reply or a draft: the project's documents, best first, then earlier
+    messages recalled by meaning (any session, months old) that are not in
+    ``exclude_messages`` (those already in the prompt).
+
+    One hybrid search over both kinds of chunk, so the query is embedded once.
+    """
+    hits = await search(
+        db,
+        user_id=user_id,
+        project_id=project_id,
+        query=query,
+        k=documents + messages + len(exclude_messages),
+        embedder=embedder,
+        source_types=("document", "message"),
+    )
+    found = [h for h in hits if h.source_type == "document"][:documents]
+    recalled = [
+        h for h in hits if h.source_type == "message" and h.message_id not in exclude_messages
+    ]
+    return [*found, *recalled[:messages]]
+
+
 def source_label(hit: Hit) -> str:
     """How a reply names a hit: ``plan.pdf, p. 3, Market > Size``, ``conversation, 2026-03-02``."""
     if hit.source_type == "message":
@@ -234,74 +258,43 @@ def passages(hits: Sequence[Hit]) -> list[Passage]:
 
 
 _MARKER = re.compile(r"\[(S\d+)\]")
-_QUOTED = re.compile(r"[\"“]([^\"“”]+)[\"”]")
-_LINE_PREFIX = re.compile(r"^\s*(?:>\s*|[-*+]\s+|\d+[.)]\s+)*")
+_QUOTED = re.compile(r"[\"“]([^\"“”]{3,})[\"”]")
 
 
 def _normalise(value: str) -> str:
     return " ".join(value.split())
 
 
-def _quote_before(line: str, start: int, end: int) -> str:
-    """The span a marker cites: the last quoted string before it, else the text before it."""
-    segment = line[start:end]
-    quoted = _QUOTED.findall(segment)
-    if quoted:
-        return _normalise(quoted[-1])
-    segment = _LINE_PREFIX.sub("", segment) if start == 0 else segment
-    return _normalise(segment).strip(" *_\u2013\u2014-:")
+def cite(reply: str, sources: Sequence[Passage]) -> list[Citation]:
+    """The passages a reply cites as ``[S<n>]``, once each, in order of first use.
 
-
-def cited_spans(reply: str) -> list[tuple[str, str]]:
-    """``(ref, quote)`` for every ``[S<n>]`` marker of a reply, in order."""
-    found: list[tuple[str, str]] = []
+    A marker naming no passage is dropped, and so is one preceded (on its line, since the
+    previous marker) by a quotation whose words are not in the cited passage: the reply quoted
+    something its source does not say. Whitespace is normalised on both sides; anything else
+    must match exactly. This is the one citation check: the reply engine stores what it keeps.
+    """
+    by_ref = {p.ref: p for p in sources}
+    found: list[Citation] = []
+    seen: set[str] = set()
     for line in reply.splitlines():
         start = 0
         for marker in _MARKER.finditer(line):
-            quote = _quote_before(line, start, marker.start())
-            if quote:
-                found.append((marker.group(1), quote))
+            ref = marker.group(1)
+            quoted = _QUOTED.findall(line[start : marker.start()])
             start = marker.end()
-    return found
-
-
-def verify_citations(
-    text_or_citations: str | Sequence[Citation], hits: Sequence[Hit]
-) -> list[Citation]:
-    """The citations whose quoted span really occurs in the cited chunk, deduplicated.
-
-    Given a reply's text, its ``[S<n>]`` markers are read against ``hits`` as numbered by
-    `passages` (the quote is the last "quoted" string before a marker, else the text from the
-    previous marker or the line start). Whitespace is normalised on both sides; anything else
-    must match exactly, and a citation of a chunk not among ``hits`` is dropped.
-    """
-    by_id = {hit.chunk_id: hit for hit in hits}
-    if isinstance(text_or_citations, str):
-        by_ref = {f"S{n}": hit for n, hit in enumerate(hits, start=1)}
-        candidates = [
-            Citation(chunk_id=by_ref[ref].chunk_id, quote=quote, ref=ref)
-            for ref, quote in cited_spans(text_or_citations)
-            if ref in by_ref
-        ]
-    else:
-        candidates = list(text_or_citations)
-    kept: list[Citation] = []
-    seen: set[tuple[UUID, str]] = set()
-    for citation in candidates:
-        hit = by_id.get(citation.chunk_id)
-        quote = _normalise(citation.quote)
-        if hit is None or not quote or quote not in _normalise(hit.text):
-            continue
-        if (hit.chunk_id, quote) in seen:
-            continue
-        seen.add((hit.chunk_id, quote))
-        kept.append(
-            Citation(
-                chunk_id=hit.chunk_id,
-                quote=quote,
-                ref=citation.ref,
-                document_id=hit.document_id,
-                page=hit.page,
+            passage = by_ref.get(ref)
+            if passage is None or ref in seen:
+                continue
+            if quoted and _normalise(quoted[-1]) not in _normalise(passage.text):
+                continue
+            seen.add(ref)
+            found.append(
+                Citation(
+                    ref=ref,
+                    source=passage.source,
+                    document_id=UUID(passage.document_id) if passage.document_id else None,
+                    chunk_id=UUID(passage.chunk_id) if passage.chunk_id else None,
+                    page=passage.page,
+                )
             )
-        )
-    return kept
+    return found

@@ -15,11 +15,11 @@ from uuid import UUID
 import msgspec
 
 from providers import Hop
+from render import ExportFormat
 
 PhaseStatus = Literal["not_started", "in_progress", "completed", "stale"]
 MessageStatus = Literal["complete", "stopped", "interrupted", "failed"]
 DocumentStatus = Literal["uploaded", "processing", "completed", "failed", "cancelled"]
-ExportFormatName = Literal["pdf", "docx", "md", "json"]
 ExportStatus = Literal["queued", "running", "completed", "failed", "expired"]
 
 
@@ -137,7 +137,7 @@ class Export(msgspec.Struct):
 
     id: UUID
     project_id: UUID
-    format: ExportFormatName
+    format: ExportFormat
     status: ExportStatus
     created_at: datetime
     updated_at: datetime

@@ -17,6 +17,7 @@ from server import audit, events
 from server.access import VIEWER
 from server.db.models import Export as ExportModel
 from server.db.models import User
+from server.runtime import runtime_of
 
 from .schemas import Export, ExportCreate, export_out
 from .services import ExportService
@@ -64,13 +65,13 @@ class ExportController(Controller):
         exports: NamedDependency[ExportService],
     ) -> Response[Export]:
         """Queue a rendering; follow it with ``GET /exports/{id}`` or ``export:updated``."""
-        settings: Settings = request.app.state.settings
+        settings: Settings = runtime_of(request.app).settings
         export = await exports.request(
             project_id, data.format, request.user.id, timeout_s=settings.exports.job_timeout_s
         )
         audit.note(request, "export", export.id)
         body = export_out(export)
-        announce = BackgroundTask(_announce, request.app.state.publisher, body)
+        announce = BackgroundTask(_announce, runtime_of(request.app).publisher, body)
         return Response(body, status_code=202, background=announce)
 
     @get("/api/v1/projects/{project_id:uuid}/exports", opt=VIEWER, operation_id="list_exports")
@@ -101,7 +102,7 @@ class ExportController(Controller):
     ) -> File:
         """The rendered file (409 while not ready, 410 once expired)."""
         export = await exports.get(export_id)
-        path = ExportService.file_of(export, request.app.state.settings.app.data_dir)
+        path = ExportService.file_of(export, runtime_of(request.app).settings.app.data_dir)
         media_type = export.content_type or "application/octet-stream"
         if media_type.startswith("text/"):
             media_type = media_type.split(";", 1)[0]  # Litestar adds the charset of text types

@@ -6,18 +6,19 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from server.events import Export, ExportFormatName, ExportStatus
+from render import ExportFormat
+from server.events import Export, ExportStatus
 
 if TYPE_CHECKING:
     from server.db.models import Export as ExportModel
 
-__all__ = ("Export", "ExportCreate", "ExportFormatName", "ExportStatus", "export_out")
+__all__ = ("Export", "ExportCreate", "ExportStatus", "export_out")
 
 
 class ExportCreate(msgspec.Struct, forbid_unknown_fields=True):
     """Ask for a rendering of the project's document."""
 
-    format: ExportFormatName
+    format: ExportFormat
 
 
 def export_out(export: ExportModel) -> Export:

@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from server.db.models import Export
 from server.errors import DomainError, conflict
-from tasks import queue
-from tasks.exports import KIND
+from server.queue import enqueue
+
+from .jobs import RENDER_JOB
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -36,7 +37,7 @@ class ExportService(SQLAlchemyAsyncRepositoryService[Export]):
         export = await self.create(
             Export(project_id=project_id, format=fmt, status="queued", requested_by=requested_by)
         )
-        await queue.enqueue(self.repository.session, KIND, export.id, timeout_s=timeout_s)
+        await enqueue(self.repository.session, RENDER_JOB, export.id, timeout_s=timeout_s)
         return export
 
     async def for_project(self, project_id: UUID) -> Sequence[Export]:

@@ -9,7 +9,7 @@ from .context import DEFAULT_BUDGET, Reader, chat_request, reconstruct, with_fee
 from .controllers import PhaseController
 from .drafting import announce, draft, store_draft, view
 from .flow import Engine, PhaseFlow
-from .planner import PhaseCommands, PhasePlanner, install_planner
+from .planner import PhaseCommands, PhasePlanner
 from .services import PhaseService, WriteResult
 from .summary import summarise
 from .templates import (
@@ -18,8 +18,8 @@ from .templates import (
     WorkflowCatalog,
     order_by_dependencies,
     parse_workflows,
-    phases_state,
     validate_workflows,
+    workflow_catalog,
 )
 
 __all__ = [
@@ -39,14 +39,13 @@ __all__ = [
     "chat_request",
     "dependents",
     "draft",
-    "install_planner",
     "order_by_dependencies",
     "parse_workflows",
-    "phases_state",
     "reconstruct",
     "store_draft",
     "summarise",
     "validate_workflows",
     "view",
     "with_feedback",
+    "workflow_catalog",
 ]

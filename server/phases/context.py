@@ -23,9 +23,8 @@ from providers import (
     ReplyContext,
     estimate_tokens,
 )
-from server.documents.retrieval import source_label
+from server.documents.retrieval import recall, source_label
 
-from .retrieval import retrieve
 from .schemas import PromptMessage, ReconstructedContext, Source
 from .summary import summarise
 
@@ -44,6 +43,10 @@ DEPENDENCY_SHARE = 0.6
 """Part of the budget left after instructions and answers that goes to earlier phases."""
 FRAMING_TOKENS = 200
 """Kept back for headings and the closing request of the user message."""
+DOCUMENT_PASSAGES = 8
+"""Document passages a draft may draw on, best first."""
+RECALLED_MESSAGES = 4
+"""Earlier messages recalled into a draft (those its answers came from are in it already)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,12 +125,14 @@ async def _passages(
     session: AsyncSession, row: Phase, query: str, budget: int, reader: Reader
 ) -> tuple[list[Passage], list[Source]]:
     """Document passages, then earlier messages, best first, while they fit ``budget``."""
-    hits = await retrieve(
+    hits = await recall(
         session,
         user_id=reader.user_id,
         project_id=row.project_id,
         query=query,
         embedder=reader.embedder,
+        documents=DOCUMENT_PASSAGES,
+        messages=RECALLED_MESSAGES,
         exclude_messages={UUID(a["message_id"]) for a in row.answers if a.get("message_id")},
     )
     passages: list[Passage] = []

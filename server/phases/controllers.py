@@ -14,8 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from providers import ProvidersUnavailable
 from server import audit
 from server.access import EDITOR, VIEWER
+from server.ai import ConfigStore
 from server.db.models import Project, User
 from server.errors import DomainError, not_found
+from server.runtime import runtime_of
 
 from .context import DEFAULT_BUDGET, Reader, reconstruct
 from .drafting import announce, draft, view
@@ -31,27 +33,25 @@ from .schemas import (
     VersionDiff,
 )
 from .services import PhaseService
+from .templates import WorkflowCatalog
 from .views import version_schema
 
 if TYPE_CHECKING:
-    from server.ai import ConfigStore
-
     from .services import WriteResult
-    from .templates import Workflow, WorkflowCatalog
+    from .templates import Workflow
 
 
 async def _workflow(
-    request: Request[Any, Any, Any], session: AsyncSession, project_id: FromPath[UUID]
+    workflows: WorkflowCatalog, session: AsyncSession, project_id: UUID
 ) -> tuple[Project, Workflow | None]:
     project = await session.get(Project, project_id)
     if project is None:
         raise not_found("project")
-    catalog: WorkflowCatalog = request.app.state.workflows
-    return project, catalog.get(project.template)
+    return project, workflows.get(project.template)
 
 
-def _reader(request: Request[User, Any, Any]) -> Reader:
-    return Reader(request.user.id, request.app.state.registry.embedder())
+def _reader(request: Request[User, Any, Any], config_store: ConfigStore) -> Reader:
+    return Reader(request.user.id, config_store.registry.embedder())
 
 
 class PhaseController(Controller):
@@ -72,7 +72,7 @@ class PhaseController(Controller):
         project_id = result.phase.project_id
         audit.note(request, "phase_version", result.version.id, project_id=project_id)
         shown = await view(phases, result.phase, workflow)
-        await announce(request.app.state.publisher, project_id, [shown], result.stale)
+        await announce(runtime_of(request.app).publisher, project_id, [shown], result.stale)
         return shown
 
     @get("/", opt=VIEWER, operation_id="list_phases")
@@ -80,12 +80,13 @@ class PhaseController(Controller):
         self,
         *,
         request: Request[User, Any, Any],
+        workflows: NamedDependency[WorkflowCatalog],
         project_id: FromPath[UUID],
         db_session: NamedDependency[AsyncSession],
         phases: NamedDependency[PhaseService],
     ) -> list[Phase]:
         """Every phase of the project in order, with status, answers and current content."""
-        _, workflow = await _workflow(request, db_session, project_id)
+        _, workflow = await _workflow(workflows, db_session, project_id)
         return [await view(phases, row, workflow) for row in await phases.for_project(project_id)]
 
     @get("/{number:int}", opt=VIEWER, operation_id="get_phase")
@@ -93,13 +94,14 @@ class PhaseController(Controller):
         self,
         *,
         request: Request[User, Any, Any],
+        workflows: NamedDependency[WorkflowCatalog],
         project_id: FromPath[UUID],
         number: FromPath[int],
         db_session: NamedDependency[AsyncSession],
         phases: NamedDependency[PhaseService],
     ) -> Phase:
         """One phase with its questions, answers and current content."""
-        _, workflow = await _workflow(request, db_session, project_id)
+        _, workflow = await _workflow(workflows, db_session, project_id)
         return await view(phases, await phases.one(project_id, number), workflow)
 
     @put("/{number:int}", opt=EDITOR, operation_id="replace_phase")
@@ -112,10 +114,11 @@ class PhaseController(Controller):
         data: JSONBody[PhaseEdit],
         db_session: NamedDependency[AsyncSession],
         phases: NamedDependency[PhaseService],
+        workflows: NamedDependency[WorkflowCatalog],
     ) -> Phase:
         """Save new content as a new version (same as ``.../edit``); 409 if the base is stale."""
         return await self._edit(
-            request, project_id, number, data, session=db_session, phases=phases
+            request, workflows, project_id, number, data, session=db_session, phases=phases
         )
 
     @post("/{number:int}/edit", opt=EDITOR, operation_id="edit_phase", status_code=200)
@@ -128,6 +131,7 @@ class PhaseController(Controller):
         data: JSONBody[PhaseEdit],
         db_session: NamedDependency[AsyncSession],
         phases: NamedDependency[PhaseService],
+        workflows: NamedDependency[WorkflowCatalog],
     ) -> Phase:
         """Save an edit as a new version.
 
@@ -135,20 +139,21 @@ class PhaseController(Controller):
         ``current_version``, ``current_content`` and the rejected text, and nothing is written.
         """
         return await self._edit(
-            request, project_id, number, data, session=db_session, phases=phases
+            request, workflows, project_id, number, data, session=db_session, phases=phases
         )
 
     async def _edit(
         self,
         request: Request[User, Any, Any],
-        project_id: FromPath[UUID],
-        number: FromPath[int],
+        workflows: WorkflowCatalog,
+        project_id: UUID,
+        number: int,
         data: PhaseEdit,
         *,
         session: AsyncSession,
         phases: PhaseService,
     ) -> Phase:
-        _, workflow = await _workflow(request, session, project_id)
+        _, workflow = await _workflow(workflows, session, project_id)
         result = await phases.edit(
             project_id,
             number,
@@ -164,15 +169,16 @@ class PhaseController(Controller):
         self,
         *,
         request: Request[User, Any, Any],
+        workflows: NamedDependency[WorkflowCatalog],
         project_id: FromPath[UUID],
         number: FromPath[int],
         db_session: NamedDependency[AsyncSession],
         phases: NamedDependency[PhaseService],
     ) -> Phase:
         """Begin a phase (``not_started`` → ``in_progress``); its next question is in the reply."""
-        _, workflow = await _workflow(request, db_session, project_id)
+        _, workflow = await _workflow(workflows, db_session, project_id)
         shown = await view(phases, await phases.start(project_id, number), workflow)
-        await announce(request.app.state.publisher, project_id, [shown])
+        await announce(runtime_of(request.app).publisher, project_id, [shown])
         return shown
 
     @post("/{number:int}/approve", opt=EDITOR, operation_id="approve_phase", status_code=200)
@@ -180,15 +186,16 @@ class PhaseController(Controller):
         self,
         *,
         request: Request[User, Any, Any],
+        workflows: NamedDependency[WorkflowCatalog],
         project_id: FromPath[UUID],
         number: FromPath[int],
         db_session: NamedDependency[AsyncSession],
         phases: NamedDependency[PhaseService],
     ) -> Phase:
         """Approve the current draft: the phase becomes ``completed``; 409 without a draft."""
-        _, workflow = await _workflow(request, db_session, project_id)
+        _, workflow = await _workflow(workflows, db_session, project_id)
         shown = await view(phases, await phases.approve(project_id, number), workflow)
-        await announce(request.app.state.publisher, project_id, [shown])
+        await announce(runtime_of(request.app).publisher, project_id, [shown])
         return shown
 
     @post("/{number:int}/regenerate", opt=EDITOR, operation_id="regenerate_phase", status_code=200)
@@ -196,16 +203,24 @@ class PhaseController(Controller):
         self,
         *,
         request: Request[User, Any, Any],
+        workflows: NamedDependency[WorkflowCatalog],
+        config_store: NamedDependency[ConfigStore],
         project_id: FromPath[UUID],
         number: FromPath[int],
         db_session: NamedDependency[AsyncSession],
         phases: NamedDependency[PhaseService],
     ) -> Phase:
         """Draft the phase again from its current context; the draft is a new version."""
-        project, workflow = await _workflow(request, db_session, project_id)
+        project, workflow = await _workflow(workflows, db_session, project_id)
         await phases.one(project_id, number)
         result = await self._draft(
-            request, project, workflow=workflow, number=number, session=db_session, phases=phases
+            request,
+            project,
+            config_store=config_store,
+            workflow=workflow,
+            number=number,
+            session=db_session,
+            phases=phases,
         )
         return await self._written(request, result, workflow=workflow, phases=phases)
 
@@ -214,22 +229,22 @@ class PhaseController(Controller):
         request: Request[User, Any, Any],
         project: Project,
         *,
+        config_store: ConfigStore,
         workflow: Workflow | None,
-        number: FromPath[int],
+        number: int,
         session: AsyncSession,
         phases: PhaseService,
     ) -> WriteResult:
-        store: ConfigStore = request.app.state.config_store
         try:
             return await draft(
                 session,
                 phases,
-                request.app.state.router,
-                profile=store.profile_for(project),
+                config_store.router,
+                profile=config_store.profile_for(project),
                 project_id=project.id,
                 workflow=workflow,
                 number=number,
-                reader=_reader(request),
+                reader=_reader(request, config_store),
             )
         except ProvidersUnavailable as error:
             raise DomainError("provider_unavailable", str(error)) from None
@@ -239,18 +254,21 @@ class PhaseController(Controller):
         self,
         *,
         request: Request[User, Any, Any],
+        workflows: NamedDependency[WorkflowCatalog],
+        config_store: NamedDependency[ConfigStore],
         project_id: FromPath[UUID],
         db_session: NamedDependency[AsyncSession],
         phases: NamedDependency[PhaseService],
     ) -> StaleRegeneration:
         """Draft every stale phase again, each after the phases it depends on."""
-        project, workflow = await _workflow(request, db_session, project_id)
+        project, workflow = await _workflow(workflows, db_session, project_id)
         done = []
         shown = []
         for number in await phases.stale_in_order(project_id):
             result = await self._draft(
                 request,
                 project,
+                config_store=config_store,
                 workflow=workflow,
                 number=number,
                 session=db_session,
@@ -270,6 +288,8 @@ class PhaseController(Controller):
         self,
         *,
         request: Request[User, Any, Any],
+        workflows: NamedDependency[WorkflowCatalog],
+        config_store: NamedDependency[ConfigStore],
         project_id: FromPath[UUID],
         number: FromPath[int],
         db_session: NamedDependency[AsyncSession],
@@ -277,7 +297,7 @@ class PhaseController(Controller):
         data: JSONBody[ContextRequest | None] = None,
     ) -> ReconstructedContext:
         """Exactly what drafting this phase would send to the model, with its sources."""
-        _, workflow = await _workflow(request, db_session, project_id)
+        _, workflow = await _workflow(workflows, db_session, project_id)
         await phases.one(project_id, number)
         budget = data.budget_tokens if data and data.budget_tokens else DEFAULT_BUDGET
         return await reconstruct(
@@ -286,7 +306,7 @@ class PhaseController(Controller):
             project_id=project_id,
             workflow=workflow,
             number=number,
-            reader=_reader(request),
+            reader=_reader(request, config_store),
             budget=budget,
         )
 
@@ -295,13 +315,14 @@ class PhaseController(Controller):
         self,
         *,
         request: Request[User, Any, Any],
+        workflows: NamedDependency[WorkflowCatalog],
         project_id: FromPath[UUID],
         number: FromPath[int],
         db_session: NamedDependency[AsyncSession],
         phases: NamedDependency[PhaseService],
     ) -> list[PhaseAnswer]:
         """The answers given to the phase's questions, in question order."""
-        _, workflow = await _workflow(request, db_session, project_id)
+        _, workflow = await _workflow(workflows, db_session, project_id)
         return (await view(phases, await phases.one(project_id, number), workflow)).answers
 
     @put("/{number:int}/answers/{index:int}", opt=EDITOR, operation_id="set_phase_answer")
@@ -309,6 +330,7 @@ class PhaseController(Controller):
         self,
         *,
         request: Request[User, Any, Any],
+        workflows: NamedDependency[WorkflowCatalog],
         project_id: FromPath[UUID],
         number: FromPath[int],
         index: FromPath[int],
@@ -317,7 +339,7 @@ class PhaseController(Controller):
         phases: NamedDependency[PhaseService],
     ) -> Phase:
         """Answer (or change the answer to) question ``index`` of the phase."""
-        _, workflow = await _workflow(request, db_session, project_id)
+        _, workflow = await _workflow(workflows, db_session, project_id)
         spec = workflow.phase(number) if workflow else None
         if spec is None or not 0 <= index < len(spec.questions):
             raise not_found(f"phase {number} question {index}")
@@ -325,7 +347,7 @@ class PhaseController(Controller):
             project_id, number, index, question=spec.questions[index], answer=data.answer
         )
         shown = await view(phases, row, workflow)
-        await announce(request.app.state.publisher, project_id, [shown])
+        await announce(runtime_of(request.app).publisher, project_id, [shown])
         return shown
 
     @get("/{number:int}/versions", opt=VIEWER, operation_id="list_phase_versions")
@@ -378,6 +400,7 @@ class PhaseController(Controller):
         self,
         *,
         request: Request[User, Any, Any],
+        workflows: NamedDependency[WorkflowCatalog],
         project_id: FromPath[UUID],
         number: FromPath[int],
         version: FromPath[int],
@@ -385,6 +408,6 @@ class PhaseController(Controller):
         phases: NamedDependency[PhaseService],
     ) -> Phase:
         """Make an old version current again, by writing its content as a new version."""
-        _, workflow = await _workflow(request, db_session, project_id)
+        _, workflow = await _workflow(workflows, db_session, project_id)
         result = await phases.restore(project_id, number, version, request.user.id)
         return await self._written(request, result, workflow=workflow, phases=phases)

@@ -18,10 +18,9 @@ from server.errors import DomainError
 from .flow import Engine, PhaseFlow
 
 if TYPE_CHECKING:
-    from litestar import Litestar
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from providers import Embedder, Profile
+    from providers import Profile
     from server.chat import Planner, ReplyPlan, Turn
 
 HELP = (
@@ -102,19 +101,3 @@ class PhaseCommands:
             number = data.get("number")
             return await flow.regenerate(int(number) if number is not None else None)
         raise DomainError("bad_request", f"unknown phase event {event!r}")
-
-
-async def install_planner(app: Litestar) -> None:
-    """Start-up hook, after the chat's: wrap ``app.state.planner`` in a :class:`PhasePlanner`
-    and set ``app.state.phase_commands``."""
-    state = app.state
-
-    def embedder() -> Embedder:
-        # Read at every use: a config reload replaces ``state.registry``.
-        found: Embedder = state.registry.embedder()
-        return found
-
-    engine = Engine(state.workflows, embedder, state.publisher)
-    if not isinstance(state.planner, PhasePlanner):
-        state.planner = PhasePlanner(state.planner, engine)
-    state.phase_commands = PhaseCommands(engine)

@@ -146,8 +146,8 @@ class WorkflowCatalog:
         return list(self._current())
 
 
-def phases_state(store: ConfigStore) -> dict[str, WorkflowCatalog]:
-    """``app.state`` entries of the phase engine; registers the workflows validator on ``store``
-    so that an invalid ``workflows`` section stops start-up and is refused on reload."""
+def workflow_catalog(store: ConfigStore) -> WorkflowCatalog:
+    """The workflow templates of ``store``; registers the workflows validator on it so that an
+    invalid ``workflows`` section stops start-up and is refused on reload."""
     store.add_validator(validate_workflows)
-    return {"workflows": WorkflowCatalog(store)}
+    return WorkflowCatalog(store)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
 from advanced_alchemy.extensions.litestar.providers import create_service_provider
@@ -13,11 +13,13 @@ from litestar.params import FromPath, JSONBody
 
 from server import audit
 from server.access import EDITOR, OWNER, USER, VIEWER
+from server.ai import ConfigStore
 from server.db.models import Invitation as InvitationModel
 from server.db.models import Project as ProjectModel
 from server.db.models import User
 from server.errors import conflict, invalid, not_found
-from server.phases import PhaseService
+from server.phases import PhaseService, WorkflowCatalog
+from server.runtime import Runtime
 
 from .schemas import (
     Invitation,
@@ -30,9 +32,6 @@ from .schemas import (
     ProjectUpdate,
 )
 from .services import InvitationService, ProjectService
-
-if TYPE_CHECKING:
-    from server.settings import Settings
 
 DEFAULT_TEMPLATE = "business-plan"
 DEPENDENCIES = {
@@ -81,10 +80,11 @@ class ProjectController(Controller):
         request: Request[User, Any, Any],
         data: JSONBody[ProjectCreate],
         projects: NamedDependency[ProjectService],
+        workflows: NamedDependency[WorkflowCatalog],
     ) -> Project:
         """Create a project from a workflow template; the caller becomes its owner."""
         template = data.template or DEFAULT_TEMPLATE
-        workflow = request.app.state.workflows.require(template)
+        workflow = workflows.require(template)
         project = await projects.create_owned(data.name, template, request.user)
         await PhaseService(session=projects.repository.session).create_for_project(
             project.id, workflow
@@ -116,13 +116,14 @@ class ProjectController(Controller):
         project_id: FromPath[UUID],
         data: JSONBody[ProjectUpdate],
         projects: NamedDependency[ProjectService],
+        config_store: NamedDependency[ConfigStore],
     ) -> Project:
         """Rename a project or set its AI profile (one of config.json's; empty clears it)."""
         changes: dict[str, Any] = {}
         if data.name is not None:
             changes["name"] = data.name
         if data.profile is not None:
-            if data.profile and data.profile not in request.app.state.config_store.config.profiles:
+            if data.profile and data.profile not in config_store.config.profiles:
                 raise invalid(f"profile {data.profile!r} is not in config.json")
             changes["profile"] = data.profile or None
         project = await projects.update(changes, item_id=project_id)
@@ -185,9 +186,10 @@ class ProjectController(Controller):
         project_id: FromPath[UUID],
         data: JSONBody[InvitationCreate],
         invitations: NamedDependency[InvitationService],
+        runtime: NamedDependency[Runtime],
     ) -> Invitation:
         """Invite someone by token; the token is returned only in this response."""
-        settings: Settings = request.app.state.settings
+        settings = runtime.settings
         invitation, token = await invitations.invite(
             project_id, data.role, data.email, request.user.id, settings.auth.invitation_ttl_s
         )

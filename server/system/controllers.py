@@ -6,20 +6,15 @@ import time
 from typing import Any, Literal
 
 import msgspec
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.access import PUBLIC
-
-
-class Check(msgspec.Struct):
-    """The state of one dependency."""
-
-    status: Literal["ok", "error", "disabled"]
-    latency_ms: float | None = None
-    detail: str | None = None
+from server.db.identity import DATABASE_ID_HEADER, database_id
+from server.observability import Check
+from server.runtime import Runtime
 
 
 class Status(msgspec.Struct):
@@ -44,13 +39,14 @@ class SystemController(Controller):
     tags = ["system"]
 
     @get("/health", opt=PUBLIC, operation_id="health")
-    async def health(self) -> dict[str, str]:
-        """Liveness: the process answers."""
-        return {"status": "ok"}
+    async def health(self, runtime: NamedDependency[Runtime]) -> Response[dict[str, str]]:
+        """Liveness: the process answers. ``X-Database-Id`` names its database for the CLI."""
+        headers = {DATABASE_ID_HEADER: database_id(runtime.settings)}
+        return Response({"status": "ok"}, headers=headers)
 
     @get("/status", opt=PUBLIC, operation_id="status")
     async def status(
-        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
+        self, runtime: NamedDependency[Runtime], db_session: NamedDependency[AsyncSession]
     ) -> Response[Status]:
         """Readiness: database, Redis (when configured) and the configured providers."""
 
@@ -58,9 +54,9 @@ class SystemController(Controller):
             await db_session.execute(text("SELECT 1"))
 
         checks = {"database": await _timed(database)}
-        redis = request.app.state.redis
+        redis = runtime.redis
         checks["redis"] = await _timed(redis.ping) if redis is not None else Check("disabled")
-        for name, check in request.app.state.status_checks.items():
+        for name, check in runtime.status_checks.items():
             checks[name] = await check()
         ok = all(c.status != "error" for c in checks.values())
         return Response(Status("ok" if ok else "degraded", checks), status_code=200 if ok else 503)

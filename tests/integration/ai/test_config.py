@@ -10,6 +10,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from providers import ConfigError
+from server.app import services_of
 from tests.conftest import ROOT
 
 from .conftest import NOTES, write_config
@@ -90,8 +91,7 @@ async def test_switch_active_profile_rewrites_the_file(
     assert list(after) == list(before)
     assert not [p for p in config_path.parent.iterdir() if p != config_path]
     assert (await profiles(client, admin.headers))["offline"]["active"] is True
-    assert client.app.state.router is client.app.state.config_store.router
-    assert client.app.state.config_store.config.active_profile == "offline"
+    assert services_of(client.app).config_store.config.active_profile == "offline"
 
 
 async def test_switch_to_unknown_profile_is_invalid(
@@ -127,7 +127,7 @@ async def test_config_is_redacted(client: Client, admin: Account, config_path: P
         "query": {"api-version": "2024-10-21", "key": "gk-live-2"},
     }
     write_config(config_path, raw)
-    store = client.app.state.config_store
+    store = services_of(client.app).config_store
     await eventually(lambda: "azure" in store.config.providers)
 
     body = await loaded(client, admin.headers)
@@ -158,9 +158,8 @@ async def test_edit_on_disk_takes_effect_without_restart(
         lambda: _active(client, admin.headers, "fast"),
     )
     assert listed["fast"]["description"] == "quick"
-    store = client.app.state.config_store
+    store = services_of(client.app).config_store
     assert store.config.prices["gpt-4o"].input_per_mtok == 5.0
-    assert client.app.state.registry is store.registry
     body = await loaded(client, admin.headers)
     assert body["loaded_at"] > first
     assert body["last_error"] is None
@@ -221,7 +220,7 @@ async def test_other_sections_validate_through_the_hook(
             if not isinstance(value, str):
                 raise ConfigError(f"notes.{key}: must be text")
 
-    store = client.app.state.config_store
+    store = services_of(client.app).config_store
     store.add_validator(notes_are_text)
     raw = json.loads(config_path.read_text())
     raw["notes"]["reviewed"] = 2026

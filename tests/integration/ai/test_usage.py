@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 
 from providers import ChatRequest, Completion, Hop, Message, ProvidersUnavailable, Usage
 from server.ai import record_completion, record_embedding, record_failure
+from server.app import services_of
 from server.db.models import Project, UsageEvent
 from tests.fakes.fixtures import fake_providers
 
@@ -76,7 +77,7 @@ async def recorded(
     admin_id, member_id = admin.id, member.id
     mine = await make_project({member_id: "owner"}, "Bakery")
     theirs = await make_project({admin_id: "owner"}, "Garage")
-    embedder = client.app.state.registry.embedder()
+    embedder = services_of(client.app).config_store.registry.embedder()
     record_completion(
         db,
         completion("anthropic", "claude-sonnet-4-5", 1000, 500, 0.0105),
@@ -238,7 +239,7 @@ async def test_project_profile_override_must_exist(
     assert r.status_code == 200, r.text
     assert r.json()["profile"] == "offline"
 
-    store = client.app.state.config_store
+    store = services_of(client.app).config_store
     project = await db.get(Project, project_id)
     assert store.profile_for(project) == "offline"
 
@@ -267,13 +268,13 @@ async def test_a_routed_reply_is_recorded_with_its_cost(
     raw["profiles"]["fake"] = {"chain": [{"provider": "openai", "model": "gpt-4o"}]}
     raw["active_profile"] = "fake"
     write_config(config_path, raw)
-    store = client.app.state.config_store
+    store = services_of(client.app).config_store
     await eventually(lambda: "openai" in store.registry.chat)
     fake_providers.openai.queue_stream(
         "Plans need numbers.", prompt_tokens=1000, completion_tokens=2000
     )
 
-    router = client.app.state.router
+    router = services_of(client.app).config_store.router
     request = ChatRequest(messages=(Message("user", "Help me write a plan."),))
     events = [event async for event in router.stream(request)]
     done = events[-1]

@@ -16,7 +16,7 @@ import uvicorn
 from websockets.asyncio.client import connect
 
 from server.app import create_app
-from server.chat import ChatSettings
+from server.settings import ChatSettings
 from tests.fakes.fixtures import fake_providers
 
 if TYPE_CHECKING:
@@ -96,9 +96,10 @@ def serve(settings: Settings, clean_db: str, tmp_path: Path) -> Iterator[Callabl
 
     def start(config: Path | None = None, **chat: Any) -> Served:
         config = config or write_config(tmp_path / "config.json")
-        app_settings = replace(settings, app=replace(settings.app, config_path=config))
+        app_settings = replace(
+            settings, app=replace(settings.app, config_path=config), chat=ChatSettings(**chat)
+        )
         app = create_app(app_settings, clean_db)
-        app.state.chat_settings = ChatSettings(**chat)
         served = Served(app).start()
         started.append(served)
         return served

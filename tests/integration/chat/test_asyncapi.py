@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any, get_args
 import msgspec
 
 from server.chat import ClientFrame, asyncapi_document
-from server.events import ServerFrame
 from server.chat.asyncapi import REF
+from server.events import ServerFrame
 
 if TYPE_CHECKING:
     from litestar import Litestar

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ from server.db.models import Chunk, Document
 from server.documents.retrieval import search
 from server.documents.storage import file_store
 from server.events import project_channel
+from server.settings import MIB, DocumentSettings
 
 from .conftest import corpus, docx_with_facts, pdf_with_facts, upload, wait_done
 
@@ -159,27 +161,33 @@ async def test_broken_real_world_file_ends_failed_with_a_reason(
     assert document["error"]
 
 
-async def test_type_is_judged_by_content_and_size_is_limited(
-    client: AsyncTestClient[Litestar],
-    make_account: Any,
-    make_project: Any,
-    settings: Settings,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    owner = await make_account()
-    project_id = await make_project({owner.id: "owner"})
-    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
-    refused = await upload(client, owner, project_id, "report.pdf", png, "application/pdf")
-    assert refused.status_code == 415
-    assert refused.json()["code"] == "unsupported_type"
+class TestWithOneMiBUploads:
+    """Uploads limited to 1 MiB (``MAX_UPLOAD_MB=1``)."""
 
-    monkeypatch.setenv("MAX_UPLOAD_MB", "1")
-    big = b"# Big\n\n" + b"word " * 300_000
-    too_big = await upload(client, owner, project_id, "big.md", big)
-    assert too_big.status_code == 413
-    assert too_big.json()["code"] == "too_large"
-    files = Path(settings.app.data_dir) / "files"
-    assert not [p for p in files.rglob("*") if p.is_file()]
+    @pytest.fixture
+    def settings(self, settings: Settings) -> Settings:
+        return replace(settings, documents=DocumentSettings(max_upload_bytes=MIB))
+
+    async def test_type_is_judged_by_content_and_size_is_limited(
+        self,
+        client: AsyncTestClient[Litestar],
+        make_account: Any,
+        make_project: Any,
+        settings: Settings,
+    ) -> None:
+        owner = await make_account()
+        project_id = await make_project({owner.id: "owner"})
+        png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
+        refused = await upload(client, owner, project_id, "report.pdf", png, "application/pdf")
+        assert refused.status_code == 415
+        assert refused.json()["code"] == "unsupported_type"
+
+        big = b"# Big\n\n" + b"word " * 300_000
+        too_big = await upload(client, owner, project_id, "big.md", big)
+        assert too_big.status_code == 413
+        assert too_big.json()["code"] == "too_large"
+        files = Path(settings.app.data_dir) / "files"
+        assert not [p for p in files.rglob("*") if p.is_file()]
 
 
 async def test_access_between_users_and_projects(

@@ -17,7 +17,7 @@ from server.documents.consistency import check, reembed
 from server.documents.fusion import DEFAULT_FUSION, fusion_params
 from server.documents.index import hnsw_index_name, vector_literal
 from server.documents.pipeline import embedding_text, write_chunks
-from server.documents.retrieval import Citation, passages, search, search_sql, verify_citations
+from server.documents.retrieval import cite, passages, search, search_sql
 from server.documents.storage import FileStore
 
 if TYPE_CHECKING:
@@ -114,25 +114,19 @@ async def test_citations_are_kept_only_when_the_quote_is_in_the_chunk(
     assert sources[0].chunk_id == str(hits[0].chunk_id)
     assert "plan.md" in sources[0].source
     ref = next(p.ref for p in sources if "Harrow Mill" in p.text)
+    other = next(p.ref for p in sources if p.ref != ref)
     reply = (
-        f"> Flour comes from the Harrow Mill, which   delivers every Tuesday [{ref}]\n"
-        f'The mill is "owned by the town council" [{ref}].\n'
+        f'The mill "delivers every   Tuesday" [{ref}], and "owned by the town council" [{other}].\n'
+        f"It also sells rye [{ref}].\n"
         f"- Residents: 12,000 [S99]\n"
     )
-    kept = verify_citations(reply, hits)
-    assert [c.quote for c in kept] == [
-        "Flour comes from the Harrow Mill, which delivers every Tuesday"
-    ]
+    kept = cite(reply, sources)
+    assert [c.ref for c in kept] == [ref]
     assert kept[0].document_id == document.id
-    assert kept[0].ref == ref
-
-    target = next(h for h in hits if "Harrow Mill" in h.text)
-    given = [
-        Citation(chunk_id=target.chunk_id, quote="delivers every\nTuesday and Friday"),
-        Citation(chunk_id=target.chunk_id, quote="delivers every Monday"),
-        Citation(chunk_id=document.id, quote="Flour comes"),
-    ]
-    assert [c.quote for c in verify_citations(given, hits)] == ["delivers every Tuesday and Friday"]
+    assert kept[0].chunk_id == next(h.chunk_id for h in hits if "Harrow Mill" in h.text)
+    assert kept[0].source == next(p.source for p in sources if p.ref == ref)
+    unquoted = cite(f"The mill delivers twice a week [{other}] [{ref}] [{other}].", sources)
+    assert [c.ref for c in unquoted] == [other, ref]
 
 
 async def test_check_reports_and_repairs_orphans_and_reembed_moves_spaces(

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from server.db.models import Phase, PhaseVersion, Project, ProjectMember
-from tests.unit.renderers.sample import business_plan
+from tests.unit.render.sample import business_plan
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable

@@ -15,8 +15,7 @@ from sqlalchemy import select
 
 from server.app import create_app
 from server.db.models import Export
-from tasks._sweep import PERIODIC_TARGET
-from tasks.queue import enqueue
+from server.queue import PERIODIC_TARGET, enqueue
 from tests.integration.chat.conftest import Served
 from tests.integration.exports.test_exports_api import wait_done
 

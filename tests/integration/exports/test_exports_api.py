@@ -12,7 +12,7 @@ import pytest
 from markdown_it import MarkdownIt
 from pypdf import PdfReader
 
-from tasks.renderers import decode_json_export
+from render import decode_json_export
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable

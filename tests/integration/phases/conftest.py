@@ -14,8 +14,8 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from server.app import create_app
-from server.chat import ChatSettings
 from server.db.models import ProjectMember
+from server.settings import ChatSettings
 from tests.conftest import ROOT
 from tests.integration.chat.conftest import Served
 
@@ -186,8 +186,7 @@ def phases_of(client: AsyncTestClient[Litestar]) -> Callable[[str, Account], Pha
 def served(phase_settings: Settings, clean_db: str) -> Iterator[Served]:
     """The app with the test workflows, served by uvicorn on a free port; a walk through every
     phase sends more messages a minute than the default limit allows."""
-    app = create_app(phase_settings, clean_db)
-    app.state.chat_settings = ChatSettings(messages_per_minute=1000)
+    app = create_app(replace(phase_settings, chat=ChatSettings(messages_per_minute=1000)), clean_db)
     running = Served(app).start()
     yield running
     running.stop()

@@ -12,7 +12,7 @@ import pytest
 from providers import ConfigError, estimate_tokens
 from server.ai import ConfigStore
 from server.app import create_app
-from server.phases import parse_workflows, phases_state, summarise
+from server.phases import parse_workflows, summarise, workflow_catalog
 from tests.conftest import ROOT
 
 if TYPE_CHECKING:
@@ -110,7 +110,7 @@ def test_invalid_workflows_stop_start_up(settings: Settings, tmp_path: Path) -> 
 async def test_invalid_workflows_are_refused_on_reload(tmp_path: Path) -> None:
     path = _write(tmp_path / "config.json", _config(_phase(1), _phase(2))["workflows"])
     store = ConfigStore(path)
-    catalog = phases_state(store)["workflows"]
+    catalog = workflow_catalog(store)
     assert catalog.names() == ["plan"]
     _write(path, _config(_phase(1, [2]), _phase(2, [1]))["workflows"])
     assert await store.reload() is False

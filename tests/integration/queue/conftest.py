@@ -1,4 +1,5 @@
-"""Fault-test fixtures: the app in Redis mode, real ``assistant worker`` processes, own Redis.
+"""Fault-test fixtures: the app in Redis mode, real worker processes (``assistant worker`` or
+``dramatiq tasks``), own Redis.
 
 Each test gets its own queue namespace (Redis keys) so parallel runs never share messages.
 """
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from server.settings import Settings
 
 ASSISTANT = Path(sys.executable).parent / "assistant"
+DRAMATIQ = Path(sys.executable).parent / "dramatiq"
 TIMEOUT_S = 4
 """Attempt timeout of exports in these tests: a killed worker's job is taken over after it."""
 
@@ -57,15 +59,16 @@ def queue_settings(settings: Settings, redis_url: str) -> Settings:
 
 
 class Workers:
-    """``assistant worker`` processes sharing one app's settings and database."""
+    """Worker processes sharing one app's settings and database."""
 
     def __init__(self, settings: Settings, db_url: str) -> None:
         self.settings = settings
         self.db_url = db_url
         self.processes: list[subprocess.Popen[bytes]] = []
 
-    def start(self, **env: str) -> subprocess.Popen[bytes]:
-        """Start a worker; ``env`` adds or overrides environment variables."""
+    def start(self, *, dramatiq: bool = False, **env: str) -> subprocess.Popen[bytes]:
+        """Start ``assistant worker`` (or ``dramatiq tasks`` with one process); ``env`` adds or
+        overrides environment variables."""
         s = self.settings
         assert s.redis.url is not None
         environment = {
@@ -82,8 +85,13 @@ class Workers:
             **env,
         }
         log = (s.app.data_dir / f"worker-{len(self.processes)}.log").open("wb")
+        command = (
+            [str(DRAMATIQ), "tasks", "--processes", "1", "--threads", "2"]
+            if dramatiq
+            else [str(ASSISTANT), "worker"]
+        )
         process = subprocess.Popen(
-            [str(ASSISTANT), "worker"], env=environment, stdout=log, stderr=subprocess.STDOUT
+            command, env=environment, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
         )
         self.processes.append(process)
         return process

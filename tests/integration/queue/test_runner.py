@@ -10,9 +10,10 @@ from uuid import UUID, uuid4
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
+from server import queue
+from server.app import services_of
 from server.db.models import Job
-from tasks import queue
-from tasks.jobs import JobContext, JobFailed, job_handler
+from server.queue import JobContext, JobFailed, job_handler
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Coroutine
@@ -60,7 +61,9 @@ async def slow(ctx: JobContext) -> None:
 
 def on_app_loop(app: Litestar, coro: Coroutine[Any, Any, T]) -> Awaitable[T]:
     """Run ``coro`` on the app's event loop (the test client serves the app from another)."""
-    return asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, app.state.queue.loop))
+    return asyncio.wrap_future(
+        asyncio.run_coroutine_threadsafe(coro, services_of(app).queue.runtime.loop)
+    )
 
 
 async def enqueue(app: Litestar, kind: str, **options: int) -> tuple[UUID, UUID]:
@@ -68,7 +71,7 @@ async def enqueue(app: Litestar, kind: str, **options: int) -> tuple[UUID, UUID]
     target = uuid4()
 
     async def run() -> UUID:
-        async with app.state.alchemy.get_session() as session:
+        async with services_of(app).runtime.alchemy.get_session() as session:
             job = await queue.enqueue(session, kind, target, **options)
             await session.commit()
         return job.id
@@ -80,7 +83,7 @@ async def settled(app: Litestar, job_id: UUID, timeout_s: float = 30) -> Job:
     """The job once it is completed, failed or cancelled."""
 
     async def load() -> Job | None:
-        async with app.state.alchemy.get_session() as session:
+        async with services_of(app).runtime.alchemy.get_session() as session:
             return await session.scalar(select(Job).where(Job.id == job_id))
 
     for _ in range(int(timeout_s / 0.05)):
@@ -133,7 +136,7 @@ async def test_duplicate_message_of_a_completed_job_is_a_no_op(app: Litestar) ->
     async with AsyncTestClient(app=app):
         job_id, target = await enqueue(app, "test_flaky", max_attempts=3)
         await settled(app, job_id)
-        await app.state.queue.send_async([job_id])
+        await services_of(app).queue.runtime.send_async([job_id])
         await asyncio.sleep(0.5)
         job = await settled(app, job_id)
     assert (job.status, job.attempts, RUNS[target]) == ("completed", 2, [1, 2])
@@ -141,16 +144,16 @@ async def test_duplicate_message_of_a_completed_job_is_a_no_op(app: Litestar) ->
 
 async def test_cancelled_job_never_runs(app: Litestar) -> None:
     async with AsyncTestClient(app=app):
-        app.state.queue_worker.pause()
+        services_of(app).queue.worker.pause()
         job_id, target = await enqueue(app, "test_flaky")
 
         async def cancel() -> None:
-            async with app.state.alchemy.get_session() as session:
+            async with services_of(app).runtime.alchemy.get_session() as session:
                 await queue.cancel(session, "test_flaky", target)
                 await session.commit()
 
         await on_app_loop(app, cancel())
-        app.state.queue_worker.resume()
+        services_of(app).queue.worker.resume()
         await asyncio.sleep(0.5)
         job = await settled(app, job_id)
     assert job.status == "cancelled"
@@ -159,13 +162,13 @@ async def test_cancelled_job_never_runs(app: Litestar) -> None:
 
 async def test_rolled_back_request_queues_nothing(app: Litestar) -> None:
     async def enqueue_and_roll_back() -> UUID:
-        async with app.state.alchemy.get_session() as session:
+        async with services_of(app).runtime.alchemy.get_session() as session:
             job = await queue.enqueue(session, "test_flaky", uuid4())
             await session.rollback()
         return job.id
 
     async def exists(job_id: UUID) -> bool:
-        async with app.state.alchemy.get_session() as session:
+        async with services_of(app).runtime.alchemy.get_session() as session:
             return await session.get(Job, job_id) is not None
 
     async with AsyncTestClient(app=app):

@@ -8,6 +8,7 @@ from advanced_alchemy.extensions.litestar._utils import get_aa_scope_state
 from litestar import WebSocket, websocket
 
 from server.access import VIEWER, access_guard
+from server.app import services_of
 from server.db.models import User
 
 if TYPE_CHECKING:
@@ -46,4 +47,4 @@ async def test_guard_look_ups_for_a_websocket_do_not_hold_a_connection(
     await access_guard(socket, probe)
     assert socket.state.project_role == "viewer"
     # Nothing would close a session parked in the socket's scope when the client leaves.
-    assert get_aa_scope_state(scope, app.state.alchemy.session_scope_key) is None
+    assert get_aa_scope_state(scope, services_of(app).runtime.alchemy.session_scope_key) is None

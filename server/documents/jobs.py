@@ -1,0 +1,67 @@
+"""The documents' jobs: ``ingest_document`` parses, chunks, embeds and indexes one upload.
+
+The work itself is :func:`server.documents.pipeline.ingest_document`; this handler supplies its
+collaborators from the job's context. Bad files are not job failures: the document ends
+``failed`` with a reason and the job completes. Database or embedding-provider errors are
+retried by the queue; when the last attempt fails, ``on_failure`` marks the document failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from sqlalchemy import update
+
+from providers import build_registry, parse_config
+from server.db.models import Document
+from server.events import DocumentData, DocumentUpdated, project_channel
+from server.queue import job_handler
+
+from .pipeline import ingest_document
+from .schemas import document_out
+from .storage import file_store
+
+if TYPE_CHECKING:
+    from server.queue import JobContext
+
+__all__ = ("INGEST_JOB", "handle_ingest", "mark_failed")
+
+INGEST_JOB = "ingest_document"
+TIME_LIMIT_S = 900
+
+
+async def mark_failed(ctx: JobContext, reason: str) -> None:
+    """The job failed for good (e.g. the embedding provider stayed down): say so on the document."""
+    async with ctx.session() as session:
+        document = await session.scalar(
+            update(Document)
+            .where(Document.id == ctx.target_id, Document.status.in_(("uploaded", "processing")))
+            .values(status="failed", error_code="indexing_failed", error=reason[:2000])
+            .returning(Document)
+        )
+        await session.commit()
+    if document is not None:
+        await ctx.emit(
+            [project_channel(document.project_id)],
+            DocumentUpdated(DocumentData(document_out(document))),
+        )
+
+
+@job_handler(INGEST_JOB, time_limit_s=TIME_LIMIT_S, on_failure=mark_failed)
+async def handle_ingest(ctx: JobContext) -> None:
+    """Run the pipeline for the document ``ctx.target_id``."""
+    config_bytes = await asyncio.to_thread(ctx.settings.app.config_path.read_bytes)
+    registry = build_registry(parse_config(config_bytes))
+    try:
+        await ingest_document(
+            ctx.target_id,
+            session_factory=ctx.session,
+            embedder=registry.embedder(),
+            emit=ctx.emit,
+            store=file_store(ctx.settings.app.data_dir),
+            limits=ctx.settings.documents.limits(),
+            should_cancel=ctx.cancelled,
+        )
+    finally:
+        await registry.aclose()

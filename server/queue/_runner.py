@@ -1,0 +1,170 @@
+"""Run one job: claim its row atomically, run its handler with a time limit, record the outcome.
+
+Every message is safe to deliver twice: the claim only succeeds for a job that is ``queued``
+(or ``running`` past its deadline, i.e. lost), and an attempt records its outcome only while it
+still owns the job (same status and attempt number). A completed, failed or cancelled job's
+message is a no-op.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+import structlog
+from sqlalchemy import and_, func, or_, update
+
+from server.db.models import Job
+
+from ._context import JobContext
+from ._handlers import HANDLERS, JobFailed
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from ._context import JobEnvironment
+    from ._handlers import HandlerSpec
+
+__all__ = ("backoff_ms", "fail_for_good", "run_job")
+
+logger = structlog.get_logger()
+
+RETRY_MIN_S = 2.0
+RETRY_MAX_S = 300.0
+
+
+def backoff_ms(attempt: int) -> int:
+    """Delay before retrying after ``attempt`` failed: exponential, capped, with jitter."""
+    base = min(RETRY_MAX_S, RETRY_MIN_S * 2 ** (attempt - 1))
+    return int(base * random.uniform(0.75, 1.0) * 1000)  # noqa: S311 - jitter, not secrecy
+
+
+async def _claim(session: AsyncSession, job_id: UUID) -> Job | None:
+    now = func.now()
+    claimable = or_(Job.status == "queued", and_(Job.status == "running", Job.deadline_at < now))
+    job: Job | None = await session.scalar(
+        update(Job)
+        .where(Job.id == job_id, Job.attempts < Job.max_attempts, claimable)
+        .values(
+            status="running",
+            attempts=Job.attempts + 1,
+            started_at=now,
+            deadline_at=now + func.make_interval(0, 0, 0, 0, 0, 0, Job.timeout_s),
+            updated_at=now,
+            finished_at=None,
+        )
+        .returning(Job)
+        .execution_options(synchronize_session=False)
+    )
+    return job
+
+
+async def _record(env: JobEnvironment, job: Job, **values: Any) -> bool:
+    """Write the attempt's outcome if it still owns the job; False when it no longer does."""
+    now = datetime.now(UTC)
+    async with env.alchemy.get_session() as session:
+        result = await session.execute(
+            update(Job)
+            .where(Job.id == job.id, Job.status == "running", Job.attempts == job.attempts)
+            .values(updated_at=now, **values)
+            .execution_options(synchronize_session=False)
+        )
+        await session.commit()
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def fail_for_good(
+    env: JobEnvironment, job: Job, spec: HandlerSpec | None, reason: str
+) -> None:
+    """Run the handler's failure hook for a job that has just been marked failed."""
+    logger.warning("job failed", job_id=str(job.id), kind=job.kind, reason=reason)
+    if spec is None or spec.on_failure is None:
+        return
+    try:
+        await spec.on_failure(JobContext(env, job), reason)
+    except Exception:
+        logger.exception("failure hook raised", job_id=str(job.id), kind=job.kind)
+
+
+async def _run_handler(spec: HandlerSpec, ctx: JobContext, limit_s: int) -> str | None:
+    """None on success, else why the attempt failed; JobFailed passes through."""
+    try:
+        async with asyncio.timeout(limit_s):
+            await spec.handler(ctx)
+    except JobFailed:
+        raise
+    except TimeoutError:
+        return f"timed out after {limit_s} s"
+    except Exception as exc:
+        logger.exception("job attempt failed", job_id=str(ctx.job_id), kind=ctx.kind)
+        return f"{type(exc).__name__}: {exc}"[:2000]
+    return None
+
+
+async def run_job(env: JobEnvironment, job_id: str) -> int | None:
+    """Claim and run the job ``job_id`` (a message's only argument).
+
+    Returns the delay in milliseconds after which the job's message must be sent again (a
+    failed attempt with attempts left), else None.
+    """
+    async with env.alchemy.get_session() as session:
+        job = await _claim(session, UUID(job_id))
+        await session.commit()
+    if job is None:
+        return None
+    spec = HANDLERS.get(job.kind)
+    if spec is None:
+        reason = f"no handler is registered for job kind {job.kind!r}"
+        if await _record(env, job, status="failed", last_error=reason, finished_at=func.now()):
+            await fail_for_good(env, job, None, reason)
+        return None
+    log = logger.bind(job_id=job_id, kind=job.kind, attempt=job.attempts)
+    log.info("job started")
+    try:
+        error = await _run_handler(
+            spec, JobContext(env, job), min(spec.time_limit_s, job.timeout_s)
+        )
+    except JobFailed as exc:
+        if await _record(
+            env,
+            job,
+            status="failed",
+            last_error=exc.reason,
+            finished_at=func.now(),
+            deadline_at=None,
+        ):
+            await fail_for_good(env, job, spec, exc.reason)
+        return None
+    if error is None:
+        await _record(
+            env,
+            job,
+            status="completed",
+            last_error=None,
+            finished_at=func.now(),
+            deadline_at=None,
+        )
+        log.info("job completed")
+        return None
+    if job.attempts >= job.max_attempts:
+        reason = f"gave up after {job.attempts} attempts: {error}"
+        if await _record(
+            env,
+            job,
+            status="failed",
+            last_error=reason,
+            finished_at=func.now(),
+            deadline_at=None,
+        ):
+            await fail_for_good(env, job, spec, reason)
+        return None
+    delay = backoff_ms(job.attempts)
+    grace = timedelta(seconds=env.settings.queue.queued_grace_s)
+    deadline = datetime.now(UTC) + timedelta(milliseconds=delay) + grace
+    if not await _record(env, job, status="queued", last_error=error, deadline_at=deadline):
+        return None
+    log.info("job will be retried", delay_ms=delay, error=error)
+    return delay
