@@ -22,13 +22,15 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from server.access import access_guard, build_auth
 from server.accounts.controllers import AuthController, UserAdminController
-from server.admin.controllers import AuditController
+from server.admin.controllers import AuditController, DiagnosticsController
+from server.admin.presence import Presence
 from server.ai import (
     ConfigController,
     ConfigStore,
     ProfileController,
     UsageController,
     providers_check,
+    validate_prompts,
 )
 from server.audit import audit_and_commit
 from server.chat import (
@@ -46,6 +48,7 @@ from server.errors import exception_handlers
 from server.events import PluginPublisher, channels_plugin
 from server.exports import jobs as export_jobs
 from server.exports.controllers import ExportController
+from server.feedback.controllers import FeedbackAdminController, MessageFeedbackController
 from server.limits import Throttle
 from server.observability import configure_logging, request_id_middleware
 from server.phases import (
@@ -91,6 +94,8 @@ class AppServices:
     config_store: ConfigStore
     workflows: WorkflowCatalog
     chat: ChatService
+    presence: Presence
+    """This instance's heartbeat for diagnostics (with Redis)."""
     queue: Queue | None = None
     """The job queue, once the app has started."""
 
@@ -113,9 +118,11 @@ class AppServices:
         await self.config_store.start()
         self.queue = await start_queue(self.runtime)
         await self.chat.engine.start()
+        self.presence.start()
 
     async def stop(self) -> None:
         """Stop what :meth:`start` started, in reverse order, then close Redis."""
+        await self.presence.stop()
         await self.chat.engine.close()
         if self.queue is not None:
             await stop_queue(self.queue)
@@ -146,7 +153,7 @@ def build_services(settings: Settings, alchemy: SQLAlchemyAsyncConfig) -> AppSer
         redis=redis,
         throttle=Throttle(redis),
     )
-    config_store = ConfigStore(settings.app.config_path)
+    config_store = ConfigStore(settings.app.config_path, validators=[validate_prompts])
     workflows = workflow_catalog(config_store)
 
     def embedder() -> Embedder:
@@ -165,13 +172,16 @@ def build_services(settings: Settings, alchemy: SQLAlchemyAsyncConfig) -> AppSer
         settings.chat,
         alchemy=alchemy,
         channels=channels,
+        publisher=runtime.publisher,
         engine=engine,
         throttle=runtime.throttle,
         config_store=config_store,
-        planner=PhasePlanner(MemoryPlanner(settings.chat, embedder), phase_engine),
+        planner=PhasePlanner(
+            MemoryPlanner(settings.chat, embedder, lambda: config_store.raw), phase_engine
+        ),
         commands=PhaseCommands(phase_engine),
     )
-    return AppServices(runtime, config_store, workflows, chat)
+    return AppServices(runtime, config_store, workflows, chat, Presence(redis, chat))
 
 
 def _constant(value: Any) -> Callable[[], Any]:
@@ -200,6 +210,7 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> L
             PhaseController,
             InvitationController,
             AuditController,
+            DiagnosticsController,
             ExportController,
             ProfileController,
             ConfigController,
@@ -207,6 +218,8 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> L
             DocumentController,
             SearchController,
             ChatController,
+            MessageFeedbackController,
+            FeedbackAdminController,
             chat_socket,
             asyncapi_json,
         ],

@@ -17,7 +17,7 @@ from server.console import (
     refuse_unreachable_redis,
     settings_or_exit,
 )
-from server.documents.cli import documents
+from server.documents.cli import documents, evaluation
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -91,16 +91,19 @@ def create_admin(email: str, name: str | None, password: str) -> None:
 
     import msgspec  # noqa: PLC0415
 
+    from server.accounts.password_policy import PasswordPolicy  # noqa: PLC0415
     from server.accounts.schemas import UserCreate  # noqa: PLC0415
     from server.accounts.services import UserService  # noqa: PLC0415
     from server.db import sqlalchemy_config  # noqa: PLC0415
     from server.db.identity import server_url  # noqa: PLC0415
+    from server.errors import DomainError  # noqa: PLC0415
 
     try:
         data = msgspec.convert({"email": email, "password": password, "name": name}, UserCreate)
     except msgspec.ValidationError as exc:
         fail(f"invalid input: {exc}")
     settings = settings_or_exit()
+    policy = PasswordPolicy.from_settings(settings.auth)
     config = sqlalchemy_config(migrated_url(settings))
 
     async def run() -> str:
@@ -110,13 +113,22 @@ def create_admin(email: str, name: str | None, password: str) -> None:
                 await users.update({"role": "admin"}, item_id=existing.id)
                 verb = "promoted"
             else:
-                await users.register(data, role="admin")
+                await users.register(data, policy, role="admin")
                 verb = "created"
             await session.commit()
-        await config.get_engine().dispose()
         return verb
 
-    click.echo(f"admin {asyncio.run(run())}: {data.email.lower()}")
+    async def run_once() -> str:
+        try:
+            return await run()
+        finally:
+            await config.get_engine().dispose()
+
+    try:
+        verb = asyncio.run(run_once())
+    except DomainError as exc:
+        fail(exc.message)
+    click.echo(f"admin {verb}: {data.email.lower()}")
     login = f"{server_url(settings)}/api/v1/auth/login"
     click.echo(f"sign in: POST {login} with this email and password")
 
@@ -137,3 +149,4 @@ def worker(threads: int | None) -> None:
 
 
 main.add_command(documents)
+main.add_command(evaluation)

@@ -94,6 +94,9 @@ class AuthSettings:
     invitation_ttl_s: int
     login_per_ip_per_min: int
     login_per_account_per_min: int
+    password_min_length: int = 10
+    password_min_score: int = 3
+    """The zxcvbn score (0-4) a new password needs."""
 
 
 @dataclass(frozen=True)
@@ -217,6 +220,8 @@ def load_settings() -> Settings:
         invitation_ttl_s=_int("INVITATION_TTL", 7 * 24 * 3600, minimum=60),
         login_per_ip_per_min=_int("LOGIN_RATE_PER_IP", 20, minimum=1),
         login_per_account_per_min=_int("LOGIN_RATE_PER_ACCOUNT", 10, minimum=1),
+        password_min_length=_int("PASSWORD_MIN_LENGTH", 10, minimum=1, maximum=1024),
+        password_min_score=_int("PASSWORD_MIN_SCORE", 3, minimum=0, maximum=4),
     )
     queue = QueueSettings(
         worker_threads=_int("WORKER_THREADS", 4, minimum=1, maximum=256),

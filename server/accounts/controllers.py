@@ -18,9 +18,11 @@ from server.db.models import User as UserModel
 from server.errors import DomainError, conflict, invalid, rate_limited, unauthorized
 from server.runtime import runtime_of
 
+from .password_policy import PasswordPolicy
 from .schemas import (
     LoginRequest,
     LogoutRequest,
+    PasswordChange,
     RefreshRequest,
     TokenPair,
     User,
@@ -97,7 +99,8 @@ class AuthController(Controller):
     ) -> User:
         """Create an account."""
         await _throttle(request, "register", data.email)
-        user = await users.register(data)
+        settings: Settings = runtime_of(request.app).settings
+        user = await users.register(data, PasswordPolicy.from_settings(settings.auth))
         audit.note(request, "user", user.id, actor_id=user.id)
         return to_schema(user)
 
@@ -150,6 +153,23 @@ class AuthController(Controller):
         family = family or refresh_tokens.repository.session.info.get("token_family")
         if family is not None:
             await refresh_tokens.revoke_family(family)
+        audit.note(request, "user", request.user.id)
+
+    @post("/password", opt=USER, operation_id="change_password", status_code=204)
+    async def change_password(
+        self,
+        request: Request[UserModel, Any, Any],
+        data: JSONBody[PasswordChange],
+        users: NamedDependency[UserService],
+        refresh_tokens: NamedDependency[RefreshTokenService],
+    ) -> None:
+        """Change one's own password; every other login session of the account is signed out."""
+        await _throttle(request, "password", request.user.email)
+        settings: Settings = runtime_of(request.app).settings
+        policy = PasswordPolicy.from_settings(settings.auth)
+        await users.change_password(request.user, data.current_password, data.new_password, policy)
+        current_family = refresh_tokens.repository.session.info.get("token_family")
+        await refresh_tokens.revoke_other_families(request.user.id, current_family)
         audit.note(request, "user", request.user.id)
 
     @get("/me", opt=USER, operation_id="me")

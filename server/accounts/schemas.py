@@ -11,7 +11,8 @@ import msgspec
 Email = Annotated[
     str, msgspec.Meta(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 ]
-Password = Annotated[str, msgspec.Meta(min_length=8, max_length=1024)]
+Password = Annotated[str, msgspec.Meta(max_length=1024)]
+"""Length and strength are the password policy's to judge, with a message saying what is wrong."""
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
@@ -21,6 +22,13 @@ class UserCreate(msgspec.Struct, forbid_unknown_fields=True):
     email: Email
     password: Password
     name: Name | None = None
+
+
+class PasswordChange(msgspec.Struct, forbid_unknown_fields=True):
+    """Change one's own password."""
+
+    current_password: Annotated[str, msgspec.Meta(max_length=1024)]
+    new_password: Password
 
 
 class LoginRequest(msgspec.Struct):

@@ -18,6 +18,7 @@ from .security import digest, encode_access_token, hash_password, new_secret, ve
 if TYPE_CHECKING:
     from server.settings import Settings
 
+    from .password_policy import PasswordPolicy
     from .schemas import UserCreate
 
 
@@ -29,9 +30,12 @@ class UserService(SQLAlchemyAsyncRepositoryService[User]):
 
     repository_type = Repo
 
-    async def register(self, data: UserCreate, *, role: str = "user") -> User:
-        """Create a user; an email already taken is a 409."""
+    async def register(
+        self, data: UserCreate, policy: PasswordPolicy, *, role: str = "user"
+    ) -> User:
+        """Create a user; an email already taken is a 409, a weak password a 422."""
         email = data.email.strip().lower()
+        policy.check(data.password, [email, data.name or ""])
         if await self.exists(email=email):
             raise conflict("an account with this email already exists")
         return await self.create(
@@ -46,9 +50,14 @@ class UserService(SQLAlchemyAsyncRepositoryService[User]):
             raise unauthorized("wrong email or password")
         return user
 
-    async def set_password(self, user: User, password: str) -> User:
-        """Replace the user's password."""
-        return await self.update({"password_hash": hash_password(password)}, item_id=user.id)
+    async def change_password(
+        self, user: User, current: str, new: str, policy: PasswordPolicy
+    ) -> User:
+        """Replace the user's password after checking the current one and the policy."""
+        if not verify_password(user.password_hash, current):
+            raise DomainError("wrong_password", "the current password is wrong")
+        policy.check(new, [user.email, user.name or "", current])
+        return await self.update({"password_hash": hash_password(new)}, item_id=user.id)
 
 
 class RefreshTokenService(SQLAlchemyAsyncRepositoryService[RefreshToken]):
@@ -111,6 +120,15 @@ class RefreshTokenService(SQLAlchemyAsyncRepositoryService[RefreshToken]):
             .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
             .values(revoked_at=datetime.now(UTC))
         )
+
+    async def revoke_other_families(self, user_id: UUID, keep: UUID | None) -> None:
+        """Revoke every login session of a user except ``keep`` (after a password change)."""
+        query = update(RefreshToken).where(
+            RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None)
+        )
+        if keep is not None:
+            query = query.where(RefreshToken.family_id != keep)
+        await self.repository.session.execute(query.values(revoked_at=datetime.now(UTC)))
 
     async def family_of(self, raw: str) -> UUID | None:
         """The family of a refresh token, if it exists."""

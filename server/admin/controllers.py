@@ -1,4 +1,4 @@
-"""``/api/v1/audit``: the audit trail, for administrators."""
+"""``/api/v1/audit`` (the audit trail) and ``/api/v1/admin/diagnostics``, for administrators."""
 
 from __future__ import annotations
 
@@ -11,10 +11,16 @@ from litestar.params import FromQuery, Parameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from providers import ProviderError, embedding_space
 from server.access import ADMIN
+from server.ai import ConfigStore
+from server.chat import ChatService
 from server.db.models import AuditEntry
+from server.errors import DomainError
+from server.runtime import Runtime
 
-from .schemas import AuditRecord
+from .diagnostics import gather
+from .schemas import AuditRecord, Diagnostics
 
 
 class AuditController(Controller):
@@ -62,3 +68,41 @@ class AuditController(Controller):
             )
             for r in rows
         ]
+
+
+class DiagnosticsController(Controller):
+    """The state of the queue, the document index, sockets and providers, for operators."""
+
+    path = "/api/v1/admin/diagnostics"
+    tags = ["admin"]
+
+    @get("/", opt={**ADMIN, "audit": False}, operation_id="get_diagnostics")
+    async def diagnostics(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        runtime: NamedDependency[Runtime],
+        config_store: NamedDependency[ConfigStore],
+        chat: NamedDependency[ChatService],
+        window_s: Annotated[int, Parameter(ge=60, le=30 * 24 * 3600)] = 3600,
+    ) -> Diagnostics:
+        """Queue depth, stuck jobs, documents, embedding spaces, orphans, HNSW indexes, this
+        instance's WebSockets and pool, providers' cool-downs and error rates over ``window_s``.
+
+        Heavier than ``/status`` (it scans tables and the file store): meant for people, not
+        for load-balancer probes.
+        """
+        try:
+            space = embedding_space(config_store.registry.embedder())
+        except ProviderError as exc:
+            raise DomainError("unavailable", f"embeddings are unavailable: {exc}") from None
+        return await gather(
+            db_session,
+            sessions=runtime.alchemy.get_session,
+            engine=runtime.alchemy.get_engine(),
+            settings=runtime.settings,
+            space=space,
+            chat=chat,
+            redis=runtime.redis,
+            cooldowns=config_store.router.cooldowns(),
+            window_s=window_s,
+        )

@@ -7,6 +7,7 @@ from __future__ import annotations
 from .config import RETIRE_AFTER_S, ConfigStore, ConfigWriteError
 from .controllers import ConfigController, ProfileController, UsageController
 from .lifecycle import providers_check
+from .prompts import validate_prompts
 from .redact import REDACTED, is_secret_key, redact
 from .services import (
     profiles_of,
@@ -32,4 +33,5 @@ __all__ = [
     "record_failure",
     "redact",
     "usage_report",
+    "validate_prompts",
 ]

@@ -22,6 +22,7 @@ from uuid_utils.compat import uuid7
 
 from providers import ProvidersUnavailable, TextDelta
 from server.ai import record_completion, record_failure
+from server.ai.prompts import recorded
 from server.db.models import Project
 from server.documents.retrieval import cite
 from server.errors import DomainError
@@ -239,6 +240,11 @@ class ReplyEngine:
                 model=completion.model if completion else None,
                 usage=_usage(completion),
                 citations=msgspec.to_builtins(cite(shown, plan.passages)),
+                prompts=recorded(plan.prompts),
+                profile=(profile_name or self._config_store.config.active_profile)
+                if completion
+                else None,
+                context=[msgspec.to_builtins(p) for p in plan.passages],
             )
             if completion is not None:
                 record_completion(

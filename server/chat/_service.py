@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from server.access import require_role
-from server.db.models import ChatSession, Project
+from server.db.models import ChatSession, Project, User
 from server.errors import DomainError
 from server.events import MessageData, MessageReceived, TypingIndicator, TypingIndicatorData
+from server.feedback import rate
+from server.feedback.events import announce
 
 from ._replies import ReplyEngine, ReplyJob
 from ._store import get_session, store_user_message
@@ -24,12 +26,21 @@ if TYPE_CHECKING:
 
     from server.ai import ConfigStore
     from server.db.models import ChatMessage
+    from server.events import Publisher
+    from server.feedback.schemas import Rating
     from server.limits import Throttle
     from server.settings import ChatSettings
 
     from .planner import Commands, Planner, ReplyPlan
 
 MAX_CLIENT_ID = 100
+
+
+class Participant(Protocol):
+    """An open connection as diagnostics sees it: who, and which session it joined."""
+
+    user: User
+    session: ChatSession | None
 
 
 class ChatService:
@@ -45,6 +56,7 @@ class ChatService:
         *,
         alchemy: SQLAlchemyAsyncConfig,
         channels: ChannelsPlugin,
+        publisher: Publisher,
         engine: ReplyEngine,
         throttle: Throttle,
         config_store: ConfigStore,
@@ -54,6 +66,7 @@ class ChatService:
         self.settings = settings
         self.alchemy = alchemy
         self.channels = channels
+        self.publisher = publisher
         self.engine = engine
         self.throttle_store = throttle
         self.config_store = config_store
@@ -61,6 +74,8 @@ class ChatService:
         self.commands = commands
         self.connections: Counter[UUID] = Counter()
         """Open WebSockets per user in this process."""
+        self.live: set[Participant] = set()
+        """The open connections of this process, for diagnostics (who joined which session)."""
 
     async def check_member(self, db: AsyncSession, user_id: UUID, project_id: UUID) -> str:
         """The user's role in the project; ``not_found`` when not a member."""
@@ -139,6 +154,25 @@ class ChatService:
         job.turn.message_id = job.reply_id
         self.engine.submit(job)
         return job
+
+    async def rate(
+        self,
+        session: ChatSession,
+        user_id: UUID,
+        message_id: UUID,
+        rating: Rating,
+        comment: str | None,
+    ) -> None:
+        """Store a member's rating of a reply of ``session`` and tell the session's participants.
+
+        Viewers may rate (a reader's opinion changes no content); access is checked now, as
+        for every frame.
+        """
+        async with self.alchemy.get_session() as db:
+            await self.check_member(db, user_id, session.project_id)
+            stored = await rate(db, user_id, message_id, rating, comment, session_id=session.id)
+            await db.commit()
+        await announce(self.publisher, stored)
 
     async def typing(self, session_id: UUID, user_id: UUID, *, is_typing: bool) -> None:
         """Show every participant that ``user_id`` is (no longer) typing."""

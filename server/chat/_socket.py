@@ -28,7 +28,7 @@ from server.events import (
 
 from ._auth import FORBIDDEN, token_auth
 from ._service import ChatService
-from ._store import create_session, get_session, messages_after
+from ._store import create_session, get_session, messages_after, messages_out
 from .asyncapi import event_of
 from .schemas import (
     ClientFrame,
@@ -37,6 +37,7 @@ from .schemas import (
     PhaseApprove,
     PhaseGoto,
     PhaseRegenerate,
+    RateMessage,
     SendMessage,
     Stop,
     Typing,
@@ -177,6 +178,10 @@ class Connection:
                 await self.chat.command(session, self.user.id, event_of(type(frame)), data)
             case Stop():
                 await self.chat.engine.request_stop(session.id)
+            case RateMessage(data=data):
+                await self.chat.rate(
+                    session, self.user.id, data.message_id, data.rating, data.comment
+                )
             case LeaveSession():
                 await self.leave()
 
@@ -197,11 +202,10 @@ class Connection:
             self.session = session
             await self._subscribe(session)
             messages = await messages_after(db, session.id, data.after_seq or 0)
+            shown = await messages_out(db, messages, self.user.id)
             await db.refresh(session)
         self.replayed_up_to = messages[-1].seq if messages else 0
-        payload = SessionData(
-            session_out(session), session.phase_number, [message_out(m) for m in messages]
-        )
+        payload = SessionData(session_out(session), session.phase_number, shown)
         if data.session_id is None:
             await self.send(SessionCreated(payload, frame.ref))
         else:
@@ -257,9 +261,12 @@ async def chat_socket(socket: WebSocket[Any, Any, Any], chat: NamedDependency[Ch
         await socket.close(TOO_MANY, "too many connections")
         return
     chat.connections[user_id] += 1
+    connection = Connection(socket, chat)
+    chat.live.add(connection)
     try:
-        await Connection(socket, chat).run()
+        await connection.run()
     finally:
+        chat.live.discard(connection)
         chat.connections[user_id] -= 1
         if chat.connections[user_id] <= 0:
             del chat.connections[user_id]

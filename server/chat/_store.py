@@ -8,13 +8,16 @@ from sqlalchemy import select, update
 
 from server.db.models import ChatMessage, ChatSession
 from server.errors import DomainError
+from server.feedback import summaries
 
-from .schemas import ASSISTANT
+from .schemas import ASSISTANT, message_out
 
 if TYPE_CHECKING:
     from uuid import UUID
 
     from sqlalchemy.ext.asyncio import AsyncSession
+
+    from server.events import Message
 
 
 async def get_session(
@@ -138,6 +141,9 @@ async def add_assistant_message(
     model: str | None,
     usage: dict[str, Any],
     citations: list[dict[str, Any]],
+    prompts: list[dict[str, Any]] | None = None,
+    profile: str | None = None,
+    context: list[dict[str, Any]] | None = None,
 ) -> ChatMessage:
     """Add a reply to the transaction (numbered now); the caller commits."""
     seq = await _next_seq(db, session_id)
@@ -155,7 +161,18 @@ async def add_assistant_message(
         model=model,
         usage=usage,
         citations=citations,
+        prompts=prompts or [],
+        profile=profile,
+        context=context or [],
     )
     db.add(message)
     await db.flush()
     return message
+
+
+async def messages_out(
+    db: AsyncSession, messages: list[ChatMessage], reader: UUID
+) -> list[Message]:
+    """Messages in their wire shape, replies with their ratings as ``reader`` sees them."""
+    rated = await summaries(db, [m.id for m in messages if m.role == ASSISTANT], reader)
+    return [message_out(m, rated.get(m.id)) for m in messages]

@@ -30,7 +30,7 @@ from server.events import (
 )
 
 from ._service import ChatService
-from ._store import create_session, get_session, list_sessions, messages_after
+from ._store import create_session, get_session, list_sessions, messages_after, messages_out
 from .asyncapi import event_of
 from .schemas import MessageCreate, SessionCreate, message_out, session_out
 
@@ -105,8 +105,9 @@ class ChatController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 100,
     ) -> list[Message]:
         """The session's messages with ``seq > after_seq``, in order (at most ``limit``)."""
-        rows = await messages_after(db_session(request), session_id, after_seq, limit)
-        return [message_out(m) for m in rows]
+        db = db_session(request)
+        rows = await messages_after(db, session_id, after_seq, limit)
+        return await messages_out(db, rows, request.user.id)
 
     @post(
         "/api/v1/chat/sessions/{session_id:uuid}/messages",

@@ -15,17 +15,19 @@ import msgspec
 from sqlalchemy import func, select
 
 from providers import ChatRequest, Message, ReplyContext, estimate_tokens
+from server.ai.prompts import prompt_version
 from server.db.models import ChatMessage, Phase
 from server.documents.retrieval import passages as hit_passages
 from server.documents.retrieval import recall
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable, Callable, Mapping
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from providers import Completion, Embedder, Passage, Profile
     from server.documents.retrieval import Hit
+    from server.events import PromptVersion
     from server.settings import ChatSettings
 
 SYSTEM_PROMPT = (
@@ -72,6 +74,8 @@ class ReplyPlan:
         None
     )
     closing: str | None = None
+    prompts: list[PromptVersion] = field(default_factory=list)
+    """The prompt versions the request was built with, recorded on the stored reply."""
 
 
 class Planner(Protocol):
@@ -101,9 +105,16 @@ class MemoryPlanner:
     project (newest kept first) and the user's message.
     """
 
-    def __init__(self, settings: ChatSettings, embedder: Callable[[], Embedder]) -> None:
+    def __init__(
+        self,
+        settings: ChatSettings,
+        embedder: Callable[[], Embedder],
+        config: Callable[[], Mapping[str, Any]] = dict,
+    ) -> None:
         self._settings = settings
         self._embedder = embedder
+        self._config = config
+        """The decoded config.json in force, for the prompt's label."""
 
     async def plan(self, session: AsyncSession, turn: Turn, profile: Profile) -> ReplyPlan:
         """See :class:`Planner`."""
@@ -138,6 +149,7 @@ class MemoryPlanner:
             purpose="chat",
             phase_number=turn.phase_number,
             passages=passages,
+            prompts=[prompt_version("answering", SYSTEM_PROMPT, self._config())],
         )
 
     async def _phase_title(self, session: AsyncSession, turn: Turn) -> str | None:

@@ -14,8 +14,9 @@ from uuid import UUID
 
 import msgspec
 
-from server.events import Citation, Message, Session, Usage
+from server.events import Citation, FeedbackSummary, Message, PromptVersion, Session, Usage
 from server.events import Frame as _Frame
+from server.feedback.schemas import Comment, Rating
 
 if TYPE_CHECKING:
     from server.db.models import ChatMessage, ChatSession
@@ -57,6 +58,14 @@ class RegenerateData(msgspec.Struct, forbid_unknown_fields=True):
     """Draft phase ``number`` (default: the session's current phase) again."""
 
     number: int | None = None
+
+
+class FeedbackFrameData(msgspec.Struct, forbid_unknown_fields=True):
+    """A rating of reply ``message_id`` of the joined session; rating again replaces it."""
+
+    message_id: UUID
+    rating: Rating
+    comment: Comment | None = None
 
 
 class NoData(msgspec.Struct, forbid_unknown_fields=True):
@@ -112,6 +121,14 @@ class Stop(_Frame, tag="chat:stop"):
     ref: str | None = None
 
 
+class RateMessage(_Frame, tag="chat:feedback"):
+    """``chat:feedback``: rate a reply ``up`` or ``down``; everyone in the session gets
+    ``chat:feedback_updated``."""
+
+    data: FeedbackFrameData
+    ref: str | None = None
+
+
 class LeaveSession(_Frame, tag="chat:leave_session"):
     """``chat:leave_session``."""
 
@@ -127,6 +144,7 @@ ClientFrame = (
     | PhaseApprove
     | PhaseRegenerate
     | Stop
+    | RateMessage
     | LeaveSession
 )
 """Every frame a client may send."""
@@ -159,8 +177,8 @@ def session_out(chat_session: ChatSession) -> Session:
     )
 
 
-def message_out(message: ChatMessage) -> Message:
-    """The wire shape of a message."""
+def message_out(message: ChatMessage, feedback: FeedbackSummary | None = None) -> Message:
+    """The wire shape of a message; a reply's ``feedback`` defaults to no ratings."""
     author = ASSISTANT if message.role == ASSISTANT else str(message.author_id or "")
     return Message(
         id=message.id,
@@ -178,4 +196,6 @@ def message_out(message: ChatMessage) -> Message:
         model=message.model,
         usage=msgspec.convert(message.usage, Usage) if message.usage else None,
         citations=msgspec.convert(message.citations or [], list[Citation]),
+        prompts=msgspec.convert(message.prompts or [], list[PromptVersion]),
+        feedback=(feedback or FeedbackSummary()) if message.role == ASSISTANT else None,
     )

@@ -1,4 +1,5 @@
-"""``assistant documents reembed`` and ``assistant documents check [--repair]``.
+"""``assistant documents reembed``, ``assistant documents check [--repair]`` and
+``assistant eval retrieval``.
 
 Heavy imports happen inside the commands so that ``assistant --help`` stays instant.
 """
@@ -7,17 +8,22 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 if TYPE_CHECKING:
+    from uuid import UUID
+
     from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 
     from providers import Registry
     from server.settings import Settings
 
     from .consistency import Report
+    from .evaluation import Report as EvaluationReport
+    from .retrieval import Mode
 
 
 @dataclass(frozen=True)
@@ -117,3 +123,116 @@ def check_command(repair: bool) -> None:
     else:
         click.echo("inconsistent; run again with --repair to fix")
         sys.exit(1)
+
+
+@click.group("eval")
+def evaluation() -> None:
+    """Measure how well search finds a project's own documents."""
+
+
+@evaluation.command("retrieval")
+@click.option("--project", "project_id", required=True, type=click.UUID, help="Project id.")
+@click.option(
+    "--queries",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help='BEIR queries.jsonl: one {"_id", "text"} per line.',
+)
+@click.option(
+    "--qrels",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Judgements: TREC qrels (qid 0 doc rel) or BEIR TSV (query-id, corpus-id, score).",
+)
+@click.option(
+    "--mode",
+    "modes",
+    multiple=True,
+    type=click.Choice(["keyword", "vector", "hybrid"]),
+    help="Search modes to measure (default: all three).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option(
+    "--run-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Also write each mode's ranking as a TREC run file <mode>.run here.",
+)
+def retrieval_command(
+    *,
+    project_id: UUID,
+    queries: Path,
+    qrels: Path,
+    modes: tuple[Mode, ...],
+    as_json: bool,
+    run_dir: Path | None,
+) -> None:
+    """Print nDCG@10, recall@10, recall@100 and MRR of keyword, vector and hybrid search.
+
+    Judged document ids name the project's documents by filename without extension.
+    """
+    import asyncio  # noqa: PLC0415
+
+    import msgspec  # noqa: PLC0415
+
+    from server.console import fail  # noqa: PLC0415
+
+    from .evaluation import (  # noqa: PLC0415
+        MODES,
+        EvaluationFileError,
+        evaluate,
+        project_reader,
+        read_qrels,
+        read_queries,
+        trec_run,
+    )
+
+    try:
+        questions, judgements = read_queries(queries), read_qrels(qrels)
+    except (EvaluationFileError, UnicodeDecodeError) as exc:
+        fail(str(exc))
+    context = _context()
+
+    async def run() -> tuple[EvaluationReport | None, dict[str, dict[str, list[str]]]]:
+        try:
+            async with context.database.get_session() as db:
+                reader = await project_reader(db, project_id)
+                if reader is None:
+                    return None, {}
+                return await evaluate(
+                    db,
+                    project_id=project_id,
+                    user_id=reader,
+                    queries=questions,
+                    qrels=judgements,
+                    embedder=context.registry.embedder(),
+                    modes=modes or MODES,
+                )
+        finally:
+            await context.close()
+
+    report, runs = asyncio.run(run())
+    if report is None:
+        fail(f"no project {project_id} (or it has no members)")
+    if run_dir is not None:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        for mode, ranking in runs.items():
+            (run_dir / f"{mode}.run").write_text(trec_run(mode, ranking))
+    if as_json:
+        click.echo(msgspec.json.encode(report).decode())
+        return
+    click.echo(
+        f"{report.queries} queries evaluated ({report.skipped_queries} without relevant "
+        f"judgements skipped) over {report.documents} documents"
+    )
+    if report.unmatched_documents:
+        click.echo(
+            f"warning: {report.unmatched_documents} judged-relevant document ids name no "
+            "document of the project (they count as not found)"
+        )
+    click.echo(f"{'mode':<8}  {'nDCG@10':>8}  {'R@10':>8}  {'R@100':>8}  {'MRR':>8}")
+    for s in report.scores:
+        click.echo(
+            f"{s.mode:<8}  {s.ndcg_at_10:>8.4f}  {s.recall_at_10:>8.4f}  "
+            f"{s.recall_at_100:>8.4f}  {s.mrr:>8.4f}"
+        )

@@ -56,6 +56,22 @@ class Usage(msgspec.Struct):
     hops: list[Hop] = msgspec.field(default_factory=list)
 
 
+class PromptVersion(msgspec.Struct, frozen=True):
+    """One prompt as used: its name, the hash of its text and the label it had then."""
+
+    name: str
+    hash: str
+    label: str | None = None
+
+
+class FeedbackSummary(msgspec.Struct):
+    """The ratings of an assistant message: counts and the reader's own rating."""
+
+    up: int = 0
+    down: int = 0
+    mine: Literal["up", "down"] | None = None
+
+
 class Message(msgspec.Struct):
     """A stored message. ``author`` is the user's id, or ``"assistant"``; an assistant
     message's ``status`` says whether it is ``complete``, ``stopped`` by a user (partial text
@@ -77,6 +93,10 @@ class Message(msgspec.Struct):
     usage: Usage | None = None
     """Tokens, cost and latency of an assistant message; None for a user's."""
     citations: list[Citation] = msgspec.field(default_factory=list)
+    prompts: list[PromptVersion] = msgspec.field(default_factory=list)
+    """For an assistant message: the prompt versions it was written with."""
+    feedback: FeedbackSummary | None = None
+    """For an assistant message: its up and down ratings and the reader's own (``mine``)."""
 
 
 class PhaseAnswer(msgspec.Struct):
@@ -108,6 +128,9 @@ class Phase(msgspec.Struct):
     next_question: int | None
     content: str | None
     updated_at: datetime
+    written_with_older_template: bool = False
+    """Completed, but the phase's part of the template (instructions, questions...) changed
+    since its current version was drafted: worth a look, not stale."""
 
 
 class Document(msgspec.Struct):

@@ -72,6 +72,14 @@ class ExportData(msgspec.Struct):
     export: Export
 
 
+class FeedbackData(msgspec.Struct):
+    """The ratings of a reply after someone rated it (or withdrew a rating)."""
+
+    message_id: UUID
+    up: int
+    down: int
+
+
 class ErrorData(msgspec.Struct, omit_defaults=True):
     """What went wrong; ``retry_after`` (seconds) comes with ``rate_limited``."""
 
@@ -143,6 +151,13 @@ class ExportUpdated(Frame, tag="export:updated"):
     ref: str | None = None
 
 
+class FeedbackUpdated(Frame, tag="chat:feedback_updated"):
+    """``chat:feedback_updated``: a reply of the session was rated."""
+
+    data: FeedbackData
+    ref: str | None = None
+
+
 class ChatError(Frame, tag="chat:error"):
     """``chat:error``: a frame the server refused; the connection stays open."""
 
@@ -160,6 +175,7 @@ ServerFrame = (
     | PhaseStale
     | DocumentUpdated
     | ExportUpdated
+    | FeedbackUpdated
     | ChatError
 )
 """Every frame the server sends."""

@@ -10,7 +10,7 @@ rest, best first.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import msgspec
@@ -23,16 +23,21 @@ from providers import (
     ReplyContext,
     estimate_tokens,
 )
+from server.ai.prompts import prompt_version
 from server.documents.retrieval import recall, source_label
 
 from .schemas import PromptMessage, ReconstructedContext, Source
 from .summary import summarise
+from .templates import phase_template_version, template_version
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from providers import Embedder
     from server.db.models import Phase
+    from server.events import PromptVersion
 
     from .services import PhaseService
     from .templates import Workflow
@@ -57,6 +62,10 @@ class Reader:
     embedder: Embedder | None = None
 
 
+FRAMING = (
+    "You are a writing assistant helping the user write a {document}. You are drafting "
+    "section {number}, '{title}'."
+)
 RULES = (
     "Write the section in Markdown, starting with the heading '## {title}'. Use only facts from "
     "the user's answers, the earlier sections and the passages given; never invent figures, "
@@ -80,8 +89,7 @@ def _system(workflow: Workflow | None, row: Phase) -> tuple[str, str, str]:
     instructions = spec.instructions if spec else f"Write the '{row.title}' section."
     document = workflow.title.lower() if workflow else "document"
     parts = [
-        f"You are a writing assistant helping the user write a {document}. You are drafting "
-        f"section {row.number}, '{row.title}'.",
+        FRAMING.format(document=document, number=row.number, title=row.title),
         f"Goal of this section: {goal}" if goal else "",
         f"Instructions:\n{instructions}",
         RULES.format(title=row.title),
@@ -208,10 +216,12 @@ async def reconstruct(
     number: int,
     reader: Reader,
     budget: int = DEFAULT_BUDGET,
+    config: Mapping[str, Any] | None = None,
 ) -> ReconstructedContext:
     """The exact messages and context a draft of phase ``number`` would be built from.
 
     ``reader`` is who the draft is for: retrieval only returns what that user may read.
+    ``config`` (the decoded config.json) labels the prompt versions.
     """
     rows = {p.number: p for p in await phases.for_project(project_id)}
     row = rows[number]
@@ -262,7 +272,20 @@ async def reconstruct(
         gaps=gaps,
         prompt_tokens=sum(estimate_tokens(m.content) + 4 for m in messages),
         budget_tokens=budget,
+        prompts=drafting_prompts(workflow, number, config or {}),
     )
+
+
+def drafting_prompts(
+    workflow: Workflow | None, number: int, config: Mapping[str, Any]
+) -> list[PromptVersion]:
+    """The versions a draft of phase ``number`` is written with: the drafting prompt, the
+    workflow template and the phase's part of it."""
+    versions = [prompt_version("drafting", f"{FRAMING}\n\n{RULES}", config)]
+    spec = workflow.phase(number) if workflow else None
+    if workflow is not None and spec is not None:
+        versions += [template_version(workflow), phase_template_version(workflow, spec)]
+    return versions
 
 
 def with_feedback(

@@ -245,6 +245,7 @@ class PhaseController(Controller):
                 workflow=workflow,
                 number=number,
                 reader=_reader(request, config_store),
+                config=config_store.raw,
             )
         except ProvidersUnavailable as error:
             raise DomainError("provider_unavailable", str(error)) from None
@@ -308,6 +309,7 @@ class PhaseController(Controller):
             number=number,
             reader=_reader(request, config_store),
             budget=budget,
+            config=workflows.config(),
         )
 
     @get("/{number:int}/answers", opt=VIEWER, operation_id="list_phase_answers")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -11,9 +11,10 @@ from server.ai import record_completion
 from server.events import PhaseData, PhaseStale, PhaseUpdated, StaleData, emit, project_channel
 
 from .context import chat_request, reconstruct
-from .views import phase_schema
+from .views import phase_schema, written_with_older_template
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from uuid import UUID
 
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,7 +34,8 @@ async def view(phases: PhaseService, row: Phase, workflow: Workflow | None) -> P
     """The wire form of ``row`` with its current content."""
     version = await phases.version(row, row.current_version)
     spec = workflow.phase(row.number) if workflow else None
-    return phase_schema(row, spec, version.content if version else None)
+    outdated = written_with_older_template(row, workflow, version)
+    return phase_schema(row, spec, version.content if version else None, outdated=outdated)
 
 
 async def store_draft(
@@ -55,6 +57,7 @@ async def store_draft(
         provider=completion.provider if completion else None,
         model=completion.model if completion else None,
         sources=msgspec.to_builtins(reconstructed.sources),
+        prompts=msgspec.to_builtins(reconstructed.prompts),
         note=note,
         status="in_progress",
     )
@@ -70,10 +73,17 @@ async def draft(
     workflow: Workflow | None,
     number: int,
     reader: Reader,
+    config: Mapping[str, Any] | None = None,
 ) -> WriteResult:
     """Draft phase ``number`` now (not streamed to anyone), store it and record its usage."""
     reconstructed = await reconstruct(
-        session, phases, project_id=project_id, workflow=workflow, number=number, reader=reader
+        session,
+        phases,
+        project_id=project_id,
+        workflow=workflow,
+        number=number,
+        reader=reader,
+        config=config,
     )
     parts: list[str] = []
     completion: Completion | None = None

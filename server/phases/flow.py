@@ -190,6 +190,7 @@ class PhaseFlow:
             workflow=workflow,
             number=number,
             reader=Reader(self.turn.user_id, engine.embedder()),
+            config=engine.workflows.config(),
         )
         if feedback:
             current = await self.phases.version(row, row.current_version)
@@ -223,6 +224,7 @@ class PhaseFlow:
             passages=list(reconstructed.context.passages),
             on_complete=on_complete,
             closing=APPROVAL_QUESTION,
+            prompts=list(reconstructed.prompts),
         )
 
     def say(self, text: str) -> ReplyPlan:

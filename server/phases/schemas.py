@@ -9,7 +9,7 @@ from uuid import UUID
 import msgspec
 
 from providers import ReplyContext
-from server.events import Phase, PhaseAnswer, PhaseStatus
+from server.events import Phase, PhaseAnswer, PhaseStatus, PromptVersion
 
 __all__ = (
     "AnswerUpdate",
@@ -43,6 +43,8 @@ class PhaseVersion(msgspec.Struct):
     note: str | None
     sources: list[Source]
     created_at: datetime
+    prompts: list[PromptVersion] = msgspec.field(default_factory=list)
+    """The prompt versions a draft was written with (with ``provider`` and ``model``)."""
 
 
 class PhaseEdit(msgspec.Struct, forbid_unknown_fields=True):
@@ -108,6 +110,8 @@ class ReconstructedContext(msgspec.Struct):
     gaps: list[str]
     prompt_tokens: int
     budget_tokens: int
+    prompts: list[PromptVersion] = msgspec.field(default_factory=list)
+    """The prompt versions (drafting prompt, template, this phase's part of it) used now."""
 
 
 class StaleRegeneration(msgspec.Struct):

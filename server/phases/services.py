@@ -138,6 +138,7 @@ class PhaseService(SQLAlchemyAsyncRepositoryService[Phase]):
         note: str | None = None,
         sources: list[dict[str, Any]] | None = None,
         status: str | None = None,
+        prompts: list[dict[str, Any]] | None = None,
     ) -> WriteResult:
         """Store a new version of phase ``number`` and make its dependents stale.
 
@@ -168,6 +169,7 @@ class PhaseService(SQLAlchemyAsyncRepositoryService[Phase]):
             based_on=based_on if based_on is not None else phase.current_version,
             note=note,
             sources=sources or [],
+            prompts=prompts or [],
         )
         self.repository.session.add(version)
         phase.current_version = version.number

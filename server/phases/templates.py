@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import msgspec
 
 from providers import ConfigError
+from server.ai.prompts import content_hash
 from server.errors import DomainError
+from server.events import PromptVersion
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -40,6 +42,9 @@ class Workflow(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     title: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
     phases: Annotated[tuple[PhaseTemplate, ...], msgspec.Meta(min_length=1)]
     description: str = ""
+    version: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    """A human label of this revision of the template, e.g. ``"2026-11 shorter market phase"``;
+    the content hash is computed."""
 
     def phase(self, number: int) -> PhaseTemplate | None:
         """The phase numbered ``number``, if the template has it."""
@@ -48,6 +53,21 @@ class Workflow(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     def order(self) -> list[int]:
         """Phase numbers in an order where every phase follows the ones it depends on."""
         return order_by_dependencies({p.number: p.depends_on or () for p in self.phases})
+
+
+def template_version(workflow: Workflow) -> PromptVersion:
+    """The whole template's version: the hash of its phases, and its label."""
+    return PromptVersion(
+        "template", content_hash(msgspec.json.encode(workflow.phases)), workflow.version or None
+    )
+
+
+def phase_template_version(workflow: Workflow, spec: PhaseTemplate) -> PromptVersion:
+    """One phase's part of the template (title, goal, questions, instructions, dependencies):
+    a draft written from another hash was written with an older template."""
+    return PromptVersion(
+        f"phase {spec.number}", content_hash(msgspec.json.encode(spec)), workflow.version or None
+    )
 
 
 def order_by_dependencies(graph: Mapping[int, tuple[int, ...] | list[int]]) -> list[int]:
@@ -144,6 +164,10 @@ class WorkflowCatalog:
     def names(self) -> list[str]:
         """Names of every template."""
         return list(self._current())
+
+    def config(self) -> Mapping[str, Any]:
+        """The decoded config.json in force (for prompt labels)."""
+        return self._store.raw
 
 
 def workflow_catalog(store: ConfigStore) -> WorkflowCatalog:

@@ -8,13 +8,16 @@ from uuid import UUID
 
 import msgspec
 
+from server.ai.prompts import read_recorded
+
 from .schemas import Phase, PhaseAnswer, PhaseVersion, Source
+from .templates import phase_template_version
 
 if TYPE_CHECKING:
     from server.db.models import Phase as PhaseRow
     from server.db.models import PhaseVersion as VersionRow
 
-    from .templates import PhaseTemplate
+    from .templates import PhaseTemplate, Workflow
 
 
 def answers_of(stored: list[dict[str, Any]]) -> list[PhaseAnswer]:
@@ -39,8 +42,23 @@ def next_question(row: PhaseRow, spec: PhaseTemplate | None) -> int | None:
     return next((i for i in range(len(spec.questions)) if i not in answered), None)
 
 
-def phase_schema(row: PhaseRow, spec: PhaseTemplate | None, content: str | None) -> Phase:
-    """A phase as clients see it; ``spec`` is its template phase (None if the template is gone)."""
+def written_with_older_template(
+    row: PhaseRow, workflow: Workflow | None, version: VersionRow | None
+) -> bool:
+    """Whether a completed phase's current version was drafted from another template text."""
+    spec = workflow.phase(row.number) if workflow else None
+    if row.status != "completed" or version is None or workflow is None or spec is None:
+        return False
+    current = phase_template_version(workflow, spec)
+    used = [p for p in read_recorded(version.prompts) if p.name == current.name]
+    return bool(used) and used[0].hash != current.hash
+
+
+def phase_schema(
+    row: PhaseRow, spec: PhaseTemplate | None, content: str | None, *, outdated: bool = False
+) -> Phase:
+    """A phase as clients see it; ``spec`` is its template phase (None if the template is gone);
+    ``outdated``: see `written_with_older_template`."""
     return Phase(
         number=row.number,
         title=row.title,
@@ -54,6 +72,7 @@ def phase_schema(row: PhaseRow, spec: PhaseTemplate | None, content: str | None)
         next_question=next_question(row, spec),
         content=content,
         updated_at=row.updated_at,
+        written_with_older_template=outdated,
     )
 
 
@@ -71,4 +90,5 @@ def version_schema(row: VersionRow) -> PhaseVersion:
         note=row.note,
         sources=msgspec.convert(row.sources, list[Source]),
         created_at=row.created_at,
+        prompts=read_recorded(row.prompts),
     )

@@ -15,7 +15,7 @@ from uuid import UUID, uuid4
 from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
 
-from server.db.models import ROLE_RANK, ChatSession, Document, Export
+from server.db.models import ROLE_RANK, ChatMessage, ChatSession, Document, Export
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterator
@@ -59,6 +59,18 @@ async def _chat_session(session: AsyncSession, project_id: UUID) -> UUID:
     return chat.id
 
 
+async def _chat_message(session: AsyncSession, project_id: UUID) -> UUID:
+    chat = ChatSession(project_id=project_id, title="Probe", last_seq=1)
+    session.add(chat)
+    await session.flush()
+    reply = ChatMessage(
+        session_id=chat.id, project_id=project_id, seq=1, role="assistant", content="An answer."
+    )
+    session.add(reply)
+    await session.commit()
+    return reply.id
+
+
 async def _export(session: AsyncSession, project_id: UUID) -> UUID:
     export = Export(project_id=project_id, format="md")
     session.add(export)
@@ -67,6 +79,7 @@ async def _export(session: AsyncSession, project_id: UUID) -> UUID:
 
 
 RESOURCE_FACTORIES: dict[type, Callable[[AsyncSession, UUID], Awaitable[UUID]]] = {
+    ChatMessage: _chat_message,
     ChatSession: _chat_session,
     Document: _document,
     Export: _export,

@@ -6,6 +6,7 @@ from ._audit import AuditEntry
 from ._chat import ChatMessage, ChatSession
 from ._document import Chunk, Document
 from ._export import Export
+from ._feedback import MessageFeedback
 from ._invitation import Invitation
 from ._job import Job
 from ._phase import Phase, PhaseVersion
@@ -26,6 +27,7 @@ __all__ = (
     "Invitation",
     "Job",
     "MemberRole",
+    "MessageFeedback",
     "Phase",
     "PhaseVersion",
     "Project",

@@ -58,3 +58,10 @@ class ChatMessage(UUIDv7AuditBase):
     usage: Mapped[dict[str, Any]] = mapped_column(JsonB, default=dict)
     """Tokens, cost, latency and the provider hops of an assistant reply."""
     citations: Mapped[list[dict[str, Any]]] = mapped_column(JsonB, default=list)
+    prompts: Mapped[list[dict[str, Any]]] = mapped_column(JsonB, default=list)
+    """The prompt versions (``{name, hash, label}``) a reply was written with."""
+    profile: Mapped[str | None] = mapped_column(String(100), default=None)
+    """The AI profile a reply was routed through."""
+    context: Mapped[list[dict[str, Any]]] = mapped_column(JsonB, default=list)
+    """The passages sent with the request of a reply (``{ref, source, text, ...}``), kept so
+    that rated exchanges can be exported with the context the model saw."""

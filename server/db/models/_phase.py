@@ -54,3 +54,5 @@ class PhaseVersion(UUIDv7AuditBase):
     note: Mapped[str | None] = mapped_column(Text, default=None)
     sources: Mapped[list[dict[str, Any]]] = mapped_column(JsonB, default=list)
     """What the draft was built from (phases, passages), as reconstructed at drafting time."""
+    prompts: Mapped[list[dict[str, Any]]] = mapped_column(JsonB, default=list)
+    """The prompt versions (``{name, hash, label}``) a draft was written with; empty for edits."""

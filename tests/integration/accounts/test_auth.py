@@ -59,7 +59,6 @@ async def test_register_stores_an_argon2id_hash_and_refuses_a_taken_email(
 async def test_register_rejects_invalid_fields(client: AsyncTestClient[Litestar]) -> None:
     for body in (
         {"email": "not-an-email", "password": PASSWORD},
-        {"email": "a@example.org", "password": "short"},
         {"email": "a@example.org", "password": PASSWORD, "role": "admin"},
     ):
         r = await client.post("/api/v1/auth/register", json=body)

@@ -22,6 +22,7 @@ PROTOCOL_CLIENT = {
     "phase:approve",
     "phase:regenerate",
     "chat:stop",
+    "chat:feedback",
     "chat:leave_session",
 }
 PROTOCOL_SERVER = {
@@ -34,6 +35,7 @@ PROTOCOL_SERVER = {
     "phase:stale",
     "document:updated",
     "export:updated",
+    "chat:feedback_updated",
     "chat:error",
 }
 

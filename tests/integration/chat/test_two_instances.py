@@ -3,6 +3,7 @@ other see the same messages, deltas, typing and phase events, in the same order.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -197,3 +198,43 @@ async def test_phase_events_reach_both_instances_in_the_same_order(
         assert moved, frames_a
         assert moved == phase_events(frames_b)
         assert any(f["data"]["phase"]["number"] == 3 for f in moved)
+
+
+async def test_diagnostics_list_every_instance_with_its_websockets(
+    two_servers: tuple[int, int],
+    make_account: Callable[..., Awaitable[Account]],
+    make_project: Callable[..., Awaitable[UUID]],
+) -> None:
+    alice, bob = await make_account(), await make_account()
+    admin = await make_account(role="admin")
+    project = await make_project({alice.id: "owner", bob.id: "editor"})
+    http_a, http_b = (f"http://127.0.0.1:{port}" for port in two_servers)
+    url_a, url_b = (f"ws://127.0.0.1:{port}/ws/chat" for port in two_servers)
+
+    async def diagnostics(base: str) -> dict[str, Any]:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+            r = await http.get("/api/v1/admin/diagnostics", headers=admin.headers)
+        assert r.status_code == 200, r.text
+        body: dict[str, Any] = r.json()
+        return body
+
+    async with (
+        open_client(url_a, alice.token) as a,
+        open_client(url_b, bob.token) as b1,
+        open_client(url_b, bob.token) as b2,
+    ):
+        session = (await a.join(project))["data"]["session"]
+        await b1.join(project, session["id"])
+        await b2.join(project)
+        id_b = (await diagnostics(http_b))["instance"]["id"]
+        for _ in range(100):  # instances write a heartbeat every 2 s
+            report = await diagnostics(http_a)
+            by_id = {i["id"]: i for i in report["instances"]}
+            if by_id.get(id_b, {}).get("sessions") == 2:
+                break
+            await asyncio.sleep(0.2)
+        here = report["instance"]
+        assert report["instances"][0] == here
+        assert (here["websocket_connections"], here["sessions"], here["users"]) == (1, 1, 1)
+        there = by_id[id_b]
+        assert (there["websocket_connections"], there["sessions"], there["users"]) == (2, 2, 1)

@@ -91,7 +91,7 @@ async def test_dramatiq_entry_point_runs_exports_and_stops_on_sigterm(
 ) -> None:
     owner = await make_account()
     project_id = await insert_plan(db, owner.id)
-    worker = workers(redis_app.state.settings).start(dramatiq=True)
+    worker = workers(services_of(redis_app).runtime.settings).start(dramatiq=True)
     async with AsyncTestClient(app=redis_app) as client:
         created = await client.post(
             f"/api/v1/projects/{project_id}/exports", json={"format": "md"}, headers=owner.headers
