@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.local/bin:$(PATH)
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 
-.PHONY: fuzz run admin test lint chromium format typecheck bench bench-providers bench-ingest bench-exports bench-chat bench-search bench-queue uv sync
+.PHONY: fuzz run admin test lint chromium format typecheck bench bench-providers bench-ingest bench-exports bench-chat bench-search bench-retrieval bench-queue uv sync
 
 uv:
 	@command -v uv >/dev/null 2>&1 || test -x $(HOME)/.local/bin/uv || python3 -m pip install --user --quiet uv \
@@ -41,7 +41,7 @@ format: sync
 	$(UV) run --frozen ruff format .
 	$(UV) run --frozen ruff check --fix .
 
-bench: bench-providers bench-ingest bench-exports bench-queue bench-chat bench-search
+bench: bench-providers bench-ingest bench-exports bench-queue bench-chat bench-search bench-retrieval
 
 bench-providers: sync
 	$(UV) run --frozen python -m bench.bench_router
@@ -58,6 +58,9 @@ bench-chat: sync
 
 bench-search: sync
 	$(UV) run --frozen python -m bench.bench_search
+
+bench-retrieval: sync
+	$(UV) run --frozen python -m bench.bench_retrieval
 
 bench-queue: sync
 	$(UV) run --frozen python -m bench.bench_exports_queue

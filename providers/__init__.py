@@ -22,6 +22,7 @@ from ._local import LocalChat
 from ._local_draft import change_report
 from ._local_reply import OFFLINE_NOTICE, compose_reply
 from ._local_text import terms as content_terms
+from ._minilm import MINILM_DIMENSIONS, MINILM_MODEL, MiniLMEmbedder
 from ._prompt import CONTINUE_INSTRUCTION, request_messages
 from ._registry import Registry, build_registry
 from ._router import Router
@@ -50,6 +51,8 @@ from ._wordllama import WORDLLAMA_DIMENSIONS, WORDLLAMA_MODEL, WordLlamaEmbedder
 __all__ = [
     "CONTINUE_INSTRUCTION",
     "LOCAL_MODEL",
+    "MINILM_DIMENSIONS",
+    "MINILM_MODEL",
     "OFFLINE_NOTICE",
     "WORDLLAMA_DIMENSIONS",
     "WORDLLAMA_MODEL",
@@ -66,6 +69,7 @@ __all__ = [
     "Intent",
     "LocalChat",
     "Message",
+    "MiniLMEmbedder",
     "Passage",
     "Price",
     "Profile",

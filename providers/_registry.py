@@ -6,6 +6,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from ._local import LocalChat
+from ._minilm import MINILM_DIMENSIONS, MINILM_MODEL, MiniLMEmbedder
 from ._types import ProviderError
 from ._wordllama import WORDLLAMA_DIMENSIONS, WORDLLAMA_MODEL, WordLlamaEmbedder
 from .adapters import (
@@ -20,10 +21,17 @@ from .adapters import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from ._config import EmbeddingSettings, ProviderConfig, ProvidersConfig
     from ._types import ChatProvider, Embedder
+
+
+LOCAL_EMBEDDERS: dict[str, tuple[int, Callable[[], Embedder]]] = {
+    WORDLLAMA_MODEL: (WORDLLAMA_DIMENSIONS, WordLlamaEmbedder),
+    MINILM_MODEL: (MINILM_DIMENSIONS, MiniLMEmbedder),
+}
+"""The offline embedders by model name: their dimensions and how to make one."""
 
 
 class Registry:
@@ -52,14 +60,16 @@ class Registry:
         settings = settings or self.config.embeddings
         kind = self.config.provider_type(settings.provider)
         if kind == "local":
-            if (settings.model, settings.dimensions) != (WORDLLAMA_MODEL, WORDLLAMA_DIMENSIONS):
+            known = LOCAL_EMBEDDERS.get(settings.model)
+            if known is None or known[0] != settings.dimensions:
+                offered = ", ".join(f"{m} ({d})" for m, (d, _) in LOCAL_EMBEDDERS.items())
                 raise ProviderError(
                     "local",
                     "not_configured",
-                    f"the local embedder is {WORDLLAMA_MODEL} with {WORDLLAMA_DIMENSIONS} "
-                    f"dimensions, not {settings.model} with {settings.dimensions}",
+                    f"the local embedders are {offered}, "
+                    f"not {settings.model} with {settings.dimensions} dimensions",
                 )
-            return WordLlamaEmbedder()
+            return known[1]()
         client = self._clients.get(settings.provider)
         if client is None:
             reason = self.skipped.get(settings.provider, "not available")

@@ -8,6 +8,8 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from .adapters._vectors import unit_vectors
 
 if TYPE_CHECKING:
@@ -43,7 +45,9 @@ def _model() -> WordLlamaInference:
 
 def _embed_sync(texts: list[str]) -> list[list[float]]:
     array = _model().embed(texts, norm=True, return_np=True)
-    return unit_vectors("local", array.tolist(), WORDLLAMA_DIMENSIONS)
+    # A text with no known token (empty, only punctuation) comes back as NaNs: make it the zero
+    # vector, which PostgreSQL can store and which is similar to nothing.
+    return unit_vectors("local", np.nan_to_num(array).tolist(), WORDLLAMA_DIMENSIONS)
 
 
 class WordLlamaEmbedder:

@@ -1,16 +1,14 @@
 """Search over a project's chunks (keyword, vector, hybrid) and checked citations.
 
-Access control lives in the SQL: every query joins ``project_members`` on the caller's user id,
-so a caller who is not a member of the project gets no rows, whatever the code around it does.
+This is the one search of the server: REST search, chat replies and phase drafting all call
+`search`. Access control lives in the SQL: nothing is read unless the caller is a member of
+the project, so a caller who is not gets no rows, whatever the code around it does.
 
-Keyword search ORs the terms of ``websearch_to_tsquery`` instead of requiring all of them:
-queries here are questions in plain language, and on Cranfield the AND form found almost
-nothing (recall@10 0.02) where the OR form ranked by ``ts_rank(..., 1)`` reaches 0.52 (better
-than ``ts_rank_cd``'s 0.50 and 0.46 unnormalised).
-
-Hybrid search is reciprocal rank fusion (k=60) of the keyword and the vector top lists, computed
-in one statement: both lists are read in the same snapshot, in one round trip, and only the
-fused top ``k`` rows (with their text) leave the database.
+Keyword search is BM25 over term statistics PostgreSQL keeps exact as chunks come and go
+(`server.documents.bm25`, migration 0006). Vector search is cosine similarity over the
+embedding space's HNSW index (`server.documents.index`). Hybrid search fuses the two top lists
+(`server.documents.fusion`) in one statement: both lists are read in the same snapshot, in one
+round trip, and only the fused top ``k`` rows (with their text) leave the database.
 """
 
 from __future__ import annotations
@@ -26,7 +24,9 @@ from sqlalchemy import text
 from providers import Passage, embedding_space
 from server.events import Citation
 
-from .index import space_literal, vector_expr, vector_literal
+from .bm25 import keyword_ctes
+from .fusion import DEFAULT_FUSION, Fusion, fusion_params, fusion_sql
+from .index import ef_search, space_literal, vector_expr, vector_literal
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -38,8 +38,6 @@ if TYPE_CHECKING:
 Mode = Literal["keyword", "vector", "hybrid"]
 SourceType = Literal["document", "phase", "message"]
 
-RRF_K = 60
-"""The rank constant of reciprocal rank fusion (Cormack et al., 2009)."""
 MIN_DEPTH = 50
 """Each ranked list fused into a hybrid result is at least this long (and at least 4·k)."""
 
@@ -75,20 +73,6 @@ _WHERE = """
       AND (c.document_id IS NULL OR d.status = 'completed')
 """
 
-_KEYWORD = f"""
-    SELECT c.id, row_number() OVER (ORDER BY ts_rank(c.tsv, q, 1) DESC, c.id) AS rank,
-           ts_rank(c.tsv, q, 1) AS score
-    {_FROM}
-    CROSS JOIN CAST(
-        regexp_replace(websearch_to_tsquery('english', :query)::text, ' & (?!!)', ' | ', 'g')
-        AS tsquery
-    ) AS q
-    {_WHERE}
-      AND c.tsv @@ q
-    ORDER BY rank
-    LIMIT :depth
-"""
-
 
 def _vector_cte(space: str) -> str:
     # The inner ORDER BY ... LIMIT is what the HNSW index serves; ranks are numbered after it.
@@ -119,11 +103,11 @@ _OUTPUT = """
 """
 
 
-def search_sql(mode: Mode, space: str | None) -> str:
+def search_sql(mode: Mode, space: str | None, fusion: Fusion = DEFAULT_FUSION) -> str:
     """The statement for ``mode``; ``space`` is required for vector and hybrid."""
     if mode == "keyword":
         return f"""
-        WITH kw AS ({_KEYWORD}),
+        WITH {keyword_ctes()},
         ranked AS (SELECT id, score, rank AS keyword_rank, NULL::bigint AS vector_rank FROM kw)
         {_OUTPUT}"""  # noqa: S608 - constants and a checked space name only
     if space is None:
@@ -134,14 +118,15 @@ def search_sql(mode: Mode, space: str | None) -> str:
         ranked AS (SELECT id, score, NULL::bigint AS keyword_rank, rank AS vector_rank FROM vec)
         {_OUTPUT}"""  # noqa: S608 - constants and a checked space name only
     return f"""
-    WITH kw AS ({_KEYWORD}),
+    WITH {keyword_ctes()},
     vec AS ({_vector_cte(space)}),
     ranked AS (
         SELECT coalesce(kw.id, vec.id) AS id,
-               coalesce(1.0 / ({RRF_K} + kw.rank), 0) + coalesce(1.0 / ({RRF_K} + vec.rank), 0)
-                   AS score,
+               {fusion_sql(fusion)} AS score,
                kw.rank AS keyword_rank, vec.rank AS vector_rank
         FROM kw FULL OUTER JOIN vec ON kw.id = vec.id
+        CROSS JOIN (SELECT max(score) AS top FROM kw) kw_top
+        CROSS JOIN (SELECT max(score) AS top, min(score) AS bottom FROM vec) vec_span
     )
     {_OUTPUT}"""  # noqa: S608 - constants and a checked space name only
 
@@ -156,13 +141,13 @@ async def search(
     mode: Mode = "hybrid",
     embedder: Embedder | None = None,
     source_types: Sequence[SourceType] = ("document",),
+    fusion: Fusion = DEFAULT_FUSION,
 ) -> list[Hit]:
     """The ``k`` best chunks of ``project_id`` for ``query``, visible to ``user_id`` only.
 
-    ``keyword`` matches any term of ``websearch_to_tsquery`` (quoted phrases and ``-word``
-    kept) and ranks by ``ts_rank`` normalised by length; ``vector`` by cosine
-    similarity in the embedder's space; ``hybrid`` (default) fuses both by reciprocal rank.
-    Chunks of documents that are not completed are never returned.
+    ``keyword`` ranks by BM25 (the query stemmed, stop words dropped; any term may match);
+    ``vector`` by cosine similarity in the embedder's space; ``hybrid`` (default) fuses both
+    as ``fusion`` says. Chunks of documents that are not completed are never returned.
     """
     if not query.strip():
         return []
@@ -174,7 +159,7 @@ async def search(
         "k": k,
         "depth": depth,
         "source_types": list(source_types),
-    }
+    } | fusion_params(fusion)
     space = None
     if mode != "keyword":
         if embedder is None:
@@ -182,12 +167,10 @@ async def search(
         space = embedding_space(embedder)
         [vector] = await embedder.embed([query])
         params["query_vector"] = vector_literal(vector)
-        # HNSW filters after the scan: let it look further than ef_search's default of 40.
         await session.execute(
-            text("SELECT set_config('hnsw.ef_search', :ef, true)"),
-            {"ef": str(min(depth * 2, 1000))},
+            text("SELECT set_config('hnsw.ef_search', :ef, true)"), {"ef": str(ef_search(depth))}
         )
-    rows = await session.execute(text(search_sql(mode, space)), params)
+    rows = await session.execute(text(search_sql(mode, space, fusion)), params)
     return [
         Hit(
             chunk_id=row.chunk_id,

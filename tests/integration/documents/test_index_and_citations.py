@@ -14,6 +14,7 @@ from ingest import chunk, parse
 from providers import embedding_space
 from server.db.models import Chunk, Document
 from server.documents.consistency import check, reembed
+from server.documents.fusion import DEFAULT_FUSION, fusion_params
 from server.documents.index import hnsw_index_name, vector_literal
 from server.documents.pipeline import embedding_text, write_chunks
 from server.documents.retrieval import cite, passages, search, search_sql
@@ -90,7 +91,7 @@ async def test_vector_search_can_use_the_hnsw_index(
         "depth": 50,
         "source_types": ["document"],
         "query_vector": vector_literal(vector),
-    }
+    } | fusion_params(DEFAULT_FUSION)
     # A handful of rows would be scanned anyway; forbid that to see the index is usable.
     await db.execute(text("SET LOCAL enable_seqscan = off"))
     for mode in ("vector", "hybrid"):
