@@ -21,8 +21,9 @@ if TYPE_CHECKING:
 WEAK_PASSWORD: Final = "weak_password"  # noqa: S105 - an error code, not a secret
 """The stable error code of a refused password (HTTP 422)."""
 
-_ESTIMATE_CHARS = 100
-"""zxcvbn is super-linear in the length; past this many characters a password is strong anyway."""
+_ESTIMATE_CHARS = 72
+"""What zxcvbn judges: it refuses longer input (it is super-linear in the length), and a
+password this long that is weak in its first 72 characters is weak anyway."""
 
 _SCORE_WORDS = ("too guessable", "very guessable", "somewhat guessable", "safely unguessable")
 
@@ -59,11 +60,13 @@ class PasswordPolicy:
                 }
             )
         words = [w for value in user_inputs for w in _words(value)]
-        estimate = zxcvbn(password[:_ESTIMATE_CHARS], user_inputs=words)
-        score = int(estimate["score"])
+        if password:
+            estimate = zxcvbn(password[:_ESTIMATE_CHARS], user_inputs=words)
+            score = int(estimate["score"])
+            hints = [estimate["feedback"]["warning"], *estimate["feedback"]["suggestions"]]
+        else:  # zxcvbn itself fails on the empty string
+            score, hints = 0, []
         if score < self.min_score:
-            feedback = estimate["feedback"]
-            hints = [feedback["warning"], *feedback["suggestions"]]
             advice = " ".join(h for h in hints if h) or "Add another word or two."
             found.append(
                 {

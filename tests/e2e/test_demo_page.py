@@ -176,8 +176,10 @@ async def test_a_cited_passage_opens_from_the_reply(
     item = page.locator("#document-list .item").first
     await expect(item).to_have_attribute("data-status", "completed", timeout=120_000)
 
-    await send(page, "Velo Lyon repairs commuter bicycles within one day.")
+    await send(page, "Hello")  # the assistant opens phase 1 with its first question
     await expect(chat(page).locator(".msg.assistant")).to_have_count(1)
+    await send(page, "No commuter in Lyon should wait more than a day for a bicycle repair.")
+    await expect(chat(page).locator(".msg.assistant")).to_have_count(2)
     await send(page, "/draft")
     source = chat(page).locator(".source").filter(has_text="vision.md")
     await expect(source).to_be_visible(timeout=60_000)

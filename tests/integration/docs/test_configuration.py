@@ -12,7 +12,7 @@ CODE = [p for p in ("server", "providers", "ingest", "tasks", "render") if (ROOT
 # How the code reads a variable: settings helpers and os.environ/getenv take the name as their
 # first argument; a module constant ending in _ENV holds one; click options name theirs.
 _READ = re.compile(
-    r"""(?:\b_(?:env|int|url|number|float|bool)|environ\.get|getenv|environ\[)\(?\s*"([A-Z][A-Z0-9_]+)"
+    r"""(?:\b_(?:env|int|url|number|float|bool|origins)|environ\.get|getenv|environ\[)\(?\s*"([A-Z][A-Z0-9_]+)"
         |\b[A-Z_]*_ENV\s*=\s*"([A-Z][A-Z0-9_]+)"
         |\benvvar\s*=\s*"([A-Z][A-Z0-9_]+)\"""",
     re.VERBOSE,
