@@ -199,6 +199,24 @@ class _Run:
             return await embedding_batcher().embed(self.embedder, texts)
         return await self.embedder.embed(texts)
 
+    async def write(
+        self,
+        session: AsyncSession,
+        document: Document,
+        chunks: list[ingest.Chunk],
+        vectors: list[list[float]],
+        space: str,
+    ) -> None:
+        """Index ``chunks`` of the locked ``document`` in the caller's transaction."""
+        await write_chunks(
+            session,
+            project_id=document.project_id,
+            document_id=self.document_id,
+            chunks=chunks,
+            vectors=vectors,
+            space=space,
+        )
+
     async def complete(self, chunks: list[ingest.Chunk], **values: Any) -> None:
         """Embed and store all ``chunks`` and end ``completed`` in one transaction (a document
         whose chunks fit one embedding batch: most are small)."""
@@ -214,14 +232,7 @@ class _Run:
             )
             if document is None:
                 raise _Stopped
-            await write_chunks(
-                session,
-                project_id=document.project_id,
-                document_id=self.document_id,
-                chunks=chunks,
-                vectors=vectors,
-                space=space,
-            )
+            await self.write(session, document, chunks, vectors, space)
             await session.commit()
         await self._publish(document, force=True)
 
@@ -241,14 +252,7 @@ class _Run:
                 )
                 if document is None:
                     raise _Stopped
-                await write_chunks(
-                    session,
-                    project_id=document.project_id,
-                    document_id=self.document_id,
-                    chunks=batch,
-                    vectors=vectors,
-                    space=space,
-                )
+                await self.write(session, document, batch, vectors, space)
                 await session.commit()
             done += len(batch)
             await self.progress(chunks_done=done)
