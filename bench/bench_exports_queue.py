@@ -95,9 +95,9 @@ async def _ours(settings: Settings, db_url: str) -> dict[str, float]:
     committed: dict[UUID, float] = {}
     try:
         for _ in range(JOBS):
-            async with alchemy.get_session() as session:
-                job = await enqueue(session, "bench_noop", uuid4())
-                await session.commit()
+            async with alchemy.get_session() as db:
+                job = await enqueue(db, "bench_noop", uuid4())
+                await db.commit()
             committed[job.id] = time.perf_counter()
             await asyncio.sleep(SPACING_S)
         for _ in range(1000):

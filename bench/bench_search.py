@@ -234,12 +234,12 @@ async def measure(
 
     def mode_runner(mode: str, exact: bool = False) -> Callable[[str], Awaitable[list[UUID]]]:
         async def run(query: str) -> list[UUID]:
-            session: AsyncSession
-            async with sessions() as session:
+            db: AsyncSession
+            async with sessions() as db:
                 if exact:
-                    await session.execute(text("SET LOCAL enable_indexscan = off"))
+                    await db.execute(text("SET LOCAL enable_indexscan = off"))
                 hits = await search(
-                    session,
+                    db,
                     user_id=user_id,
                     project_id=project_id,
                     query=query,
@@ -247,7 +247,7 @@ async def measure(
                     mode=mode,  # type: ignore[arg-type]
                     embedder=embedder,
                 )
-                await session.rollback()
+                await db.rollback()
             return [h.chunk_id for h in hits]
 
         return run

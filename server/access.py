@@ -72,8 +72,8 @@ async def lookup_session(
     if connection.scope["type"] == ScopeType.HTTP:
         yield db_session(connection)
         return
-    async with runtime_of(connection.app).alchemy.get_session() as session:
-        yield session
+    async with runtime_of(connection.app).alchemy.get_session() as db:
+        yield db
 
 
 async def user_for_token(token: Token, db: AsyncSession) -> User | None:
@@ -101,8 +101,8 @@ async def active_user(db: AsyncSession, user_id: UUID, family_id: UUID) -> User 
 
 
 async def _retrieve_user(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> User:
-    async with lookup_session(connection) as session:
-        user = await user_for_token(token, session)
+    async with lookup_session(connection) as db:
+        user = await user_for_token(token, db)
     if user is None:
         raise NotAuthorizedException("the access token is no longer valid")
     return user
@@ -153,7 +153,7 @@ async def require_role(
 
 
 async def live_access(
-    session: AsyncSession, holders: Collection[tuple[UUID, UUID, UUID | None]]
+    db: AsyncSession, holders: Collection[tuple[UUID, UUID, UUID | None]]
 ) -> tuple[set[tuple[UUID, UUID]], dict[tuple[UUID, UUID], str]]:
     """What each open socket's holder may do now, for many holders in three small queries.
 
@@ -166,9 +166,9 @@ async def live_access(
     users = {user for user, _, _ in holders}
     families = {family for _, family, _ in holders}
     pairs = {(user, project) for user, _, project in holders if project is not None}
-    active = set(await session.scalars(select(User.id).where(User.id.in_(users), User.is_active)))
+    active = set(await db.scalars(select(User.id).where(User.id.in_(users), User.is_active)))
     revoked = set(
-        await session.scalars(
+        await db.scalars(
             select(RefreshToken.family_id).where(
                 RefreshToken.family_id.in_(families), RefreshToken.revoked_at.is_not(None)
             )
@@ -177,7 +177,7 @@ async def live_access(
     valid = {(u, f) for u, f, _ in holders if u in active and f not in revoked}
     roles: dict[tuple[UUID, UUID], str] = {}
     if pairs:
-        rows = await session.execute(
+        rows = await db.execute(
             select(ProjectMember.user_id, ProjectMember.project_id, ProjectMember.role).where(
                 tuple_(ProjectMember.user_id, ProjectMember.project_id).in_(pairs)
             )
@@ -196,8 +196,8 @@ async def _project_id(
     if project_of is None:
         return None
     param, model = project_of
-    async with lookup_session(connection) as session:
-        project_id: UUID | None = await session.scalar(
+    async with lookup_session(connection) as db:
+        project_id: UUID | None = await db.scalar(
             select(model.project_id).where(model.id == params[param])
         )
     return project_id
@@ -246,9 +246,9 @@ async def access_guard(
         project_id = await _project_id(connection, handler)
         if project_id is None:
             raise not_found(_hidden(connection, handler))
-        async with lookup_session(connection) as session:
+        async with lookup_session(connection) as db:
             role = await require_role(
-                session, user.id, project_id, needed, hidden=_hidden(connection, handler)
+                db, user.id, project_id, needed, hidden=_hidden(connection, handler)
             )
         connection.state.project_role = role
         connection.state.project_id = project_id

@@ -107,7 +107,7 @@ def create_admin(email: str, name: str | None, password: str) -> None:
     config = sqlalchemy_config(migrated_url(settings))
 
     async def run() -> str:
-        async with config.get_session() as session, UserService.new(session=session) as users:
+        async with config.get_session() as db, UserService.new(session=db) as users:
             existing = await users.get_one_or_none(email=data.email.lower())
             if existing is not None:
                 await users.update({"role": "admin"}, item_id=existing.id)
@@ -115,7 +115,7 @@ def create_admin(email: str, name: str | None, password: str) -> None:
             else:
                 await users.register(data, policy, role="admin")
                 verb = "created"
-            await session.commit()
+            await db.commit()
         return verb
 
     async def run_once() -> str:

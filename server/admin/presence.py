@@ -35,7 +35,7 @@ KEY_PREFIX = "ua-instances:"
 def this_instance(chat: Any) -> Instance:
     """This process's open WebSockets, the distinct sessions they joined, and their users."""
     live = list(chat.live) if chat is not None else []
-    sessions = {c.session.id for c in live if c.session is not None}
+    sessions = {c.chat_session.id for c in live if c.chat_session is not None}
     users = {c.user.id for c in live}
     return Instance(INSTANCE_ID, len(live), len(sessions), len(users), datetime.now(UTC))
 

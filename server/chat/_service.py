@@ -60,7 +60,7 @@ class Participant(Protocol):
     """An open connection as diagnostics sees it: who, and which session it joined."""
 
     user: User
-    session: ChatSession | None
+    chat_session: ChatSession | None
 
 
 class ChatService:
@@ -134,7 +134,7 @@ class ChatService:
             )
 
     async def send(
-        self, session: ChatSession, user_id: UUID, content: str, client_message_id: str
+        self, chat_session: ChatSession, user_id: UUID, content: str, client_message_id: str
     ) -> tuple[ChatMessage, ReplyJob | None]:
         """Store a user's message, tell every participant, and queue its reply.
 
@@ -143,13 +143,15 @@ class ChatService:
         self.check_content(content, client_message_id)
         await self.throttle(user_id)
         async with self.alchemy.get_session() as db:
-            current = await get_session(db, session.id)
+            current = await get_session(db, chat_session.id)
             message, created = await store_user_message(
                 db, current, user_id, content, client_message_id
             )
         if not created:
             return message, None
-        await self.engine.publish(session.id, MessageReceived(MessageData(message_out(message))))
+        await self.engine.publish(
+            chat_session.id, MessageReceived(MessageData(message_out(message)))
+        )
         turn = Turn(
             project_id=message.project_id,
             session_id=message.session_id,
@@ -164,7 +166,7 @@ class ChatService:
 
     async def command(
         self,
-        session: ChatSession,
+        chat_session: ChatSession,
         user_id: UUID,
         frame: PhaseFrame,
         on_error: Callable[[DomainError], Awaitable[None]] | None = None,
@@ -179,12 +181,12 @@ class ChatService:
             return await self.commands.handle(db, turn, frame)
 
         turn = Turn(
-            project_id=session.project_id,
-            session_id=session.id,
+            project_id=chat_session.project_id,
+            session_id=chat_session.id,
             user_id=user_id,
-            message_id=session.id,
+            message_id=chat_session.id,
             content="",
-            phase_number=session.phase_number,
+            phase_number=chat_session.phase_number,
         )
         job = ReplyJob(turn=turn, reply_to=None, plan=planned, on_error=on_error)
         job.turn.message_id = job.reply_id
@@ -193,7 +195,7 @@ class ChatService:
 
     async def rate(
         self,
-        session: ChatSession,
+        chat_session: ChatSession,
         user_id: UUID,
         message_id: UUID,
         rating: Rating,
@@ -205,8 +207,10 @@ class ChatService:
         for every frame.
         """
         async with self.alchemy.get_session() as db:
-            await self.check_member(db, user_id, session.project_id)
-            stored = await rate(db, user_id, message_id, rating, comment, session_id=session.id)
+            await self.check_member(db, user_id, chat_session.project_id)
+            stored = await rate(
+                db, user_id, message_id, rating, comment, session_id=chat_session.id
+            )
             await db.commit()
         await announce(self.publisher, stored)
 

@@ -107,7 +107,7 @@ class Connection:
         credentials: Credentials = socket.auth
         self.family = credentials.family_id
         self.expires_at = credentials.expires_at
-        self.session: ChatSession | None = None
+        self.chat_session: ChatSession | None = None
         self.role: str | None = None
         self.subscriber: Subscriber | None = None
         self.forwarder: asyncio.Task[None] | None = None
@@ -124,7 +124,7 @@ class Connection:
     @property
     def holder(self) -> tuple[UUID, UUID, UUID | None]:
         """Who holds this connection, on which token family, in which project."""
-        project = self.session.project_id if self.session is not None else None
+        project = self.chat_session.project_id if self.chat_session is not None else None
         return self.user.id, self.family, project
 
     async def send(self, frame: ServerFrame | bytes) -> None:
@@ -180,7 +180,7 @@ class Connection:
         if time.time() >= self.expires_at:
             await self.end(UNAUTHORIZED, "the access token expired")
             raise WebSocketDisconnect(detail="expired", code=UNAUTHORIZED)
-        if not isinstance(frame, EDITOR_FRAMES) or self.session is None:
+        if not isinstance(frame, EDITOR_FRAMES) or self.chat_session is None:
             return
         async with self.chat.alchemy.get_session() as db:
             valid, roles = await live_access(db, [self.holder])
@@ -261,30 +261,30 @@ class Connection:
         if isinstance(frame, Authenticate):
             await self.authenticate(frame)
             return
-        session = self.session
-        if session is None:
+        chat_session = self.chat_session
+        if chat_session is None:
             raise DomainError("bad_request", "join a session first")
         match frame:
             case SendMessage(data=data):
                 message, job = await self.chat.send(
-                    session, self.user.id, data.content, data.client_message_id
+                    chat_session, self.user.id, data.content, data.client_message_id
                 )
                 if job is None:
                     await self.send(MessageReceived(MessageData(message_out(message)), frame.ref))
             case Typing(data=data):
-                await self.chat.typing(session.id, self.user.id, is_typing=data.is_typing)
+                await self.chat.typing(chat_session.id, self.user.id, is_typing=data.is_typing)
             case PhaseGoto() | PhaseApprove() | PhaseRegenerate():
                 ref = frame.ref
 
                 async def refused(problem: DomainError) -> None:
                     await self.send(error_frame(problem, ref))
 
-                await self.chat.command(session, self.user.id, frame, refused)
+                await self.chat.command(chat_session, self.user.id, frame, refused)
             case Stop():
-                await self.chat.engine.request_stop(session.id)
+                await self.chat.engine.request_stop(chat_session.id)
             case RateMessage(data=data):
                 await self.chat.rate(
-                    session, self.user.id, data.message_id, data.rating, data.comment
+                    chat_session, self.user.id, data.message_id, data.rating, data.comment
                 )
             case LeaveSession():
                 await self.leave()
@@ -315,24 +315,24 @@ class Connection:
             if data.session_id is None:
                 if ROLE_RANK[role] < ROLE_RANK["editor"]:
                     raise forbidden("viewers may join existing sessions but not start one")
-                session = await create_session(db, data.project_id, self.user.id)
+                chat_session = await create_session(db, data.project_id, self.user.id)
             else:
-                session = await get_session(db, data.session_id, data.project_id)
+                chat_session = await get_session(db, data.session_id, data.project_id)
             await self.leave()
-            self.session, self.role = session, role
-            await self._subscribe(session)
-            messages = await messages_after(db, session.id, data.after_seq or 0)
+            self.chat_session, self.role = chat_session, role
+            await self._subscribe(chat_session)
+            messages = await messages_after(db, chat_session.id, data.after_seq or 0)
             shown = await messages_out(db, messages, self.user.id)
-            await db.refresh(session)
+            await db.refresh(chat_session)
         self.replayed_up_to = messages[-1].seq if messages else (data.after_seq or 0)
-        payload = SessionData(session_out(session), session.phase_number, shown)
+        payload = SessionData(session_out(chat_session), chat_session.phase_number, shown)
         if data.session_id is None:
             await self.send(SessionCreated(payload, frame.ref))
         else:
             await self.send(SessionJoined(payload, frame.ref))
 
-    async def _subscribe(self, session: ChatSession) -> None:
-        channels = [session_channel(session.id), project_channel(session.project_id)]
+    async def _subscribe(self, chat_session: ChatSession) -> None:
+        channels = [session_channel(chat_session.id), project_channel(chat_session.project_id)]
         self.subscriber = await self.channels.subscribe(channels)
         self.forwarder = asyncio.create_task(self._forward(self.subscriber))
 
@@ -355,11 +355,11 @@ class Connection:
 
     async def _catch_up(self) -> None:
         """Send the joined session's messages stored after the last one this client got."""
-        session = self.session
-        if session is None:
+        chat_session = self.chat_session
+        if chat_session is None:
             return
         async with self.chat.alchemy.get_session() as db:
-            missed = await messages_after(db, session.id, self.replayed_up_to)
+            missed = await messages_after(db, chat_session.id, self.replayed_up_to)
         for message in missed:
             if message.seq > self.replayed_up_to:
                 self.replayed_up_to = message.seq
@@ -367,7 +367,7 @@ class Connection:
 
     async def leave(self) -> None:
         """Stop receiving the joined session's frames."""
-        self.session = None
+        self.chat_session = None
         if self.subscriber is not None:
             with contextlib.suppress(Exception):
                 await self.channels.unsubscribe(self.subscriber)

@@ -24,10 +24,10 @@ async def get_session(
     db: AsyncSession, session_id: UUID, project_id: UUID | None = None
 ) -> ChatSession:
     """The session (of ``project_id`` when given); ``not_found`` otherwise."""
-    session = await db.get(ChatSession, session_id)
-    if session is None or (project_id is not None and session.project_id != project_id):
+    chat_session = await db.get(ChatSession, session_id)
+    if chat_session is None or (project_id is not None and chat_session.project_id != project_id):
         raise DomainError("not_found", "no such chat session in this project")
-    return session
+    return chat_session
 
 
 async def create_session(
@@ -40,13 +40,13 @@ async def create_session(
         .order_by(ChatSession.created_at.desc())
         .limit(1)
     )
-    session = ChatSession(
+    chat_session = ChatSession(
         project_id=project_id, created_by=user_id, title=title, phase_number=phase
     )
-    db.add(session)
+    db.add(chat_session)
     await db.commit()
-    await db.refresh(session)
-    return session
+    await db.refresh(chat_session)
+    return chat_session
 
 
 async def list_sessions(db: AsyncSession, project_id: UUID) -> list[ChatSession]:
@@ -88,7 +88,7 @@ async def _next_seq(db: AsyncSession, session_id: UUID) -> int:
 
 async def store_user_message(
     db: AsyncSession,
-    session: ChatSession,
+    chat_session: ChatSession,
     user_id: UUID,
     content: str,
     client_message_id: str,
@@ -99,10 +99,10 @@ async def store_user_message(
     The duplicate check runs after taking the session's row lock, so two resends racing each
     other are serialised and the second one finds the first.
     """
-    seq = await _next_seq(db, session.id)
+    seq = await _next_seq(db, chat_session.id)
     existing = await db.scalar(
         select(ChatMessage).where(
-            ChatMessage.session_id == session.id,
+            ChatMessage.session_id == chat_session.id,
             ChatMessage.client_message_id == client_message_id,
         )
     )
@@ -111,14 +111,14 @@ async def store_user_message(
         await db.refresh(existing)
         return existing, False
     message = ChatMessage(
-        session_id=session.id,
-        project_id=session.project_id,
+        session_id=chat_session.id,
+        project_id=chat_session.project_id,
         seq=seq,
         role="user",
         content=content,
         client_message_id=client_message_id,
         author_id=user_id,
-        phase_number=session.phase_number,
+        phase_number=chat_session.phase_number,
     )
     db.add(message)
     await db.flush()

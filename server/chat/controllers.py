@@ -82,9 +82,11 @@ class ChatController(Controller):
         data: JSONBody[SessionCreate],
     ) -> Session:
         """Open a new session in the project (it remembers the project's earlier sessions)."""
-        session = await create_session(db_session(request), project_id, request.user.id, data.title)
-        audit.note(request, "chat_session", session.id, project_id=project_id)
-        return session_out(session)
+        chat_session = await create_session(
+            db_session(request), project_id, request.user.id, data.title
+        )
+        audit.note(request, "chat_session", chat_session.id, project_id=project_id)
+        return session_out(chat_session)
 
     @get("/api/v1/chat/sessions/{session_id:uuid}", opt=SESSION, operation_id="get_chat_session")
     async def get_session(
@@ -131,13 +133,13 @@ class ChatController(Controller):
         stored) and starts no second reply.
         """
         db = db_session(request)
-        session = await get_session(db, session_id)
+        chat_session = await get_session(db, session_id)
         await db.commit()
         channels = chat.channels
         subscriber = await channels.subscribe([session_channel(session_id)])
         try:
             message, job = await chat.send(
-                session, request.user.id, data.content, data.client_message_id
+                chat_session, request.user.id, data.content, data.client_message_id
             )
         except DomainError:
             await channels.unsubscribe(subscriber)

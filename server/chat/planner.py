@@ -84,7 +84,7 @@ class ReplyPlan:
 class Planner(Protocol):
     """Turns a user's message into a reply plan."""
 
-    async def plan(self, session: AsyncSession, turn: Turn, profile: Profile) -> ReplyPlan:
+    async def plan(self, db: AsyncSession, turn: Turn, profile: Profile) -> ReplyPlan:
         """The plan answering ``turn`` through ``profile``."""
         ...
 
@@ -117,13 +117,13 @@ class MemoryPlanner:
         self._config = config
         """The decoded config.json in force, for the prompt's label."""
 
-    async def plan(self, session: AsyncSession, turn: Turn, profile: Profile) -> ReplyPlan:
+    async def plan(self, db: AsyncSession, turn: Turn, profile: Profile) -> ReplyPlan:
         """See :class:`Planner`."""
         budget = self._settings.context_tokens - estimate_tokens(SYSTEM_PROMPT + turn.content)
-        phase_title = await self._phase_title(session, turn)
-        recent = await self._recent(session, turn, budget // 2)
+        phase_title = await self._phase_title(db, turn)
+        recent = await self._recent(db, turn, budget // 2)
         budget -= sum(estimate_tokens(m.content) for m in recent)
-        hits = await self._passages(session, turn, {m.id for m in recent}, budget)
+        hits = await self._passages(db, turn, {m.id for m in recent}, budget)
         passages = hit_passages(hits)
         system = [SYSTEM_PROMPT]
         if turn.phase_number is not None:
@@ -153,20 +153,20 @@ class MemoryPlanner:
             prompts=[prompt_version("answering", SYSTEM_PROMPT, self._config())],
         )
 
-    async def _phase_title(self, session: AsyncSession, turn: Turn) -> str | None:
+    async def _phase_title(self, db: AsyncSession, turn: Turn) -> str | None:
         if turn.phase_number is None:
             return None
-        title: str | None = await session.scalar(
+        title: str | None = await db.scalar(
             select(Phase.title).where(
                 Phase.project_id == turn.project_id, Phase.number == turn.phase_number
             )
         )
         return title
 
-    async def _recent(self, session: AsyncSession, turn: Turn, budget: int) -> list[ChatMessage]:
+    async def _recent(self, db: AsyncSession, turn: Turn, budget: int) -> list[ChatMessage]:
         """The project's latest messages before the turn, oldest first, within ``budget``."""
         created = select(ChatMessage.created_at).where(ChatMessage.id == turn.message_id)
-        rows = await session.scalars(
+        rows = await db.scalars(
             select(ChatMessage)
             .where(
                 ChatMessage.project_id == turn.project_id,
@@ -185,7 +185,7 @@ class MemoryPlanner:
         return kept[::-1]
 
     async def _passages(
-        self, session: AsyncSession, turn: Turn, recent: set[UUID], budget: int
+        self, db: AsyncSession, turn: Turn, recent: set[UUID], budget: int
     ) -> list[Hit]:
         """Document passages, then recalled messages, while they fit in ``budget``.
 
@@ -193,7 +193,7 @@ class MemoryPlanner:
         the recent window, already in the prompt, are left out.
         """
         hits = await recall(
-            session,
+            db,
             user_id=turn.user_id,
             project_id=turn.project_id,
             query=turn.content,

@@ -64,17 +64,17 @@ async def reembed(
     keeps working on the chunks already moved (and keyword search on all of them).
     """
     space = embedding_space(embedder)
-    async with sessions() as session:
-        await ensure_hnsw_index(session, space)
-        await session.commit()
-        total = await session.scalar(
+    async with sessions() as db:
+        await ensure_hnsw_index(db, space)
+        await db.commit()
+        total = await db.scalar(
             select(func.count()).where(Chunk.embedding_space.is_distinct_from(space))
         )
     done = 0
     while True:
-        async with sessions() as session:
+        async with sessions() as db:
             rows = (
-                await session.execute(
+                await db.execute(
                     select(Chunk.id, Chunk.heading_path, Chunk.text)
                     .where(Chunk.embedding_space.is_distinct_from(space))
                     .order_by(Chunk.id)
@@ -89,7 +89,7 @@ async def reembed(
                     for r in rows
                 ]
             )
-            await session.execute(
+            await db.execute(
                 text(
                     "UPDATE chunks SET embedding = CAST(:vector AS vector), "
                     "embedding_space = :space WHERE id = :id"
@@ -99,7 +99,7 @@ async def reembed(
                     for row, vector in zip(rows, vectors, strict=True)
                 ],
             )
-            await session.commit()
+            await db.commit()
         done += len(rows)
         if progress is not None:
             progress(done, int(total or 0))
@@ -114,11 +114,11 @@ async def check(
     and clears vectors of other spaces (run ``reembed`` to refill
     them; until then those chunks are found by keyword search only).
     """
-    async with sessions() as session:
-        hashes = set((await session.scalars(select(Document.sha256).distinct())).all())
-        documents = (await session.execute(select(Document.id, Document.sha256))).all()
+    async with sessions() as db:
+        hashes = set((await db.scalars(select(Document.sha256).distinct())).all())
+        documents = (await db.execute(select(Document.id, Document.sha256))).all()
         foreign = int(
-            await session.scalar(
+            await db.scalar(
                 select(func.count()).where(
                     Chunk.embedding.is_not(None), Chunk.embedding_space.is_distinct_from(space)
                 )
@@ -135,23 +135,23 @@ async def check(
     if not repair or report.clean:
         return report
     for sha256 in orphans:
-        async with sessions() as session:
+        async with sessions() as db:
             # Only remove a file that is still unreferenced: an upload may have claimed it.
-            if await session.scalar(select(Document.id).where(Document.sha256 == sha256).limit(1)):
+            if await db.scalar(select(Document.id).where(Document.sha256 == sha256).limit(1)):
                 continue
         await asyncio.to_thread(store.remove, sha256)
-    async with sessions() as session:
+    async with sessions() as db:
         if missing_hashes:
             # Nothing can be re-read from a lost file: its rows go, as a delete would remove them.
             missing_ids = select(Document.id).where(Document.sha256.in_(missing_hashes))
-            await session.execute(delete(Chunk).where(Chunk.document_id.in_(missing_ids)))
-            await session.execute(delete(Document).where(Document.sha256.in_(missing_hashes)))
+            await db.execute(delete(Chunk).where(Chunk.document_id.in_(missing_ids)))
+            await db.execute(delete(Document).where(Document.sha256.in_(missing_hashes)))
         if foreign:
-            await session.execute(
+            await db.execute(
                 update(Chunk)
                 .where(Chunk.embedding.is_not(None), Chunk.embedding_space.is_distinct_from(space))
                 .values(embedding=None, embedding_space=None)
             )
-        await session.commit()
+        await db.commit()
     report.repaired = True
     return report

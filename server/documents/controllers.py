@@ -69,9 +69,9 @@ def _sniff_file(path: Any, filename: str) -> str:
         return sniff(handle.read(), filename)
 
 
-async def _enqueue(session: AsyncSession, document: Document) -> None:
+async def _enqueue(db: AsyncSession, document: Document) -> None:
     await enqueue(
-        session,
+        db,
         INGEST_JOB,
         document.id,
         timeout_s=INGEST_TIMEOUT_S,
@@ -81,8 +81,8 @@ async def _enqueue(session: AsyncSession, document: Document) -> None:
 
 async def _remove_unreferenced(app: Litestar, store: FileStore, sha256: str) -> None:
     """After a delete has committed: remove the file unless another document took it since."""
-    async with runtime_of(app).alchemy.get_session() as session:
-        if not await sha256_in_use(session, sha256):
+    async with runtime_of(app).alchemy.get_session() as db:
+        if not await sha256_in_use(db, sha256):
             await asyncio.to_thread(store.remove, sha256)
 
 

@@ -32,14 +32,14 @@ TIME_LIMIT_S = 900
 
 async def mark_failed(ctx: JobContext, reason: str) -> None:
     """The job failed for good (e.g. the embedding provider stayed down): say so on the document."""
-    async with ctx.session() as session:
-        document = await session.scalar(
+    async with ctx.session() as db:
+        document = await db.scalar(
             update(Document)
             .where(Document.id == ctx.target_id, Document.status.in_(("uploaded", "processing")))
             .values(status="failed", error_code="indexing_failed", error=reason[:2000])
             .returning(Document)
         )
-        await session.commit()
+        await db.commit()
     if document is not None:
         await ctx.emit(
             [project_channel(document.project_id)],

@@ -95,14 +95,14 @@ class _Run:
 
     async def progress(self, *, force: bool = False, **values: Any) -> Document:
         """Write ``values`` while the document is processing; raise `_Stopped` otherwise."""
-        async with self.sessions() as session:
-            document = await session.scalar(
+        async with self.sessions() as db:
+            document = await db.scalar(
                 update(Document)
                 .where(Document.id == self.document_id, Document.status == "processing")
                 .values(**values)
                 .returning(Document)
             )
-            await session.commit()
+            await db.commit()
         if document is None:
             raise _Stopped
         await self._publish(document, force=force)
@@ -115,8 +115,8 @@ class _Run:
 
     async def start(self) -> Document | None:
         """Move the document to ``processing`` and drop chunks of an earlier attempt."""
-        async with self.sessions() as session:
-            document = await session.scalar(
+        async with self.sessions() as db:
+            document = await db.scalar(
                 update(Document)
                 .where(
                     Document.id == self.document_id, Document.status.in_(("uploaded", "processing"))
@@ -128,8 +128,8 @@ class _Run:
             )
             if document is None:
                 return None
-            await session.execute(delete(Chunk).where(Chunk.document_id == self.document_id))
-            await session.commit()
+            await db.execute(delete(Chunk).where(Chunk.document_id == self.document_id))
+            await db.commit()
         self.project_id = document.project_id
         await self._publish(document, force=True)
         return document
@@ -138,21 +138,21 @@ class _Run:
         self, status: Outcome, code: str | None = None, message: str | None = None
     ) -> None:
         """Leave the document ``status``; on anything but success, without chunks."""
-        async with self.sessions() as session:
+        async with self.sessions() as db:
             if status != "completed":
-                await session.execute(delete(Chunk).where(Chunk.document_id == self.document_id))
+                await db.execute(delete(Chunk).where(Chunk.document_id == self.document_id))
             values: dict[str, Any] = {"status": status}
             if code is not None:
                 values |= {"error_code": code, "error": message}
-            document = await session.scalar(
+            document = await db.scalar(
                 update(Document)
                 .where(Document.id == self.document_id, Document.status == "processing")
                 .values(**values)
                 .returning(Document)
             )
             if document is None:
-                document = await session.get(Document, self.document_id)
-            await session.commit()
+                document = await db.get(Document, self.document_id)
+            await db.commit()
         if document is not None:
             await self._publish(document, force=True)
 
@@ -201,7 +201,7 @@ class _Run:
 
     async def write(
         self,
-        session: AsyncSession,
+        db: AsyncSession,
         document: Document,
         chunks: list[ingest.Chunk],
         vectors: list[list[float]],
@@ -209,7 +209,7 @@ class _Run:
     ) -> None:
         """Index ``chunks`` of the locked ``document`` in the caller's transaction."""
         await write_chunks(
-            session,
+            db,
             project_id=document.project_id,
             document_id=self.document_id,
             chunks=chunks,
@@ -223,8 +223,8 @@ class _Run:
         space = embedding_space(self.embedder)
         await self.check_cancelled()
         vectors = await self.embed([embedding_text(c) for c in chunks])
-        async with self.sessions() as session:
-            document = await session.scalar(
+        async with self.sessions() as db:
+            document = await db.scalar(
                 update(Document)
                 .where(Document.id == self.document_id, Document.status == "processing")
                 .values(status="completed", chunks_done=len(chunks), **values)
@@ -232,8 +232,8 @@ class _Run:
             )
             if document is None:
                 raise _Stopped
-            await self.write(session, document, chunks, vectors, space)
-            await session.commit()
+            await self.write(db, document, chunks, vectors, space)
+            await db.commit()
         await self._publish(document, force=True)
 
     async def index(self, chunks: list[ingest.Chunk]) -> None:
@@ -244,16 +244,16 @@ class _Run:
             await self.check_cancelled()
             batch = chunks[start : start + EMBED_BATCH]
             vectors = await self.embed([embedding_text(c) for c in batch])
-            async with self.sessions() as session:
-                document = await session.scalar(
+            async with self.sessions() as db:
+                document = await db.scalar(
                     select(Document)
                     .where(Document.id == self.document_id, Document.status == "processing")
                     .with_for_update()
                 )
                 if document is None:
                     raise _Stopped
-                await self.write(session, document, batch, vectors, space)
-                await session.commit()
+                await self.write(db, document, batch, vectors, space)
+                await db.commit()
             done += len(batch)
             await self.progress(chunks_done=done)
 

@@ -132,7 +132,7 @@ def search_sql(mode: Mode, space: str | None, fusion: Fusion = DEFAULT_FUSION) -
 
 
 async def search(
-    session: AsyncSession,
+    db: AsyncSession,
     *,
     user_id: UUID,
     project_id: UUID,
@@ -167,10 +167,10 @@ async def search(
         space = embedding_space(embedder)
         [vector] = await embedder.embed([query])
         params["query_vector"] = vector_literal(vector)
-        await session.execute(
+        await db.execute(
             text("SELECT set_config('hnsw.ef_search', :ef, true)"), {"ef": str(ef_search(depth))}
         )
-    rows = await session.execute(text(search_sql(mode, space, fusion)), params)
+    rows = await db.execute(text(search_sql(mode, space, fusion)), params)
     return [
         Hit(
             chunk_id=row.chunk_id,

@@ -20,9 +20,9 @@ ACTIVE = ("uploaded", "processing")
 """Statuses in which a document can still be cancelled."""
 
 
-async def sha256_in_use(session: AsyncSession, sha256: str) -> bool:
+async def sha256_in_use(db: AsyncSession, sha256: str) -> bool:
     """Whether any document (of any project) still refers to the file with this hash."""
-    found = await session.scalar(select(Document.id).where(Document.sha256 == sha256).limit(1))
+    found = await db.scalar(select(Document.id).where(Document.sha256 == sha256).limit(1))
     return found is not None
 
 
@@ -66,20 +66,20 @@ class DocumentService(SQLAlchemyAsyncRepositoryService[Document]):
 
         Returns whether its file is now unreferenced (and should be removed after commit).
         """
-        session = self.repository.session
-        await session.execute(delete(Chunk).where(Chunk.document_id == document.id))
-        await session.execute(delete(Document).where(Document.id == document.id))
-        return not await sha256_in_use(session, document.sha256)
+        db = self.repository.session
+        await db.execute(delete(Chunk).where(Chunk.document_id == document.id))
+        await db.execute(delete(Document).where(Document.id == document.id))
+        return not await sha256_in_use(db, document.sha256)
 
     async def cancel(self, document: Document) -> Document:
         """Mark a queued or processing document cancelled; the worker stops at its next step."""
-        session = self.repository.session
-        await session.execute(
+        db = self.repository.session
+        await db.execute(
             update(Document)
             .where(Document.id == document.id, Document.status.in_(ACTIVE))
             .values(status="cancelled", error_code="cancelled", error="cancelled by a user")
         )
-        await session.refresh(document)
+        await db.refresh(document)
         return document
 
     async def requeue(self, document: Document) -> Document:

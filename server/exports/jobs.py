@@ -59,29 +59,29 @@ async def _announce(ctx: JobContext, export: Export) -> None:
 
 
 async def _mark_failed(ctx: JobContext, reason: str) -> None:
-    async with ctx.session() as session:
-        export = await session.get(Export, ctx.target_id)
+    async with ctx.session() as db:
+        export = await db.get(Export, ctx.target_id)
         if export is None or export.status not in ("queued", "running"):
             return
         export.status = "failed"
         export.error = reason
-        await session.commit()
+        await db.commit()
     await _announce(ctx, export)
 
 
 @job_handler(RENDER_JOB, time_limit_s=600, on_failure=_mark_failed)
 async def render_export(ctx: JobContext) -> None:
     """Render the export ``ctx.target_id``; a finished or expired export is left alone."""
-    async with ctx.session() as session:
-        export = await session.get(Export, ctx.target_id)
+    async with ctx.session() as db:
+        export = await db.get(Export, ctx.target_id)
         if export is None or export.status not in ("queued", "running"):
             return
         export.status = "running"
         export.error = None
-        await session.commit()
+        await db.commit()
     await _announce(ctx, export)
-    async with ctx.session() as session:
-        document = await build_document(session, export.project_id)
+    async with ctx.session() as db:
+        document = await build_document(db, export.project_id)
     if document is None:
         raise JobFailed("the project no longer exists")
     delay = float(os.environ.get(TEST_DELAY_ENV, "0") or 0)
@@ -94,15 +94,15 @@ async def render_export(ctx: JobContext) -> None:
     )
     if await ctx.cancelled():
         return
-    async with ctx.session() as session:
-        export = await session.get_one(Export, ctx.target_id)
+    async with ctx.session() as db:
+        export = await db.get_one(Export, ctx.target_id)
         export.status = "completed"
         export.filename = rendered.filename
         export.content_type = rendered.content_type
         export.size_bytes = len(rendered.content)
         export.storage_path = relative
         export.expires_at = datetime.now(UTC) + timedelta(seconds=ctx.settings.exports.ttl_s)
-        await session.commit()
+        await db.commit()
     await _announce(ctx, export)
 
 
@@ -111,9 +111,9 @@ async def expire_exports(ctx: JobContext) -> None:
     """Delete the files of completed exports whose ``expires_at`` has passed."""
     data_dir = ctx.settings.app.data_dir
     while True:
-        async with ctx.session() as session:
+        async with ctx.session() as db:
             expired = (
-                await session.scalars(
+                await db.scalars(
                     select(Export)
                     .where(Export.status == "completed", Export.expires_at < datetime.now(UTC))
                     .limit(EXPIRE_BATCH)
@@ -127,7 +127,7 @@ async def expire_exports(ctx: JobContext) -> None:
                     )
                 export.status = "expired"
                 export.storage_path = None
-            await session.commit()
+            await db.commit()
         for export in expired:
             await _announce(ctx, export)
         if len(expired) < EXPIRE_BATCH:

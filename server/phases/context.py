@@ -130,11 +130,11 @@ async def _dependencies(
 
 
 async def _passages(
-    session: AsyncSession, row: Phase, query: str, budget: int, reader: Reader
+    db: AsyncSession, row: Phase, query: str, budget: int, reader: Reader
 ) -> tuple[list[Passage], list[Source]]:
     """Document passages, then earlier messages, best first, while they fit ``budget``."""
     hits = await recall(
-        session,
+        db,
         user_id=reader.user_id,
         project_id=row.project_id,
         query=query,
@@ -208,7 +208,7 @@ def _user_message(context: ReplyContext) -> str:
 
 
 async def reconstruct(
-    session: AsyncSession,
+    db: AsyncSession,
     phases: PhaseService,
     *,
     project_id: UUID,
@@ -248,7 +248,7 @@ async def reconstruct(
     )
     left -= sum(estimate_tokens(text) for _, text in dependencies)
     query = " ".join([row.title, goal, *(f"{a.question} {a.answer}" for a in answered)])
-    passages, passage_sources = await _passages(session, row, query, left, reader)
+    passages, passage_sources = await _passages(db, row, query, left, reader)
     context = ReplyContext(
         intent="draft",
         phase_number=number,

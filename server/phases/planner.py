@@ -56,11 +56,11 @@ class PhasePlanner:
     def __init__(self, memory: Planner, engine: Engine) -> None:
         self.memory, self.engine = memory, engine
 
-    async def plan(self, session: AsyncSession, turn: Turn, profile: Profile) -> ReplyPlan:
+    async def plan(self, db: AsyncSession, turn: Turn, profile: Profile) -> ReplyPlan:
         """The reply to ``turn``: a command's, the phase flow's, or the memory planner's."""
-        flow = PhaseFlow(self.engine, session, turn)
+        flow = PhaseFlow(self.engine, db, turn)
         if not await flow.load():
-            return await self.memory.plan(session, turn, profile)
+            return await self.memory.plan(db, turn, profile)
         command = _COMMAND.match(turn.content.strip())
         if command is not None:
             try:
@@ -69,19 +69,19 @@ class PhasePlanner:
                 return flow.say(error.message[:1].upper() + error.message[1:] + ".")
         plan = await flow.on_message()
         if plan is None:
-            recalled = await self.memory.plan(session, turn, profile)
+            recalled = await self.memory.plan(db, turn, profile)
             plan = with_memory(recalled, flow.rows, turn.content)
             if flow.reminder and plan.closing is None:
                 plan.closing = flow.reminder
-        return await self._noticed(session, turn, plan)
+        return await self._noticed(db, turn, plan)
 
     @staticmethod
-    async def _noticed(session: AsyncSession, turn: Turn, plan: ReplyPlan) -> ReplyPlan:
+    async def _noticed(db: AsyncSession, turn: Turn, plan: ReplyPlan) -> ReplyPlan:
         """The plan, told whether the offline notice was already shown in this conversation
         (it is shown once)."""
         if plan.request is None or not plan.request.context.notice:
             return plan
-        shown = await session.scalar(
+        shown = await db.scalar(
             select(
                 exists().where(
                     ChatMessage.session_id == turn.session_id,

@@ -147,21 +147,21 @@ class InvitationService(SQLAlchemyAsyncRepositoryService[Invitation]):
         )
         if claimed.scalar_one_or_none() is None:
             raise DomainError("gone", "this invitation was already used")
-        session = self.repository.session
-        member = await session.scalar(
+        db = self.repository.session
+        member = await db.scalar(
             select(ProjectMember).where(
                 ProjectMember.project_id == invitation.project_id,
                 ProjectMember.user_id == user.id,
             )
         )
         if member is None:
-            session.add(
+            db.add(
                 ProjectMember(
                     project_id=invitation.project_id, user_id=user.id, role=invitation.role
                 )
             )
         elif ROLE_RANK[invitation.role] > ROLE_RANK[member.role]:
             member.role = invitation.role
-        await session.flush()
-        await session.refresh(invitation)
+        await db.flush()
+        await db.refresh(invitation)
         return invitation

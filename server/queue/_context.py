@@ -58,10 +58,8 @@ class JobContext:
 
     async def cancelled(self) -> bool:
         """Whether the job was cancelled (or taken over) since this attempt started."""
-        async with self.session() as session:
-            row = await session.execute(
-                select(Job.status, Job.attempts).where(Job.id == self.job_id)
-            )
+        async with self.session() as db:
+            row = await db.execute(select(Job.status, Job.attempts).where(Job.id == self.job_id))
             found = row.one_or_none()
         return found is None or found.status != "running" or found.attempts != self.attempt
 

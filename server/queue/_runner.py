@@ -65,14 +65,14 @@ async def _claim(db: AsyncSession, job_id: UUID) -> Job | None:
 async def _record(env: JobEnvironment, job: Job, **values: Any) -> bool:
     """Write the attempt's outcome if it still owns the job; False when it no longer does."""
     now = datetime.now(UTC)
-    async with env.alchemy.get_session() as session:
-        result = await session.execute(
+    async with env.alchemy.get_session() as db:
+        result = await db.execute(
             update(Job)
             .where(Job.id == job.id, Job.status == "running", Job.attempts == job.attempts)
             .values(updated_at=now, **values)
             .execution_options(synchronize_session=False)
         )
-        await session.commit()
+        await db.commit()
     return bool(getattr(result, "rowcount", 0))
 
 
@@ -110,9 +110,9 @@ async def run_job(env: JobEnvironment, job_id: str) -> int | None:
     Returns the delay in milliseconds after which the job's message must be sent again (a
     failed attempt with attempts left), else None.
     """
-    async with env.alchemy.get_session() as session:
-        job = await _claim(session, UUID(job_id))
-        await session.commit()
+    async with env.alchemy.get_session() as db:
+        job = await _claim(db, UUID(job_id))
+        await db.commit()
     if job is None:
         return None
     spec = HANDLERS.get(job.kind)

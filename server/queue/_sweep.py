@@ -35,12 +35,12 @@ PERIODIC_TARGET = UUID(int=0)
 
 
 async def _schedule_periodic(runtime: JobRuntime) -> None:
-    async with runtime.env.alchemy.get_session() as session:
+    async with runtime.env.alchemy.get_session() as db:
         for spec in HANDLERS.values():
             if spec.every_s is None:
                 continue
             since = datetime.now(UTC) - timedelta(seconds=spec.every_s)
-            recent = await session.scalar(
+            recent = await db.scalar(
                 select(
                     exists().where(
                         Job.kind == spec.kind,
@@ -49,17 +49,17 @@ async def _schedule_periodic(runtime: JobRuntime) -> None:
                 )
             )
             if not recent:
-                await enqueue(session, spec.kind, PERIODIC_TARGET, timeout_s=spec.time_limit_s)
-        await session.commit()
+                await enqueue(db, spec.kind, PERIODIC_TARGET, timeout_s=spec.time_limit_s)
+        await db.commit()
 
 
 async def sweep(runtime: JobRuntime) -> int:
     """Fail exhausted lost jobs, re-send the others; returns how many messages were sent."""
     now = datetime.now(UTC)
     lost = and_(Job.status.in_(("queued", "running")), Job.deadline_at < now)
-    async with runtime.env.alchemy.get_session() as session:
+    async with runtime.env.alchemy.get_session() as db:
         exhausted = (
-            await session.scalars(
+            await db.scalars(
                 update(Job)
                 .where(lost, Job.attempts >= Job.max_attempts)
                 .values(
@@ -82,7 +82,7 @@ async def sweep(runtime: JobRuntime) -> int:
             .scalar_subquery()
         )
         ids = (
-            await session.scalars(
+            await db.scalars(
                 update(Job)
                 .where(Job.id.in_(candidates), lost)
                 .values(
@@ -94,7 +94,7 @@ async def sweep(runtime: JobRuntime) -> int:
                 .execution_options(synchronize_session=False)
             )
         ).all()
-        await session.commit()
+        await db.commit()
     for job in exhausted:
         await fail_for_good(runtime.env, job, HANDLERS.get(job.kind), job.last_error or "lost")
     if ids:

@@ -72,8 +72,8 @@ def password_hash() -> str:
 async def db(clean_db: str) -> AsyncIterator[AsyncSession]:
     """A session on the worker's database, for arranging rows and checking what the API wrote."""
     engine = create_async_engine(clean_db)
-    async with async_sessionmaker(engine, expire_on_commit=False)() as session:
-        yield session
+    async with async_sessionmaker(engine, expire_on_commit=False)() as db:
+        yield db
     await engine.dispose()
 
 

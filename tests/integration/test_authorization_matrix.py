@@ -38,7 +38,7 @@ _BY_TYPE = {"int": "1", "float": "1.0", "str": "x", "path": "/x", "decimal": "1"
 # is missing here fails the test with a message saying so.
 
 
-async def _document(session: AsyncSession, project_id: UUID) -> UUID:
+async def _document(db: AsyncSession, project_id: UUID) -> UUID:
     document = Document(
         project_id=project_id,
         filename="notes.md",
@@ -47,34 +47,34 @@ async def _document(session: AsyncSession, project_id: UUID) -> UUID:
         sha256=uuid4().hex * 2,
         status="uploaded",
     )
-    session.add(document)
-    await session.commit()
+    db.add(document)
+    await db.commit()
     return document.id
 
 
-async def _chat_session(session: AsyncSession, project_id: UUID) -> UUID:
+async def _chat_session(db: AsyncSession, project_id: UUID) -> UUID:
     chat = ChatSession(project_id=project_id, title="Probe")
-    session.add(chat)
-    await session.commit()
+    db.add(chat)
+    await db.commit()
     return chat.id
 
 
-async def _chat_message(session: AsyncSession, project_id: UUID) -> UUID:
+async def _chat_message(db: AsyncSession, project_id: UUID) -> UUID:
     chat = ChatSession(project_id=project_id, title="Probe", last_seq=1)
-    session.add(chat)
-    await session.flush()
+    db.add(chat)
+    await db.flush()
     reply = ChatMessage(
         session_id=chat.id, project_id=project_id, seq=1, role="assistant", content="An answer."
     )
-    session.add(reply)
-    await session.commit()
+    db.add(reply)
+    await db.commit()
     return reply.id
 
 
-async def _export(session: AsyncSession, project_id: UUID) -> UUID:
+async def _export(db: AsyncSession, project_id: UUID) -> UUID:
     export = Export(project_id=project_id, format="md")
-    session.add(export)
-    await session.commit()
+    db.add(export)
+    await db.commit()
     return export.id
 
 

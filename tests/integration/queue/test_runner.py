@@ -71,9 +71,9 @@ async def enqueue(app: Litestar, kind: str, **options: int) -> tuple[UUID, UUID]
     target = uuid4()
 
     async def run() -> UUID:
-        async with services_of(app).runtime.alchemy.get_session() as session:
-            job = await queue.enqueue(session, kind, target, **options)
-            await session.commit()
+        async with services_of(app).runtime.alchemy.get_session() as db:
+            job = await queue.enqueue(db, kind, target, **options)
+            await db.commit()
         return job.id
 
     return await on_app_loop(app, run()), target
@@ -83,8 +83,8 @@ async def settled(app: Litestar, job_id: UUID, timeout_s: float = 30) -> Job:
     """The job once it is completed, failed or cancelled."""
 
     async def load() -> Job | None:
-        async with services_of(app).runtime.alchemy.get_session() as session:
-            return await session.scalar(select(Job).where(Job.id == job_id))
+        async with services_of(app).runtime.alchemy.get_session() as db:
+            return await db.scalar(select(Job).where(Job.id == job_id))
 
     for _ in range(int(timeout_s / 0.05)):
         job = await on_app_loop(app, load())
@@ -148,9 +148,9 @@ async def test_cancelled_job_never_runs(app: Litestar) -> None:
         job_id, target = await enqueue(app, "test_flaky")
 
         async def cancel() -> None:
-            async with services_of(app).runtime.alchemy.get_session() as session:
-                await queue.cancel(session, "test_flaky", target)
-                await session.commit()
+            async with services_of(app).runtime.alchemy.get_session() as db:
+                await queue.cancel(db, "test_flaky", target)
+                await db.commit()
 
         await on_app_loop(app, cancel())
         services_of(app).queue.worker.resume()
@@ -162,14 +162,14 @@ async def test_cancelled_job_never_runs(app: Litestar) -> None:
 
 async def test_rolled_back_request_queues_nothing(app: Litestar) -> None:
     async def enqueue_and_roll_back() -> UUID:
-        async with services_of(app).runtime.alchemy.get_session() as session:
-            job = await queue.enqueue(session, "test_flaky", uuid4())
-            await session.rollback()
+        async with services_of(app).runtime.alchemy.get_session() as db:
+            job = await queue.enqueue(db, "test_flaky", uuid4())
+            await db.rollback()
         return job.id
 
     async def exists(job_id: UUID) -> bool:
-        async with services_of(app).runtime.alchemy.get_session() as session:
-            return await session.get(Job, job_id) is not None
+        async with services_of(app).runtime.alchemy.get_session() as db:
+            return await db.get(Job, job_id) is not None
 
     async with AsyncTestClient(app=app):
         job_id = await on_app_loop(app, enqueue_and_roll_back())
