@@ -72,8 +72,6 @@ if TYPE_CHECKING:
 
     from litestar.channels import ChannelsPlugin
 
-    from providers import Embedder
-
 API_VERSION = "0.1.0"
 JOB_MODULES = (document_jobs, export_jobs, phase_jobs)
 """The domain modules whose job handlers register themselves on import: every job kind the
@@ -114,12 +112,13 @@ class AppServices:
         }
 
     async def start(self) -> None:
-        """Start the background parts, in order: config watch, queue, reply engine.
+        """Start the background parts, in order: usage meter, config watch, queue, reply engine.
 
         It runs as the app's one start-up hook, after the plugins' lifespans (database,
         channels) are up.
         """
         self.runtime.status_checks["providers"] = providers_check(self.config_store)
+        self.runtime.meter.start()
         await self.config_store.start()
         self.queue = await start_queue(self.runtime)
         await self.chat.engine.start()
@@ -132,6 +131,7 @@ class AppServices:
         await self.chat.engine.close()
         if self.queue is not None:
             await stop_queue(self.queue)
+        await self.runtime.meter.close()
         await self.config_store.stop()
         if self.runtime.redis is not None:
             await self.runtime.redis.aclose()
@@ -159,14 +159,12 @@ def build_services(settings: Settings, alchemy: SQLAlchemyAsyncConfig) -> AppSer
         redis=redis,
         throttle=Throttle(redis),
     )
-    config_store = ConfigStore(settings.app.config_path, validators=[validate_prompts])
+    config_store = ConfigStore(
+        settings.app.config_path, meter=runtime.meter, validators=[validate_prompts]
+    )
     workflows = workflow_catalog(config_store)
 
-    def embedder() -> Embedder:
-        # Read at every use: a config reload replaces the registry.
-        return config_store.registry.embedder()
-
-    phase_engine = Engine(workflows, embedder, runtime.publisher)
+    phase_engine = Engine(workflows, config_store.embedder, runtime.publisher)
     engine = ReplyEngine(
         alchemy=alchemy,
         channels=channels,
@@ -183,7 +181,8 @@ def build_services(settings: Settings, alchemy: SQLAlchemyAsyncConfig) -> AppSer
         throttle=runtime.throttle,
         config_store=config_store,
         planner=PhasePlanner(
-            MemoryPlanner(settings.chat, embedder, lambda: config_store.raw), phase_engine
+            MemoryPlanner(settings.chat, config_store.embedder, lambda: config_store.raw),
+            phase_engine,
         ),
         commands=PhaseFrames(phase_engine),
     )

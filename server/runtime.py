@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from server.metering import Meter
 from server.observability import Check
 
 if TYPE_CHECKING:
@@ -33,7 +34,8 @@ StatusCheck = Callable[[], Awaitable[Check]]
 
 
 class Runtime:
-    """The server's infrastructure: settings, database, fan-out, Redis, rate limits, checks.
+    """The server's infrastructure: settings, database, usage meter, fan-out, Redis, rate
+    limits, checks.
 
     A plain class, not a dataclass: Litestar validates injected dataclasses field by field.
     """
@@ -41,6 +43,7 @@ class Runtime:
     __slots__ = (
         "alchemy",
         "channels",
+        "meter",
         "publisher",
         "redis",
         "settings",
@@ -60,6 +63,8 @@ class Runtime:
     ) -> None:
         self.settings = settings
         self.alchemy = alchemy
+        self.meter = Meter(alchemy.get_session)
+        """Where every provider call of this process is recorded."""
         self.channels = channels
         self.publisher = publisher
         self.redis = redis

@@ -1,6 +1,6 @@
 """AI providers inside the server: config.json at run time (hot reload, the active profile, a
 project's override), the one ``Router``, the /status check, usage records and reports, and the
-REST endpoints for profiles, config and usage."""
+REST endpoints for profiles, config and usage. Usage is recorded by ``server.metering``."""
 
 from __future__ import annotations
 
@@ -9,13 +9,7 @@ from .controllers import ConfigController, ProfileController, UsageController
 from .lifecycle import providers_check
 from .prompts import validate_prompts
 from .redact import REDACTED, is_secret_key, redact
-from .services import (
-    profiles_of,
-    record_completion,
-    record_embedding,
-    record_failure,
-    usage_report,
-)
+from .services import profiles_of, usage_report
 
 __all__ = [
     "REDACTED",
@@ -28,9 +22,6 @@ __all__ = [
     "is_secret_key",
     "profiles_of",
     "providers_check",
-    "record_completion",
-    "record_embedding",
-    "record_failure",
     "redact",
     "usage_report",
     "validate_prompts",

@@ -22,13 +22,14 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from providers import ConfigError, Router, build_registry, parse_config
+from providers import ConfigError, build_registry, parse_config
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
     from pathlib import Path
 
-    from providers import ProvidersConfig, Registry
+    from providers import Embedder, ProvidersConfig, Registry
+    from server.metering import Meter
 
     Validator = Callable[[Mapping[str, Any]], None]
 
@@ -65,13 +66,15 @@ class ConfigStore:
 
     ``validators`` check the sections other components own (``workflows``...): each gets the
     decoded file and raises ``ConfigError`` naming the offending setting. ``environ`` is where
-    API keys are read (default ``os.environ``).
+    API keys are read (default ``os.environ``). Every call through ``router`` and
+    ``embedder()`` is recorded in ``meter``.
     """
 
     def __init__(
         self,
         path: Path,
         *,
+        meter: Meter,
         validators: Sequence[Validator] = (),
         environ: Mapping[str, str] | None = None,
         poll_interval_s: float = 1.0,
@@ -91,7 +94,12 @@ class ConfigStore:
         self._failed_digest: str | None = None
         self._snapshot = self._parse(self._read())
         self.registry: Registry = build_registry(self._snapshot.providers, environ)
-        self.router = Router(self._snapshot.providers, self.registry)
+        self.meter = meter
+        self.router = meter.router(self._snapshot.providers, self.registry)
+
+    def embedder(self) -> Embedder:
+        """The configured embedder, metered (read at every use: a reload replaces it)."""
+        return self.meter.embedder(self.registry.embedder())
 
     @property
     def config(self) -> ProvidersConfig:

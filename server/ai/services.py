@@ -1,11 +1,9 @@
-"""Usage records of provider calls, the usage report, and profiles as admins see them."""
+"""The usage report and profiles as admins see them (usage is recorded by ``server.metering``)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-import msgspec
 from sqlalchemy import func, select
 
 from server.db.models import UsageEvent
@@ -13,119 +11,11 @@ from server.db.models import UsageEvent
 from .schemas import ChainLink, ProfileInfo, UsageReport, UsageRow, day_key
 
 if TYPE_CHECKING:
-    from uuid import UUID
-
     from sqlalchemy.ext.asyncio import AsyncSession
     from sqlalchemy.sql.elements import ColumnElement
 
-    from providers import Completion, Embedder, Hop, ProvidersUnavailable
-
     from .config import ConfigStore
     from .schemas import UsageQuery
-
-
-def _hops(hops: tuple[Hop, ...]) -> list[dict[str, Any]]:
-    return [msgspec.to_builtins(hop) for hop in hops]
-
-
-def _decimal(value: float) -> Decimal:
-    return Decimal(str(round(value, 8)))
-
-
-def record_completion(
-    db: AsyncSession,
-    completion: Completion,
-    *,
-    user_id: UUID | None,
-    project_id: UUID | None,
-    purpose: str = "chat",
-    session_id: UUID | None = None,
-    message_id: UUID | None = None,
-) -> UsageEvent:
-    """Add the usage of a routed reply to ``db`` (the caller commits).
-
-    Tokens and cost cover every hop, a provider that failed mid-stream included.
-    """
-    event = UsageEvent(
-        user_id=user_id,
-        project_id=project_id,
-        session_id=session_id,
-        message_id=message_id,
-        purpose=purpose,
-        provider=completion.provider,
-        model=completion.model,
-        prompt_tokens=completion.usage.prompt_tokens,
-        completion_tokens=completion.usage.completion_tokens,
-        cost_usd=_decimal(completion.cost_usd),
-        latency_ms=completion.latency_ms,
-        hops=_hops(completion.hops),
-        ok=True,
-    )
-    db.add(event)
-    return event
-
-
-def record_failure(
-    db: AsyncSession,
-    error: ProvidersUnavailable,
-    *,
-    user_id: UUID | None,
-    project_id: UUID | None,
-    purpose: str = "chat",
-    session_id: UUID | None = None,
-    message_id: UUID | None = None,
-) -> UsageEvent:
-    """Add a reply no provider could finish; what the providers streamed before failing is
-    still billed, so its tokens and cost count."""
-    last = error.hops[-1] if error.hops else None
-    event = UsageEvent(
-        user_id=user_id,
-        project_id=project_id,
-        session_id=session_id,
-        message_id=message_id,
-        purpose=purpose,
-        provider=last.provider if last else "",
-        model=last.model if last else "",
-        prompt_tokens=sum(h.prompt_tokens for h in error.hops),
-        completion_tokens=sum(h.completion_tokens for h in error.hops),
-        cost_usd=_decimal(sum(h.cost_usd for h in error.hops)),
-        latency_ms=sum(h.latency_ms for h in error.hops),
-        hops=_hops(error.hops),
-        ok=False,
-    )
-    db.add(event)
-    return event
-
-
-def record_embedding(
-    db: AsyncSession,
-    embedder: Embedder,
-    *,
-    tokens: int,
-    latency_ms: float,
-    cost_usd: float = 0.0,
-    user_id: UUID | None = None,
-    project_id: UUID | None = None,
-    purpose: str = "embed",
-    ok: bool = True,
-) -> UsageEvent:
-    """Add the usage of an embedding call (``tokens`` embedded, e.g. ``estimate_tokens`` of
-    the texts; ``cost_usd`` from ``providers.cost_usd`` with the config's prices)."""
-    event = UsageEvent(
-        user_id=user_id,
-        project_id=project_id,
-        purpose=purpose,
-        provider=embedder.provider,
-        model=embedder.model,
-        prompt_tokens=tokens,
-        completion_tokens=0,
-        cost_usd=_decimal(cost_usd),
-        latency_ms=latency_ms,
-        hops=[],
-        ok=ok,
-    )
-    db.add(event)
-    return event
 
 
 def _group_column(group_by: str) -> ColumnElement[Any]:

@@ -8,16 +8,15 @@ message whose embedding failed is still in the conversation, only not recallable
 from __future__ import annotations
 
 import re
-import time
 from typing import TYPE_CHECKING
 
 import structlog
 from sqlalchemy import select
 
 from providers import embedding_space, estimate_tokens
-from server.ai import record_embedding
 from server.db.models import ChatMessage
 from server.documents.index import NewChunk, write_chunks
+from server.metering import usage_scope
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -50,9 +49,8 @@ async def embed_messages(db: AsyncSession, embedder: Embedder, message_ids: Sequ
     if not pieces:
         return 0
     space = embedding_space(embedder)
-    started = time.perf_counter()
-    vectors = await embedder.embed([text for _, _, text in pieces])
-    tokens = sum(estimate_tokens(text) for _, _, text in pieces)
+    with usage_scope(purpose="memory", project_id=messages[0].project_id):
+        vectors = await embedder.embed([text for _, _, text in pieces])
     await write_chunks(
         db,
         project_id=messages[0].project_id,
@@ -69,14 +67,6 @@ async def embed_messages(db: AsyncSession, embedder: Embedder, message_ids: Sequ
             )
             for (message, ordinal, text), vector in zip(pieces, vectors, strict=True)
         ],
-    )
-    record_embedding(
-        db,
-        embedder,
-        tokens=tokens,
-        latency_ms=(time.perf_counter() - started) * 1000,
-        project_id=messages[0].project_id,
-        purpose="memory",
     )
     await db.commit()
     return len(pieces)

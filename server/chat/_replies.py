@@ -22,7 +22,6 @@ from redis.exceptions import LockError, RedisError
 from uuid_utils.compat import uuid7
 
 from providers import ProvidersUnavailable, TextDelta
-from server.ai import record_completion, record_failure
 from server.ai.prompts import recorded
 from server.db.models import Project
 from server.documents.retrieval import cite
@@ -38,6 +37,7 @@ from server.events import (
     error_frame,
     session_channel,
 )
+from server.metering import usage_scope
 
 from ._memory import embed_messages
 from ._store import add_assistant_message
@@ -210,6 +210,17 @@ class ReplyEngine:
 
     async def _reply(self, job: ReplyJob, stop: asyncio.Event) -> ChatMessage | None:
         turn = job.turn
+        with usage_scope(
+            purpose="chat",
+            user_id=turn.user_id,
+            project_id=turn.project_id,
+            session_id=turn.session_id,
+            message_id=job.reply_id,
+        ):
+            return await self._answer(job, stop)
+
+    async def _answer(self, job: ReplyJob, stop: asyncio.Event) -> ChatMessage:
+        turn = job.turn
         await self._typing(turn.session_id, is_typing=True)
         async with self._alchemy.get_session() as db:
             project = await db.get(Project, turn.project_id)
@@ -223,18 +234,9 @@ class ReplyEngine:
             parts.append(plan.direct_reply)
         elif plan.request is not None:
             try:
-                completion, stopped = await self._stream(job, plan, profile_name, parts, stop)
+                with usage_scope(purpose=plan.purpose):
+                    completion, stopped = await self._stream(job, plan, profile_name, parts, stop)
             except ProvidersUnavailable as error:
-                async with self._alchemy.get_session() as db:
-                    record_failure(
-                        db,
-                        error,
-                        user_id=turn.user_id,
-                        project_id=turn.project_id,
-                        purpose=plan.purpose,
-                        session_id=turn.session_id,
-                    )
-                    await db.commit()
                 raise DomainError("provider_unavailable", str(error)) from None
         text = "".join(parts)
         shown = text
@@ -263,16 +265,6 @@ class ReplyEngine:
                 else None,
                 context=[msgspec.to_builtins(p) for p in plan.passages],
             )
-            if completion is not None:
-                record_completion(
-                    db,
-                    completion,
-                    user_id=turn.user_id,
-                    project_id=turn.project_id,
-                    purpose=plan.purpose,
-                    session_id=turn.session_id,
-                    message_id=message.id,
-                )
             if plan.on_complete is not None:
                 await plan.on_complete(db, text, completion, stopped)
             await db.commit()
@@ -332,7 +324,7 @@ class ReplyEngine:
     async def _embed(self, message_ids: list[UUID]) -> None:
         try:
             async with self._alchemy.get_session() as db:
-                await embed_messages(db, self._config_store.registry.embedder(), message_ids)
+                await embed_messages(db, self._config_store.embedder(), message_ids)
         except Exception:
             logger.exception(
                 "embedding chat messages failed", messages=[str(i) for i in message_ids]

@@ -6,17 +6,20 @@ once per document. Requests for the same embedding space made in the same turn o
 loop (or within ``wait_s``, when set) are sent as one call of up to ``max_batch`` texts, made
 with the first caller's embedder (every caller is waiting, so each one's embedder is still
 open). The default waits for nothing: with few documents in flight, a timer would only add
-latency.
+latency. A metered embedder's usage is recorded per caller, in the caller's usage scope, as if
+each had called alone.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from providers import embedding_space
+from server.metering import MeteredEmbedder, UsageScope, current_scope
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -34,6 +37,13 @@ class _Request:
     embedder: Embedder
     texts: list[str]
     future: asyncio.Future[list[list[float]]]
+    scope: UsageScope
+
+    def metered(self, latency_ms: float, *, ok: bool) -> None:
+        if isinstance(self.embedder, MeteredEmbedder):
+            self.embedder.meter.embedding(
+                self.embedder, self.texts, latency_ms, ok=ok, scope=self.scope
+            )
 
 
 @dataclass
@@ -51,7 +61,7 @@ class EmbeddingBatcher:
             return await embedder.embed(texts)
         loop = asyncio.get_running_loop()
         space = embedding_space(embedder)
-        request = _Request(embedder, list(texts), loop.create_future())
+        request = _Request(embedder, list(texts), loop.create_future(), current_scope())
         pending = self._pending.setdefault(space, [])
         pending.append(request)
         if sum(len(r.texts) for r in pending) >= self.max_batch:
@@ -73,15 +83,22 @@ class EmbeddingBatcher:
 
     async def _run(self, requests: list[_Request]) -> None:
         texts = [text for request in requests for text in request.texts]
+        embedder = requests[0].embedder
+        if isinstance(embedder, MeteredEmbedder):
+            embedder = embedder.inner
+        started = time.perf_counter()
         try:
-            vectors = await requests[0].embedder.embed(texts)
+            vectors = await embedder.embed(texts)
         except Exception as exc:  # each caller gets the provider's error, as if it called alone
             for request in requests:
+                request.metered((time.perf_counter() - started) * 1000, ok=False)
                 if not request.future.done():
                     request.future.set_exception(exc)
             return
+        latency_ms = (time.perf_counter() - started) * 1000
         start = 0
         for request in requests:
+            request.metered(latency_ms, ok=True)
             end = start + len(request.texts)
             if not request.future.done():
                 request.future.set_result(vectors[start:end])

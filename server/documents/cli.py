@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
     from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 
-    from providers import Registry
+    from providers import Embedder, Registry
+    from server.metering import Meter
     from server.settings import Settings
 
     from .consistency import Report
@@ -31,8 +32,14 @@ class _Context:
     settings: Settings
     database: SQLAlchemyAsyncConfig
     registry: Registry
+    meter: Meter
+
+    def embedder(self) -> Embedder:
+        """The configured embedder, its calls recorded like the server's."""
+        return self.meter.embedder(self.registry.embedder())
 
     async def close(self) -> None:
+        await self.meter.close()
         await self.registry.aclose()
         await self.database.get_engine().dispose()
 
@@ -42,11 +49,12 @@ def _context() -> _Context:
     from providers import build_registry, parse_config  # noqa: PLC0415
     from server.console import migrated_url, settings_or_exit  # noqa: PLC0415
     from server.db import sqlalchemy_config  # noqa: PLC0415
+    from server.metering import Meter  # noqa: PLC0415
 
     settings = settings_or_exit()
     database = sqlalchemy_config(migrated_url(settings))
     registry = build_registry(parse_config(settings.app.config_path.read_bytes()))
-    return _Context(settings, database, registry)
+    return _Context(settings, database, registry, Meter(database.get_session))
 
 
 @click.group("documents")
@@ -60,6 +68,7 @@ def reembed_command() -> None:
     import asyncio  # noqa: PLC0415
 
     from providers import embedding_space  # noqa: PLC0415
+    from server.metering import usage_scope  # noqa: PLC0415
 
     from .consistency import reembed  # noqa: PLC0415
 
@@ -70,8 +79,9 @@ def reembed_command() -> None:
 
     async def run() -> tuple[str, int]:
         try:
-            embedder = context.registry.embedder()
-            count = await reembed(context.database.get_session, embedder, progress=report)
+            embedder = context.embedder()
+            with usage_scope(purpose="reembed"):
+                count = await reembed(context.database.get_session, embedder, progress=report)
         finally:
             await context.close()
         return embedding_space(embedder), count
@@ -176,6 +186,7 @@ def retrieval_command(
     import msgspec  # noqa: PLC0415
 
     from server.console import fail  # noqa: PLC0415
+    from server.metering import usage_scope  # noqa: PLC0415
 
     from .evaluation import (  # noqa: PLC0415
         MODES,
@@ -199,15 +210,16 @@ def retrieval_command(
                 reader = await project_reader(db, project_id)
                 if reader is None:
                     return None, {}
-                return await evaluate(
-                    db,
-                    project_id=project_id,
-                    user_id=reader,
-                    queries=questions,
-                    qrels=judgements,
-                    embedder=context.registry.embedder(),
-                    modes=modes or MODES,
-                )
+                with usage_scope(purpose="evaluation", project_id=project_id):
+                    return await evaluate(
+                        db,
+                        project_id=project_id,
+                        user_id=reader,
+                        queries=questions,
+                        qrels=judgements,
+                        embedder=context.embedder(),
+                        modes=modes or MODES,
+                    )
         finally:
             await context.close()
 

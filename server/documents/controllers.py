@@ -22,6 +22,7 @@ from server.ai import ConfigStore
 from server.db.models import Document, User
 from server.errors import STATUS, DomainError, ErrorCode, conflict, invalid
 from server.events import DocumentData, DocumentUpdated, emit, project_channel
+from server.metering import usage_scope
 from server.queue import cancel, enqueue
 from server.runtime import runtime_of
 
@@ -52,7 +53,7 @@ def _store(request: Request[Any, Any, Any]) -> FileStore:
 
 def _embedder(config_store: ConfigStore) -> Embedder:
     try:
-        embedder: Embedder = config_store.registry.embedder()
+        embedder: Embedder = config_store.embedder()
     except ProviderError as exc:
         raise DomainError("unavailable", f"embeddings are unavailable: {exc}") from None
     return embedder
@@ -74,6 +75,7 @@ async def _enqueue(db: AsyncSession, document: Document) -> None:
         db,
         INGEST_JOB,
         document.id,
+        payload={"project_id": str(document.project_id)},
         timeout_s=INGEST_TIMEOUT_S,
         max_attempts=INGEST_ATTEMPTS,
     )
@@ -274,15 +276,16 @@ class SearchController(Controller):
         """
         await require_role(db_session, request.user.id, data.project_id)
         embedder = None if data.mode == "keyword" else _embedder(config_store)
-        hits = await search(
-            db_session,
-            user_id=request.user.id,
-            project_id=data.project_id,
-            query=data.query,
-            k=data.k,
-            mode=data.mode,
-            embedder=embedder,
-        )
+        with usage_scope(purpose="search", user_id=request.user.id, project_id=data.project_id):
+            hits = await search(
+                db_session,
+                user_id=request.user.id,
+                project_id=data.project_id,
+                query=data.query,
+                k=data.k,
+                mode=data.mode,
+                embedder=embedder,
+            )
         return SearchResults(
             query=data.query,
             mode=data.mode,

@@ -9,11 +9,13 @@ retried by the queue; when the last attempt fails, ``on_failure`` marks the docu
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from uuid import UUID
 
 from sqlalchemy import update
 
 from server.db.models import Document
 from server.events import DocumentData, DocumentUpdated, project_channel
+from server.metering import usage_scope
 from server.queue import job_handler
 
 from .embedders import configured_embedder
@@ -50,15 +52,18 @@ async def mark_failed(ctx: JobContext, reason: str) -> None:
 @job_handler(INGEST_JOB, time_limit_s=TIME_LIMIT_S, on_failure=mark_failed)
 async def handle_ingest(ctx: JobContext) -> None:
     """Run the pipeline for the document ``ctx.target_id``."""
+    project_id = ctx.payload.get("project_id")
+    scope = usage_scope(purpose="ingest", project_id=UUID(project_id) if project_id else None)
     async with configured_embedder(ctx.settings.app.config_path) as embedder:
-        await ingest_document(
-            ctx.target_id,
-            session_factory=ctx.session,
-            embedder=embedder,
-            emit=ctx.emit,
-            store=file_store(ctx.settings.app.data_dir),
-            limits=ctx.settings.documents.limits(),
-            should_cancel=ctx.cancelled,
-            parse_pool=ctx.settings.documents.parse_pool,
-            embed_shared=ctx.settings.documents.embed_shared,
-        )
+        with scope:
+            await ingest_document(
+                ctx.target_id,
+                session_factory=ctx.session,
+                embedder=ctx.meter.embedder(embedder),
+                emit=ctx.emit,
+                store=file_store(ctx.settings.app.data_dir),
+                limits=ctx.settings.documents.limits(),
+                should_cancel=ctx.cancelled,
+                parse_pool=ctx.settings.documents.parse_pool,
+                embed_shared=ctx.settings.documents.embed_shared,
+            )

@@ -247,7 +247,6 @@ class PhaseCommands:
         """Draft phase ``number`` through ``router`` at once (not streamed) and store it."""
         order = await self.regenerate(number)
         text, completion = await run_draft(
-            self.db,
             router,
             order.context,
             profile=profile,

@@ -17,6 +17,7 @@ from server.access import EDITOR, VIEWER
 from server.ai import ConfigStore
 from server.db.models import Project, User
 from server.errors import DomainError, not_found
+from server.metering import usage_scope
 
 from .commands import Engine, PhaseCommands
 from .context import DEFAULT_BUDGET, Reader, reconstruct
@@ -214,16 +215,17 @@ class PhaseController(Controller):
         _, workflow = await _workflow(workflows, db_session, project_id)
         await phases.one(project_id, number)
         budget = data.budget_tokens if data and data.budget_tokens else DEFAULT_BUDGET
-        return await reconstruct(
-            db_session,
-            phases,
-            project_id=project_id,
-            workflow=workflow,
-            number=number,
-            reader=Reader(request.user.id, config_store.registry.embedder()),
-            budget=budget,
-            config=workflows.config(),
-        )
+        with usage_scope(purpose="context", user_id=request.user.id, project_id=project_id):
+            return await reconstruct(
+                db_session,
+                phases,
+                project_id=project_id,
+                workflow=workflow,
+                number=number,
+                reader=Reader(request.user.id, config_store.embedder()),
+                budget=budget,
+                config=workflows.config(),
+            )
 
     @get("/{number:int}/answers", opt=VIEWER, operation_id="list_phase_answers")
     async def list_answers(

@@ -7,16 +7,14 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from providers import Completion, TextDelta
-from server.ai import record_completion
 from server.events import PhaseData, PhaseStale, PhaseUpdated, StaleData, emit, project_channel
+from server.metering import usage_scope
 
 from .context import chat_request
 from .schemas import phase_out, written_with_older_template
 
 if TYPE_CHECKING:
     from uuid import UUID
-
-    from sqlalchemy.ext.asyncio import AsyncSession
 
     from providers import Router
     from server.db.models import Phase
@@ -61,7 +59,6 @@ async def store_draft(
 
 
 async def run_draft(
-    db: AsyncSession,
     router: Router,
     reconstructed: ReconstructedContext,
     *,
@@ -69,17 +66,16 @@ async def run_draft(
     project_id: UUID,
     user_id: UUID,
 ) -> tuple[str, Completion | None]:
-    """Draft from ``reconstructed`` through ``router`` at once (not streamed to anyone), and
-    record its usage; the text and the completion that ended it."""
+    """Draft from ``reconstructed`` through ``router`` at once (not streamed to anyone); the
+    text and the completion that ended it."""
     parts: list[str] = []
     completion: Completion | None = None
-    async for event in router.stream(chat_request(reconstructed), profile):
-        if isinstance(event, TextDelta):
-            parts.append(event.text)
-        else:
-            completion = event
-    if completion is not None:
-        record_completion(db, completion, user_id=user_id, project_id=project_id, purpose="draft")
+    with usage_scope(purpose="draft", user_id=user_id, project_id=project_id):
+        async for event in router.stream(chat_request(reconstructed), profile):
+            if isinstance(event, TextDelta):
+                parts.append(event.text)
+            else:
+                completion = event
     return "".join(parts), completion
 
 

@@ -19,6 +19,7 @@ from providers import ProvidersUnavailable
 from server.ai import ConfigStore
 from server.db.models import Job, Project
 from server.events import ServerFrame
+from server.metering import usage_scope
 from server.queue import JobFailed, enqueue, job_handler
 
 from .commands import Engine, PhaseCommands
@@ -68,23 +69,24 @@ async def queue_stale_regeneration(db: AsyncSession, project_id: UUID, user_id: 
 async def regenerate_stale(ctx: JobContext) -> None:
     """Draft the stale phases of project ``ctx.target_id`` as the user who asked."""
     user_id = UUID(str(ctx.payload["user_id"]))
-    store = await asyncio.to_thread(ConfigStore, ctx.settings.app.config_path)
-    engine = Engine(WorkflowCatalog(store), store.registry.embedder, _Relay(ctx))
+    store = await asyncio.to_thread(ConfigStore, ctx.settings.app.config_path, meter=ctx.meter)
+    engine = Engine(WorkflowCatalog(store), store.embedder, _Relay(ctx))
     try:
-        while True:
-            async with ctx.session() as db:
-                project = await db.get(Project, ctx.target_id)
-                if project is None:
-                    return
-                commands = PhaseCommands(engine, db, project.id, user_id)
-                await commands.load()
-                stale = await commands.stale_in_order()
-                if not stale or await ctx.cancelled():
-                    return
-                try:
-                    await commands.draft_now(stale[0], store.router, store.profile_for(project))
-                except ProvidersUnavailable as error:
-                    raise JobFailed(str(error)) from None
-                await db.commit()
+        with usage_scope(purpose="draft", user_id=user_id, project_id=ctx.target_id):
+            while True:
+                async with ctx.session() as db:
+                    project = await db.get(Project, ctx.target_id)
+                    if project is None:
+                        return
+                    commands = PhaseCommands(engine, db, project.id, user_id)
+                    await commands.load()
+                    stale = await commands.stale_in_order()
+                    if not stale or await ctx.cancelled():
+                        return
+                    try:
+                        await commands.draft_now(stale[0], store.router, store.profile_for(project))
+                    except ProvidersUnavailable as error:
+                        raise JobFailed(str(error)) from None
+                    await db.commit()
     finally:
         await store.stop()

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from server.events import Publisher, ServerFrame
+    from server.metering import Meter
     from server.settings import Settings
 
 __all__ = ("JobContext", "JobEnvironment")
@@ -33,6 +34,7 @@ class JobEnvironment:
     settings: Settings
     alchemy: SQLAlchemyAsyncConfig
     publisher: Publisher
+    meter: Meter
 
 
 class JobContext:
@@ -51,6 +53,11 @@ class JobContext:
     def settings(self) -> Settings:
         """The settings of the process running the job."""
         return self._env.settings
+
+    @property
+    def meter(self) -> Meter:
+        """Where the job's provider calls are recorded."""
+        return self._env.meter
 
     def session(self) -> AbstractAsyncContextManager[AsyncSession]:
         """A new database session; the handler commits what it wants kept."""

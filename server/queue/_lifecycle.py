@@ -19,6 +19,7 @@ import structlog
 
 from server.db import sqlalchemy_config
 from server.events import channels_backend
+from server.metering import Meter
 from server.observability import Check, configure_logging
 
 from ._handlers import HANDLERS
@@ -79,7 +80,11 @@ async def start_queue(app_runtime: Runtime) -> Queue:
     the ``broker`` check to ``/status``."""
     settings = app_runtime.settings
     runtime = JobRuntime(
-        settings, app_runtime.alchemy, app_runtime.publisher, asyncio.get_running_loop()
+        settings,
+        app_runtime.alchemy,
+        app_runtime.publisher,
+        asyncio.get_running_loop(),
+        app_runtime.meter,
     )
     runtime.register()
     worker = None
@@ -108,7 +113,10 @@ async def stop_queue(queue: Queue) -> None:
 async def _serve_worker(settings: Settings, db_url: str, job_modules: list[str]) -> None:
     alchemy = sqlalchemy_config(db_url, settings.db.pool_size)
     publisher = channels_backend(settings.redis.url)
-    runtime = JobRuntime(settings, alchemy, publisher, asyncio.get_running_loop())
+    runtime = JobRuntime(
+        settings, alchemy, publisher, asyncio.get_running_loop(), Meter(alchemy.get_session)
+    )
+    runtime.env.meter.start()
     runtime.register()
     worker = _worker(runtime)
     worker.start()
@@ -126,6 +134,7 @@ async def _serve_worker(settings: Settings, db_url: str, job_modules: list[str])
     await stop.wait()
     logger.info("worker stopping")
     await _stop(runtime, worker, sweeper)
+    await runtime.env.meter.close()
     await publisher.on_shutdown()
     await alchemy.get_engine().dispose()
 

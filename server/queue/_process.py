@@ -17,6 +17,7 @@ from dramatiq.middleware import Middleware
 
 from server.db import sqlalchemy_config
 from server.events import channels_backend
+from server.metering import Meter
 from server.observability import configure_logging
 
 from ._handlers import HANDLERS
@@ -58,6 +59,7 @@ class _ProcessQueue(Middleware):
         configure_logging(runtime.env.settings.app.debug)
         self._thread = threading.Thread(target=runtime.loop.run_forever, name="jobs", daemon=True)
         self._thread.start()
+        runtime.loop.call_soon_threadsafe(runtime.env.meter.start)
         runtime.register()
         self._sweeper = asyncio.run_coroutine_threadsafe(sweep_forever(runtime), runtime.loop)
         logger.info("worker started", handlers=self._job_modules, kinds=sorted(HANDLERS))
@@ -83,6 +85,7 @@ class _ProcessQueue(Middleware):
     async def _close(self) -> None:
         await self._runtime.drain_sends()
         self._runtime.unregister()
+        await self._runtime.env.meter.close()
         await self._publisher.on_shutdown()
         await self._runtime.env.alchemy.get_engine().dispose()
 
@@ -99,7 +102,9 @@ def worker_broker(settings: Settings, db_url: str, job_modules: Iterable[ModuleT
         )
     publisher = channels_backend(settings.redis.url)
     alchemy = sqlalchemy_config(db_url, settings.db.pool_size)
-    runtime = JobRuntime(settings, alchemy, publisher, asyncio.new_event_loop())
+    runtime = JobRuntime(
+        settings, alchemy, publisher, asyncio.new_event_loop(), Meter(alchemy.get_session)
+    )
     runtime.broker.add_middleware(
         _ProcessQueue(runtime, publisher, [m.__name__ for m in job_modules])
     )

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from server.events import Publisher
+    from server.metering import Meter
     from server.settings import Settings
 
 __all__ = ("ACTOR_NAME", "QUEUE_NAME", "JobRuntime", "runtime_for")
@@ -73,8 +74,9 @@ class JobRuntime:
         alchemy: SQLAlchemyAsyncConfig,
         publisher: Publisher,
         loop: asyncio.AbstractEventLoop,
+        meter: Meter,
     ) -> None:
-        self.env = JobEnvironment(settings, alchemy, publisher)
+        self.env = JobEnvironment(settings, alchemy, publisher, meter)
         self.loop = loop
         self.broker = build_broker(settings.redis.url, settings.queue.namespace)
         self._in_flight: set[Future[None]] = set()

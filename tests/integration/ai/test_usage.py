@@ -1,4 +1,4 @@
-"""Usage records and the /api/v1/usage report; a project's profile override."""
+"""Usage metering of every provider call, the /api/v1/usage report; a project's profile override."""
 
 from __future__ import annotations
 
@@ -9,11 +9,20 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from sqlalchemy import select, update
 
-from providers import ChatRequest, Completion, Hop, Message, ProvidersUnavailable, Usage
-from server.ai import record_completion, record_embedding, record_failure
+from providers import (
+    ChatRequest,
+    Completion,
+    Hop,
+    Message,
+    ProvidersUnavailable,
+    Usage,
+    estimate_tokens,
+)
 from server.app import services_of
 from server.db.models import Project, UsageEvent
+from server.metering import usage_scope
 from tests.fakes.fixtures import fake_providers
+from tests.integration.documents.conftest import upload, wait_done
 
 from .conftest import write_config
 from .test_config import eventually
@@ -33,6 +42,8 @@ if TYPE_CHECKING:
     Client = AsyncTestClient[Litestar]
 
 __all__ = ["fake_providers"]
+
+EMBEDDED = "Bakeries sell bread to the neighbourhood every morning before eight o'clock."
 
 
 def completion(provider: str, model: str, prompt: int, answer: int, cost: float) -> Completion:
@@ -77,29 +88,16 @@ async def recorded(
     admin_id, member_id = admin.id, member.id
     mine = await make_project({member_id: "owner"}, "Bakery")
     theirs = await make_project({admin_id: "owner"}, "Garage")
-    embedder = services_of(client.app).config_store.registry.embedder()
-    record_completion(
-        db,
-        completion("anthropic", "claude-sonnet-4-5", 1000, 500, 0.0105),
-        user_id=member_id,
-        project_id=mine,
-        purpose="chat",
-    )
-    record_completion(
-        db,
-        completion("anthropic", "claude-sonnet-4-5", 2000, 1000, 0.021),
-        user_id=member_id,
-        project_id=mine,
-        purpose="draft",
-    )
-    record_completion(
-        db,
-        completion("gemini", "gemini-2.5-flash", 100, 100, 0.00028),
-        user_id=admin_id,
-        project_id=theirs,
-    )
-    record_embedding(db, embedder, tokens=300, latency_ms=4.0, user_id=admin_id, project_id=theirs)
-    await db.commit()
+    services = services_of(client.app)
+    meter = services.runtime.meter
+    with usage_scope(user_id=member_id, project_id=mine, purpose="chat"):
+        meter.completion(completion("anthropic", "claude-sonnet-4-5", 1000, 500, 0.0105))
+    with usage_scope(user_id=member_id, project_id=mine, purpose="draft"):
+        meter.completion(completion("anthropic", "claude-sonnet-4-5", 2000, 1000, 0.021))
+    with usage_scope(user_id=admin_id, project_id=theirs):
+        meter.completion(completion("gemini", "gemini-2.5-flash", 100, 100, 0.00028))
+        await services.config_store.embedder().embed([EMBEDDED])
+    await report(client, admin.headers)  # the report writes what is pending first
     return {"admin": admin_id, "member": member_id, "mine": mine, "theirs": theirs}
 
 
@@ -114,7 +112,7 @@ async def test_usage_by_each_group(
     assert rows["anthropic"]["completion_tokens"] == 1500
     assert rows["anthropic"]["cost_usd"] == pytest.approx(0.0315)
     assert rows["anthropic"]["avg_latency_ms"] == 150.0
-    assert rows["local"]["prompt_tokens"] == 300
+    assert rows["local"]["prompt_tokens"] == estimate_tokens(EMBEDDED)
     assert by_provider["rows"][0]["key"] == "anthropic"
     total = by_provider["total"]
     assert total["calls"] == 4
@@ -213,8 +211,8 @@ async def test_a_failed_chain_is_recorded(client: Client, db: AsyncSession, admi
             Hop(provider="anthropic", model="claude-sonnet-4-5", ok=False, error="overloaded"),
         ]
     )
-    record_failure(db, error, user_id=None, project_id=None)
-    await db.commit()
+    services_of(client.app).runtime.meter.failure(error)
+    await report(client, admin.headers)
     event = await db.scalar(select(UsageEvent))
     assert event is not None
     assert (event.ok, event.provider, event.prompt_tokens) == (False, "anthropic", 10)
@@ -276,14 +274,14 @@ async def test_a_routed_reply_is_recorded_with_its_cost(
 
     router = services_of(client.app).config_store.router
     request = ChatRequest(messages=(Message("user", "Help me write a plan."),))
-    events = [event async for event in router.stream(request)]
+    with usage_scope(user_id=admin.id, purpose="chat"):
+        events = [event async for event in router.stream(request)]
     done = events[-1]
     assert isinstance(done, Completion)
     assert "".join(e.text for e in events[:-1]) == "Plans need numbers."
     assert done.cost_usd == pytest.approx(0.0225)
 
-    record_completion(db, done, user_id=admin.id, project_id=None, purpose="chat")
-    await db.commit()
+    # The router itself recorded the reply; the report writes what is pending first.
     rows = (await report(client, admin.headers, group_by="model"))["rows"]
     assert rows == [
         {
@@ -299,3 +297,47 @@ async def test_a_routed_reply_is_recorded_with_its_cost(
     event = await db.scalar(select(UsageEvent))
     assert event is not None
     assert [h["provider"] for h in event.hops] == ["openai"]
+
+
+async def test_every_provider_call_is_recorded_where_it_is_made(
+    client: Client, db: AsyncSession, member: Account, make_project: Callable[..., Awaitable[UUID]]
+) -> None:
+    """An upload's ingest, a search and a chat turn (its reply and its memory) each leave usage
+    rows attributed to the project, although none of them records usage itself."""
+    project = await make_project({member.id: "owner"}, "Bakery")
+    notes = b"# Notes\n\nOur sourdough sells out by nine every Saturday morning.\n"
+    created = await upload(client, member, project, "notes.md", notes, "text/markdown")
+    assert created.status_code == 202, created.text
+    assert (await wait_done(client, member, created.json()["id"]))["status"] == "completed"
+    found = await client.post(
+        "/api/v1/search",
+        headers=member.headers,
+        json={"project_id": str(project), "query": "sourdough", "mode": "hybrid"},
+    )
+    assert found.status_code == 200, found.text
+    chat = await client.post(
+        f"/api/v1/projects/{project}/chat/sessions", json={"title": "Plan"}, headers=member.headers
+    )
+    assert chat.status_code == 201, chat.text
+    sent = await client.post(
+        f"/api/v1/chat/sessions/{chat.json()['id']}/messages",
+        json={"content": "When does the sourdough sell out?", "client_message_id": "u1"},
+        headers=member.headers,
+    )
+    assert sent.status_code == 200, sent.text
+    assert "chat:message_received" in sent.text
+
+    async def purposes() -> set[str]:
+        await report(client, member.headers)
+        rows = await db.execute(select(UsageEvent.purpose).where(UsageEvent.project_id == project))
+        await db.commit()
+        return set(rows.scalars())
+
+    async def all_recorded() -> bool:
+        return {"ingest", "search", "memory"} <= await purposes()
+
+    # The turn's memory is embedded after the reply is stored, in the background.
+    await eventually(all_recorded)
+    total = (await report(client, member.headers, project_id=str(project)))["total"]
+    assert total["calls"] >= 3
+    assert total["failed"] == 0

@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from providers import ConfigError
 from server.ai.config import ConfigStore
+from server.metering import Meter
 from server.phases import validate_workflows
 from tests.conftest import ROOT
 from tests.integration.conftest import ASSISTANT
@@ -113,7 +115,8 @@ def _check_config_example(block: Block, example: dict[str, object], path: Path) 
         config = {**json.loads((ROOT / "config.json").read_text()), **example}
     path.write_text(json.dumps(config))
     try:
-        ConfigStore(path, validators=[validate_workflows], environ={})
+        meter = Meter(async_sessionmaker())  # loading makes no provider call
+        ConfigStore(path, meter=meter, validators=[validate_workflows], environ={})
     except ConfigError as exc:
         pytest.fail(f"{block.where}: config.json example refused by the loader: {exc}")
 

@@ -8,10 +8,12 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from providers import ConfigError, estimate_tokens
 from server.ai import ConfigStore
 from server.app import create_app
+from server.metering import Meter
 from server.phases import parse_workflows, summarise, workflow_catalog
 from tests.conftest import ROOT
 
@@ -109,7 +111,7 @@ def test_invalid_workflows_stop_start_up(settings: Settings, tmp_path: Path) -> 
 
 async def test_invalid_workflows_are_refused_on_reload(tmp_path: Path) -> None:
     path = _write(tmp_path / "config.json", _config(_phase(1), _phase(2))["workflows"])
-    store = ConfigStore(path)
+    store = ConfigStore(path, meter=Meter(async_sessionmaker()))  # no provider call is made
     catalog = workflow_catalog(store)
     assert catalog.names() == ["plan"]
     _write(path, _config(_phase(1, [2]), _phase(2, [1]))["workflows"])

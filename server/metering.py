@@ -1,0 +1,302 @@
+"""Usage metering: every provider call is recorded here, whoever makes it.
+
+The router and the embedders the server hands out are metered (``Meter.router``,
+``Meter.embedder``): each completion, failed reply and embedding call becomes one ``UsageEvent``,
+attributed to the ``usage_scope`` the call runs in (user, project, purpose, chat session,
+message). Callers open a scope; they never record usage themselves.
+
+Rows are buffered in the ``Meter`` of the process (the app's runtime, a queue worker, a CLI
+command) and written in one INSERT per flush (every
+``FLUSH_EVERY_S``, on ``flush()`` and at shutdown), off the reply's path and outside its
+transaction. If the database is away the rows wait and the flush retries with backoff; past
+``MAX_PENDING`` rows the oldest are dropped with an error in the log. A process killed with
+``kill -9`` loses at most the last ``FLUSH_EVERY_S`` of usage rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+import structlog
+from sqlalchemy import insert
+from sqlalchemy.exc import SQLAlchemyError
+
+from providers import Completion, ProvidersUnavailable, Router, estimate_tokens
+from server.db.models import UsageEvent
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+    from contextlib import AbstractAsyncContextManager
+    from uuid import UUID
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from providers import ChatRequest, Embedder, Hop, ProvidersConfig, Registry, TextDelta
+
+__all__ = (
+    "Meter",
+    "MeteredEmbedder",
+    "MeteredRouter",
+    "UsageScope",
+    "current_scope",
+    "usage_scope",
+)
+
+logger = structlog.get_logger()
+
+FLUSH_EVERY_S = 0.5
+MAX_PENDING = 20_000
+_BACKOFF_MAX_S = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class UsageScope:
+    """Whom a provider call is made for, and why."""
+
+    purpose: str = "other"
+    user_id: UUID | None = None
+    project_id: UUID | None = None
+    session_id: UUID | None = None
+    message_id: UUID | None = None
+
+
+_UNATTRIBUTED = UsageScope()
+_scope: ContextVar[UsageScope | None] = ContextVar("usage_scope", default=None)
+
+
+@contextlib.contextmanager
+def usage_scope(**attribution: Any) -> Iterator[UsageScope]:
+    """Attribute the provider calls made inside the block (nested scopes override fields)."""
+    scope = replace(current_scope(), **attribution)
+    token = _scope.set(scope)
+    try:
+        yield scope
+    finally:
+        _scope.reset(token)
+
+
+def current_scope() -> UsageScope:
+    """The scope provider calls made now are attributed to."""
+    return _scope.get() or _UNATTRIBUTED
+
+
+def _hops(hops: Sequence[Hop]) -> list[dict[str, Any]]:
+    return [msgspec.to_builtins(hop) for hop in hops]
+
+
+def _decimal(value: float) -> Decimal:
+    return Decimal(str(round(value, 8)))
+
+
+def _row(scope: UsageScope, **values: Any) -> dict[str, Any]:
+    return {
+        "user_id": scope.user_id,
+        "project_id": scope.project_id,
+        "session_id": scope.session_id,
+        "message_id": scope.message_id,
+        "purpose": scope.purpose,
+        **values,
+    }
+
+
+class Meter:
+    """The usage rows of one process, written through ``sessions`` in batches.
+
+    ``start()`` runs the background writer on the running loop (a process without one, like
+    a CLI command, writes at ``close()``); ``close()`` writes what is pending and stops it.
+    Rows may be recorded from any thread.
+    """
+
+    def __init__(self, sessions: Callable[[], AbstractAsyncContextManager[AsyncSession]]) -> None:
+        self._sessions = sessions
+        self._pending: deque[dict[str, Any]] = deque()
+        self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._dropped = 0
+
+    def start(self) -> None:
+        """Write in the background from now on, on the running event loop."""
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        self._task = self._loop.create_task(self._run())
+
+    async def close(self) -> None:
+        """Write what is pending and stop; rows the database refuses now are logged and lost."""
+        task, self._task, self._loop = self._task, None, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        try:
+            await self.flush()
+        except (SQLAlchemyError, OSError):
+            logger.exception("usage rows lost at shutdown", rows=len(self._pending))
+            self._pending.clear()
+
+    def router(self, config: ProvidersConfig, registry: Registry) -> MeteredRouter:
+        """A router whose replies are recorded here."""
+        return MeteredRouter(config, registry, meter=self)
+
+    def embedder(self, embedder: Embedder) -> Embedder:
+        """``embedder``, each of its calls recorded here."""
+        if isinstance(embedder, MeteredEmbedder):
+            return embedder
+        return MeteredEmbedder(embedder, self)
+
+    def completion(self, completion: Completion) -> None:
+        """A routed reply finished; tokens and cost cover every hop."""
+        self._add(
+            _row(
+                current_scope(),
+                provider=completion.provider,
+                model=completion.model,
+                prompt_tokens=completion.usage.prompt_tokens,
+                completion_tokens=completion.usage.completion_tokens,
+                cost_usd=_decimal(completion.cost_usd),
+                latency_ms=completion.latency_ms,
+                hops=_hops(completion.hops),
+                ok=True,
+            )
+        )
+
+    def failure(self, error: ProvidersUnavailable) -> None:
+        """No provider could finish a reply; what was streamed before failing is still billed."""
+        last = error.hops[-1] if error.hops else None
+        self._add(
+            _row(
+                current_scope(),
+                provider=last.provider if last else "",
+                model=last.model if last else "",
+                prompt_tokens=sum(h.prompt_tokens for h in error.hops),
+                completion_tokens=sum(h.completion_tokens for h in error.hops),
+                cost_usd=_decimal(sum(h.cost_usd for h in error.hops)),
+                latency_ms=sum(h.latency_ms for h in error.hops),
+                hops=_hops(error.hops),
+                ok=False,
+            )
+        )
+
+    def embedding(
+        self,
+        embedder: Embedder,
+        texts: Sequence[str],
+        latency_ms: float,
+        *,
+        ok: bool,
+        scope: UsageScope | None = None,
+    ) -> None:
+        """An embedding call of ``texts`` (tokens estimated from the texts)."""
+        self._add(
+            _row(
+                scope or current_scope(),
+                provider=embedder.provider,
+                model=embedder.model,
+                prompt_tokens=sum(estimate_tokens(text) for text in texts),
+                completion_tokens=0,
+                cost_usd=Decimal(0),
+                latency_ms=latency_ms,
+                hops=[],
+                ok=ok,
+            )
+        )
+
+    async def flush(self) -> int:
+        """Write every pending row now; how many were written."""
+        async with self._lock:
+            if not self._pending:
+                return 0
+            rows = list(self._pending)
+            async with self._sessions() as db:
+                await db.execute(insert(UsageEvent), rows)
+                await db.commit()
+            for _ in rows:
+                self._pending.popleft()
+            return len(rows)
+
+    def _add(self, row: dict[str, Any]) -> None:
+        self._pending.append(row)
+        while len(self._pending) > MAX_PENDING:
+            self._pending.popleft()
+            self._dropped += 1
+            if self._dropped % 1000 == 1:
+                logger.error("usage rows dropped: the database is away", dropped=self._dropped)
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            here = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        if here is loop:
+            self._wake.set()
+        else:
+            loop.call_soon_threadsafe(self._wake.set)
+
+    async def _run(self) -> None:
+        delay = FLUSH_EVERY_S
+        while True:
+            await self._wake.wait()
+            await asyncio.sleep(delay)
+            self._wake.clear()
+            try:
+                await self.flush()
+            except (SQLAlchemyError, OSError) as error:
+                self._wake.set()
+                delay = min(delay * 2, _BACKOFF_MAX_S)
+                logger.warning("usage rows not written yet", error=str(error), retry_in_s=delay)
+            else:
+                delay = FLUSH_EVERY_S
+
+
+class MeteredRouter(Router):
+    """The router, recording each routed reply's usage (or failure) in its meter."""
+
+    def __init__(self, config: ProvidersConfig, registry: Registry, *, meter: Meter) -> None:
+        super().__init__(config, registry)
+        self.meter = meter
+
+    async def stream(
+        self, request: ChatRequest, profile: str | None = None
+    ) -> AsyncIterator[TextDelta | Completion]:
+        try:
+            async for event in super().stream(request, profile):
+                if isinstance(event, Completion):
+                    self.meter.completion(event)
+                yield event
+        except ProvidersUnavailable as error:
+            self.meter.failure(error)
+            raise
+
+
+class MeteredEmbedder:
+    """An embedder whose calls are recorded in ``meter``; ``inner`` does the work."""
+
+    __slots__ = ("dimensions", "inner", "meter", "model", "provider")
+
+    def __init__(self, inner: Embedder, meter: Meter) -> None:
+        self.inner = inner
+        self.meter = meter
+        self.provider = inner.provider
+        self.model = inner.model
+        self.dimensions = inner.dimensions
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        started = time.perf_counter()
+        ok = False
+        try:
+            vectors = await self.inner.embed(texts)
+            ok = True
+            return vectors
+        finally:
+            self.meter.embedding(self, texts, (time.perf_counter() - started) * 1000, ok=ok)
