@@ -89,8 +89,9 @@ class DiagnosticsController(Controller):
         instance's WebSockets and pool, providers' cool-downs and error rates over ``window_s``.
 
         Heavier than ``/status`` (it scans tables and the file store): meant for people, not
-        for load-balancer probes.
+        for load-balancer probes. This instance's pending usage rows are written first.
         """
+        await runtime.meter.flush()
         try:
             space = embedding_space(config_store.registry.embedder())
         except ProviderError as exc:
