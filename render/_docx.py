@@ -21,6 +21,7 @@ from render._docx_xml import (
     add_internal_link,
     begin_field,
     bottom_border,
+    cell_margins,
     end_field,
     repeat_as_header,
     shade,
@@ -64,6 +65,9 @@ PAGE_SIZES: dict[PaperSize, tuple[Length, Length]] = {
     "Letter": (Inches(8.5), Inches(11)),
 }
 _MARGIN = Cm(2.2)
+_TITLE_DROP = Cm(5)
+_CELL_PAD = 40  # twentieths of a point: 2 pt above and below the text of a table cell
+_CELL_SIDE = 100
 _MUTED = RGBColor(0x6B, 0x72, 0x80)
 _HEADER_FILL = "EEF2F7"
 _ALIGN = {
@@ -105,7 +109,11 @@ def render_docx(doc: ExportDocument, options: RenderOptions | None = None) -> by
     if parts:
         _contents(document, entries)
     if note:
-        document.add_paragraph().add_run(note).italic = True
+        unwritten = document.add_paragraph()
+        unwritten.paragraph_format.space_before = Pt(12)
+        run = unwritten.add_run(note)
+        run.italic = True
+        run.font.color.rgb = _MUTED
     writer = _BlockWriter(document, iter(entries))
     for phase, blocks in parts:
         _phase(document, writer, phase, blocks, options)
@@ -155,13 +163,19 @@ def _set_up(document: DocumentObject, doc: ExportDocument, options: RenderOption
 
 
 def _title_page(document: DocumentObject, doc: ExportDocument, options: RenderOptions) -> None:
-    document.add_paragraph(clean(doc.title), style="Title")
+    title = document.add_paragraph(clean(doc.title), style="Title")
+    title.paragraph_format.space_before = _TITLE_DROP
     document.add_paragraph(template_label(doc.template), style="Subtitle")
     for line in title_details(doc, options):
-        document.add_paragraph(line)
+        detail = document.add_paragraph()
+        detail.paragraph_format.space_after = Pt(2)
+        run = detail.add_run(line)
+        run.font.color.rgb = _MUTED
     if doc.metadata:
+        document.add_paragraph()
         table = document.add_table(rows=0, cols=2)
         table.style = "Table Grid"
+        cell_margins(table, top=_CELL_PAD, side=_CELL_SIDE)
         for key, value in doc.metadata.items():
             cells = table.add_row().cells
             cells[0].paragraphs[0].add_run(clean(key)).bold = True
@@ -302,6 +316,7 @@ class _BlockWriter:
     def _table(self, block: TableBlock) -> None:
         table = self._document.add_table(rows=1, cols=len(block.header))
         table.style = "Table Grid"
+        cell_margins(table, top=_CELL_PAD, side=_CELL_SIDE)
         header = table.rows[0]
         repeat_as_header(header._tr)
         align = [_ALIGN[a] for a in block.align] or [WD_ALIGN_PARAGRAPH.LEFT] * len(block.header)

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from docx.document import Document
     from docx.oxml.table import CT_Row
     from docx.oxml.xmlchemy import BaseOxmlElement
-    from docx.table import _Cell
+    from docx.table import Table, _Cell
     from docx.text.paragraph import Paragraph
     from docx.text.run import Run
 
@@ -153,6 +153,17 @@ def shade_cell(cell: _Cell, fill: str) -> None:
     shd.set(qn("w:color"), "auto")
     shd.set(qn("w:fill"), fill)
     cell._tc.get_or_add_tcPr().append(shd)
+
+
+def cell_margins(table: Table, top: int, side: int) -> None:
+    """Pad every cell of ``table``: ``top`` (and bottom) and ``side`` in twentieths of a point."""
+    margins = OxmlElement("w:tblCellMar")
+    for edge, size in (("top", top), ("left", side), ("bottom", top), ("right", side)):
+        element = OxmlElement(f"w:{edge}")
+        element.set(qn("w:w"), str(size))
+        element.set(qn("w:type"), "dxa")
+        margins.append(element)
+    table._tbl.tblPr.append(margins)
 
 
 def bottom_border(paragraph: Paragraph) -> None:
