@@ -48,7 +48,9 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from docx.document import Document as DocumentObject
+    from docx.enum.text import WD_PARAGRAPH_ALIGNMENT
     from docx.shared import Length
+    from docx.table import _Cell
     from docx.text.paragraph import Paragraph
 
     from render._blocks import Block, Run
@@ -70,11 +72,7 @@ _CELL_PAD = 40  # twentieths of a point: 2 pt above and below the text of a tabl
 _CELL_SIDE = 100
 _MUTED = RGBColor(0x6B, 0x72, 0x80)
 _HEADER_FILL = "EEF2F7"
-_ALIGN = {
-    "left": WD_ALIGN_PARAGRAPH.LEFT,
-    "center": WD_ALIGN_PARAGRAPH.CENTER,
-    "right": WD_ALIGN_PARAGRAPH.RIGHT,
-}
+_ALIGN = {"center": WD_ALIGN_PARAGRAPH.CENTER, "right": WD_ALIGN_PARAGRAPH.RIGHT}
 _LINK = RGBColor(0x1D, 0x4E, 0xD8)
 _CODE_FONT = "Consolas"
 _LINK_SCHEMES = ("http://", "https://", "mailto:")
@@ -319,15 +317,14 @@ class _BlockWriter:
         cell_margins(table, top=_CELL_PAD, side=_CELL_SIDE)
         header = table.rows[0]
         repeat_as_header(header._tr)
-        align = [_ALIGN[a] for a in block.align] or [WD_ALIGN_PARAGRAPH.LEFT] * len(block.header)
+        # Left is Word's default: only other alignments are written, cell by cell.
+        align = [_ALIGN.get(a) for a in block.align] or [None] * len(block.header)
         for cell, runs, alignment in zip(header.cells, block.header, align, strict=True):
-            add_runs(cell.paragraphs[0], runs, bold=True)
-            cell.paragraphs[0].alignment = alignment
+            _cell(cell, runs, alignment, bold=True)
             shade_cell(cell, _HEADER_FILL)
         for row in block.rows:
             for cell, runs, alignment in zip(table.add_row().cells, row, align, strict=True):
-                add_runs(cell.paragraphs[0], runs)
-                cell.paragraphs[0].alignment = alignment
+                _cell(cell, runs, alignment)
         self._paragraph()
 
     def _code(self, text: str) -> None:
@@ -340,6 +337,15 @@ class _BlockWriter:
             run.font.name = _CODE_FONT
             run.font.size = Pt(9)
         self._paragraph("No Spacing")
+
+
+def _cell(
+    cell: _Cell, runs: list[Run], alignment: WD_PARAGRAPH_ALIGNMENT | None, *, bold: bool = False
+) -> None:
+    paragraph = cell.paragraphs[0]
+    add_runs(paragraph, runs, bold=bold)
+    if alignment is not None:
+        paragraph.alignment = alignment
 
 
 def add_runs(paragraph: Paragraph, runs: list[Run], *, bold: bool = False) -> None:
