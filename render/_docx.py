@@ -152,6 +152,7 @@ def _set_up(document: DocumentObject, doc: ExportDocument, options: RenderOption
     for level, name in enumerate(TOC_STYLES):
         if name not in document.styles:
             style = document.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+            style.style_id = f"TOC{level + 1}"  # the id Word itself gives its built-in style
             style.base_style = document.styles["Normal"]
             style.paragraph_format.left_indent = Cm(0.6 * level)
             style.paragraph_format.space_before = Pt(6 if level == 0 else 0)
