@@ -22,22 +22,29 @@ from render._model import (
     ExportDocument,
     ExportMember,
     ExportPhase,
+    ExportSource,
     ExportVersion,
     PhaseStatus,
 )
+from render._options import PAPER_SIZES, ExportMode, PaperSize, RenderOptions
 from render._pdf import render_pdf
 from render._render import FORMATS, ExportFormat, RenderedFile, render
 
 __all__ = [
     "FORMATS",
+    "PAPER_SIZES",
     "SCHEMA_VERSION",
     "ExportDocument",
     "ExportFormat",
     "ExportMember",
+    "ExportMode",
     "ExportPhase",
+    "ExportSource",
     "ExportVersion",
     "JsonExport",
+    "PaperSize",
     "PhaseStatus",
+    "RenderOptions",
     "RenderedFile",
     "decode_json_export",
     "export_json_schema",

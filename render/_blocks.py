@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import msgspec
 
 
@@ -37,11 +39,16 @@ class ListBlock(msgspec.Struct, frozen=True):
     start: int = 1
 
 
+Align = Literal["left", "center", "right"]
+
+
 class Table(msgspec.Struct, frozen=True):
-    """A table whose first row is the header; every row has ``len(header)`` cells."""
+    """A table whose first row is the header; every row has ``len(header)`` cells, and
+    ``align`` has each column's alignment (``---:`` is right)."""
 
     header: list[list[Run]]
     rows: list[list[list[Run]]]
+    align: list[Align] = msgspec.field(default_factory=list)
 
 
 class CodeBlock(msgspec.Struct, frozen=True):

@@ -1,4 +1,5 @@
-"""Word features python-docx has no API for: fields, list numbering restarts, hyperlinks."""
+"""Word features python-docx has no API for: fields, a pre-filled table of contents, bookmarks,
+list numbering restarts, hyperlinks."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ if TYPE_CHECKING:
     from docx.document import Document
     from docx.oxml.table import CT_Row
     from docx.oxml.xmlchemy import BaseOxmlElement
+    from docx.table import Table, _Cell
     from docx.text.paragraph import Paragraph
     from docx.text.run import Run
 
@@ -19,14 +21,52 @@ if TYPE_CHECKING:
 def add_field(paragraph: Paragraph, instruction: str, shown: str = "") -> None:
     """Append a complex field (``begin``/``separate``/``end``) showing ``shown`` until
     Word updates it."""
-    begin, separate, end = (_fld_char(kind) for kind in ("begin", "separate", "end"))
+    begin_field(paragraph, instruction)
+    paragraph.add_run(shown)
+    end_field(paragraph)
+
+
+def begin_field(paragraph: Paragraph, instruction: str) -> None:
+    """Open a complex field in ``paragraph``: what follows, up to :func:`end_field` (possibly
+    in a later paragraph), is the field's result as shown until Word updates it."""
+    begin, separate = _fld_char("begin"), _fld_char("separate")
     code = OxmlElement("w:instrText")
     code.set(qn("xml:space"), "preserve")
     code.text = f" {instruction} "
     for element in (begin, code, separate):
         paragraph.add_run()._r.append(element)
-    paragraph.add_run(shown)
-    paragraph.add_run()._r.append(end)
+
+
+def end_field(paragraph: Paragraph) -> None:
+    """Close the field opened last."""
+    paragraph.add_run()._r.append(_fld_char("end"))
+
+
+def add_bookmark(paragraph: Paragraph, name: str, bookmark_id: int) -> None:
+    """Put the whole of ``paragraph`` inside the bookmark ``name`` (an internal link target)."""
+    start = OxmlElement("w:bookmarkStart")
+    start.set(qn("w:id"), str(bookmark_id))
+    start.set(qn("w:name"), name)
+    end = OxmlElement("w:bookmarkEnd")
+    end.set(qn("w:id"), str(bookmark_id))
+    p = paragraph._p
+    p.insert(1 if p.pPr is not None else 0, start)
+    p.append(end)
+
+
+def add_internal_link(paragraph: Paragraph, bookmark: str, text: str) -> Run:
+    """Append ``text`` as a link to the bookmark ``bookmark`` and return its run."""
+    from docx.text.run import Run  # noqa: PLC0415 - runtime use; the module imports it for types
+
+    link = OxmlElement("w:hyperlink")
+    link.set(qn("w:anchor"), bookmark)
+    link.set(qn("w:history"), "1")
+    r = OxmlElement("w:r")
+    link.append(r)
+    paragraph._p.append(link)
+    run = Run(r, paragraph)
+    run.text = text
+    return run
 
 
 def _fld_char(kind: str) -> BaseOxmlElement:
@@ -104,6 +144,26 @@ def shade(paragraph: Paragraph, fill: str) -> None:
     shd.set(qn("w:color"), "auto")
     shd.set(qn("w:fill"), fill)
     paragraph._p.get_or_add_pPr().append(shd)
+
+
+def shade_cell(cell: _Cell, fill: str) -> None:
+    """Give a table cell a background colour (hex ``RRGGBB``)."""
+    shd = OxmlElement("w:shd")
+    shd.set(qn("w:val"), "clear")
+    shd.set(qn("w:color"), "auto")
+    shd.set(qn("w:fill"), fill)
+    cell._tc.get_or_add_tcPr().append(shd)
+
+
+def cell_margins(table: Table, top: int, side: int) -> None:
+    """Pad every cell of ``table``: ``top`` (and bottom) and ``side`` in twentieths of a point."""
+    margins = OxmlElement("w:tblCellMar")
+    for edge, size in (("top", top), ("left", side), ("bottom", top), ("right", side)):
+        element = OxmlElement(f"w:{edge}")
+        element.set(qn("w:w"), str(size))
+        element.set(qn("w:type"), "dxa")
+        margins.append(element)
+    table._tbl.tblPr.append(margins)
 
 
 def bottom_border(paragraph: Paragraph) -> None:

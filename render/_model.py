@@ -35,6 +35,19 @@ class ExportVersion(msgspec.Struct, kw_only=True, frozen=True):
     note: str | None = None
 
 
+class ExportSource(msgspec.Struct, kw_only=True, frozen=True):
+    """A passage the current text of a phase cites as ``[S1]``, ``[S2]``…"""
+
+    ref: Annotated[str, msgspec.Meta(description='the marker in the text, e.g. "S1"')]
+    label: Annotated[
+        str,
+        msgspec.Meta(
+            description="where the passage is from",
+            examples=["market-study.pdf, p. 3, Market > Size", "conversation, 2026-03-02"],
+        ),
+    ]
+
+
 class ExportPhase(msgspec.Struct, kw_only=True, frozen=True):
     """A phase of the document with its current text and its version history."""
 
@@ -52,6 +65,10 @@ class ExportPhase(msgspec.Struct, kw_only=True, frozen=True):
     current_version: int | None = None
     updated_at: datetime | None = None
     versions: list[ExportVersion] = msgspec.field(default_factory=list)
+    sources: Annotated[
+        list[ExportSource],
+        msgspec.Meta(description="the passages the current text cites, by marker"),
+    ] = msgspec.field(default_factory=list)
 
 
 class ExportDocument(msgspec.Struct, kw_only=True, frozen=True):

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from markdown_it import MarkdownIt
 
 from render._blocks import (
+    Align,
     Block,
     CodeBlock,
     Heading,
@@ -18,6 +19,7 @@ from render._blocks import (
     Run,
     Table,
 )
+from render._outline import outline_levels, same_title
 from render._text import clean
 
 if TYPE_CHECKING:
@@ -26,19 +28,47 @@ if TYPE_CHECKING:
 # Raw HTML stays off: a user's "<script>" is text to show, never markup to interpret.
 MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
 _MAX_HEADING = 6
+_ALIGN: dict[str, Align] = {"left": "left", "center": "center", "right": "right"}
 
 
-def parse_markdown(text: str, heading_offset: int = 1) -> list[Block]:
-    """Parse phase Markdown into blocks, pushing its headings ``heading_offset`` levels down."""
+def parse_markdown(text: str, heading_offset: int = 1, title: str = "") -> list[Block]:
+    """Parse phase Markdown into blocks, its headings nested ``heading_offset`` levels down.
+
+    Headings are renumbered by :func:`outline_levels`, so the first is at ``heading_offset + 1``
+    and none is more than one level below the one before. A first heading that only repeats the
+    section's ``title`` is left out. A heading inside a quote or a list is not part of the
+    document's outline: it becomes a bold paragraph.
+    """
     tokens = MARKDOWN.parse(clean(text))
-    return _Parser(tokens, heading_offset).blocks(close=None)
+    parser = _Parser(tokens, heading_offset, title)
+    return parser.blocks(close=None)
+
+
+def title_heading(tokens: list[Token], title: str) -> range | None:
+    """The tokens of a first heading that repeats ``title``, or None."""
+    if len(tokens) < 3 or tokens[0].type != "heading_open":
+        return None
+    return range(3) if same_title(tokens[1].content, title) else None
+
+
+def section_levels(tokens: list[Token], skip: range | None = None) -> dict[int, int]:
+    """The outline depth (1 = directly below the section) of each top-level heading token."""
+    indices = [
+        i
+        for i, t in enumerate(tokens)
+        if t.type == "heading_open" and t.level == 0 and (skip is None or i not in skip)
+    ]
+    depths = outline_levels(int(tokens[i].tag[1:]) for i in indices)
+    return dict(zip(indices, depths, strict=True))
 
 
 class _Parser:
-    def __init__(self, tokens: list[Token], heading_offset: int) -> None:
+    def __init__(self, tokens: list[Token], heading_offset: int, title: str) -> None:
+        skip = title_heading(tokens, title)
         self._tokens = tokens
         self._offset = heading_offset
-        self._i = 0
+        self._depths = section_levels(tokens, skip)
+        self._i = len(skip) if skip else 0
 
     def _next(self) -> Token:
         token = self._tokens[self._i]
@@ -59,9 +89,12 @@ class _Parser:
     def _block(self, token: Token) -> Block | None:
         match token.type:
             case "heading_open":
+                depth = self._depths.get(self._i - 1)
                 runs = inline_runs(self._next())
                 self._next()
-                return Heading(min(int(token.tag[1:]) + self._offset, _MAX_HEADING), runs)
+                if depth is None:
+                    return Paragraph([_bold(run) for run in runs])
+                return Heading(min(depth + self._offset, _MAX_HEADING), runs)
             case "paragraph_open":
                 runs = inline_runs(self._next())
                 self._next()
@@ -91,14 +124,18 @@ class _Parser:
 
     def _table(self) -> Table:
         rows: list[list[list[Run]]] = []
+        align: list[Align] = []
         while (token := self._next()).type != "table_close":
             if token.type == "tr_open":
                 rows.append([])
+            elif token.type == "th_open":
+                style = str(token.attrGet("style") or "")
+                align.append(_ALIGN.get(style.removeprefix("text-align:"), "left"))
             elif token.type == "inline":
                 rows[-1].append(inline_runs(token))
         header, body = rows[0], rows[1:]
         width = len(header)
-        return Table(header, [(row + [[]] * width)[:width] for row in body])
+        return Table(header, [(row + [[]] * width)[:width] for row in body], align)
 
 
 def inline_runs(token: Token) -> list[Run]:
@@ -137,6 +174,10 @@ def inline_runs(token: Token) -> list[Run]:
             case "link_close":
                 links.pop()
     return runs
+
+
+def _bold(run: Run) -> Run:
+    return Run(run.text, True, run.italic, run.code, run.strike, run.href)
 
 
 def _same_format(a: Run, b: Run) -> bool:

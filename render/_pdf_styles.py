@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_CENTER
+from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
 from reportlab.lib.styles import ParagraphStyle
 
 INK = colors.HexColor("#1f2937")
@@ -36,7 +36,32 @@ CODE = ParagraphStyle(
 )
 BYLINE = ParagraphStyle("Byline", parent=BODY, fontSize=9, textColor=MUTED, spaceAfter=10)
 NOTICE = ParagraphStyle("Notice", parent=BODY, textColor=STALE_INK, spaceAfter=0)
-EMPTY = ParagraphStyle("Empty", parent=BODY, fontName="Helvetica-Oblique", textColor=MUTED)
+SOURCES_HEADING = ParagraphStyle(
+    "SourcesHeading",
+    parent=BODY,
+    fontName="Helvetica-Bold",
+    fontSize=9,
+    leading=12,
+    textColor=MUTED,
+    spaceBefore=12,
+    spaceAfter=2,
+    keepWithNext=1,
+)
+SOURCE = ParagraphStyle(
+    "Source",
+    parent=BODY,
+    fontSize=9,
+    leading=12,
+    textColor=MUTED,
+    leftIndent=26,
+    bulletIndent=0,
+    bulletFontName="Helvetica",
+    bulletFontSize=9,
+    spaceAfter=1,
+)
+UNWRITTEN = ParagraphStyle(
+    "Unwritten", parent=BODY, fontName="Helvetica-Oblique", textColor=MUTED, spaceBefore=14
+)
 
 PHASE_HEADING = ParagraphStyle(
     "PhaseHeading",
@@ -73,11 +98,40 @@ SUBTITLE = ParagraphStyle(
 )
 TITLE_DETAIL = ParagraphStyle("TitleDetail", parent=SUBTITLE, fontSize=10.5, leading=15)
 CONTENTS_HEADING = ParagraphStyle("ContentsHeading", parent=PHASE_HEADING, spaceAfter=14)
-TOC_LEVEL = ParagraphStyle(
-    "TOCLevel0", parent=BODY, fontSize=11, leading=16, leftIndent=0, firstLineIndent=0
-)
+TOC_LEVELS = [
+    ParagraphStyle(
+        "TOCLevel0",
+        parent=BODY,
+        fontName="Helvetica-Bold",
+        fontSize=10.5,
+        leading=16,
+        leftIndent=0,
+        firstLineIndent=0,
+        spaceBefore=5,
+        spaceAfter=0,
+    ),
+    ParagraphStyle(
+        "TOCLevel1",
+        parent=BODY,
+        fontSize=10,
+        leading=14,
+        leftIndent=16,
+        firstLineIndent=0,
+        spaceAfter=0,
+    ),
+]
 
 
 def heading_style(level: int) -> ParagraphStyle:
     """The style of a content heading at ``level`` (2 and deeper; the phase heading is 1)."""
     return HEADINGS[min(max(level, 2), 4)]
+
+
+_ALIGNMENTS = {"left": TA_LEFT, "center": TA_CENTER, "right": TA_RIGHT}
+
+
+def cell_style(base: ParagraphStyle, align: str) -> ParagraphStyle:
+    """``base`` aligned as a table column asks (``left``, ``center`` or ``right``)."""
+    if align == "left":
+        return base
+    return ParagraphStyle(f"{base.name}-{align}", parent=base, alignment=_ALIGNMENTS[align])

@@ -10,6 +10,7 @@ import msgspec
 from render._docx import render_docx
 from render._json import render_json
 from render._markdown import render_markdown
+from render._options import RenderOptions
 from render._pdf import render_pdf
 from render._text import slugify
 
@@ -39,22 +40,34 @@ class RenderedFile(msgspec.Struct, frozen=True):
     filename: str
 
 
-def _markdown_bytes(doc: ExportDocument) -> bytes:
-    return render_markdown(doc).encode("utf-8")
+def _markdown_bytes(doc: ExportDocument, options: RenderOptions) -> bytes:
+    return render_markdown(doc, options).encode("utf-8")
 
 
-_RENDERERS: Final[Mapping[ExportFormat, Callable[[ExportDocument], bytes]]] = MappingProxyType(
-    {"pdf": render_pdf, "docx": render_docx, "md": _markdown_bytes, "json": render_json}
+def _json_bytes(doc: ExportDocument, _options: RenderOptions) -> bytes:
+    # The JSON export is the project's data, complete in every mode, and has no pages.
+    return render_json(doc)
+
+
+_RENDERERS: Final[Mapping[ExportFormat, Callable[[ExportDocument, RenderOptions], bytes]]] = (
+    MappingProxyType(
+        {"pdf": render_pdf, "docx": render_docx, "md": _markdown_bytes, "json": _json_bytes}
+    )
 )
 
 
-def render(doc: ExportDocument, fmt: ExportFormat) -> RenderedFile:
-    """Render ``doc`` in ``fmt``; the file name is an ASCII slug of the title plus the extension.
+def render(
+    doc: ExportDocument, fmt: ExportFormat, options: RenderOptions | None = None
+) -> RenderedFile:
+    """Render ``doc`` in ``fmt`` (final, A4 unless ``options`` say otherwise).
 
-    Raises ``ValueError`` for a format not in ``FORMATS``. CPU-bound and synchronous: call it
-    from a worker (or a thread), not from the event loop.
+    The file name is an ASCII slug of the title, ``-draft`` in draft mode, plus the format as
+    extension. Raises ``ValueError`` for a format not in ``FORMATS``. CPU-bound and
+    synchronous: call it from a worker (or a thread), not from the event loop.
     """
+    options = options or RenderOptions()
     renderer = _RENDERERS.get(fmt)
     if renderer is None:
         raise ValueError(f"unknown export format {fmt!r}; expected one of {', '.join(FORMATS)}")
-    return RenderedFile(renderer(doc), FORMATS[fmt], f"{slugify(doc.title)}.{fmt}")
+    name = slugify(doc.title) + ("-draft" if options.draft and fmt != "json" else "")
+    return RenderedFile(renderer(doc, options), FORMATS[fmt], f"{name}.{fmt}")

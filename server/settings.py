@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ingest import Limits
+from render import PAPER_SIZES, PaperSize
 
 MIB = 1024 * 1024
 
@@ -119,10 +120,12 @@ class QueueSettings:
 
 @dataclass(frozen=True)
 class ExportSettings:
-    """How long export files are kept, and how long one rendering attempt may take."""
+    """How long export files are kept, how long one rendering attempt may take, and the paper
+    size of PDF and DOCX exports that do not ask for one."""
 
     ttl_s: int = 7 * 24 * 3600
     job_timeout_s: int = 600
+    paper_size: PaperSize = "A4"
 
 
 @dataclass(frozen=True)
@@ -215,6 +218,16 @@ def _secret_key(data_dir: Path) -> str:
     return key
 
 
+def _paper_size(raw: str) -> PaperSize:
+    """``EXPORT_PAPER_SIZE``: one of ``PAPER_SIZES``, in any case."""
+    for size in PAPER_SIZES:
+        if raw.lower() == size.lower():
+            return size
+    raise SettingsError(
+        f"EXPORT_PAPER_SIZE={raw!r} is not a paper size: use {' or '.join(PAPER_SIZES)}"
+    )
+
+
 def load_settings() -> Settings:
     """Read and validate every setting from the environment."""
     data_dir = Path(_env("DATA_DIR", "./var") or "./var").resolve()
@@ -260,6 +273,7 @@ def load_settings() -> Settings:
     exports = ExportSettings(
         ttl_s=_int("EXPORT_TTL", 7 * 24 * 3600, minimum=60),
         job_timeout_s=_int("EXPORT_JOB_TIMEOUT", 600, minimum=1),
+        paper_size=_paper_size(_env("EXPORT_PAPER_SIZE", "A4") or "A4"),
     )
     chat = ChatSettings(
         max_message_bytes=_int("CHAT_MAX_MESSAGE_BYTES", ChatSettings.max_message_bytes, minimum=1),

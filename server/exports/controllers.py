@@ -13,6 +13,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 from litestar.response import File
 
+from render import RenderOptions
 from server import audit, events
 from server.access import VIEWER
 from server.db.models import Export as ExportModel
@@ -64,10 +65,21 @@ class ExportController(Controller):
         data: JSONBody[ExportCreate],
         exports: NamedDependency[ExportService],
     ) -> Response[Export]:
-        """Queue a rendering; follow it with ``GET /exports/{id}`` or ``export:updated``."""
+        """Queue a rendering; follow it with ``GET /exports/{id}`` or ``export:updated``.
+
+        ``mode`` (final or draft) and ``paper_size`` (A4 or Letter) shape PDF, DOCX and
+        Markdown; the JSON export is the whole project in every mode.
+        """
         settings: Settings = runtime_of(request.app).settings
+        options = RenderOptions(
+            mode=data.mode, paper_size=data.paper_size or settings.exports.paper_size
+        )
         export = await exports.request(
-            project_id, data.format, request.user.id, timeout_s=settings.exports.job_timeout_s
+            project_id,
+            data.format,
+            request.user.id,
+            options=options,
+            timeout_s=settings.exports.job_timeout_s,
         )
         audit.note(request, "export", export.id)
         body = export_out(export)

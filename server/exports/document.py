@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING, cast, get_args
 
 from sqlalchemy import select
 
-from render import ExportDocument, ExportMember, ExportPhase, ExportVersion, PhaseStatus
+from render import (
+    ExportDocument,
+    ExportMember,
+    ExportPhase,
+    ExportSource,
+    ExportVersion,
+    PhaseStatus,
+)
 from server.db.models import Phase, PhaseVersion, Project, ProjectMember, User
 
 if TYPE_CHECKING:
@@ -68,6 +75,17 @@ async def build_document(db: AsyncSession, project_id: UUID) -> ExportDocument |
     )
 
 
+def _cited(version: PhaseVersion | None) -> list[ExportSource]:
+    """The passages a version can cite as ``[S1]``…: stored sources that have a marker."""
+    if version is None:
+        return []
+    return [
+        ExportSource(ref=str(source["ref"]), label=str(source.get("label") or "source"))
+        for source in version.sources or []
+        if source.get("ref")
+    ]
+
+
 def _phase(phase: Phase, versions: list[PhaseVersion], names: dict[UUID, str]) -> ExportPhase:
     current = next((v for v in versions if v.number == phase.current_version), None)
     status = phase.status if phase.status in _STATUSES else "in_progress"
@@ -78,6 +96,7 @@ def _phase(phase: Phase, versions: list[PhaseVersion], names: dict[UUID, str]) -
         content=current.content if current is not None else "",
         current_version=phase.current_version if current is not None else None,
         updated_at=current.created_at if current is not None else None,
+        sources=_cited(current),
         versions=[
             ExportVersion(
                 number=v.number,

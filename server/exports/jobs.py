@@ -14,9 +14,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import msgspec
 from sqlalchemy import select
 
-from render import render
+from render import RenderOptions, render
 from server.db.models import Export
 from server.events import ExportData, ExportUpdated, project_channel
 from server.queue import JobFailed, job_handler
@@ -71,7 +72,8 @@ async def _mark_failed(ctx: JobContext, reason: str) -> None:
 
 @job_handler(RENDER_JOB, time_limit_s=600, on_failure=_mark_failed)
 async def render_export(ctx: JobContext) -> None:
-    """Render the export ``ctx.target_id``; a finished or expired export is left alone."""
+    """Render the export ``ctx.target_id`` with the job's ``RenderOptions`` (its payload); a
+    finished or expired export is left alone."""
     async with ctx.session() as db:
         export = await db.get(Export, ctx.target_id)
         if export is None or export.status not in ("queued", "running"):
@@ -87,7 +89,10 @@ async def render_export(ctx: JobContext) -> None:
     delay = float(os.environ.get(TEST_DELAY_ENV, "0") or 0)
     if delay:
         await asyncio.sleep(delay)
-    rendered = await asyncio.to_thread(render, document, export.format)  # type: ignore[arg-type]
+    options = msgspec.convert(
+        {"paper_size": ctx.settings.exports.paper_size, **ctx.payload}, RenderOptions
+    )
+    rendered = await asyncio.to_thread(render, document, export.format, options)  # type: ignore[arg-type]
     relative = f"{EXPORTS_DIR}/{export.id}.{export.format}"
     await asyncio.to_thread(
         _write_atomically, ctx.settings.app.data_dir / relative, rendered.content

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import msgspec
 
-from render import ExportFormat
+from render import ExportFormat, ExportMode, PaperSize
 from server.events import Export, ExportStatus
 
 if TYPE_CHECKING:
@@ -19,6 +19,19 @@ class ExportCreate(msgspec.Struct, forbid_unknown_fields=True):
     """Ask for a rendering of the project's document."""
 
     format: ExportFormat
+    mode: Annotated[
+        ExportMode,
+        msgspec.Meta(
+            description="final (default): the text as a reader should see it; draft: also each "
+            "phase's status, version and review notices"
+        ),
+    ] = "final"
+    paper_size: Annotated[
+        PaperSize | None,
+        msgspec.Meta(
+            description="page size of a PDF or DOCX; unset: the server's EXPORT_PAPER_SIZE (A4)"
+        ),
+    ] = None
 
 
 def export_out(export: ExportModel) -> Export:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import msgspec
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import select
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from pathlib import Path
     from uuid import UUID
 
+    from render import RenderOptions
+
 __all__ = ("ExportService",)
 
 
@@ -31,13 +34,26 @@ class ExportService(SQLAlchemyAsyncRepositoryService[Export]):
     repository_type = Repo
 
     async def request(
-        self, project_id: UUID, fmt: str, requested_by: UUID, *, timeout_s: int
+        self,
+        project_id: UUID,
+        fmt: str,
+        requested_by: UUID,
+        *,
+        options: RenderOptions,
+        timeout_s: int,
     ) -> Export:
-        """A queued export and its job, in the caller's transaction."""
+        """A queued export and its job, in the caller's transaction; the job carries the
+        rendering ``options``."""
         export = await self.create(
             Export(project_id=project_id, format=fmt, status="queued", requested_by=requested_by)
         )
-        await enqueue(self.repository.session, RENDER_JOB, export.id, timeout_s=timeout_s)
+        await enqueue(
+            self.repository.session,
+            RENDER_JOB,
+            export.id,
+            payload=msgspec.to_builtins(options),
+            timeout_s=timeout_s,
+        )
         return export
 
     async def for_project(self, project_id: UUID) -> Sequence[Export]:

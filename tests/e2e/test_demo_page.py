@@ -127,6 +127,11 @@ async def test_upload_shows_progress_to_completed_and_a_pdf_export_downloads(
     path = await download.path()
     assert path.read_bytes().startswith(b"%PDF-")
 
+    await page.get_by_label("Draft").check()
+    await page.get_by_role("button", name="Export", exact=True).click()
+    draft = page.locator("#export-list .item", has_text="-draft.pdf")
+    await expect(draft.get_by_role("button", name="Download")).to_be_visible(timeout=120_000)
+
 
 async def test_keyboard_only_sign_in_and_dark_narrow_layout(
     page: Page, serve_app: Callable[..., Served]

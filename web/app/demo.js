@@ -350,7 +350,8 @@ $("#export-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   showError("export-error", null);
   try {
-    const exp = await client.createExport(state.projectId, $("#export-format").value);
+    const mode = $("#export-draft").checked ? "draft" : "final";
+    const exp = await client.createExport(state.projectId, $("#export-format").value, { mode });
     state.exports.set(exp.id, exp);
     renderExports();
   } catch (error) {

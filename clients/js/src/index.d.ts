@@ -113,7 +113,12 @@ export declare class AssistantClient {
   documentChunks(documentId: string, page?: { limit?: number; offset?: number }): Promise<Array<Record<string, unknown>>>;
   uploadDocument(projectId: string, file: Blob, filename?: string): Promise<Document>;
   exports(projectId: string): Promise<Array<Export>>;
-  createExport(projectId: string, format: Export["format"]): Promise<Export>;
+  /** Queue an export: final (default) or draft, on A4 or Letter (default: the server's). */
+  createExport(
+    projectId: string,
+    format: Export["format"],
+    options?: { mode?: "final" | "draft"; paper_size?: "A4" | "Letter" },
+  ): Promise<Export>;
   downloadExport(exportId: string): Promise<Blob>;
 
   /** Open the socket; it reconnects by itself until `close()`. */

@@ -247,8 +247,10 @@ export class AssistantClient {
   }
 
   exports(projectId) { return this.request("GET", `/api/v1/projects/${projectId}/exports`); }
-  createExport(projectId, format) {
-    return this.request("POST", `/api/v1/projects/${projectId}/exports`, { json: { format } });
+  /** Queue an export; `options` may set `mode` ("final" or "draft") and `paper_size` ("A4" or
+   * "Letter"), else the server's defaults apply. */
+  createExport(projectId, format, options = {}) {
+    return this.request("POST", `/api/v1/projects/${projectId}/exports`, { json: { format, ...options } });
   }
   /** The rendered file of a ready export, as a `Blob`. */
   async downloadExport(exportId) {

@@ -166,6 +166,24 @@ describe("AssistantClient against the real server", { timeout: 120000 }, () => {
     fresh.dispose();
   });
 
+  test("an export asked for as a draft on Letter paper is rendered and named as one", async () => {
+    const asked = await client.createExport(projectId, "md", { mode: "draft", paper_size: "Letter" });
+    assert.equal(asked.status, "queued");
+    const done = await until(async () => {
+      const now = (await client.exports(projectId)).find((e) => e.id === asked.id);
+      return ["completed", "failed"].includes(now?.status) ? now : null;
+    }, "the export");
+    assert.equal(done.status, "completed");
+    assert.equal(done.filename, "js-client-project-draft.md");
+    const text = await (await client.downloadExport(done.id)).text();
+    assert.match(text, /^# JS client project\n/);
+    await assert.rejects(client.createExport(projectId, "pdf", { paper_size: "A3" }), (error) => {
+      assert.equal(error.status, 422);
+      assert.equal(error.code, "invalid");
+      return true;
+    });
+  });
+
   test("a bad password is an ApiError with the server's code", async () => {
     const stranger = new AssistantClient({ baseUrl: BASE });
     await assert.rejects(stranger.login("nobody@example.org", "wrong password 123"), (error) => {

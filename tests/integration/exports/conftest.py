@@ -15,10 +15,15 @@ if TYPE_CHECKING:
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from render import ExportDocument
 
-async def insert_plan(db: AsyncSession, owner_id: UUID, name: str | None = None) -> UUID:
-    """Write the renderers' 14-phase sample plan as project, phase and version rows."""
-    plan = business_plan()
+
+async def insert_plan(
+    db: AsyncSession, owner_id: UUID, name: str | None = None, plan: ExportDocument | None = None
+) -> UUID:
+    """Write a plan (the renderers' 14-phase sample by default) as project, phase and version
+    rows; the current version keeps the plan's cited sources."""
+    plan = plan or business_plan()
     project = Project(name=name or plan.title, template=plan.template, created_by=owner_id)
     db.add(project)
     await db.flush()
@@ -45,6 +50,12 @@ async def insert_plan(db: AsyncSession, owner_id: UUID, name: str | None = None)
                 provider=None if v.source == "user" else v.source.split(":", 1)[1].split("/")[0],
                 model=None if v.source == "user" else v.source.rsplit("/", 1)[1],
                 note=v.note,
+                sources=[
+                    {"kind": "document", "label": source.label, "tokens": 40, "ref": source.ref}
+                    for source in sample.sources
+                ]
+                if v.number == sample.current_version
+                else [],
             )
             for v in sample.versions
         )
@@ -53,10 +64,11 @@ async def insert_plan(db: AsyncSession, owner_id: UUID, name: str | None = None)
 
 
 @pytest.fixture
-def make_plan(db: AsyncSession) -> Callable[[UUID], Awaitable[UUID]]:
-    """Insert the 14-phase sample plan owned by the given user; returns the project id."""
+def make_plan(db: AsyncSession) -> Callable[..., Awaitable[UUID]]:
+    """Insert a plan (the 14-phase sample by default) owned by the given user; returns the
+    project id."""
 
-    async def make(owner_id: UUID) -> UUID:
-        return await insert_plan(db, owner_id)
+    async def make(owner_id: UUID, plan: ExportDocument | None = None) -> UUID:
+        return await insert_plan(db, owner_id, plan=plan)
 
     return make

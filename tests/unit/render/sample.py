@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from render import ExportDocument, ExportMember, ExportPhase, ExportVersion
+from render import ExportDocument, ExportMember, ExportPhase, ExportSource, ExportVersion
 
 GENERATED = datetime(2026, 3, 14, 9, 30, tzinfo=UTC)
 
@@ -81,7 +81,7 @@ See the [prototype](https://example.com/prototype) for screens.
 
 MARKET = """## Size
 
-The serviceable market is **5.4 million** businesses in our first three countries.
+The serviceable market is **5.4 million** businesses in our first three countries [S2].
 
 | Country | Sole traders | Adoption of software |
 | --- | --- | --- |
@@ -91,9 +91,15 @@ The serviceable market is **5.4 million** businesses in our first three countrie
 
 ## Trends
 
-- Mandatory e-invoicing from 2026
-- Growth of freelancing after 2020
+- Mandatory e-invoicing from 2026 [S1]
+- Growth of freelancing after 2020 [S2]
 """
+MARKET_SOURCES = [
+    ExportSource(ref="S1", label="eu-e-invoicing-directive.pdf, p. 4, Timeline"),
+    ExportSource(ref="S2", label="sme-survey-2025.pdf, p. 12, Market > Size"),
+    ExportSource(ref="S3", label="conversation, 2026-03-02"),
+]
+"""S3 is stored but not cited in the text: it is not listed."""
 
 COMPETITION = """Incumbents sell to accountants, not owners.
 
@@ -125,11 +131,23 @@ A very long word: {LONG_WORD}
 A very long link: {LONG_URL}
 """
 
-OPERATIONS = """Support runs from Lisbon; infrastructure is on EU clouds.
+OPERATIONS = """## Phase 9: Operations
+
+Support runs from Lisbon; infrastructure is on EU clouds.
+
+#### Support
 
 - Support hours: 08:00–20:00 CET
 - Response time target: *under 4 hours*
+
+## Infrastructure
+
+Two EU regions, one in Frankfurt and one in Paris.
+
+> ### A quoted heading
+> is not part of the outline.
 """
+"""A draft as a model writes one: the phase title repeated, then ``####`` and ``##``."""
 
 TEAM = """| Name | Role | Background |
 | --- | --- | --- |
@@ -180,12 +198,15 @@ PHASES: list[tuple[str, str, str]] = [
     ("Executive summary", "completed", EXECUTIVE_SUMMARY),
 ]
 STALE_PHASE = 5
+MARKET_PHASE = 5
 EMPTY_PHASE = 13
+WRITTEN = [n for n, (_, _, content) in enumerate(PHASES, start=1) if content]
 
 
 def _phase(number: int, title: str, status: str, content: str) -> ExportPhase:
     if not content:
         return ExportPhase(number=number, title=title, status="not_started")
+    sources = MARKET_SOURCES if number == MARKET_PHASE else []
     start = GENERATED - timedelta(days=30 - number)
     versions = [
         ExportVersion(
@@ -212,6 +233,7 @@ def _phase(number: int, title: str, status: str, content: str) -> ExportPhase:
         current_version=2,
         updated_at=versions[-1].created_at,
         versions=versions,
+        sources=sources,
     )
 
 
@@ -229,4 +251,20 @@ def business_plan() -> ExportDocument:
         ],
         metadata={"Company": "Ledgerly SAS", "Stage": "Seed", "Язык": "Русский"},
         phases=[_phase(n, t, s, c) for n, (t, s, c) in enumerate(PHASES, start=1)],
+    )
+
+
+def mostly_empty_plan() -> ExportDocument:
+    """A new project: the 14 business-plan phases, only the first one written, briefly."""
+    vision = "We help **sole traders** keep their books.\n\n## Why now\n\nOpen banking is here."
+    return ExportDocument(
+        project_id="5b3c9a10-2d4e-4f0e-9a57-2f1d3c9b8e11",
+        title="Bakery Plan",
+        template="business-plan",
+        generated_at=GENERATED,
+        author="Sam Baker",
+        phases=[
+            _phase(n, title, "completed", vision if n == 1 else "")
+            for n, (title, _, _) in enumerate(PHASES, start=1)
+        ],
     )

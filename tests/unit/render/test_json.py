@@ -42,6 +42,7 @@ def test_export_validates_and_holds_the_whole_project(
     assert market["status"] == "stale"
     assert [v["number"] for v in market["versions"]] == [1, 2]
     assert market["versions"][0]["source"] == "assistant:openai/gpt-4o"
+    assert [s["ref"] for s in market["sources"]] == ["S1", "S2", "S3"]
     assert project["phases"][12]["content"] == ""
 
 

@@ -14,14 +14,37 @@ from render._blocks import (
 from render._parse import parse_markdown
 
 
-def test_headings_are_shifted_below_the_phase_heading() -> None:
+def test_headings_are_nested_below_the_phase_heading_without_gaps() -> None:
     blocks = parse_markdown("# One\n\n## Two\n\nSetext\n------\n\n###### Six", heading_offset=1)
     assert [(b.level, plain_text(b.runs)) for b in blocks if isinstance(b, Heading)] == [
         (2, "One"),
         (3, "Two"),
         (3, "Setext"),
-        (6, "Six"),
+        (4, "Six"),
     ]
+
+
+def test_a_first_heading_repeating_the_phase_title_is_left_out() -> None:
+    blocks = parse_markdown("## Phase 5: Market\n\n### Size\n\nBig.", 1, title="Market")
+    assert blocks == [Heading(2, [Run("Size")]), Paragraph([Run("Big.")])]
+    kept = parse_markdown("## Market size\n\nBig.", 1, title="Market")
+    assert kept[0] == Heading(2, [Run("Market size")])
+
+
+def test_headings_in_quotes_become_bold_paragraphs() -> None:
+    (quote,) = parse_markdown("> ## Said *once*\n> text")
+    assert quote == Quote(
+        [
+            Paragraph([Run("Said ", bold=True), Run("once", bold=True, italic=True)]),
+            Paragraph([Run("text")]),
+        ]
+    )
+
+
+def test_table_column_alignment() -> None:
+    (table,) = parse_markdown("| a | b | c |\n|:--|:-:|--:|\n| 1 | 2 | 3 |")
+    assert isinstance(table, Table)
+    assert table.align == ["left", "center", "right"]
 
 
 def test_inline_formatting_becomes_runs() -> None:

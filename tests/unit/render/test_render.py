@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from render import FORMATS, ExportDocument, render
+from render import FORMATS, ExportDocument, RenderOptions, render
 
 
 def _titled(title: str) -> ExportDocument:
@@ -19,6 +19,18 @@ def test_render_every_format(plan: ExportDocument, fmt: str) -> None:
     assert rendered.content_type == FORMATS[fmt]  # type: ignore[index]
     assert rendered.filename == f"ledgerly-business-plan-2026.{fmt}"
     assert rendered.content
+
+
+@pytest.mark.parametrize("fmt", ["pdf", "docx", "md"])
+def test_a_draft_says_so_in_its_file_name(plan: ExportDocument, fmt: str) -> None:
+    rendered = render(plan, fmt, RenderOptions(mode="draft"))  # type: ignore[arg-type]
+    assert rendered.filename == f"ledgerly-business-plan-2026-draft.{fmt}"
+
+
+def test_json_is_the_whole_project_in_every_mode(plan: ExportDocument) -> None:
+    final = render(plan, "json")
+    draft = render(plan, "json", RenderOptions(mode="draft", paper_size="Letter"))
+    assert draft == final
 
 
 def test_magic_bytes(plan: ExportDocument) -> None:
