@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 from typing import TYPE_CHECKING
 
 from ._local_draft import draft
@@ -131,20 +133,44 @@ def _first_sentences(text: str, count: int) -> str:
 def _best_sentences(
     wanted: set[str], passages: Iterable[Passage], limit: int
 ) -> list[tuple[Passage, str]]:
-    """The sentences sharing the most words with ``wanted``, at most one per passage."""
+    """The sentences that best answer a query of ``wanted`` terms, at most one per passage.
+
+    A sentence must share a term with the query; rarer terms weigh more (inverse document
+    frequency over every sentence offered), and query terms found only in the sentence just
+    before it count half, so "He will gain €825 from the Budget." wins for "How much will
+    Patrick gain?" when the sentence before names Patrick; that sentence is then quoted too.
+    A recorded answer (a passage with a topic) is one unit with its question.
+    """
     if not wanted:
         return []
+    offered = list(passages)
+    units: list[list[str]] = []
+    frequency: Counter[str] = Counter()
+    for passage in offered:
+        text = " ".join(passage.text.split())
+        unit = [text] if passage.topic else sentences(text)
+        units.append(unit)
+        for sentence in unit:
+            frequency.update(wanted & terms(sentence))
+    total = sum(map(len, units)) or 1
+    weight = {t: math.log(1 + total / frequency[t]) if frequency[t] else 0.0 for t in wanted}
     scored: list[tuple[float, int, Passage, str]] = []
-    for order, passage in enumerate(passages):
-        best: tuple[float, str] | None = None
+    for order, (passage, unit) in enumerate(zip(offered, units, strict=True)):
         about = terms(passage.topic)
-        for sentence in sentences(passage.text) if not about else [" ".join(passage.text.split())]:
-            overlap = len(wanted & (terms(sentence) | about))
-            if overlap and (best is None or overlap > best[0]):
-                best = (overlap, sentence)
+        best: tuple[float, str] | None = None
+        for index, sentence in enumerate(unit):
+            own = terms(sentence) | about
+            hit = wanted & own
+            if not hit:
+                continue
+            before = unit[index - 1] if index else ""
+            lead = (wanted & terms(before)) - own
+            score = sum(weight[t] for t in hit) + 0.5 * sum(weight[t] for t in lead)
+            if best is None or score > best[0]:
+                best = (score, f"{before} {sentence}" if lead else sentence)
         if best is not None:
-            # Overlap ranks; the retriever's score breaks ties, then the original order.
-            scored.append((best[0] + min(passage.score, 1.0) * 0.5, -order, passage, best[1]))
+            # Relevance ranks; the retriever's score breaks ties, then the original order.
+            scored.append((best[0] + min(passage.score, 1.0) * 0.1, -order, passage, best[1]))
     scored.sort(key=lambda item: (item[0], item[1]), reverse=True)
     return [(passage, sentence) for _, _, passage, sentence in scored[:limit]]
 

@@ -166,7 +166,7 @@ def build_services(settings: Settings, alchemy: SQLAlchemyAsyncConfig) -> AppSer
         # Read at every use: a config reload replaces the registry.
         return config_store.registry.embedder()
 
-    phase_engine = Engine(workflows, embedder, runtime.publisher)
+    phase_engine = Engine(workflows, embedder, runtime.publisher, config_store)
     engine = ReplyEngine(
         alchemy=alchemy,
         channels=channels,

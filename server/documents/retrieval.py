@@ -13,7 +13,6 @@ round trip, and only the fused top ``k`` rows (with their text) leave the databa
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 from uuid import UUID
@@ -21,7 +20,7 @@ from uuid import UUID
 import msgspec
 from sqlalchemy import text
 
-from providers import Passage, embedding_space
+from providers import MARKER, Passage, embedding_space, quote_holds
 from server.events import Citation
 
 from .bm25 import keyword_ctes
@@ -257,35 +256,27 @@ def passages(hits: Sequence[Hit]) -> list[Passage]:
     ]
 
 
-_MARKER = re.compile(r"\[(S\d+)\]")
-_QUOTED = re.compile(r"[\"“]([^\"“”]{3,})[\"”]")
-
-
-def _normalise(value: str) -> str:
-    return " ".join(value.split())
-
-
 def cite(reply: str, sources: Sequence[Passage]) -> list[Citation]:
     """The passages a reply cites as ``[S<n>]``, once each, in order of first use.
 
-    A marker naming no passage is dropped, and so is one preceded (on its line, since the
-    previous marker) by a quotation whose words are not in the cited passage: the reply quoted
-    something its source does not say. Whitespace is normalised on both sides; anything else
-    must match exactly. This is the one citation check: the reply engine stores what it keeps.
+    A marker naming no passage is dropped, and so is one vouching for a quotation (the last
+    one of its sentence, since the previous marker on its line) whose words are not in the
+    cited passage: the reply quoted something its source does not say. Whitespace is
+    normalised on both sides; anything else must match exactly. This is the one citation
+    check: the reply engine stores what it keeps, and ``providers.CitationKeeper`` applies the
+    same rule to replies as they stream, so what it lets through is all kept here.
     """
     by_ref = {p.ref: p for p in sources}
     found: list[Citation] = []
     seen: set[str] = set()
     for line in reply.splitlines():
         start = 0
-        for marker in _MARKER.finditer(line):
+        for marker in MARKER.finditer(line):
             ref = marker.group(1)
-            quoted = _QUOTED.findall(line[start : marker.start()])
+            segment = line[start : marker.start()]
             start = marker.end()
             passage = by_ref.get(ref)
-            if passage is None or ref in seen:
-                continue
-            if quoted and _normalise(quoted[-1]) not in _normalise(passage.text):
+            if passage is None or ref in seen or not quote_holds(segment, passage):
                 continue
             seen.add(ref)
             found.append(

@@ -29,6 +29,7 @@ from server.documents.retrieval import recall, source_label
 from .schemas import PromptMessage, ReconstructedContext, Source
 from .summary import summarise
 from .templates import phase_template_version, template_version
+from .writing import draft_output
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -67,11 +68,15 @@ FRAMING = (
     "section {number}, '{title}'."
 )
 RULES = (
-    "Write the section in Markdown, starting with the heading '## {title}'. Use only facts from "
-    "the user's answers, the earlier sections and the passages given; never invent figures, "
-    "names or evidence. Cite a passage you rely on with its reference in square brackets, e.g. "
-    "[S1]. Where information is missing, say briefly what is missing instead of guessing. Write "
-    "for the reader of the finished document, not to the user."
+    "Answer with the section's parts: each a heading (empty for the opening paragraphs; never "
+    "the section title '{title}' itself), its text as plain prose paragraphs, and the ids of "
+    "the passages it cites. Use only facts from the user's answers, the earlier sections and "
+    "the passages given; never invent figures, names or evidence. Cite a passage you rely on "
+    "with its reference in square brackets right after the words it supports, e.g. [S1], and "
+    "quote a passage only word for word. Where information is missing, say briefly what is "
+    "missing instead of guessing. Write for the reader of the finished document, not to the "
+    "user: no questions to them, no notes about this conversation, no Markdown headings or "
+    "block quotes inside a text."
 )
 
 
@@ -307,8 +312,15 @@ def with_feedback(
 
 
 def chat_request(reconstructed: ReconstructedContext) -> ChatRequest:
-    """The provider request for a reconstructed context (profile settings are the router's)."""
+    """The provider request for a reconstructed context (profile settings are the router's).
+
+    A model answers it with structured output (the draft's parts and the passages each cites,
+    rendered by :func:`server.phases.writing.render_draft`); the offline provider composes the
+    draft from the context.
+    """
+    title = reconstructed.context.phase_title or f"Section {reconstructed.phase_number}"
     return ChatRequest(
         messages=tuple(Message(role=m.role, content=m.content) for m in reconstructed.messages),
         context=reconstructed.context,
+        output=draft_output(title),
     )

@@ -69,7 +69,7 @@ async def regenerate_stale(ctx: JobContext) -> None:
     """Draft the stale phases of project ``ctx.target_id`` as the user who asked."""
     user_id = UUID(str(ctx.payload["user_id"]))
     store = await asyncio.to_thread(ConfigStore, ctx.settings.app.config_path)
-    engine = Engine(WorkflowCatalog(store), store.registry.embedder, _Relay(ctx))
+    engine = Engine(WorkflowCatalog(store), store.registry.embedder, _Relay(ctx), store)
     try:
         while True:
             async with ctx.session() as db:
