@@ -43,6 +43,8 @@ class Passage(msgspec.Struct, frozen=True):
     """Human label: ``"plan.pdf, p. 3, Market > Size"`` or ``"conversation, 2026-03-02"``."""
     document_id: str | None = None
     chunk_id: str | None = None
+    message_id: str | None = None
+    """For a passage of the conversation: the message it came from."""
     page: int | None = None
     score: float = 0.0
     topic: str = ""

@@ -249,6 +249,7 @@ def passages(hits: Sequence[Hit]) -> list[Passage]:
             source=source_label(hit),
             document_id=str(hit.document_id) if hit.document_id else None,
             chunk_id=str(hit.chunk_id),
+            message_id=str(hit.message_id) if hit.message_id else None,
             page=hit.page,
             score=hit.score,
         )
@@ -286,6 +287,7 @@ def cite(reply: str, sources: Sequence[Passage]) -> list[Citation]:
                     document_id=UUID(passage.document_id) if passage.document_id else None,
                     chunk_id=UUID(passage.chunk_id) if passage.chunk_id else None,
                     page=passage.page,
+                    message_id=UUID(passage.message_id) if passage.message_id else None,
                 )
             )
     return found

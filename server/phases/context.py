@@ -164,6 +164,7 @@ async def _passages(
                 source=label,
                 document_id=str(hit.document_id) if hit.document_id else None,
                 chunk_id=str(hit.chunk_id),
+                message_id=str(hit.message_id) if hit.message_id else None,
                 page=hit.page,
                 score=hit.score,
             )

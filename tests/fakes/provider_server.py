@@ -18,6 +18,7 @@ JSON response schema) are answered from their own queue, in each API's shape::
     fake.anthropic.queue_json({"kind": "answer", "question": 2})
     fake.openai.queue_json(raw="{not json")          # an answer that does not validate
     fake.gemini.answer_json = lambda call: {...}     # chosen from the call (name, schema, prompt)
+    fake.openai.answer_chat = lambda request: "..."  # a chat reply written from the request
 """
 
 from __future__ import annotations
@@ -135,6 +136,8 @@ class Script:
         self._json: deque[JsonReply | ErrorReply] = deque()
         self.answer_json: Callable[[StructuredCall], Any] | None = None
         """Answers structured calls when nothing is queued for them."""
+        self.answer_chat: Callable[[RecordedRequest], str] | None = None
+        """Writes the text of chat calls when nothing is queued (else ``default_text``)."""
         self._lock = threading.Lock()
         self.done = threading.Condition(self._lock)
 
@@ -182,9 +185,13 @@ class Script:
             self._embed.append(ErrorReply(status, **options))
         return self
 
-    def next_chat(self) -> Plan:
+    def next_chat(self, request: RecordedRequest) -> Plan:
         with self._lock:
-            return self._chat.popleft() if self._chat else Reply(self.default_text)
+            if self._chat:
+                return self._chat.popleft()
+        if self.answer_chat is not None:
+            return Reply(self.answer_chat(request))
+        return Reply(self.default_text)
 
     def next_embed(self) -> ErrorReply | None:
         with self._lock:
@@ -377,7 +384,7 @@ class FakeProviders:
         if call is not None:
             await _answer_json(script, call, model, send)
             return
-        plan = script.next_chat()
+        plan = script.next_chat(request)
         if isinstance(plan, ErrorReply):
             headers = dict(plan.headers)
             if plan.retry_after is not None:
