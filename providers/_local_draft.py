@@ -77,12 +77,18 @@ def _quote_for(
 
 
 _ASIDE_RE = re.compile(r"\s+[-\u2013\u2014]\s+[^.!?]*\?$")
+_OPENER_RE = re.compile(
+    r"^(?:well|so|hmm|ok(?:ay)?|what do you think|do you think|i think|i guess|i'd say|"
+    r"i would say|honestly|to be honest)\s*[,:-]\s*",
+    re.IGNORECASE,
+)
 
 
 def statement(answer: str) -> str:
     """An answer as document prose: a question put back to the assistant ("- is that what
-    you mean?", "Is that the sort of thing you need?") is left out, and a statement that
-    ends in a question mark ends in a full stop."""
+    you mean?", "Is that the sort of thing you need?") and an opener said to it ("What do
+    you think, …") are left out, and a statement that ends in a question mark ends in a full
+    stop."""
     text = plain(answer)
     parts = sentences(text)
     while len(parts) > 1 and parts[-1].endswith("?"):
@@ -90,7 +96,9 @@ def statement(answer: str) -> str:
     text = _ASIDE_RE.sub(".", " ".join(parts))
     if text.endswith("?"):
         text = text[:-1] + "."
-    return text
+    # A conversational opener ("What do you think, every morning…") is said to the assistant.
+    bare = _OPENER_RE.sub("", text)
+    return bare[:1].upper() + bare[1:] if bare else text
 
 
 @dataclass

@@ -8,7 +8,7 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from ._local_draft import draft
-from ._local_text import sentences, terms
+from ._local_text import passage_sentences, terms
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -44,8 +44,8 @@ def compose_reply(context: ReplyContext) -> str:
     else:
         body = _chat(context)
     if context.notice:
-        return f"{OFFLINE_NOTICE}\n\n{body.strip()}\n"
-    return f"{body.strip()}\n"
+        return f"{OFFLINE_NOTICE}\n\n{body.strip()}"
+    return body.strip()
 
 
 def _phase_label(context: ReplyContext) -> str | None:
@@ -126,20 +126,18 @@ def _chat(context: ReplyContext) -> str:
     return "\n\n".join(parts)
 
 
-def _first_sentences(text: str, count: int) -> str:
-    return " ".join(sentences(text)[:count])
-
-
 def _best_sentences(
     wanted: set[str], passages: Iterable[Passage], limit: int
 ) -> list[tuple[Passage, str]]:
     """The sentences that best answer a query of ``wanted`` terms, at most one per passage.
 
-    A sentence must share a term with the query; rarer terms weigh more (inverse document
-    frequency over every sentence offered), and query terms found only in the sentence just
-    before it count half, so "He will gain €825 from the Budget." wins for "How much will
-    Patrick gain?" when the sentence before names Patrick; that sentence is then quoted too.
-    A recorded answer (a passage with a topic) is one unit with its question.
+    A sentence must share a term with the query. Sentences covering more of the query's terms
+    rank first, counting the terms of the sentence just before it (the one that says whom or
+    what it is about); among those, rarer terms weigh more (inverse frequency over every
+    sentence offered) and terms only found before count half. So "He will gain €825 from the
+    Budget." wins for "How much will Patrick gain?" when the sentence before names Patrick,
+    and that sentence is quoted with it. A recorded answer (a passage with a topic) is one
+    unit with its question.
     """
     if not wanted:
         return []
@@ -147,17 +145,17 @@ def _best_sentences(
     units: list[list[str]] = []
     frequency: Counter[str] = Counter()
     for passage in offered:
-        text = " ".join(passage.text.split())
-        unit = [text] if passage.topic else sentences(text)
+        whole = " ".join(passage.text.split())
+        unit = [whole] if passage.topic else passage_sentences(passage.text)
         units.append(unit)
         for sentence in unit:
             frequency.update(wanted & terms(sentence))
     total = sum(map(len, units)) or 1
     weight = {t: math.log(1 + total / frequency[t]) if frequency[t] else 0.0 for t in wanted}
-    scored: list[tuple[float, int, Passage, str]] = []
+    scored: list[tuple[tuple[int, float], int, Passage, str]] = []
     for order, (passage, unit) in enumerate(zip(offered, units, strict=True)):
         about = terms(passage.topic)
-        best: tuple[float, str] | None = None
+        best: tuple[tuple[int, float], str] | None = None
         for index, sentence in enumerate(unit):
             own = terms(sentence) | about
             hit = wanted & own
@@ -165,12 +163,13 @@ def _best_sentences(
                 continue
             before = unit[index - 1] if index else ""
             lead = (wanted & terms(before)) - own
-            score = sum(weight[t] for t in hit) + 0.5 * sum(weight[t] for t in lead)
+            # Relevance; the retriever's score breaks ties.
+            weighed = sum(weight[t] for t in hit) + 0.5 * sum(weight[t] for t in lead)
+            score = (len(hit | lead), weighed + min(passage.score, 1.0) * 0.1)
             if best is None or score > best[0]:
                 best = (score, f"{before} {sentence}" if lead else sentence)
         if best is not None:
-            # Relevance ranks; the retriever's score breaks ties, then the original order.
-            scored.append((best[0] + min(passage.score, 1.0) * 0.1, -order, passage, best[1]))
+            scored.append((best[0], -order, passage, best[1]))
     scored.sort(key=lambda item: (item[0], item[1]), reverse=True)
     return [(passage, sentence) for _, _, passage, sentence in scored[:limit]]
 
