@@ -58,14 +58,17 @@ def plain(text: str) -> str:
 def _quote_for(
     answer: Answer, passages: tuple[Passage, ...], used: set[str]
 ) -> tuple[Passage, str] | None:
-    """The one document sentence that clearly bears on ``answer``, if any."""
+    """The one document sentence that clearly bears on ``answer``, if any; a sentence in
+    ``used`` (quoted already in this draft) is not quoted twice."""
     wanted = terms(f"{answer.question} {answer.answer}")
     best: tuple[float, Passage, str] | None = None
     for passage in passages:
-        if passage.document_id is None or passage.ref in used:
+        if passage.document_id is None:
             continue  # only the user's documents: never the conversation or earlier drafts
         lines = [line for line in passage.text.splitlines() if not line.lstrip().startswith("#")]
         for sentence in (s for line in lines for s in sentences(line)):
+            if sentence in used:
+                continue
             own = terms(sentence)
             overlap = len(wanted & own)
             if overlap < MIN_OVERLAP or overlap / max(len(own), 1) < MIN_SHARE:
@@ -143,7 +146,7 @@ def fresh(context: ReplyContext) -> list[Section]:
         found = _quote_for(answer, context.passages, used)
         if found is not None:
             passage, sentence = found
-            used.add(passage.ref)
+            used.add(sentence)
             where = passage.source.split(",")[0]
             quoted = plain(sentence).rstrip(".")
             text += f" As {where} puts it: “{quoted}” [{passage.ref}]."
