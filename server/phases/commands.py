@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from server.db.models import ChatSession, Project
 from server.errors import DomainError, not_found
 
-from .context import Reader, reconstruct, with_feedback
+from .context import Reader, cited_as_now, reconstruct, with_feedback
 from .drafting import announce, run_draft, store_draft, view
 from .services import PhaseService
 from .status import PhaseEvent, PhaseStatus, status_of
@@ -243,7 +243,10 @@ class PhaseCommands:
         note = None
         if feedback:
             current = await self.phases.version(row, row.current_version)
-            context = with_feedback(context, current.content if current else "", feedback)
+            text = ""
+            if current is not None:
+                text = cited_as_now(current.content, current.sources, context.context.passages)
+            context = with_feedback(context, text, feedback)
             note = f"revised as asked: {feedback}"[:1000]
         return DraftOrder(number, context, note)
 

@@ -9,6 +9,7 @@ rest, best first.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -32,7 +33,7 @@ from .templates import phase_template_version, template_version
 from .writing import draft_output
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -294,10 +295,30 @@ def drafting_prompts(
     return versions
 
 
+_CITED = re.compile(r" ?\[(S\d+)\]")
+
+
+def cited_as_now(
+    current: str, sources: Sequence[Mapping[str, Any]], passages: Sequence[Passage]
+) -> str:
+    """``current`` (a stored version) with its ``[S#]`` renumbered to the passages of a new
+    prompt: the same chunk keeps its citation under its new ref; a marker whose chunk is not
+    among the passages now is dropped, so a revision never cites the wrong passage."""
+    now = {p.chunk_id: p.ref for p in passages if p.chunk_id}
+    then = {str(s["ref"]): str(s.get("chunk_id")) for s in sources if s.get("ref")}
+
+    def swap(marker: re.Match[str]) -> str:
+        ref = now.get(then.get(marker.group(1), ""))
+        return f" [{ref}]" if ref else ""
+
+    return _CITED.sub(swap, current)
+
+
 def with_feedback(
     reconstructed: ReconstructedContext, current: str, feedback: str
 ) -> ReconstructedContext:
-    """The same context, asking for a revision of ``current`` that does what ``feedback`` says."""
+    """The same context, asking for a revision of ``current`` (its citations already in the
+    new prompt's refs, see :func:`cited_as_now`) that does what ``feedback`` says."""
     revision = (
         f"## The current draft\n\n{current}\n\n## Changes I ask for\n\n{feedback}\n\n"
         "Revise the draft accordingly; keep what I did not ask to change."

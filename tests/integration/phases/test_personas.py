@@ -41,6 +41,7 @@ __all__ = ["fake_providers"]
 ARTIFACTS_ENV = "ASSISTANT_TEST_ARTIFACTS"
 """A folder to write each persona's transcript and PDF export to, for reading them by eye."""
 _MARKER = re.compile(r"\[(S\d+)\]")
+_UNCITED = re.compile(r" ?\[S\d+\]")
 _QUOTE_CITED = re.compile(r"[\"“]([^\"“”]{3,})[\"”][^\[\n\"“”]{0,3}\[(S\d+)\]")
 SCAFFOLDING = (
     OFFLINE_NOTICE,
@@ -189,9 +190,11 @@ class Walk:
                 assert len(after["content"]) > len(before["content"])
             if self.model is not None:
                 # The model got the request and the version it applies to.
-                prompt = self.model.drafts[-1]
+                prompt = _UNCITED.sub("", self.model.drafts[-1])
                 assert f"## Changes I ask for\n\n{moment.text}" in prompt
-                assert f"## The current draft\n\n{before['content']}" in prompt
+                # (Its citations are renumbered to the new prompt's passages.)
+                current = _UNCITED.sub("", before["content"])
+                assert f"## The current draft\n\n{current}" in prompt
                 assert "AI model provider" not in reply["content"]
             elif "persuasive" in moment.text:
                 assert "need an AI model provider" in reply["content"]
