@@ -207,22 +207,48 @@ async def recall(
     messages recalled by meaning (any session, months old) that are not in
     ``exclude_messages`` (those already in the prompt).
 
-    One hybrid search over both kinds of chunk, so the query is embedded once.
+    Documents and messages are searched apart: in one list, a long conversation repeating
+    the query's words would push every document out of the top. The query is embedded once.
     """
-    hits = await search(
+    once = _EmbeddedOnce(embedder) if embedder is not None else None
+    found = await search(
         db,
         user_id=user_id,
         project_id=project_id,
         query=query,
-        k=documents + messages + len(exclude_messages),
-        embedder=embedder,
-        source_types=("document", "message"),
+        k=documents,
+        embedder=once,
+        source_types=("document",),
     )
-    found = [h for h in hits if h.source_type == "document"][:documents]
-    recalled = [
-        h for h in hits if h.source_type == "message" and h.message_id not in exclude_messages
-    ]
-    return [*found, *recalled[:messages]]
+    said = await search(
+        db,
+        user_id=user_id,
+        project_id=project_id,
+        query=query,
+        k=messages + len(exclude_messages),
+        embedder=once,
+        source_types=("message",),
+    )
+    recalled = [h for h in said if h.message_id not in exclude_messages]
+    return [*found[:documents], *recalled[:messages]]
+
+
+class _EmbeddedOnce:
+    """An embedder that embeds each text once, for searches of the same query."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.provider, self.model = embedder.provider, embedder.model
+        self.dimensions = embedder.dimensions
+        self._embedder = embedder
+        self._vectors: dict[str, list[float]] = {}
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """One vector per text, computed once per text."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        if missing:
+            vectors = await self._embedder.embed(missing)
+            self._vectors.update(zip(missing, vectors, strict=True))
+        return [self._vectors[t] for t in texts]
 
 
 def source_label(hit: Hit) -> str:
