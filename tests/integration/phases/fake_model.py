@@ -39,17 +39,27 @@ class FakeModel:
         """The user message of every draft request, in order."""
 
     @staticmethod
-    def _messages(request: RecordedRequest) -> list[dict[str, Any]]:
-        messages: list[dict[str, Any]] = (request.json or {}).get("messages", [])
-        return messages
+    def _split(request: RecordedRequest) -> tuple[str, str]:
+        """The system prompt and the last user message, in any of the three APIs' shapes."""
+        payload = request.json or {}
+        if "contents" in payload:  # Gemini
+            instruction = payload.get("systemInstruction") or {}
+            system = "".join(p.get("text", "") for p in instruction.get("parts", []))
+            last = payload["contents"][-1]
+            return system, "".join(p.get("text", "") for p in last["parts"])
+        messages = payload.get("messages", [])
+        system = payload.get("system")  # Anthropic
+        if not isinstance(system, str):
+            system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
+        return system, str(messages[-1]["content"])
 
     def structured(self, call: StructuredCall) -> Any:
         """A turn reading or a draft."""
-        messages = self._messages(call.request)
-        system, user = messages[0]["content"], messages[-1]["content"]
-        if call.name == "turn_reading":
+        system, user = self._split(call.request)
+        # Gemini's request names no schema: what it asks for tells them apart.
+        if "kind" in call.schema["properties"]:
             return self._read(system, user)
-        assert call.name == "phase_draft", call.name
+        assert "parts" in call.schema["properties"], call.schema
         self.drafts.append(user)
         return self._draft(user)
 
@@ -71,8 +81,7 @@ class FakeModel:
 
     def chat(self, request: RecordedRequest) -> str:
         """The text of a streamed reply: a question asked, or a free question answered."""
-        messages = self._messages(request)
-        system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
+        system, _ = self._split(request)
         if system.startswith("You are guiding the user through phase"):
             noted = _NOTED.search(system)
             ask = _ASK.search(system)

@@ -339,7 +339,7 @@ async def _check(walk: Walk) -> None:
     notices = sum(m["content"].count(OFFLINE_NOTICE) for m in said)
     assert notices == (1 if walk.model is None else 0)
     if walk.model is not None:
-        assert {m["provider"] for m in said if m["provider"]} == {"openai"}
+        assert {m["provider"] for m in said if m["provider"]} == {MODELS[walk.persona.name][0]}
     for message in said:
         markers = _dense(message["content"])
         stored = [c["ref"] for c in message["citations"]]
@@ -381,6 +381,14 @@ async def _transcript(walk: Walk) -> str:
     return "\n\n".join(lines)
 
 
+MODELS = {
+    "Ana": ("openai", "gpt-4o"),
+    "Bo": ("anthropic", "claude-sonnet-4-5"),
+    "Chidi": ("gemini", "gemini-2.5-flash"),
+}
+"""Which API (through its real SDK) plays the model for each persona."""
+
+
 @pytest.fixture
 def model_served(
     phase_settings: Settings,
@@ -388,18 +396,22 @@ def model_served(
     tmp_path: Path,
     fake_providers: FakeProviders,
     monkeypatch: pytest.MonkeyPatch,
+    persona: Persona,
 ) -> Iterator[tuple[Served, FakeModel]]:
-    """The app with a ``model`` profile on the fake OpenAI server, played by a
+    """The app with a ``model`` profile on one API of the fake provider server, played by a
     :class:`FakeModel`."""
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    for key in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY"):
+        monkeypatch.setenv(key, "test-key")
+    provider, name = MODELS[persona.name]
     config = json.loads(phase_settings.app.config_path.read_text())
     config["providers"] = {**config["providers"], **fake_providers.providers_section()}
-    config["profiles"]["model"] = {"chain": [{"provider": "openai", "model": "gpt-4o"}]}
+    config["profiles"]["model"] = {"chain": [{"provider": provider, "model": name}]}
     path = tmp_path / "model-config.json"
     path.write_text(json.dumps(config))
     model = FakeModel()
-    fake_providers.openai.answer_json = model.structured
-    fake_providers.openai.answer_chat = model.chat
+    script = getattr(fake_providers, provider)
+    script.answer_json = model.structured
+    script.answer_chat = model.chat
     settings = replace(
         phase_settings,
         app=replace(phase_settings.app, config_path=path),
