@@ -240,7 +240,8 @@ class PhaseFlow:
         name = self.commands.project.name if self.commands.project else ""
         return (
             f"One more thing before we go on: this {kind} is titled “{name}”. If it should "
-            "carry another title (your company's name, say), type /title and the name."
+            "carry another title (the name of your company or project, say), type /title and "
+            "the name."
         )
 
     def progress(self, row: Phase, spec: PhaseTemplate | None) -> str | None:
