@@ -44,19 +44,28 @@ def draft_output(title: str) -> Output:
     return Output(Draft, "phase_draft", DRAFT_DESCRIPTION, render=partial(render_draft, title))
 
 
-def _clean(text: str) -> str:
-    lines = [_QUOTE.sub("", _HEADING.sub("", line)) for line in text.strip().splitlines()]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(line.rstrip() for line in lines)).strip()
+def _clean(text: str, headings: set[str]) -> str:
+    """``text`` without block quote markers, and without heading markers: a heading repeating
+    the section's or the part's goes, any other stays as a line of text."""
+    lines: list[str] = []
+    for line in text.strip().splitlines():
+        bare = _QUOTE.sub("", line)
+        if _HEADING.match(bare):
+            bare = _HEADING.sub("", bare)
+            if bare.strip().lower() in headings:
+                continue
+        lines.append(bare.rstrip())
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
 def render_draft(title: str, draft: Draft) -> str:
     """``draft`` as the Markdown of a version: ``## title``, then each part."""
     blocks = [f"## {title}"]
     for part in draft.parts:
-        text = _clean(part.text)
+        heading = " ".join(part.heading.strip().lstrip("#").split())
+        text = _clean(part.text, {title.lower(), heading.lower()})
         if not text:
             continue
-        heading = " ".join(part.heading.strip().lstrip("#").split())
         if heading and heading.lower() != title.lower():
             blocks.append(f"### {heading}")
         named = set(MARKER.findall(text))
