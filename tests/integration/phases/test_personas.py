@@ -383,7 +383,7 @@ async def _transcript(walk: Walk) -> str:
 
 MODELS = {
     "Ana": ("openai", "gpt-4o"),
-    "Bo": ("anthropic", "claude-sonnet-4-5"),
+    "Bo": ("anthropic", "claude-sonnet-4-6"),
     "Chidi": ("gemini", "gemini-2.5-flash"),
 }
 """Which API (through its real SDK) plays the model for each persona."""
