@@ -4,6 +4,7 @@ config.json, and usage/cost records. A library: it never imports `server` or `ta
 
 from __future__ import annotations
 
+from ._citations import MARKER, QUOTED, CitationKeeper, normalise, quote_holds
 from ._config import (
     LOCAL_MODEL,
     ChainStep,
@@ -26,6 +27,7 @@ from ._minilm import MINILM_DIMENSIONS, MINILM_MODEL, MiniLMEmbedder
 from ._prompt import CONTINUE_INSTRUCTION, request_messages
 from ._registry import Registry, build_registry
 from ._router import Router
+from ._structured import RawOutput, Structured, StructuredProvider, decode_output
 from ._types import (
     Answer,
     ChatProvider,
@@ -36,6 +38,7 @@ from ._types import (
     Hop,
     Intent,
     Message,
+    Output,
     Passage,
     ProviderError,
     ProvidersUnavailable,
@@ -43,6 +46,7 @@ from ._types import (
     Role,
     StreamEnd,
     TextDelta,
+    TextKeeper,
     Usage,
 )
 from ._usage import cost_usd, estimate_tokens
@@ -51,15 +55,18 @@ from ._wordllama import WORDLLAMA_DIMENSIONS, WORDLLAMA_MODEL, WordLlamaEmbedder
 __all__ = [
     "CONTINUE_INSTRUCTION",
     "LOCAL_MODEL",
+    "MARKER",
     "MINILM_DIMENSIONS",
     "MINILM_MODEL",
     "OFFLINE_NOTICE",
+    "QUOTED",
     "WORDLLAMA_DIMENSIONS",
     "WORDLLAMA_MODEL",
     "Answer",
     "ChainStep",
     "ChatProvider",
     "ChatRequest",
+    "CitationKeeper",
     "Completion",
     "ConfigError",
     "Embedder",
@@ -70,6 +77,7 @@ __all__ = [
     "LocalChat",
     "Message",
     "MiniLMEmbedder",
+    "Output",
     "Passage",
     "Price",
     "Profile",
@@ -78,13 +86,17 @@ __all__ = [
     "ProviderType",
     "ProvidersConfig",
     "ProvidersUnavailable",
+    "RawOutput",
     "Registry",
     "ReplyContext",
     "Role",
     "Router",
     "RoutingSettings",
     "StreamEnd",
+    "Structured",
+    "StructuredProvider",
     "TextDelta",
+    "TextKeeper",
     "Usage",
     "WordLlamaEmbedder",
     "build_registry",
@@ -92,8 +104,11 @@ __all__ = [
     "compose_reply",
     "content_terms",
     "cost_usd",
+    "decode_output",
     "embedding_space",
     "estimate_tokens",
+    "normalise",
     "parse_config",
+    "quote_holds",
     "request_messages",
 ]

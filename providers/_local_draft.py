@@ -58,14 +58,17 @@ def plain(text: str) -> str:
 def _quote_for(
     answer: Answer, passages: tuple[Passage, ...], used: set[str]
 ) -> tuple[Passage, str] | None:
-    """The one document sentence that clearly bears on ``answer``, if any."""
+    """The one document sentence that clearly bears on ``answer``, if any; a sentence in
+    ``used`` (quoted already in this draft) is not quoted twice."""
     wanted = terms(f"{answer.question} {answer.answer}")
     best: tuple[float, Passage, str] | None = None
     for passage in passages:
-        if passage.document_id is None or passage.ref in used:
+        if passage.document_id is None:
             continue  # only the user's documents: never the conversation or earlier drafts
         lines = [line for line in passage.text.splitlines() if not line.lstrip().startswith("#")]
         for sentence in (s for line in lines for s in sentences(line)):
+            if sentence in used:
+                continue
             own = terms(sentence)
             overlap = len(wanted & own)
             if overlap < MIN_OVERLAP or overlap / max(len(own), 1) < MIN_SHARE:
@@ -77,12 +80,18 @@ def _quote_for(
 
 
 _ASIDE_RE = re.compile(r"\s+[-\u2013\u2014]\s+[^.!?]*\?$")
+_OPENER_RE = re.compile(
+    r"^(?:well|so|hmm|ok(?:ay)?|what do you think|do you think|i think|i guess|i'd say|"
+    r"i would say|honestly|to be honest)\s*[,:-]\s*",
+    re.IGNORECASE,
+)
 
 
 def statement(answer: str) -> str:
     """An answer as document prose: a question put back to the assistant ("- is that what
-    you mean?", "Is that the sort of thing you need?") is left out, and a statement that
-    ends in a question mark ends in a full stop."""
+    you mean?", "Is that the sort of thing you need?") and an opener said to it ("What do
+    you think, …") are left out, and a statement that ends in a question mark ends in a full
+    stop."""
     text = plain(answer)
     parts = sentences(text)
     while len(parts) > 1 and parts[-1].endswith("?"):
@@ -90,7 +99,9 @@ def statement(answer: str) -> str:
     text = _ASIDE_RE.sub(".", " ".join(parts))
     if text.endswith("?"):
         text = text[:-1] + "."
-    return text
+    # A conversational opener ("What do you think, every morning…") is said to the assistant.
+    bare = _OPENER_RE.sub("", text)
+    return bare[:1].upper() + bare[1:] if bare else text
 
 
 @dataclass
@@ -135,7 +146,7 @@ def fresh(context: ReplyContext) -> list[Section]:
         found = _quote_for(answer, context.passages, used)
         if found is not None:
             passage, sentence = found
-            used.add(passage.ref)
+            used.add(sentence)
             where = passage.source.split(",")[0]
             quoted = plain(sentence).rstrip(".")
             text += f" As {where} puts it: “{quoted}” [{passage.ref}]."

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 from typing import TYPE_CHECKING
 
 from ._local_draft import draft
-from ._local_text import sentences, terms
+from ._local_text import passage_sentences, terms
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -42,8 +44,8 @@ def compose_reply(context: ReplyContext) -> str:
     else:
         body = _chat(context)
     if context.notice:
-        return f"{OFFLINE_NOTICE}\n\n{body.strip()}\n"
-    return f"{body.strip()}\n"
+        return f"{OFFLINE_NOTICE}\n\n{body.strip()}"
+    return body.strip()
 
 
 def _phase_label(context: ReplyContext) -> str | None:
@@ -124,27 +126,50 @@ def _chat(context: ReplyContext) -> str:
     return "\n\n".join(parts)
 
 
-def _first_sentences(text: str, count: int) -> str:
-    return " ".join(sentences(text)[:count])
-
-
 def _best_sentences(
     wanted: set[str], passages: Iterable[Passage], limit: int
 ) -> list[tuple[Passage, str]]:
-    """The sentences sharing the most words with ``wanted``, at most one per passage."""
+    """The sentences that best answer a query of ``wanted`` terms, at most one per passage.
+
+    A sentence must share a term with the query. Sentences covering more of the query's terms
+    rank first, counting the terms of the sentence just before it (the one that says whom or
+    what it is about); among those, rarer terms weigh more (inverse frequency over every
+    sentence offered) and terms only found before count half. So "He will gain €825 from the
+    Budget." wins for "How much will Patrick gain?" when the sentence before names Patrick,
+    and that sentence is quoted with it. A recorded answer (a passage with a topic) is one
+    unit with its question.
+    """
     if not wanted:
         return []
-    scored: list[tuple[float, int, Passage, str]] = []
-    for order, passage in enumerate(passages):
-        best: tuple[float, str] | None = None
+    offered = list(passages)
+    units: list[list[str]] = []
+    frequency: Counter[str] = Counter()
+    for passage in offered:
+        whole = " ".join(passage.text.split())
+        unit = [whole] if passage.topic else passage_sentences(passage.text)
+        units.append(unit)
+        for sentence in unit:
+            frequency.update(wanted & terms(sentence))
+    total = sum(map(len, units)) or 1
+    weight = {t: math.log(1 + total / frequency[t]) if frequency[t] else 0.0 for t in wanted}
+    scored: list[tuple[tuple[int, float], int, Passage, str]] = []
+    for order, (passage, unit) in enumerate(zip(offered, units, strict=True)):
         about = terms(passage.topic)
-        for sentence in sentences(passage.text) if not about else [" ".join(passage.text.split())]:
-            overlap = len(wanted & (terms(sentence) | about))
-            if overlap and (best is None or overlap > best[0]):
-                best = (overlap, sentence)
+        best: tuple[tuple[int, float], str] | None = None
+        for index, sentence in enumerate(unit):
+            own = terms(sentence) | about
+            hit = wanted & own
+            if not hit:
+                continue
+            before = unit[index - 1] if index else ""
+            lead = (wanted & terms(before)) - own
+            # Relevance; the retriever's score breaks ties.
+            weighed = sum(weight[t] for t in hit) + 0.5 * sum(weight[t] for t in lead)
+            score = (len(hit | lead), weighed + min(passage.score, 1.0) * 0.1)
+            if best is None or score > best[0]:
+                best = (score, f"{before} {sentence}" if lead else sentence)
         if best is not None:
-            # Overlap ranks; the retriever's score breaks ties, then the original order.
-            scored.append((best[0] + min(passage.score, 1.0) * 0.5, -order, passage, best[1]))
+            scored.append((best[0], -order, passage, best[1]))
     scored.sort(key=lambda item: (item[0], item[1]), reverse=True)
     return [(passage, sentence) for _, _, passage, sentence in scored[:limit]]
 

@@ -98,6 +98,17 @@ def stem(word: str) -> str:
     return word
 
 
+def passage_sentences(text: str) -> list[str]:
+    """The quotable sentences of a passage: a line break ends a sentence (a heading, a list
+    item), and table rows are not sentences."""
+    return [
+        sentence
+        for line in text.splitlines()
+        if line.strip() and not line.lstrip().startswith("|")
+        for sentence in sentences(line.lstrip("#>-*+ \t"))
+    ]
+
+
 def sentences(text: str) -> list[str]:
     """The sentences of ``text``, whitespace collapsed."""
     return [s.strip() for s in SENTENCE_RE.split(" ".join(text.split())) if s.strip()]

@@ -12,6 +12,7 @@ import msgspec
 
 from ._config import LOCAL_MODEL
 from ._prompt import request_messages
+from ._structured import Structured, StructuredProvider, decode_output
 from ._types import (
     Completion,
     Hop,
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
     from ._config import ChainStep, Profile, ProvidersConfig, RoutingSettings
     from ._registry import Registry
-    from ._types import ChatProvider, ChatRequest, ErrorKind
+    from ._types import ChatProvider, ChatRequest, ErrorKind, Output
 
 
 _T = TypeVar("_T")
@@ -99,6 +100,15 @@ class Router:
             if (left := self._health.remaining(name, now)) > 0
         }
 
+    def has_model(self, profile: str | None = None) -> bool:
+        """Whether ``profile``'s chain names a provider that can give structured answers and
+        is configured (an AI model, not only the offline ``local`` provider)."""
+        chain = self._config.profile(profile)
+        return any(
+            isinstance(self._registry.chat.get(step.provider), StructuredProvider)
+            for step in chain.chain
+        )
+
     async def stream(
         self, request: ChatRequest, profile: str | None = None
     ) -> AsyncIterator[TextDelta | Completion]:
@@ -107,7 +117,52 @@ class Router:
         Yields text deltas, then one ``Completion`` naming every provider that took part.
         Raises ``ProvidersUnavailable`` when no provider could finish the reply, and
         ``ConfigError`` for an unknown profile. Closing the iterator closes the upstream call.
+        With ``request.output``, providers that can answer with structured output do, and the
+        rendered answer is the reply; with ``request.citations``, its markers are kept true
+        to the passages as the text goes by.
         """
+        keeper = request.citations
+        async with _closing(self._route(request, profile, structured_only=False)) as events:
+            async for event in events:
+                if keeper is None:
+                    yield event
+                elif isinstance(event, TextDelta):
+                    if shown := keeper.feed(event.text):
+                        yield msgspec.structs.replace(event, text=shown)
+                else:
+                    if rest := keeper.finish():
+                        yield TextDelta(text=rest, provider=event.provider)
+                    yield event
+
+    async def structured(
+        self, request: ChatRequest, output: Output, profile: str | None = None
+    ) -> Structured:
+        """A structured answer to ``request``: JSON of ``output.type``, decoded.
+
+        Tries the providers of ``profile``'s chain that can give structured output, with the
+        same retries, fallback and cool-downs as :meth:`stream` (an answer that does not fit
+        the schema moves on to the next provider); raises ``ProvidersUnavailable`` when none
+        could, naming why for each (the ``local`` provider never can).
+        """
+        asked = msgspec.structs.replace(request, output=output, citations=None)
+        values: list[object] = []
+        async with _closing(
+            self._route(asked, profile, structured_only=True, values=values)
+        ) as events:
+            async for event in events:
+                if isinstance(event, Completion):
+                    return Structured(value=values[-1], completion=event)
+        raise AssertionError("a routed answer always ends with a completion")  # pragma: no cover
+
+    async def _route(
+        self,
+        request: ChatRequest,
+        profile: str | None,
+        *,
+        structured_only: bool,
+        values: list[object] | None = None,
+    ) -> AsyncIterator[TextDelta | Completion]:
+        """The chain walk behind :meth:`stream` and :meth:`structured`."""
         chain = self._config.profile(profile)
         started = self._clock()
         hops: list[Hop] = []
@@ -120,6 +175,11 @@ class Router:
                 reason = self._registry.skipped.get(step.provider, "not configured")
                 skipped.append(_skip(step.provider, model, reason, "not_configured"))
                 continue
+            structured = request.output is not None and isinstance(provider, StructuredProvider)
+            if structured_only and not structured:
+                reason = "gives no structured output"
+                skipped.append(_skip(step.provider, model, reason, "not_configured"))
+                continue
             left = self._health.remaining(step.provider, self._clock())
             if left > 0:
                 kind = self._health.last_kind.get(step.provider, "server")
@@ -127,7 +187,12 @@ class Router:
                 continue
             routed = _with_params(request, chain, step, "".join(said))
             outcome = _Outcome()
-            async with _closing(self._call(provider, routed, model, outcome)) as deltas:
+            opener = (
+                _answer(provider, values if values is not None else [])
+                if structured
+                else provider.stream
+            )
+            async with _closing(self._call(provider, opener, routed, model, outcome)) as deltas:
                 async for delta in deltas:
                     said.append(delta.text)
                     yield delta
@@ -149,7 +214,12 @@ class Router:
         raise ProvidersUnavailable([*skipped, *hops])
 
     async def _call(
-        self, provider: ChatProvider, request: ChatRequest, model: str, outcome: _Outcome
+        self,
+        provider: ChatProvider,
+        opener: Callable[[ChatRequest, str], AsyncIterator[TextDelta | StreamEnd]],
+        request: ChatRequest,
+        model: str,
+        outcome: _Outcome,
     ) -> AsyncIterator[TextDelta]:
         """One chain step: retries before the first token, then a ``Hop`` in ``outcome``."""
         rules = self._config.routing
@@ -161,7 +231,7 @@ class Router:
             attempt += 1
             outcome.end = None
             try:
-                async with _closing(provider.stream(request, model)) as events:
+                async with _closing(opener(request, model)) as events:
                     async for event in events:
                         if isinstance(event, StreamEnd):
                             outcome.end = event
@@ -180,7 +250,7 @@ class Router:
                     continue
                 if error.retry_after is not None and error.retry_after > rules.max_retry_after_s:
                     self._health.cool(name, error.retry_after, self._clock())
-                usage = Usage()
+                usage = error.usage or Usage()
                 if texts:
                     # A reply cut off mid-stream reports no usage; the provider billed it anyway.
                     usage = Usage(
@@ -253,6 +323,31 @@ class _Outcome:
     def __init__(self) -> None:
         self.end: StreamEnd | None = None
         self.hop: Hop
+
+
+def _answer(
+    provider: ChatProvider, values: list[object]
+) -> Callable[[ChatRequest, str], AsyncIterator[TextDelta | StreamEnd]]:
+    """Opens ``provider``'s structured answer as a stream: the rendered text, then its end;
+    the decoded value goes to ``values``."""
+
+    async def events(request: ChatRequest, model: str) -> AsyncIterator[TextDelta | StreamEnd]:
+        output = request.output
+        assert output is not None
+        assert isinstance(provider, StructuredProvider)
+        raw = await provider.structured(request, model, output)
+        try:
+            value = decode_output(provider.name, output, raw.text)
+        except ProviderError as error:
+            error.usage = raw.usage
+            raise
+        values.append(value)
+        yield TextDelta(
+            text=output.render(value) if output.render else raw.text, provider=provider.name
+        )
+        yield StreamEnd(usage=raw.usage, finish_reason=raw.finish_reason)
+
+    return events
 
 
 def _no_end(provider: str) -> ProviderError:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import msgspec
 
@@ -21,6 +22,7 @@ ErrorKind = Literal[
     "bad_request",
     "malformed",
     "not_configured",
+    "invalid_output",
 ]
 
 
@@ -41,6 +43,8 @@ class Passage(msgspec.Struct, frozen=True):
     """Human label: ``"plan.pdf, p. 3, Market > Size"`` or ``"conversation, 2026-03-02"``."""
     document_id: str | None = None
     chunk_id: str | None = None
+    message_id: str | None = None
+    """For a passage of the conversation: the message it came from."""
     page: int | None = None
     score: float = 0.0
     topic: str = ""
@@ -90,6 +94,42 @@ class ReplyContext(msgspec.Struct, frozen=True):
     """Whether the offline provider still has to say, once, that it is not an AI model."""
 
 
+class Output(msgspec.Struct, frozen=True):
+    """What a structured request asks for: a JSON value of ``type`` (a msgspec Struct).
+
+    ``render`` turns the decoded value into the reply text when the request is streamed to a
+    user (e.g. a draft's sections as Markdown); without it the reply text is the JSON itself.
+    """
+
+    type: Any
+    name: str
+    description: str = ""
+    render: Callable[[Any], str] | None = None
+
+    def schema(self) -> dict[str, Any]:
+        """The JSON schema of ``type``, self-contained (no ``$ref``) and closed.
+
+        Every API takes this shape: OpenAI's strict mode wants an object at the root, every
+        property required and no others allowed; Gemini and Anthropic accept it as is.
+        """
+        raw: dict[str, Any] = msgspec.json.schema(self.type)
+        defs: dict[str, Any] = raw.pop("$defs", {})
+        closed: dict[str, Any] = _closed(_inline(raw, defs))
+        return closed
+
+
+class TextKeeper(Protocol):
+    """Rewrites a reply's text as it streams (see ``CitationKeeper``)."""
+
+    def feed(self, text: str) -> str:
+        """The part of the reply so far that can be shown, ``text`` included."""
+        ...
+
+    def finish(self) -> str:
+        """The rest of the reply, once the last piece was fed."""
+        ...
+
+
 class ChatRequest(msgspec.Struct, frozen=True):
     """A chat completion request, independent of any provider."""
 
@@ -99,6 +139,12 @@ class ChatRequest(msgspec.Struct, frozen=True):
     context: ReplyContext = msgspec.field(default_factory=ReplyContext)
     partial: str = ""
     """Reply text an earlier provider streamed before it failed; the reply continues after it."""
+    output: Output | None = None
+    """Ask for a structured answer: providers that can give one answer with JSON of this
+    shape (rendered into the reply text); the others (the offline ``local`` provider) stream
+    their reply as usual, composed from ``context``."""
+    citations: TextKeeper | None = None
+    """Keeps the reply's ``[S#]`` markers true to the passages while it streams."""
 
 
 class TextDelta(msgspec.Struct, frozen=True, tag="delta"):
@@ -162,6 +208,7 @@ class ProviderError(Exception):
         *,
         retry_after: float | None = None,
         status: int | None = None,
+        usage: Usage | None = None,
     ) -> None:
         super().__init__(f"{provider}: {kind}: {message}")
         self.provider = provider
@@ -169,6 +216,9 @@ class ProviderError(Exception):
         self.message = message
         self.retry_after = retry_after
         self.status = status
+        self.usage = usage
+        """Tokens the failed call was billed for, when the provider said (an answer that did
+        not fit its schema was still generated)."""
 
     @property
     def retryable(self) -> bool:
@@ -210,3 +260,26 @@ class Embedder(Protocol):
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
         """One unit-length vector per text, in order."""
         ...
+
+
+def _inline(node: Any, defs: dict[str, Any]) -> Any:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            return _inline(defs[ref.rsplit("/", 1)[-1]], defs)
+        return {key: _inline(value, defs) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_inline(item, defs) for item in node]
+    return node
+
+
+def _closed(node: Any) -> Any:
+    if isinstance(node, dict):
+        node = {key: _closed(value) for key, value in node.items()}
+        if node.get("type") == "object" and "properties" in node:
+            node["required"] = list(node["properties"])
+            node["additionalProperties"] = False
+        return node
+    if isinstance(node, list):
+        return [_closed(item) for item in node]
+    return node

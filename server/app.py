@@ -164,7 +164,7 @@ def build_services(settings: Settings, alchemy: SQLAlchemyAsyncConfig) -> AppSer
     )
     workflows = workflow_catalog(config_store)
 
-    phase_engine = Engine(workflows, config_store.embedder, runtime.publisher)
+    phase_engine = Engine(workflows, config_store.embedder, runtime.publisher, config_store)
     engine = ReplyEngine(
         alchemy=alchemy,
         channels=channels,

@@ -39,7 +39,16 @@ if TYPE_CHECKING:
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from providers import ChatRequest, Embedder, Hop, ProvidersConfig, Registry, TextDelta
+    from providers import (
+        ChatRequest,
+        Embedder,
+        Hop,
+        Output,
+        ProvidersConfig,
+        Registry,
+        Structured,
+        TextDelta,
+    )
 
 __all__ = (
     "Meter",
@@ -277,6 +286,17 @@ class MeteredRouter(Router):
         except ProvidersUnavailable as error:
             self.meter.failure(error)
             raise
+
+    async def structured(
+        self, request: ChatRequest, output: Output, profile: str | None = None
+    ) -> Structured:
+        try:
+            answer = await super().structured(request, output, profile)
+        except ProvidersUnavailable as error:
+            self.meter.failure(error)
+            raise
+        self.meter.completion(answer.completion)
+        return answer
 
 
 class MeteredEmbedder:

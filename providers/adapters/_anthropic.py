@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 import anthropic
@@ -11,11 +12,13 @@ from anthropic.types import (
     RawContentBlockDeltaEvent,
     RawMessageDeltaEvent,
     RawMessageStartEvent,
+    ToolUseBlock,
     UserMessageParam,
 )
 from anthropic.types import TextDelta as TextDeltaBlock
 
 from .._prompt import request_messages, split_system
+from .._structured import RawOutput
 from .._types import ProviderError, StreamEnd, TextDelta, Usage
 from ._errors import from_status, from_transport
 
@@ -23,7 +26,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from .._config import ProviderConfig
-    from .._types import ChatRequest, Message
+    from .._types import ChatRequest, Message, Output
 
 DEFAULT_MAX_TOKENS = 4096
 """Anthropic requires ``max_tokens``; used when neither the request nor the profile sets it."""
@@ -107,3 +110,38 @@ class AnthropicChat:
         finally:
             await stream.close()
         yield StreamEnd(usage=Usage(prompt_tokens, completion_tokens), finish_reason=finish_reason)
+
+    async def structured(self, request: ChatRequest, model: str, output: Output) -> RawOutput:
+        """The answer as JSON of ``output``'s schema: the input of one forced tool call."""
+        system, messages = split_system(request_messages(request))
+        try:
+            message = await self._client.messages.create(
+                model=model,
+                max_tokens=request.max_tokens or DEFAULT_MAX_TOKENS,
+                messages=[_message_param(m) for m in messages],
+                system=system if system is not None else anthropic.omit,
+                tools=[
+                    {
+                        "name": output.name,
+                        "description": output.description or f"Give the {output.name}.",
+                        "input_schema": output.schema(),
+                    }
+                ],
+                tool_choice={"type": "tool", "name": output.name},
+            )
+        except Exception as exc:
+            raise map_anthropic_error(self.name, exc) from exc
+        usage = Usage(message.usage.input_tokens, message.usage.output_tokens)
+        for block in message.content:
+            if isinstance(block, ToolUseBlock) and block.name == output.name:
+                return RawOutput(
+                    text=json.dumps(block.input),
+                    usage=usage,
+                    finish_reason=message.stop_reason or "tool_use",
+                )
+        raise ProviderError(
+            self.name,
+            "invalid_output",
+            f"the answer has no {output.name} tool call",
+            usage=usage,
+        )

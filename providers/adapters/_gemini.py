@@ -10,6 +10,7 @@ from google import genai
 from google.genai import errors, types
 
 from .._prompt import request_messages, split_system
+from .._structured import RawOutput
 from .._types import ProviderError, StreamEnd, TextDelta, Usage
 from ._errors import from_status, from_transport
 from ._vectors import unit_vectors
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
 
     from .._config import ProviderConfig
-    from .._types import ChatRequest
+    from .._types import ChatRequest, Message, Output
 
 
 def gemini_client(config: ProviderConfig, api_key: str | None) -> genai.Client:
@@ -51,6 +52,15 @@ def map_gemini_error(provider: str, exc: BaseException) -> ProviderError:
     return ProviderError(provider, "malformed", f"{type(exc).__name__}: {exc}")
 
 
+def _contents(messages: list[Message]) -> list[types.Content]:
+    return [
+        types.Content(
+            role="model" if m.role == "assistant" else "user", parts=[types.Part(text=m.content)]
+        )
+        for m in messages
+    ]
+
+
 class GeminiChat:
     """Streams replies from Gemini's ``streamGenerateContent``."""
 
@@ -63,13 +73,7 @@ class GeminiChat:
     ) -> AsyncIterator[TextDelta | StreamEnd]:
         """Stream one reply; see ``ChatProvider.stream``."""
         system, messages = split_system(request_messages(request))
-        contents = [
-            types.Content(
-                role="model" if m.role == "assistant" else "user",
-                parts=[types.Part(text=m.content)],
-            )
-            for m in messages
-        ]
+        contents = _contents(messages)
         config = types.GenerateContentConfig(
             system_instruction=system,
             temperature=request.temperature,
@@ -102,6 +106,37 @@ class GeminiChat:
                 with contextlib.suppress(asyncio.CancelledError):
                     await pump
         yield StreamEnd(usage=usage, finish_reason=finish_reason)
+
+    async def structured(self, request: ChatRequest, model: str, output: Output) -> RawOutput:
+        """The answer as JSON of ``output``'s schema (``response_mime_type`` JSON with
+        ``response_json_schema``, which takes a JSON schema as msgspec writes it)."""
+        system, messages = split_system(request_messages(request))
+        config = types.GenerateContentConfig(
+            system_instruction=system,
+            temperature=request.temperature,
+            max_output_tokens=request.max_tokens,
+            response_mime_type="application/json",
+            response_json_schema=output.schema(),
+        )
+        try:
+            response = await self._client.aio.models.generate_content(
+                model=model, contents=_contents(messages), config=config
+            )
+        except Exception as exc:
+            raise map_gemini_error(self.name, exc) from exc
+        _raise_if_blocked(self.name, response)
+        meta = response.usage_metadata
+        usage = Usage(
+            (meta.prompt_token_count or 0) if meta else 0,
+            ((meta.candidates_token_count or 0) + (meta.thoughts_token_count or 0)) if meta else 0,
+        )
+        candidate = response.candidates[0] if response.candidates else None
+        parts = candidate.content.parts if candidate and candidate.content else None
+        text = "".join(p.text for p in parts or () if p.text and not p.thought)
+        reason = candidate.finish_reason if candidate else None
+        return RawOutput(
+            text=text, usage=usage, finish_reason=reason.value.lower() if reason else "stop"
+        )
 
     async def _pump(
         self,

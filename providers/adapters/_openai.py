@@ -13,6 +13,7 @@ from openai.types.chat import (
 )
 
 from .._prompt import request_messages
+from .._structured import RawOutput
 from .._types import ProviderError, StreamEnd, TextDelta, Usage
 from .._usage import estimate_prompt_tokens, estimate_tokens
 from ._errors import from_status, from_transport
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
 
     from .._config import ProviderConfig
-    from .._types import ChatRequest, Message
+    from .._types import ChatRequest, Message, Output
 
 
 def openai_client(config: ProviderConfig, api_key: str | None) -> openai.AsyncOpenAI:
@@ -124,6 +125,41 @@ class OpenAIChat:
             # Some compatible servers ignore stream_options; estimate rather than bill nothing.
             usage = Usage(estimate_prompt_tokens(messages), estimate_tokens("".join(streamed)))
         yield StreamEnd(usage=usage, finish_reason=finish_reason)
+
+    async def structured(self, request: ChatRequest, model: str, output: Output) -> RawOutput:
+        """The answer as JSON of ``output``'s schema, through ``response_format``."""
+        messages = request_messages(request)
+        max_tokens = request.max_tokens if request.max_tokens is not None else openai.omit
+        try:
+            completion = await self._client.chat.completions.create(
+                model=model,
+                messages=[_message_param(m) for m in messages],
+                response_format={
+                    "type": "json_schema",
+                    "json_schema": {
+                        "name": output.name,
+                        "description": output.description,
+                        "schema": output.schema(),
+                        "strict": True,
+                    },
+                },
+                temperature=request.temperature if request.temperature is not None else openai.omit,
+                max_tokens=max_tokens if self._compatible else openai.omit,
+                max_completion_tokens=openai.omit if self._compatible else max_tokens,
+            )
+        except Exception as exc:
+            raise map_openai_error(self.name, exc) from exc
+        if not completion.choices:
+            raise ProviderError(self.name, "malformed", "the answer has no choices")
+        choice = completion.choices[0]
+        if choice.message.refusal:
+            raise ProviderError(self.name, "invalid_output", f"refused: {choice.message.refusal}")
+        text = choice.message.content or ""
+        if completion.usage is not None:
+            usage = Usage(completion.usage.prompt_tokens, completion.usage.completion_tokens)
+        else:
+            usage = Usage(estimate_prompt_tokens(messages), estimate_tokens(text))
+        return RawOutput(text=text, usage=usage, finish_reason=choice.finish_reason or "stop")
 
 
 class OpenAIEmbedder:

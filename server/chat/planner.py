@@ -14,7 +14,7 @@ from uuid import UUID
 import msgspec
 from sqlalchemy import func, select
 
-from providers import ChatRequest, Message, ReplyContext, estimate_tokens
+from providers import ChatRequest, CitationKeeper, Message, ReplyContext, estimate_tokens
 from server.ai.prompts import prompt_version
 from server.db.models import ChatMessage, Phase
 from server.documents.retrieval import passages as hit_passages
@@ -79,6 +79,22 @@ class ReplyPlan:
     """Said after the reply; a function of the completion when it depends on who answered."""
     prompts: list[PromptVersion] = field(default_factory=list)
     """The prompt versions the request was built with, recorded on the stored reply."""
+
+    def keep_citations(self) -> ReplyPlan:
+        """Have the router keep the reply's ``[S#]`` markers true to :attr:`passages` as it
+        streams: markers naming no passage or vouching for a quotation the passage does not
+        hold are dropped, the rest renumbered densely in order of first use, and
+        :attr:`passages` renumbered in place to match before the reply is stored (see
+        ``providers.CitationKeeper``). Called once the plan's passages are final; calling it
+        again for the same passages keeps the same keeper."""
+        if self.request is None:
+            return self
+        kept = self.request.citations
+        if isinstance(kept, CitationKeeper) and kept.passages is self.passages:
+            return self
+        keeper = CitationKeeper(self.passages)
+        self.request = msgspec.structs.replace(self.request, citations=keeper)
+        return self
 
 
 class Planner(Protocol):
@@ -151,7 +167,7 @@ class MemoryPlanner:
             phase_number=turn.phase_number,
             passages=passages,
             prompts=[prompt_version("answering", SYSTEM_PROMPT, self._config())],
-        )
+        ).keep_citations()
 
     async def _phase_title(self, db: AsyncSession, turn: Turn) -> str | None:
         if turn.phase_number is None:

@@ -13,7 +13,6 @@ round trip, and only the fused top ``k`` rows (with their text) leave the databa
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 from uuid import UUID
@@ -21,7 +20,7 @@ from uuid import UUID
 import msgspec
 from sqlalchemy import text
 
-from providers import Passage, embedding_space
+from providers import MARKER, Passage, embedding_space, quote_holds
 from server.events import Citation
 
 from .bm25 import keyword_ctes
@@ -208,22 +207,48 @@ async def recall(
     messages recalled by meaning (any session, months old) that are not in
     ``exclude_messages`` (those already in the prompt).
 
-    One hybrid search over both kinds of chunk, so the query is embedded once.
+    Documents and messages are searched apart: in one list, a long conversation repeating
+    the query's words would push every document out of the top. The query is embedded once.
     """
-    hits = await search(
+    once = _EmbeddedOnce(embedder) if embedder is not None else None
+    found = await search(
         db,
         user_id=user_id,
         project_id=project_id,
         query=query,
-        k=documents + messages + len(exclude_messages),
-        embedder=embedder,
-        source_types=("document", "message"),
+        k=documents,
+        embedder=once,
+        source_types=("document",),
     )
-    found = [h for h in hits if h.source_type == "document"][:documents]
-    recalled = [
-        h for h in hits if h.source_type == "message" and h.message_id not in exclude_messages
-    ]
-    return [*found, *recalled[:messages]]
+    said = await search(
+        db,
+        user_id=user_id,
+        project_id=project_id,
+        query=query,
+        k=messages + len(exclude_messages),
+        embedder=once,
+        source_types=("message",),
+    )
+    recalled = [h for h in said if h.message_id not in exclude_messages]
+    return [*found[:documents], *recalled[:messages]]
+
+
+class _EmbeddedOnce:
+    """An embedder that embeds each text once, for searches of the same query."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.provider, self.model = embedder.provider, embedder.model
+        self.dimensions = embedder.dimensions
+        self._embedder = embedder
+        self._vectors: dict[str, list[float]] = {}
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """One vector per text, computed once per text."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        if missing:
+            vectors = await self._embedder.embed(missing)
+            self._vectors.update(zip(missing, vectors, strict=True))
+        return [self._vectors[t] for t in texts]
 
 
 def source_label(hit: Hit) -> str:
@@ -250,6 +275,7 @@ def passages(hits: Sequence[Hit]) -> list[Passage]:
             source=source_label(hit),
             document_id=str(hit.document_id) if hit.document_id else None,
             chunk_id=str(hit.chunk_id),
+            message_id=str(hit.message_id) if hit.message_id else None,
             page=hit.page,
             score=hit.score,
         )
@@ -257,35 +283,27 @@ def passages(hits: Sequence[Hit]) -> list[Passage]:
     ]
 
 
-_MARKER = re.compile(r"\[(S\d+)\]")
-_QUOTED = re.compile(r"[\"“]([^\"“”]{3,})[\"”]")
-
-
-def _normalise(value: str) -> str:
-    return " ".join(value.split())
-
-
 def cite(reply: str, sources: Sequence[Passage]) -> list[Citation]:
     """The passages a reply cites as ``[S<n>]``, once each, in order of first use.
 
-    A marker naming no passage is dropped, and so is one preceded (on its line, since the
-    previous marker) by a quotation whose words are not in the cited passage: the reply quoted
-    something its source does not say. Whitespace is normalised on both sides; anything else
-    must match exactly. This is the one citation check: the reply engine stores what it keeps.
+    A marker naming no passage is dropped, and so is one vouching for a quotation (the last
+    one of its sentence, since the previous marker on its line) whose words are not in the
+    cited passage: the reply quoted something its source does not say. Whitespace is
+    normalised on both sides; anything else must match exactly. This is the one citation
+    check: the reply engine stores what it keeps, and ``providers.CitationKeeper`` applies the
+    same rule to replies as they stream, so what it lets through is all kept here.
     """
     by_ref = {p.ref: p for p in sources}
     found: list[Citation] = []
     seen: set[str] = set()
     for line in reply.splitlines():
         start = 0
-        for marker in _MARKER.finditer(line):
+        for marker in MARKER.finditer(line):
             ref = marker.group(1)
-            quoted = _QUOTED.findall(line[start : marker.start()])
+            segment = line[start : marker.start()]
             start = marker.end()
             passage = by_ref.get(ref)
-            if passage is None or ref in seen:
-                continue
-            if quoted and _normalise(quoted[-1]) not in _normalise(passage.text):
+            if passage is None or ref in seen or not quote_holds(segment, passage):
                 continue
             seen.add(ref)
             found.append(
@@ -295,6 +313,7 @@ def cite(reply: str, sources: Sequence[Passage]) -> list[Citation]:
                     document_id=UUID(passage.document_id) if passage.document_id else None,
                     chunk_id=UUID(passage.chunk_id) if passage.chunk_id else None,
                     page=passage.page,
+                    message_id=UUID(passage.message_id) if passage.message_id else None,
                 )
             )
     return found

@@ -44,6 +44,8 @@ class Citation(msgspec.Struct):
     document_id: UUID | None = None
     chunk_id: UUID | None = None
     page: int | None = None
+    message_id: UUID | None = None
+    """For a passage of the conversation (an earlier answer): the message it came from."""
 
 
 class Usage(msgspec.Struct):

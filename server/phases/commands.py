@@ -9,18 +9,18 @@ participants (``phase:updated``, then ``phase:stale``) from here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from server.db.models import ChatSession, Project
 from server.errors import DomainError, not_found
 
-from .context import Reader, reconstruct, with_feedback
+from .context import Reader, cited_as_now, reconstruct, with_feedback
 from .drafting import announce, run_draft, store_draft, view
 from .services import PhaseService
 from .status import PhaseEvent, PhaseStatus, status_of
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
     from uuid import UUID
 
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,16 +35,33 @@ if TYPE_CHECKING:
     from .templates import PhaseTemplate, Workflow, WorkflowCatalog
 
 
+class Models(Protocol):
+    """Where the AI models are: the router and the profile a project goes through
+    (``server.ai.ConfigStore`` is one)."""
+
+    @property
+    def router(self) -> Router:
+        """The provider router in force."""
+        ...
+
+    def profile_for(self, project: Any) -> str | None:
+        """The profile name ``project``'s replies go through (None: the active one)."""
+        ...
+
+
 class Engine:
-    """What the phase workflow needs from the app: templates, the embedder, the publisher."""
+    """What the phase workflow needs from the app: templates, the embedder, the publisher,
+    and the models that read turns with structured output (None: the offline rules only)."""
 
     def __init__(
         self,
         workflows: WorkflowCatalog,
         embedder: Callable[[], Embedder],
         publisher: Publisher,
+        models: Models | None = None,
     ) -> None:
         self.workflows, self.embedder, self.publisher = workflows, embedder, publisher
+        self.models = models
 
 
 TITLE_MAX = 200
@@ -226,12 +243,22 @@ class PhaseCommands:
         note = None
         if feedback:
             current = await self.phases.version(row, row.current_version)
-            context = with_feedback(context, current.content if current else "", feedback)
+            text = ""
+            if current is not None:
+                text = cited_as_now(current.content, current.sources, context.context.passages)
+            context = with_feedback(context, text, feedback)
             note = f"revised as asked: {feedback}"[:1000]
         return DraftOrder(number, context, note)
 
-    async def store(self, order: DraftOrder, text: str, completion: Completion | None) -> PhaseView:
-        """Store the text drafted for ``order`` as a new version awaiting approval."""
+    async def store(
+        self,
+        order: DraftOrder,
+        text: str,
+        completion: Completion | None,
+        refs: Mapping[str, str] | None = None,
+    ) -> PhaseView:
+        """Store the text drafted for ``order`` as a new version awaiting approval; ``refs``
+        maps the prompt's passage refs to the ones the text uses after renumbering."""
         result = await store_draft(
             self.phases,
             self.project_id,
@@ -240,20 +267,21 @@ class PhaseCommands:
             completion=completion,
             reconstructed=order.context,
             note=order.note,
+            refs=refs,
         )
         return await self._written(result)
 
     async def draft_now(self, number: int, router: Router, profile: str | None) -> PhaseView:
         """Draft phase ``number`` through ``router`` at once (not streamed) and store it."""
         order = await self.regenerate(number)
-        text, completion = await run_draft(
+        text, completion, refs = await run_draft(
             router,
             order.context,
             profile=profile,
             project_id=self.project_id,
             user_id=self.actor_id,
         )
-        return await self.store(order, text, completion)
+        return await self.store(order, text, completion, refs)
 
     async def stale_in_order(self) -> list[int]:
         """The project's stale phases, each after the ones it depends on."""

@@ -9,6 +9,7 @@ rest, best first.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -29,9 +30,10 @@ from server.documents.retrieval import recall, source_label
 from .schemas import PromptMessage, ReconstructedContext, Source
 from .summary import summarise
 from .templates import phase_template_version, template_version
+from .writing import draft_output
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -67,11 +69,15 @@ FRAMING = (
     "section {number}, '{title}'."
 )
 RULES = (
-    "Write the section in Markdown, starting with the heading '## {title}'. Use only facts from "
-    "the user's answers, the earlier sections and the passages given; never invent figures, "
-    "names or evidence. Cite a passage you rely on with its reference in square brackets, e.g. "
-    "[S1]. Where information is missing, say briefly what is missing instead of guessing. Write "
-    "for the reader of the finished document, not to the user."
+    "Answer with the section's parts: each a heading (empty for the opening paragraphs; never "
+    "the section title '{title}' itself), its text as plain prose paragraphs, and the ids of "
+    "the passages it cites. Use only facts from the user's answers, the earlier sections and "
+    "the passages given; never invent figures, names or evidence. Cite a passage you rely on "
+    "with its reference in square brackets right after the words it supports, e.g. [S1], and "
+    "quote a passage only word for word. Where information is missing, say briefly what is "
+    "missing instead of guessing. Write for the reader of the finished document, not to the "
+    "user: no questions to them, no notes about this conversation, no Markdown headings or "
+    "block quotes inside a text."
 )
 
 
@@ -159,6 +165,7 @@ async def _passages(
                 source=label,
                 document_id=str(hit.document_id) if hit.document_id else None,
                 chunk_id=str(hit.chunk_id),
+                message_id=str(hit.message_id) if hit.message_id else None,
                 page=hit.page,
                 score=hit.score,
             )
@@ -288,10 +295,30 @@ def drafting_prompts(
     return versions
 
 
+_CITED = re.compile(r" ?\[(S\d+)\]")
+
+
+def cited_as_now(
+    current: str, sources: Sequence[Mapping[str, Any]], passages: Sequence[Passage]
+) -> str:
+    """``current`` (a stored version) with its ``[S#]`` renumbered to the passages of a new
+    prompt: the same chunk keeps its citation under its new ref; a marker whose chunk is not
+    among the passages now is dropped, so a revision never cites the wrong passage."""
+    now = {p.chunk_id: p.ref for p in passages if p.chunk_id}
+    then = {str(s["ref"]): str(s.get("chunk_id")) for s in sources if s.get("ref")}
+
+    def swap(marker: re.Match[str]) -> str:
+        ref = now.get(then.get(marker.group(1), ""))
+        return f" [{ref}]" if ref else ""
+
+    return _CITED.sub(swap, current)
+
+
 def with_feedback(
     reconstructed: ReconstructedContext, current: str, feedback: str
 ) -> ReconstructedContext:
-    """The same context, asking for a revision of ``current`` that does what ``feedback`` says."""
+    """The same context, asking for a revision of ``current`` (its citations already in the
+    new prompt's refs, see :func:`cited_as_now`) that does what ``feedback`` says."""
     revision = (
         f"## The current draft\n\n{current}\n\n## Changes I ask for\n\n{feedback}\n\n"
         "Revise the draft accordingly; keep what I did not ask to change."
@@ -307,8 +334,15 @@ def with_feedback(
 
 
 def chat_request(reconstructed: ReconstructedContext) -> ChatRequest:
-    """The provider request for a reconstructed context (profile settings are the router's)."""
+    """The provider request for a reconstructed context (profile settings are the router's).
+
+    A model answers it with structured output (the draft's parts and the passages each cites,
+    rendered by :func:`server.phases.writing.render_draft`); the offline provider composes the
+    draft from the context.
+    """
+    title = reconstructed.context.phase_title or f"Section {reconstructed.phase_number}"
     return ChatRequest(
         messages=tuple(Message(role=m.role, content=m.content) for m in reconstructed.messages),
         context=reconstructed.context,
+        output=draft_output(title),
     )

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from providers import Completion, TextDelta
+from providers import CitationKeeper, Completion, TextDelta
 from server.events import PhaseData, PhaseStale, PhaseUpdated, StaleData, emit, project_channel
 from server.metering import usage_scope
 
@@ -14,6 +14,7 @@ from .context import chat_request
 from .schemas import phase_out, written_with_older_template
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from uuid import UUID
 
     from providers import Router
@@ -43,8 +44,19 @@ async def store_draft(
     completion: Completion | None,
     reconstructed: ReconstructedContext,
     note: str | None = None,
+    refs: Mapping[str, str] | None = None,
 ) -> WriteResult:
-    """Store an assistant draft as a new version awaiting approval."""
+    """Store an assistant draft as a new version awaiting approval.
+
+    ``refs`` (old → new) renumbers the sources' passage refs the way the text's markers were
+    renumbered while it streamed, so the version's ``[S#]`` name its sources.
+    """
+    sources = reconstructed.sources
+    if refs:
+        sources = [
+            msgspec.structs.replace(s, ref=refs.get(s.ref, s.ref)) if s.ref else s for s in sources
+        ]
+        sources.sort(key=lambda s: (s.ref is not None, int(s.ref[1:]) if s.ref else 0))
     return await phases.write_version(
         project_id,
         number,
@@ -52,7 +64,7 @@ async def store_draft(
         author_kind="assistant",
         provider=completion.provider if completion else None,
         model=completion.model if completion else None,
-        sources=msgspec.to_builtins(reconstructed.sources),
+        sources=msgspec.to_builtins(sources),
         prompts=msgspec.to_builtins(reconstructed.prompts),
         note=note,
     )
@@ -65,18 +77,21 @@ async def run_draft(
     profile: str | None,
     project_id: UUID,
     user_id: UUID,
-) -> tuple[str, Completion | None]:
+) -> tuple[str, Completion | None, dict[str, str]]:
     """Draft from ``reconstructed`` through ``router`` at once (not streamed to anyone); the
-    text and the completion that ended it."""
+    text, the completion that ended it and how its passage refs were renumbered (see
+    :func:`store_draft`)."""
     parts: list[str] = []
     completion: Completion | None = None
+    keeper = CitationKeeper(list(reconstructed.context.passages))
+    request = msgspec.structs.replace(chat_request(reconstructed), citations=keeper)
     with usage_scope(purpose="draft", user_id=user_id, project_id=project_id):
-        async for event in router.stream(chat_request(reconstructed), profile):
+        async for event in router.stream(request, profile):
             if isinstance(event, TextDelta):
                 parts.append(event.text)
             else:
                 completion = event
-    return "".join(parts), completion
+    return "".join(parts), completion, keeper.relabelled
 
 
 async def announce(

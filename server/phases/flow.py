@@ -12,14 +12,24 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import msgspec
 from sqlalchemy import select
 
-from providers import ChatRequest, Message, ReplyContext, change_report
+from providers import (
+    ChatRequest,
+    CitationKeeper,
+    Message,
+    ProvidersUnavailable,
+    ReplyContext,
+    change_report,
+)
 from server.chat import ReplyPlan
 from server.db.models import ChatMessage, ChatSession
+from server.metering import usage_scope
 
 from .commands import PhaseCommands
 from .context import chat_request
+from .reading import READING, reading_request, turn_kind
 from .schemas import next_question
 from .status import PhaseStatus, status_of
 from .understanding import classify, is_free_question
@@ -35,6 +45,7 @@ if TYPE_CHECKING:
 
     from .commands import Engine
     from .templates import PhaseTemplate
+    from .understanding import TurnKind
 
 APPROVAL_QUESTION = (
     "Does this draft work for you? Say **approve** (or `/approve`) to accept it and move on, "
@@ -108,6 +119,10 @@ class PhaseFlow:
         draft_waiting = row.current_version is not None
         pending = None if draft_waiting else next_question(row, spec)
         kind = classify(text, question_pending=pending is not None, draft_waiting=draft_waiting)
+        read = await self.read(row, spec, text, pending, draft_waiting=draft_waiting)
+        if read is not None:
+            kind, index = read
+            pending = index if index is not None else pending
         if kind == "was_answer":
             return await self.file_previous_as_answer(row, spec)
         if kind == "approve":
@@ -120,6 +135,51 @@ class PhaseFlow:
         if pending is None or spec is None:
             return await self.draft(row)
         return await self.record_answer(row, spec, pending, text, self.turn.message_id)
+
+    async def read(
+        self,
+        row: Phase,
+        spec: PhaseTemplate | None,
+        text: str,
+        pending: int | None,
+        *,
+        draft_waiting: bool,
+    ) -> tuple[TurnKind, int | None] | None:
+        """The turn as the project's AI model reads it (structured output), or None when the
+        profile has no model or none answered: then the offline rules decide."""
+        models = self.engine.models
+        project = self.commands.project
+        if models is None or project is None:
+            return None
+        profile = models.profile_for(project)
+        router = models.router
+        if not router.has_model(profile):
+            return None
+        workflow = self.commands.workflow
+        answered = {int(a["index"]) for a in row.answers}
+        request = reading_request(
+            text,
+            document=workflow.title.lower() if workflow else "document",
+            number=row.number,
+            title=row.title,
+            spec=spec,
+            answered=answered,
+            pending=pending,
+            draft_waiting=draft_waiting,
+        )
+        try:
+            with usage_scope(purpose="understand"):
+                answer = await router.structured(request, READING, profile)
+        except ProvidersUnavailable:
+            return None
+        count = len(spec.questions) if spec is not None else 0
+        return turn_kind(
+            answer.value,
+            pending=pending,
+            draft_waiting=draft_waiting,
+            count=count,
+            answered=answered,
+        )
 
     async def record_answer(
         self, row: Phase, spec: PhaseTemplate, index: int, text: str, message_id: UUID
@@ -165,7 +225,8 @@ class PhaseFlow:
         name = self.commands.project.name if self.commands.project else ""
         return (
             f"One more thing before we go on: this {kind} is titled “{name}”. If it should "
-            "carry another title (your company's name, say), type /title and the name."
+            "carry another title (the name of your company or project, say), type /title and "
+            "the name."
         )
 
     def progress(self, row: Phase, spec: PhaseTemplate | None) -> str | None:
@@ -248,13 +309,16 @@ class PhaseFlow:
         )
         gaps = list(order.context.context.gaps)
 
+        passages = list(order.context.context.passages)
+        keeper = CitationKeeper(passages)
+
         async def on_complete(
             db: AsyncSession, text: str, completion: Completion | None, stopped: bool
         ) -> None:
             # A stopped or empty reply stays in the conversation but is not a version.
             if stopped or not text.strip():
                 return
-            await commands.on(db).store(order, text, completion)
+            await commands.on(db).store(order, text, completion, keeper.relabelled)
 
         def closing(completion: Completion | None) -> str:
             lines = []
@@ -276,10 +340,10 @@ class PhaseFlow:
             return "\n\n".join(lines)
 
         return ReplyPlan(
-            request=chat_request(order.context),
+            request=msgspec.structs.replace(chat_request(order.context), citations=keeper),
             purpose="draft",
             phase_number=row.number,
-            passages=list(order.context.context.passages),
+            passages=passages,
             on_complete=on_complete,
             closing=closing,
             prompts=list(order.context.prompts),

@@ -70,7 +70,7 @@ async def regenerate_stale(ctx: JobContext) -> None:
     """Draft the stale phases of project ``ctx.target_id`` as the user who asked."""
     user_id = UUID(str(ctx.payload["user_id"]))
     store = await asyncio.to_thread(ConfigStore, ctx.settings.app.config_path, meter=ctx.meter)
-    engine = Engine(WorkflowCatalog(store), store.embedder, _Relay(ctx))
+    engine = Engine(WorkflowCatalog(store), store.embedder, _Relay(ctx), store)
     try:
         with usage_scope(purpose="draft", user_id=user_id, project_id=ctx.target_id):
             while True:

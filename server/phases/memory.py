@@ -35,7 +35,15 @@ def recalled_answers(rows: dict[int, Phase], question: str, first_ref: int) -> l
             index = int(answer["index"])
             source = f"your answer in phase {number} ({row.title}), question {index + 1}, {when}"
             topic = str(answer["question"])
-            passage = Passage(ref="", text=text, source=source, score=1.0, topic=topic)
+            message = answer.get("message_id")
+            passage = Passage(
+                ref="",
+                text=text,
+                source=source,
+                score=1.0,
+                topic=topic,
+                message_id=str(message) if message else None,
+            )
             scored.append((shared, -number, -index, passage))
     scored.sort(key=lambda item: item[:3], reverse=True)
     return [

@@ -73,7 +73,7 @@ class PhasePlanner:
             plan = with_memory(recalled, flow.rows, turn.content)
             if flow.reminder and plan.closing is None:
                 plan.closing = flow.reminder
-        return await self._noticed(db, turn, plan)
+        return (await self._noticed(db, turn, plan)).keep_citations()
 
     @staticmethod
     async def _noticed(db: AsyncSession, turn: Turn, plan: ReplyPlan) -> ReplyPlan:

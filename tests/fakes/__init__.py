@@ -2,6 +2,24 @@
 
 from __future__ import annotations
 
-from .provider_server import ErrorReply, FakeProviders, RecordedRequest, Replay, Reply, Script
+from .provider_server import (
+    ErrorReply,
+    FakeProviders,
+    JsonReply,
+    RecordedRequest,
+    Replay,
+    Reply,
+    Script,
+    StructuredCall,
+)
 
-__all__ = ["ErrorReply", "FakeProviders", "RecordedRequest", "Replay", "Reply", "Script"]
+__all__ = [
+    "ErrorReply",
+    "FakeProviders",
+    "JsonReply",
+    "RecordedRequest",
+    "Replay",
+    "Reply",
+    "Script",
+    "StructuredCall",
+]

@@ -100,6 +100,27 @@ def openai_completion(model: str, text: str, prompt: int, completion: int, finis
     }
 
 
+def anthropic_tool_use(
+    model: str, name: str, value: Any, prompt: int, completion: int
+) -> dict[str, Any]:
+    """A non-streamed message whose answer is one ``tool_use`` block."""
+    return {
+        "id": "msg_fake",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [{"type": "tool_use", "id": "toolu_fake", "name": name, "input": value}],
+        "stop_reason": "tool_use",
+        "stop_sequence": None,
+        "usage": {"input_tokens": prompt, "output_tokens": completion},
+    }
+
+
+def gemini_response(model: str, text: str, prompt: int, completion: int) -> dict[str, Any]:
+    """A non-streamed ``GenerateContentResponse``."""
+    return gemini_chunk(model, text, prompt, completion, "STOP")
+
+
 def anthropic_start(model: str, prompt: int) -> list[bytes]:
     """Events before the first text delta."""
     message = {

@@ -11,6 +11,14 @@ queue what the next calls get, and read back what they sent::
     fake.openai.requests[-1].json["messages"]
 
 With nothing queued, a chat call streams ``script.default_text``.
+
+Structured-output calls (OpenAI ``response_format``, an Anthropic forced tool call, Gemini's
+JSON response schema) are answered from their own queue, in each API's shape::
+
+    fake.anthropic.queue_json({"kind": "answer", "question": 2})
+    fake.openai.queue_json(raw="{not json")          # an answer that does not validate
+    fake.gemini.answer_json = lambda call: {...}     # chosen from the call (name, schema, prompt)
+    fake.openai.answer_chat = lambda request: "..."  # a chat reply written from the request
 """
 
 from __future__ import annotations
@@ -24,12 +32,15 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 import uvicorn
 
 from . import _wire
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 _WORD_RE = re.compile(r"\s*\S+\s*")
 
@@ -75,6 +86,26 @@ class Replay:
     content_type: str = "text/event-stream"
 
 
+@dataclass
+class JsonReply:
+    """A structured answer: ``value`` as JSON, or ``raw`` text verbatim."""
+
+    value: Any = None
+    raw: str | None = None
+
+
+@dataclass
+class StructuredCall:
+    """A structured-output request as the fake saw it, for ``Script.answer_json``."""
+
+    name: str
+    """The schema's name (OpenAI), tool name (Anthropic) or schema title (Gemini)."""
+    schema: dict[str, Any]
+    prompt: str
+    """Every message of the request, system included, joined."""
+    request: RecordedRequest
+
+
 Plan = Reply | ErrorReply | Replay
 
 
@@ -102,6 +133,11 @@ class Script:
         self.requests: list[RecordedRequest] = []
         self._chat: deque[Plan] = deque()
         self._embed: deque[ErrorReply] = deque()
+        self._json: deque[JsonReply | ErrorReply] = deque()
+        self.answer_json: Callable[[StructuredCall], Any] | None = None
+        """Answers structured calls when nothing is queued for them."""
+        self.answer_chat: Callable[[RecordedRequest], str] | None = None
+        """Writes the text of chat calls when nothing is queued (else ``default_text``)."""
         self._lock = threading.Lock()
         self.done = threading.Condition(self._lock)
 
@@ -123,15 +159,39 @@ class Script:
         """Queue the verbatim bytes of a file as the next response body."""
         return self.queue(Replay(Path(path).read_bytes(), status))
 
+    def queue_json(self, value: Any = None, *, raw: str | None = None) -> Script:
+        """Queue the next structured answer: ``value`` as JSON, or ``raw`` text as is."""
+        with self._lock:
+            self._json.append(JsonReply(value, raw))
+        return self
+
+    def queue_json_error(self, status: int, **options: Any) -> Script:
+        """Queue an HTTP error for the next structured call."""
+        with self._lock:
+            self._json.append(ErrorReply(status, **options))
+        return self
+
+    def next_json(self, call: StructuredCall) -> JsonReply | ErrorReply:
+        with self._lock:
+            if self._json:
+                return self._json.popleft()
+        if self.answer_json is None:
+            return ErrorReply(500, f"no structured answer queued for {call.name}")
+        return JsonReply(self.answer_json(call))
+
     def queue_embed_error(self, status: int, **options: Any) -> Script:
         """Queue an HTTP error for the next embedding call."""
         with self._lock:
             self._embed.append(ErrorReply(status, **options))
         return self
 
-    def next_chat(self) -> Plan:
+    def next_chat(self, request: RecordedRequest) -> Plan:
         with self._lock:
-            return self._chat.popleft() if self._chat else Reply(self.default_text)
+            if self._chat:
+                return self._chat.popleft()
+        if self.answer_chat is not None:
+            return Reply(self.answer_chat(request))
+        return Reply(self.default_text)
 
     def next_embed(self) -> ErrorReply | None:
         with self._lock:
@@ -320,7 +380,11 @@ class FakeProviders:
         send: Any,
         watcher: asyncio.Future[None],
     ) -> None:
-        plan = script.next_chat()
+        call = _structured_call(script.wire, request)
+        if call is not None:
+            await _answer_json(script, call, model, send)
+            return
+        plan = script.next_chat(request)
         if isinstance(plan, ErrorReply):
             headers = dict(plan.headers)
             if plan.retry_after is not None:
@@ -408,6 +472,53 @@ class _Fault:
 def _chunks(text: str, size: int) -> list[str]:
     words = _WORD_RE.findall(text) or ([text] if text else [])
     return ["".join(words[i : i + size]) for i in range(0, len(words), max(1, size))]
+
+
+def _structured_call(wire: str, request: RecordedRequest) -> StructuredCall | None:
+    payload = request.json or {}
+    texts: list[str] = []
+    if isinstance(payload.get("system"), str):
+        texts.append(payload["system"])
+    for message in payload.get("messages", []):
+        content = message.get("content")
+        texts.append(content if isinstance(content, str) else json.dumps(content))
+    instruction = payload.get("systemInstruction") or payload.get("system_instruction") or {}
+    for content in [instruction, *payload.get("contents", [])]:
+        if isinstance(content, dict):
+            texts.extend(p.get("text", "") for p in content.get("parts", []))
+    prompt = "\n\n".join(texts)
+    if wire == "openai" and (response_format := payload.get("response_format")):
+        spec = response_format["json_schema"]
+        return StructuredCall(spec["name"], spec["schema"], prompt, request)
+    if wire == "anthropic" and (choice := payload.get("tool_choice")):
+        tool = next(t for t in payload["tools"] if t["name"] == choice["name"])
+        return StructuredCall(tool["name"], tool["input_schema"], prompt, request)
+    config = payload.get("generationConfig") or {}
+    if wire == "gemini" and config.get("responseMimeType") == "application/json":
+        schema = config.get("responseJsonSchema") or config.get("responseSchema") or {}
+        return StructuredCall(str(schema.get("title", "")), schema, prompt, request)
+    return None
+
+
+async def _answer_json(script: Script, call: StructuredCall, model: str, send: Any) -> None:
+    reply = script.next_json(call)
+    if isinstance(reply, ErrorReply):
+        headers = {"retry-after": f"{reply.retry_after:g}"} if reply.retry_after else {}
+        body = reply.body or _wire.error_body(script.wire, reply.status, reply.message)
+        await _send(send, reply.status, body, headers)
+        return
+    text = reply.raw if reply.raw is not None else json.dumps(reply.value)
+    prompt, completion = len(call.prompt.split()), len(text.split())
+    model = model or (call.request.json or {}).get("model", "fake-model")
+    if script.wire == "anthropic":
+        value = reply.value if reply.raw is None else {"raw": reply.raw}
+        await _send(
+            send, 200, _wire.anthropic_tool_use(model, call.name, value, prompt, completion)
+        )
+    elif script.wire == "gemini":
+        await _send(send, 200, _wire.gemini_response(model, text, prompt, completion))
+    else:
+        await _send(send, 200, _wire.openai_completion(model, text, prompt, completion, "stop"))
 
 
 def _prompt_words(payload: dict[str, Any]) -> int:
@@ -517,4 +628,13 @@ async def _send(send: Any, status: int, body: Any, headers: dict[str, str] | Non
     await send({"type": "http.response.body", "body": json.dumps(body).encode()})
 
 
-__all__ = ["ErrorReply", "FakeProviders", "RecordedRequest", "Replay", "Reply", "Script"]
+__all__ = [
+    "ErrorReply",
+    "FakeProviders",
+    "JsonReply",
+    "RecordedRequest",
+    "Replay",
+    "Reply",
+    "Script",
+    "StructuredCall",
+]

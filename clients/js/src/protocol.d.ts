@@ -17,6 +17,7 @@ export interface Citation {
   document_id?: string | null;
   chunk_id?: string | null;
   page?: number | null;
+  message_id?: string | null;
 }
 
 /** A piece of the reply `message_id` (stored later under that id). */
@@ -112,7 +113,7 @@ export interface Hop {
   model: string;
   ok: boolean;
   error?: string | null;
-  error_kind?: "auth" | "bad_request" | "connection" | "malformed" | "not_configured" | "overloaded" | "rate_limited" | "server" | "timeout" | null;
+  error_kind?: "auth" | "bad_request" | "connection" | "invalid_output" | "malformed" | "not_configured" | "overloaded" | "rate_limited" | "server" | "timeout" | null;
   prompt_tokens?: number;
   completion_tokens?: number;
   cost_usd?: number;
