@@ -1,6 +1,6 @@
-"""A worker (``dramatiq tasks``) killed with SIGKILL in the middle of an ingest: its job's lease
-runs out, the sweep sends the job again, and another worker indexes the document within a
-minute. Real Redis, real worker processes, a real file from the shared corpora, and an
+"""A worker process of ``dramatiq tasks`` killed with SIGKILL in the middle of an ingest: its
+job's lease runs out, the sweep sends the job again, and another worker indexes the document
+within a minute. Real Redis, real worker processes, a real file from the shared corpora, and an
 embedding provider (the fake OpenAI server) slow enough to be caught mid-way."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import os
 import signal
 import time
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import redis
@@ -20,12 +21,12 @@ from sqlalchemy import select
 from server.app import create_app
 from server.db.models import Job
 from tests.conftest import REDIS_URL
+from tests.fakes.fixtures import fake_providers
 from tests.integration.documents.conftest import corpus, upload
 from tests.integration.queue.conftest import queue_settings
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
-    from pathlib import Path
     from uuid import UUID
 
     import pytest
@@ -37,8 +38,16 @@ if TYPE_CHECKING:
     from tests.integration.conftest import Account
     from tests.integration.queue.conftest import Workers
 
+__all__ = ["fake_providers"]
+
 RETRIED_WITHIN_S = 60
 HANG_S = 600.0
+
+
+def _children(pid: int) -> list[int]:
+    """The processes ``pid`` started (Linux ``/proc``)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    return [int(child) for child in children.split()]
 
 
 async def _document(
@@ -101,8 +110,10 @@ async def test_worker_killed_mid_ingest_is_retried_within_a_minute(
             await asyncio.sleep(0.1)
         assert (await _document(client, owner, document_id))["status"] == "processing"
 
-        os.kill(doomed.pid, signal.SIGKILL)
-        doomed.wait()
+        # Dramatiq's main process only supervises: the job runs in its worker process.
+        (worker_process,) = _children(doomed.pid)
+        os.kill(worker_process, signal.SIGKILL)
+        doomed.wait(timeout=60)  # it sees its worker die and stops
         killed_at = time.monotonic()
         fake_providers.openai.embed_delay = 0.0
         group.start(dramatiq=True, **env)
