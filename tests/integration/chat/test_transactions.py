@@ -1,15 +1,21 @@
 """What one turn costs the database, counted with SQLAlchemy's engine events on the served app:
 at most two transactions (store the message with its turn and plan; store the reply with its
-memory), none of them rollback-only."""
+memory), none of them rollback-only; and a pool whose connections are all busy queues work,
+then refuses it as ``rate_limited``, never ``internal``."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import TYPE_CHECKING, Any
 
+import pytest
 from sqlalchemy import event
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from server.app import services_of
+from server.db import POOL_TIMEOUT_S, sqlalchemy_config
+from server.errors import POOL_BUSY_RETRY_S, domain_error_of
 
 from .conftest import open_client
 
@@ -83,3 +89,24 @@ async def test_a_turn_costs_at_most_two_transactions_and_no_rollback(
     assert len(begins) <= 2, counted.events
     assert len(counted.of_the_turn("commit")) == len(begins), counted.events
     assert counted.of_the_turn("rollback") == [], counted.events
+
+
+async def test_a_pool_busy_past_its_timeout_is_rate_limited_not_internal(clean_db: str) -> None:
+    """Every connection of a (one-connection) pool held: the next checkout waits out the pool's
+    timeout and becomes ``rate_limited`` with a retry delay, which the socket and the HTTP
+    handler send as such."""
+    config = sqlalchemy_config(clean_db, pool_size=1)
+    engine = create_async_engine(clean_db, pool_size=1, max_overflow=0, pool_timeout=0.5)
+    try:
+        async with engine.connect():
+            with pytest.raises(PoolTimeout) as waited:
+                async with engine.connect():
+                    pass
+    finally:
+        await engine.dispose()
+    refused = domain_error_of(waited.value)
+    assert refused is not None
+    assert (refused.code, refused.retry_after) == ("rate_limited", POOL_BUSY_RETRY_S)
+    engine_config = config.engine_config
+    assert engine_config.pool_pre_ping is False
+    assert engine_config.pool_timeout == POOL_TIMEOUT_S
