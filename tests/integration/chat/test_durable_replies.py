@@ -1,7 +1,8 @@
 """A server killed with SIGKILL in the middle of a reply loses nothing: the other instance (on
 one PostgreSQL and Redis), or the same server started again (no Redis), takes the turn over once
 its lease has run out, stores it ``interrupted`` with the text streamed so far, tells the
-session, and answers the turns that were waiting behind it. Real processes, a real kill."""
+session, and answers the turns that were waiting behind it; a turn that had not started is
+answered in full. Real processes, a real kill."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -18,7 +20,7 @@ import pytest
 import redis
 from sqlalchemy import func, select
 
-from server.db.models import ChatMessage, ChatTurn
+from server.db.models import ChatMessage, ChatSession, ChatTurn
 
 from .conftest import free_port, open_client
 
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
     from tests.fakes import FakeProviders
     from tests.integration.conftest import Account
 
-    from .conftest import Client
+    from .conftest import Client, Served
 
 REDIS_DB_URL = os.environ.get("TEST_CHAT_REDIS_URL", "redis://127.0.0.1:6379/14")
 LEASE_S = "4"
@@ -263,4 +265,56 @@ async def test_a_restarted_server_takes_over_the_reply_it_was_killed_in(
 
     replies = await _stored_replies(db, session["id"])
     assert [r.status for r in replies] == ["interrupted", "complete"]
+    assert await db.scalar(select(func.count()).select_from(ChatTurn)) == 0
+
+
+async def test_a_turn_whose_instance_died_before_answering_is_answered_in_full(
+    serve: Callable[..., Served],
+    make_account: Callable[..., Awaitable[Account]],
+    make_project: Callable[..., Awaitable[UUID]],
+    db: AsyncSession,
+) -> None:
+    # What an instance killed between claiming a turn and planning it leaves behind: a stored
+    # question and its turn, held by an owner that is gone, lease run out, nothing started.
+    alice = await make_account()
+    project = await make_project({alice.id: "owner"})
+    chat_session = ChatSession(project_id=project, created_by=alice.id, last_seq=1)
+    db.add(chat_session)
+    await db.flush()
+    question = ChatMessage(
+        session_id=chat_session.id,
+        project_id=project,
+        seq=1,
+        role="user",
+        content="What should the plan cover?",
+        client_message_id="q",
+        author_id=alice.id,
+    )
+    db.add(question)
+    await db.flush()
+    turn = ChatTurn(
+        session_id=chat_session.id,
+        project_id=project,
+        user_id=alice.id,
+        message_id=question.id,
+        status="running",
+        started=False,
+        owner="gone:1:00000000",
+        lease_until=datetime.now(UTC) - timedelta(seconds=1),
+        partial="",
+        attempts=1,
+    )
+    db.add(turn)
+    await db.commit()
+
+    served = serve()  # its first sweep runs as it starts
+    async with open_client(served.ws, alice.token) as client:
+        joined = await client.join(project, chat_session.id, after_seq=0)
+        stored = [m for m in joined["data"]["messages"] if m["role"] == "assistant"]
+        reply = stored[0] if stored else await _reply(client, str(turn.id))
+
+    assert reply["id"] == str(turn.id)
+    assert reply["status"] == "complete"
+    assert reply["reply_to"] == str(question.id)
+    assert reply["content"]
     assert await db.scalar(select(func.count()).select_from(ChatTurn)) == 0
