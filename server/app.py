@@ -170,7 +170,7 @@ def build_services(settings: Settings, alchemy: SQLAlchemyAsyncConfig) -> AppSer
         channels=channels,
         publisher=runtime.publisher,
         config_store=config_store,
-        redis=redis,
+        lease_s=settings.chat.reply_lease_s,
     )
     chat = ChatService(
         settings.chat,

@@ -17,6 +17,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 
 from server.observability import REQUEST_ID_HEADER, request_id_of
@@ -166,6 +167,7 @@ def rate_limited(retry_after: int) -> DomainError:
     )
 
 
+POOL_BUSY_RETRY_S = 5
 _NUL = "text may not contain NUL (\\u0000) characters"
 _OUT_OF_RANGE = "a number is out of range (at most 2147483647)"
 _CONCURRENT = "it was changed by another request at the same time; reload and try again"
@@ -183,11 +185,12 @@ def _sqlstate(exc: DBAPIError) -> str:
 def domain_error_of(exc: BaseException) -> DomainError | None:
     """The client's error hidden in an exception from below the domain, or None.
 
-    Input the database refuses by its nature is the client's, not the server's: a data
-    exception (SQLSTATE class 22: NUL in text, a number beyond 32 bits) is ``invalid``; an
-    integrity violation (class 23, e.g. two concurrent writes of the same phase version) and a
-    row changed or deleted under a concurrent update are ``conflict``; a JSON body nested past
-    the decoder's depth is ``bad_request``. The HTTP handler and the chat socket both use it.
+        Input the database refuses by its nature is the client's, not the server's: a data
+        exception (SQLSTATE class 22: NUL in text, a number beyond 32 bits) is ``invalid``; an
+        integrity violation (class 23, e.g. two concurrent writes of the same phase version) and a
+        row changed or deleted under a concurrent update are ``conflict``; a JSON body nested past
+        the decoder's depth is ``bad_request``; no database connection free within the pool's
+    timeout is ``rate_limited``. The HTTP handler and the chat socket both use it.
     """
     if isinstance(exc, DomainError):
         return exc
@@ -207,6 +210,10 @@ def domain_error_of(exc: BaseException) -> DomainError | None:
             return conflict(_CONCURRENT)
     if isinstance(exc, StaleDataError | IntegrityError):
         return conflict(_CONCURRENT)
+    if isinstance(exc, PoolTimeout):
+        # Every database connection stayed busy for the whole pool timeout: an overload the
+        # client can wait out, not a server fault.
+        return rate_limited(POOL_BUSY_RETRY_S)
     return None
 
 

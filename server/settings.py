@@ -110,8 +110,11 @@ class QueueSettings:
     """The task queue: worker threads, and how lost jobs are found again."""
 
     worker_threads: int = 4
-    sweep_interval_s: int = 30
+    sweep_interval_s: int = 10
     """How often queued jobs whose message may be lost and expired running jobs are re-sent."""
+    lease_s: int = 20
+    """How long a running job's lease lasts; its worker renews it every third of that, so a job
+    whose worker died is taken over ``lease_s`` + ``sweep_interval_s`` seconds later."""
     queued_grace_s: int = 60
     """How long a queued job may wait for its message before it is sent again."""
     namespace: str = "ua-queue"
@@ -147,6 +150,10 @@ class ChatSettings:
     """``CHAT_RECENT_MESSAGES``: the recent window sent verbatim (within the budget)."""
     recall_limit: int = 4
     """``CHAT_RECALL``: older messages recalled by meaning into the prompt."""
+    reply_lease_s: int = 10
+    """``CHAT_REPLY_LEASE``: seconds a reply's lease lasts. The instance answering renews it
+    (saving the text so far) every fifth of it; when the instance dies, another takes the turn
+    over within about one and a half leases."""
 
 
 @dataclass(frozen=True)
@@ -266,7 +273,8 @@ def load_settings() -> Settings:
     )
     queue = QueueSettings(
         worker_threads=_int("WORKER_THREADS", 4, minimum=1, maximum=256),
-        sweep_interval_s=_int("QUEUE_SWEEP_INTERVAL", 30, minimum=1),
+        sweep_interval_s=_int("QUEUE_SWEEP_INTERVAL", 10, minimum=1),
+        lease_s=_int("QUEUE_LEASE", 20, minimum=3),
         queued_grace_s=_int("QUEUE_GRACE", 60, minimum=1),
         namespace=_env("QUEUE_NAMESPACE", "ua-queue") or "ua-queue",
     )
@@ -287,6 +295,7 @@ def load_settings() -> Settings:
         context_tokens=_int("CHAT_CONTEXT_TOKENS", ChatSettings.context_tokens, minimum=256),
         recent_messages=_int("CHAT_RECENT_MESSAGES", ChatSettings.recent_messages, minimum=1),
         recall_limit=_int("CHAT_RECALL", ChatSettings.recall_limit, minimum=0),
+        reply_lease_s=_int("CHAT_REPLY_LEASE", ChatSettings.reply_lease_s, minimum=2),
     )
     documents = DocumentSettings(
         max_upload_bytes=_int("MAX_UPLOAD_MB", 50, minimum=1, maximum=100_000) * MIB,

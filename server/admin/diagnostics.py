@@ -1,4 +1,5 @@
-"""What ``GET /api/v1/admin/diagnostics`` gathers: queue, documents, index, sockets, providers.
+"""What ``GET /api/v1/admin/diagnostics`` gathers: queue, chat turns, documents, index, sockets,
+providers.
 
 Job rows are read with SQL against the models (the queue engine is not imported: the rows are
 the truth, whichever process runs them). Everything here may scan tables and the file store,
@@ -12,12 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, text
 
-from server.db.models import Chunk, Document, Job
+from server.db.models import ChatMessage, ChatTurn, Chunk, Document, Job
 from server.documents.consistency import check
 from server.documents.storage import file_store
 
 from .presence import instances
 from .schemas import (
+    ChatTurns,
     Diagnostics,
     Embeddings,
     EmbeddingSpaceCount,
@@ -81,6 +83,27 @@ async def stuck_jobs(db: AsyncSession, now: datetime) -> list[StuckJob]:
         for job in rows
         if job.deadline_at is not None
     ]
+
+
+async def chat_turns(db: AsyncSession, now: datetime, since: datetime) -> ChatTurns:
+    """Turns owed an answer by state, and the replies stored ``interrupted`` since ``since``."""
+    running = ChatTurn.status == "running"
+    row = (
+        await db.execute(
+            select(
+                func.count().filter(ChatTurn.status == "queued").label("waiting"),
+                func.count().filter(running, ChatTurn.lease_until >= now).label("answering"),
+                func.count().filter(running, ChatTurn.lease_until < now).label("expired"),
+                func.min(ChatTurn.created_at).label("oldest"),
+            )
+        )
+    ).one()
+    interrupted = await db.scalar(
+        select(func.count()).where(
+            ChatMessage.status == "interrupted", ChatMessage.created_at >= since
+        )
+    )
+    return ChatTurns(row.waiting, row.answering, row.expired, row.oldest, interrupted or 0)
 
 
 async def documents_by_status(db: AsyncSession) -> dict[str, int]:
@@ -201,6 +224,7 @@ async def gather(
         window_s=window_s,
         queue=await queue_by_kind(db, since),
         stuck_jobs=await stuck_jobs(db, now),
+        chat_turns=await chat_turns(db, now, since),
         documents_by_status=await documents_by_status(db),
         embeddings=await embeddings(db, space),
         orphans=Orphans(consistency.orphan_files, consistency.missing_files),

@@ -47,6 +47,21 @@ class StuckJob(msgspec.Struct):
     last_error: str | None
 
 
+class ChatTurns(msgspec.Struct):
+    """Chat turns owed an answer (``chat_turns``), and the replies interrupted by a dead
+    instance over the window."""
+
+    waiting: int
+    """Queued behind another turn of their session."""
+    answering: int
+    """Being answered under a live lease."""
+    expired: int
+    """Running past their lease: their instance died; a sweep takes them over within half a
+    lease. One listed for long means no instance is sweeping."""
+    oldest_at: datetime | None
+    interrupted_in_window: int
+
+
 class EmbeddingSpaceCount(msgspec.Struct):
     """How many chunks have vectors of one embedding space (``null``: no vector)."""
 
@@ -121,6 +136,7 @@ class Diagnostics(msgspec.Struct):
     """The span error rates and failed jobs are counted over."""
     queue: list[QueueKind]
     stuck_jobs: list[StuckJob]
+    chat_turns: ChatTurns
     documents_by_status: dict[str, int]
     embeddings: Embeddings
     orphans: Orphans

@@ -1,29 +1,34 @@
 """The reply engine: one reply at a time per session, run server-side, fanned out to everyone.
 
-A reply is owned by the server process that received the message, not by any connection: it
-runs in a per-session worker task that answers queued turns in order, streams deltas to the
-session's channel, and stores the assistant message when done, even if every client has left.
-With ``REDIS_URL`` set a Redis lock per session keeps one reply at a time across instances.
-``chat:stop`` travels over the ``chat-control`` channel so it reaches whichever instance runs
-the reply.
+The database is the truth (see :mod:`._turns`): every turn owed an answer is a row, stored with
+the message that asks for it. An instance answers the turns it holds the lease of, one session
+at a time, in order: it streams deltas to the session's channel, renews its lease (saving the
+text so far) every :data:`BEATS_PER_LEASE`-th of a lease, and stores the reply in the
+transaction that deletes the turn and claims the session's next one, even if every client has
+left. Its sweeper takes over the turns whose lease ran out (their instance died): a turn that
+had not started is answered; one that had is stored ``interrupted`` with its partial text and
+the session is told. ``chat:stop`` travels over the ``chat-control`` channel so it reaches
+whichever instance runs the reply.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 import structlog
-from redis.exceptions import LockError, RedisError
+from sqlalchemy import select
 from uuid_utils.compat import uuid7
 
 from providers import ProvidersUnavailable, TextDelta
 from server.ai.prompts import recorded
-from server.db.models import Project
+from server.db.models import ChatMessage, Project
 from server.documents.retrieval import cite
 from server.errors import DomainError
 from server.events import (
@@ -39,38 +44,57 @@ from server.events import (
 )
 from server.metering import usage_scope
 
-from ._memory import embed_messages
+from ._memory import Remembered, remember
 from ._store import add_assistant_message
+from ._turns import claim_lost, claim_next, finish, mark_started, new_owner, renew
 from .schemas import message_out
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable
+    from contextlib import AbstractContextManager
     from uuid import UUID
 
     from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
     from litestar.channels import ChannelsPlugin
-    from redis.asyncio import Redis
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from providers import Completion
     from server.ai import ConfigStore
-    from server.db.models import ChatMessage
+    from server.db.models import ChatTurn
     from server.events import Publisher, ServerFrame
+    from server.metering import UsageScope
 
     from .planner import ReplyPlan, Turn
 
     PlanFn = Callable[[AsyncSession, Turn], Awaitable[ReplyPlan]]
+    Resume = Callable[[ChatTurn, str, int | None], "ReplyJob"]
 
 logger = structlog.get_logger()
 
 CONTROL_CHANNEL = "chat-control"
-LOCK_TIMEOUT_S = 900
+REPLIES = "chat-replies:"
+"""The name of a session's reply task starts with this (diagnostics, tracebacks)."""
+BEATS_PER_LEASE = 5
+"""Lease renewals (each saving the text streamed so far) per lease: a reply that dies loses at
+most a fifth of a lease of text, and two missed renewals still leave it time."""
+WAITING_TTL_S = 3600.0
+"""How long a queued turn's in-process waiter is kept for when another instance answers it."""
+
+
+@dataclass
+class Planned:
+    """A turn's plan and the AI profile it is routed through."""
+
+    plan: ReplyPlan
+    profile: str | None
 
 
 @dataclass
 class ReplyJob:
-    """A turn waiting for its reply; ``plan`` builds the plan (planner or phase command).
+    """A turn to answer; ``plan`` builds its plan (planner or phase command).
 
+    ``planned`` is set when the plan was made in the transaction that stored the turn.
+    ``interrupted`` (the partial text) marks a turn taken over after its instance died mid-reply.
     ``done`` resolves when the reply is stored (with it) or has failed (with ``None``).
     ``on_error`` (a phase command's sender) receives the job's error instead of the whole
     session: a refused command concerns only the one who sent it.
@@ -81,6 +105,9 @@ class ReplyJob:
     plan: PlanFn
     on_error: Callable[[DomainError], Awaitable[None]] | None = None
     reply_id: UUID = field(default_factory=uuid7)
+    planned: Planned | None = None
+    interrupted: str | None = None
+    created: float = field(default_factory=time.monotonic)
     done: asyncio.Future[ChatMessage | None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -94,7 +121,7 @@ class _Worker:
 
 
 class ReplyEngine:
-    """Runs replies for the sessions whose messages this process received."""
+    """Answers the turns whose lease this process holds; takes over those nobody holds."""
 
     def __init__(
         self,
@@ -103,54 +130,118 @@ class ReplyEngine:
         channels: ChannelsPlugin,
         publisher: Publisher,
         config_store: ConfigStore,
-        redis: Redis | None,
+        lease_s: float,
     ) -> None:
         self._alchemy = alchemy
         self._channels = channels
         self._publisher = publisher
         self._config_store = config_store
-        self._redis = redis
+        self.lease_s = lease_s
+        self.owner = new_owner()
+        """This engine's name in the ``owner`` column of the turns it answers."""
+        self.resume: Resume | None = None
+        """Builds the job of a turn read back from the database (set by the chat service)."""
         self._workers: dict[UUID, _Worker] = {}
-        self._background: set[asyncio.Task[Any]] = set()
+        self._waiting: dict[UUID, ReplyJob] = {}
+        self._active: set[UUID] = set()
         self._control: asyncio.Task[None] | None = None
+        self._sweeper: asyncio.Task[None] | None = None
 
     async def publish(self, session_id: UUID, frame: ServerFrame) -> None:
         """Send ``frame`` to every participant of the session, on every instance."""
         await emit(self._publisher, [session_channel(session_id)], frame)
 
     async def start(self) -> None:
-        """Listen for ``chat:stop`` requests from every instance."""
+        """Listen for ``chat:stop`` requests from every instance; sweep for lost turns."""
         subscriber = await self._channels.subscribe([CONTROL_CHANNEL])
         self._control = asyncio.create_task(self._listen(subscriber.iter_events()))
+        self._sweeper = asyncio.create_task(self._sweep_forever(), name="chat-reply-sweep")
 
     async def close(self, grace_s: float = 10.0) -> None:
-        """Let running replies finish (up to ``grace_s``), then stop everything."""
+        """Let running replies finish (up to ``grace_s``), then stop everything. A reply cut
+        short keeps its lease until it runs out; then another instance takes it over."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         tasks = [w.task for w in self._workers.values() if w.task is not None]
         if tasks:
             await asyncio.wait(tasks, timeout=grace_s)
-        for task in [*tasks, *self._background, *([self._control] if self._control else [])]:
+        others = [t for t in (self._control, self._sweeper) if t is not None]
+        for task in [*tasks, *others]:
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.gather(*tasks, *self._background, return_exceptions=True)
+            await asyncio.gather(*tasks, *others, return_exceptions=True)
 
     def submit(self, job: ReplyJob) -> None:
-        """Queue ``job``; its session's replies run one after another, in order."""
+        """Answer ``job``, whose turn this engine holds; a session's replies run in order."""
         worker = self._workers.setdefault(job.turn.session_id, _Worker())
         worker.queue.append(job)
         if worker.task is None:
-            worker.task = asyncio.create_task(self._run(job.turn.session_id, worker))
+            worker.task = self._worker_task(job.turn.session_id, worker)
+
+    def wait(self, job: ReplyJob) -> None:
+        """Keep ``job``, whose turn is queued behind another of its session, until the
+        instance that finishes that one claims it (this one: the job is picked up with its
+        ``on_error`` and ``done``; another: it is forgotten after :data:`WAITING_TTL_S`)."""
+        now = time.monotonic()
+        for turn_id, waiting in list(self._waiting.items()):
+            if now - waiting.created > WAITING_TTL_S:
+                del self._waiting[turn_id]
+                if not waiting.done.done():
+                    waiting.done.set_result(None)
+        self._waiting[job.reply_id] = job
 
     async def request_stop(self, session_id: UUID) -> None:
         """Stop the reply in progress in ``session_id``, on whichever instance runs it."""
         await self._publisher.publish(str(session_id).encode(), [CONTROL_CHANNEL])
 
-    def embed_later(self, message_ids: list[UUID]) -> None:
-        """Embed stored messages into the project's memory, off the critical path."""
-        if not message_ids:
-            return
-        task = asyncio.create_task(self._embed(message_ids))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+    async def sweep(self) -> int:
+        """Take over the turns nobody answers (see :func:`._turns.claim_lost`); how many."""
+        jobs: list[ReplyJob] = []
+        async with self._alchemy.get_session() as db:
+            for row in await claim_lost(db, self.owner, self.lease_s):
+                if row.id in self._active:
+                    continue  # still answered here (a late renewal): the claim renewed it
+                job = await self._job_of(db, row)
+                if row.started:
+                    job.interrupted = row.partial
+                jobs.append(job)
+            await db.commit()
+        for job in jobs:
+            logger.warning(
+                "chat turn taken over",
+                session_id=str(job.turn.session_id),
+                turn_id=str(job.reply_id),
+                interrupted=job.interrupted is not None,
+            )
+            self.submit(job)
+        return len(jobs)
+
+    async def _sweep_forever(self) -> None:
+        delay = self.lease_s / 2
+        while True:
+            try:
+                await self.sweep()
+                delay = self.lease_s / 2
+            except Exception:  # the database may be away: try again, slower
+                logger.warning("chat turn sweep failed", exc_info=True, retry_in_s=delay)
+                delay = min(delay * 2, 60.0)
+            await asyncio.sleep(delay * random.uniform(0.8, 1.2))  # noqa: S311 - jitter
+
+    async def _job_of(self, db: AsyncSession, row: ChatTurn) -> ReplyJob:
+        """The job answering a turn claimed from the database."""
+        waiting = self._waiting.pop(row.id, None)
+        if waiting is not None:
+            return waiting
+        content, phase_number = "", None
+        if row.message_id is not None:
+            asked = select(ChatMessage.content, ChatMessage.phase_number).where(
+                ChatMessage.id == row.message_id
+            )
+            found = (await db.execute(asked)).one_or_none()
+            if found is not None:
+                content, phase_number = found
+        assert self.resume is not None
+        return self.resume(row, content, phase_number)
 
     async def _listen(self, events: AsyncIterator[bytes]) -> None:
         async for raw in events:
@@ -158,86 +249,113 @@ class ReplyEngine:
                 if str(session_id).encode() == raw:
                     worker.stop.set()
 
+    def _worker_task(self, session_id: UUID, worker: _Worker) -> asyncio.Task[None]:
+        return asyncio.create_task(self._run(session_id, worker), name=f"{REPLIES}{session_id}")
+
     async def _run(self, session_id: UUID, worker: _Worker) -> None:
         try:
             while worker.queue:
-                job = worker.queue[0]
+                job = worker.queue.popleft()
                 worker.stop.clear()
-                async with self._lock(session_id):
-                    try:
-                        stored = await self._reply(job, worker.stop)
-                    except DomainError as problem:
-                        await self._fail(job, problem)
-                        stored = None
-                    except Exception:
-                        logger.exception("chat reply failed", session_id=str(session_id))
-                        await self._fail(job, DomainError("internal", "the reply failed"))
-                        stored = None
-                worker.queue.popleft()
-                # The user's message and its reply go into memory together: one embedding
-                # call and one transaction per turn.
-                stored_ids = [job.reply_to, stored.id if stored is not None else None]
-                self.embed_later([i for i in stored_ids if i is not None])
-                if not job.done.done():
-                    job.done.set_result(stored)
+                self._active.add(job.reply_id)
+                try:
+                    following = await self._answer(job, worker.stop)
+                finally:
+                    self._active.discard(job.reply_id)
+                if following is not None:
+                    worker.queue.append(following)
         finally:
             worker.task = None
             if worker.queue:
-                worker.task = asyncio.create_task(self._run(session_id, worker))
+                worker.task = self._worker_task(session_id, worker)
             else:
                 self._workers.pop(session_id, None)
 
-    @contextlib.asynccontextmanager
-    async def _lock(self, session_id: UUID) -> AsyncIterator[None]:
-        redis = self._redis
-        if redis is None:
-            yield
-            return
-        lock = redis.lock(f"chat:reply:{session_id}", timeout=LOCK_TIMEOUT_S)
-        try:
-            await lock.acquire()
-        except (RedisError, OSError) as error:
-            # Redis is away: answer anyway (the database is the truth); replies of this
-            # session on this instance still run one at a time.
-            logger.warning("reply lock unavailable", session_id=str(session_id), error=str(error))
-            yield
-            return
-        try:
-            yield
-        finally:
-            with contextlib.suppress(RedisError, OSError, LockError):
-                await lock.release()
-
-    async def _reply(self, job: ReplyJob, stop: asyncio.Event) -> ChatMessage | None:
+    async def _answer(self, job: ReplyJob, stop: asyncio.Event) -> ReplyJob | None:
+        """Answer one turn; the session's next turn if this engine claimed it."""
+        stored: ChatMessage | None = None
+        following: ReplyJob | None = None
         turn = job.turn
-        with usage_scope(
-            purpose="chat",
-            user_id=turn.user_id,
-            project_id=turn.project_id,
-            session_id=turn.session_id,
-            message_id=job.reply_id,
-        ):
-            return await self._answer(job, stop)
+        try:
+            if job.interrupted is not None:
+                stored, following = await self._interrupted(job)
+            else:
+                with _usage_of(job):
+                    stored, following = await self._reply(job, stop)
+        except Exception as error:
+            if isinstance(error, DomainError):
+                problem = error
+            else:
+                logger.exception("chat reply failed", session_id=str(turn.session_id))
+                problem = DomainError("internal", "the reply failed")
+            following = await self._give_up(job, problem)
+        if not job.done.done():
+            job.done.set_result(stored)
+        return following
 
-    async def _answer(self, job: ReplyJob, stop: asyncio.Event) -> ChatMessage:
+    async def _reply(
+        self, job: ReplyJob, stop: asyncio.Event
+    ) -> tuple[ChatMessage | None, ReplyJob | None]:
         turn = job.turn
-        await self._typing(turn.session_id, is_typing=True)
-        async with self._alchemy.get_session() as db:
-            project = await db.get(Project, turn.project_id)
-            profile_name = self._config_store.profile_for(project)
-            plan = await job.plan(db, turn)
-            await db.commit()
+        lost = asyncio.Event()
         parts: list[str] = []
-        completion: Completion | None = None
-        stopped = False
-        if plan.direct_reply is not None:
-            parts.append(plan.direct_reply)
-        elif plan.request is not None:
-            try:
-                with usage_scope(purpose=plan.purpose):
-                    completion, stopped = await self._stream(job, plan, profile_name, parts, stop)
-            except ProvidersUnavailable as error:
-                raise DomainError("provider_unavailable", str(error)) from None
+        keeper = asyncio.create_task(self._keep_lease(job.reply_id, parts, lost))
+        try:
+            await self._typing(turn.session_id, is_typing=True)
+            planned = job.planned or await self._plan(job)
+            if planned is None:
+                return None, None
+            plan = planned.plan
+            completion: Completion | None = None
+            stopped = False
+            if plan.direct_reply is not None:
+                parts.append(plan.direct_reply)
+            elif plan.request is not None:
+                try:
+                    with usage_scope(purpose=plan.purpose):
+                        outcome = await self._stream(job, planned, parts, stop, lost)
+                except ProvidersUnavailable as error:
+                    raise DomainError("provider_unavailable", str(error)) from None
+                if outcome is None:
+                    logger.warning("chat turn lost its lease", turn_id=str(job.reply_id))
+                    return None, None
+                completion, stopped = outcome
+            return await self._complete(job, planned, parts, completion, stopped)
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+
+    async def _plan(self, job: ReplyJob) -> Planned | None:
+        """Plan a turn claimed from the database, in a transaction that records it as started;
+        None when the turn was taken over meanwhile."""
+        async with self._alchemy.get_session() as db:
+            planned = await self.plan(db, job)
+            if not await mark_started(db, job.reply_id, self.owner):
+                await db.rollback()
+                return None
+            await db.commit()
+        return planned
+
+    async def plan(self, db: AsyncSession, job: ReplyJob) -> Planned:
+        """The plan of ``job`` and its profile, read (and, for phase commands, acted on) in
+        ``db``'s transaction."""
+        with _usage_of(job):
+            plan = await job.plan(db, job.turn)
+        project = await db.get(Project, job.turn.project_id)
+        return Planned(plan, self._config_store.profile_for(project))
+
+    async def _complete(
+        self,
+        job: ReplyJob,
+        planned: Planned,
+        parts: list[str],
+        completion: Completion | None,
+        stopped: bool,
+    ) -> tuple[ChatMessage | None, ReplyJob | None]:
+        """Store the reply, its memory and its plan's effects in one transaction,
+        with the turn deleted and the session's next turn claimed."""
+        turn, plan, profile = job.turn, planned.plan, planned.profile
         text = "".join(parts)
         shown = text
         said = plan.closing(completion) if callable(plan.closing) else plan.closing
@@ -245,7 +363,12 @@ class ReplyEngine:
             closing = f"\n\n{said}" if text else said
             await self.publish(turn.session_id, MessageDelta(DeltaData(job.reply_id, closing)))
             shown = text + closing
+        memory = await self._remember(job, plan.phase_number, shown)
         async with self._alchemy.get_session() as db:
+            if not await finish(db, job.reply_id, self.owner):
+                await db.rollback()
+                logger.warning("chat turn taken over before its reply was stored")
+                return None, None
             message = await add_assistant_message(
                 db,
                 message_id=job.reply_id,
@@ -253,41 +376,131 @@ class ReplyEngine:
                 project_id=turn.project_id,
                 reply_to=job.reply_to,
                 content=shown,
-                stopped=stopped,
+                status="stopped" if stopped else "complete",
                 phase_number=plan.phase_number,
                 provider=completion.provider if completion else None,
                 model=completion.model if completion else None,
                 usage=_usage(completion),
                 citations=msgspec.to_builtins(cite(shown, plan.passages)),
                 prompts=recorded(plan.prompts),
-                profile=(profile_name or self._config_store.config.active_profile)
+                profile=(profile or self._config_store.config.active_profile)
                 if completion
                 else None,
                 context=[msgspec.to_builtins(p) for p in plan.passages],
             )
             if plan.on_complete is not None:
                 await plan.on_complete(db, text, completion, stopped)
+            if memory is not None:
+                await memory.write(db)
+            following = await self._claim_next(db, turn.session_id)
             await db.commit()
-            await db.refresh(message)
         await self._typing(turn.session_id, is_typing=False)
         await self.publish(turn.session_id, MessageReceived(MessageData(message_out(message))))
-        return message
+        return message, following
+
+    async def _remember(self, job: ReplyJob, phase_number: int | None, shown: str) -> Any:
+        """The memory chunks of the turn's messages (None if embedding failed: the messages
+        are stored all the same, only not recallable)."""
+        turn = job.turn
+        messages = [Remembered(job.reply_id, turn.project_id, phase_number, shown)]
+        if job.reply_to is not None:
+            asked = Remembered(job.reply_to, turn.project_id, turn.phase_number, turn.content)
+            messages.insert(0, asked)
+        try:
+            return await remember(self._config_store.embedder(), messages)
+        except Exception:
+            logger.exception("embedding chat messages failed", turn_id=str(job.reply_id))
+            return None
+
+    async def _interrupted(self, job: ReplyJob) -> tuple[ChatMessage | None, ReplyJob | None]:
+        """Store a taken-over turn that had started as ``interrupted``, with its partial text,
+        and tell the session."""
+        turn = job.turn
+        async with self._alchemy.get_session() as db:
+            if not await finish(db, job.reply_id, self.owner):
+                await db.rollback()
+                return None, None
+            message = await add_assistant_message(
+                db,
+                message_id=job.reply_id,
+                session_id=turn.session_id,
+                project_id=turn.project_id,
+                reply_to=job.reply_to,
+                content=job.interrupted or "",
+                status="interrupted",
+                phase_number=turn.phase_number,
+            )
+            following = await self._claim_next(db, turn.session_id)
+            await db.commit()
+        await self._typing(turn.session_id, is_typing=False)
+        await self.publish(turn.session_id, MessageReceived(MessageData(message_out(message))))
+        return message, following
+
+    async def _give_up(
+        self,
+        job: ReplyJob,
+        problem: DomainError,
+    ) -> ReplyJob | None:
+        """Close a turn that cannot be answered and tell its sender or its session. If even
+        that fails (the database away), the turn keeps its lease until a sweep takes it over."""
+        following: ReplyJob | None = None
+        try:
+            async with self._alchemy.get_session() as db:
+                if not await finish(db, job.reply_id, self.owner):
+                    await db.rollback()
+                    return None
+                following = await self._claim_next(db, job.turn.session_id)
+                await db.commit()
+        except Exception:
+            logger.exception("could not close a failed chat turn", turn_id=str(job.reply_id))
+        with contextlib.suppress(Exception):
+            await self._typing(job.turn.session_id, is_typing=False)
+            if job.on_error is not None:
+                await job.on_error(problem)
+            else:
+                await self.publish(job.turn.session_id, error_frame(problem))
+        return following
+
+    async def _claim_next(self, db: AsyncSession, session_id: UUID) -> ReplyJob | None:
+        row = await claim_next(db, session_id, self.owner, self.lease_s)
+        return None if row is None else await self._job_of(db, row)
+
+    async def _keep_lease(self, turn_id: UUID, parts: list[str], lost: asyncio.Event) -> None:
+        """Renew the turn's lease, saving the text so far, until cancelled; set ``lost`` when
+        another instance took the turn over. A renewal that fails is tried at the next beat."""
+        saved = 0
+        while True:
+            await asyncio.sleep(self.lease_s / BEATS_PER_LEASE)
+            text = "".join(parts)
+            try:
+                async with self._alchemy.get_session() as db:
+                    partial = text if len(text) != saved else None
+                    owned = await renew(db, turn_id, self.owner, self.lease_s, partial)
+                    await db.commit()
+            except Exception as error:
+                logger.warning("chat turn lease not renewed", error=str(error)[:300])
+                continue
+            saved = len(text)
+            if not owned:
+                lost.set()
+                return
 
     async def _stream(
         self,
         job: ReplyJob,
-        plan: ReplyPlan,
-        profile: str | None,
+        planned: Planned,
         parts: list[str],
         stop: asyncio.Event,
-    ) -> tuple[Completion | None, bool]:
-        """Stream the routed reply into ``parts``; ``(completion, stopped)``."""
-        request = plan.request
+        lost: asyncio.Event,
+    ) -> tuple[Completion | None, bool] | None:
+        """Stream the routed reply into ``parts``: ``(completion, stopped)``, or None when
+        the turn's lease was lost."""
+        request = planned.plan.request
         assert request is not None
         result: list[Completion] = []
 
         async def consume() -> None:
-            async for event in self._config_store.router.stream(request, profile):
+            async for event in self._config_store.router.stream(request, planned.profile):
                 if isinstance(event, TextDelta):
                     parts.append(event.text)
                     frame = MessageDelta(DeltaData(job.reply_id, event.text))
@@ -297,15 +510,17 @@ class ReplyEngine:
 
         streaming = asyncio.create_task(consume())
         stopping = asyncio.create_task(stop.wait())
+        losing = asyncio.create_task(lost.wait())
         try:
-            await asyncio.wait({streaming, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({streaming, stopping, losing}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stopping.cancel()
+            losing.cancel()
         if not streaming.done():
             streaming.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await streaming
-            return None, True
+            return None if lost.is_set() else (None, True)
         streaming.result()
         return (result[0] if result else None), False
 
@@ -313,22 +528,17 @@ class ReplyEngine:
         frame = TypingIndicator(TypingIndicatorData("assistant", is_typing))
         await self.publish(session_id, frame)
 
-    async def _fail(self, job: ReplyJob, problem: DomainError) -> None:
-        with contextlib.suppress(Exception):
-            await self._typing(job.turn.session_id, is_typing=False)
-            if job.on_error is not None:
-                await job.on_error(problem)
-            else:
-                await self.publish(job.turn.session_id, error_frame(problem))
 
-    async def _embed(self, message_ids: list[UUID]) -> None:
-        try:
-            async with self._alchemy.get_session() as db:
-                await embed_messages(db, self._config_store.embedder(), message_ids)
-        except Exception:
-            logger.exception(
-                "embedding chat messages failed", messages=[str(i) for i in message_ids]
-            )
+def _usage_of(job: ReplyJob) -> AbstractContextManager[UsageScope]:
+    """The usage scope of a turn's provider calls: its sender, project, session and reply."""
+    turn = job.turn
+    return usage_scope(
+        purpose="chat",
+        user_id=turn.user_id,
+        project_id=turn.project_id,
+        session_id=turn.session_id,
+        message_id=job.reply_id,
+    )
 
 
 def _usage(completion: Completion | None) -> dict[str, Any]:
@@ -341,7 +551,3 @@ def _usage(completion: Completion | None) -> dict[str, Any]:
         hops=msgspec.to_builtins(completion.hops),
     )
     return usage
-
-
-def _normalise(text: str) -> str:
-    return " ".join(text.split())

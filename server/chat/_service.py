@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import unicodedata
 from collections import Counter
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+import msgspec
 import structlog
 from redis.exceptions import RedisError
+from sqlalchemy import select
+from uuid_utils.compat import uuid7
 
 from server.access import require_role
 from server.db.models import ChatSession, Project, User
@@ -17,7 +20,8 @@ from server.feedback import rate
 from server.feedback.events import announce
 
 from ._replies import ReplyEngine, ReplyJob
-from ._store import get_session, store_user_message
+from ._store import store_user_message
+from ._turns import lock_session, session_busy, start_turn
 from ._watch import AccessWatch
 from .planner import Turn
 from .schemas import PhaseFrame, message_out
@@ -31,7 +35,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from server.ai import ConfigStore
-    from server.db.models import ChatMessage
+    from server.db.models import ChatMessage, ChatTurn
     from server.events import Publisher
     from server.feedback.schemas import Rating
     from server.limits import Throttle
@@ -98,6 +102,7 @@ class ChatService:
         """The open connections of this process, for diagnostics (who joined which session)."""
         self.watch = AccessWatch(alchemy)
         """Re-checks the access of every open WebSocket of this process."""
+        engine.resume = self.resume
 
     async def check_member(self, db: AsyncSession, user_id: UUID, project_id: UUID) -> str:
         """The user's role in the project; ``not_found`` when not a member."""
@@ -134,34 +139,64 @@ class ChatService:
             )
 
     async def send(
-        self, chat_session: ChatSession, user_id: UUID, content: str, client_message_id: str
+        self,
+        chat_session: ChatSession,
+        user_id: UUID,
+        content: str,
+        client_message_id: str,
+        check: Callable[[AsyncSession], Awaitable[None]] | None = None,
     ) -> tuple[ChatMessage, ReplyJob | None]:
-        """Store a user's message, tell every participant, and queue its reply.
+        """Store a user's message with the turn that answers it, tell every participant, and
+        start (or queue) its reply.
 
-        A resent ``client_message_id`` returns the stored message and queues nothing.
+        One transaction: ``check`` (the sender's access, re-checked now), the message, the
+        turn and, when the session has no other turn in progress, the reply's plan, so that
+        the reply engine starts streaming without another round trip. A resent
+        ``client_message_id`` returns the stored message and queues nothing.
         """
         self.check_content(content, client_message_id)
         await self.throttle(user_id)
-        async with self.alchemy.get_session() as db:
-            current = await get_session(db, chat_session.id)
-            message, created = await store_user_message(
-                db, current, user_id, content, client_message_id
-            )
-        if not created:
-            return message, None
+        reply_id = uuid7()
+        for planning in (True, False):
+            async with self.alchemy.get_session() as db:
+                if check is not None:
+                    await check(db)
+                message, created, busy = await store_user_message(
+                    db, chat_session.id, user_id, content, client_message_id
+                )
+                if not created:
+                    return message, None
+                job = self._job(
+                    Turn(
+                        project_id=message.project_id,
+                        session_id=message.session_id,
+                        user_id=user_id,
+                        message_id=message.id,
+                        content=content,
+                        phase_number=message.phase_number,
+                    ),
+                    reply_id,
+                    reply_to=message.id,
+                )
+                self._start(db, job, busy=busy, started=planning)
+                if planning and not busy:
+                    try:
+                        job.planned = await self.engine.plan(db, job)
+                    except Exception:
+                        # The message is stored all the same: the engine plans it again and
+                        # tells the session why it cannot be answered.
+                        logger.warning("planning a reply failed; retrying in the engine")
+                        await db.rollback()
+                        continue
+                await db.commit()
+                break
         await self.engine.publish(
             chat_session.id, MessageReceived(MessageData(message_out(message)))
         )
-        turn = Turn(
-            project_id=message.project_id,
-            session_id=message.session_id,
-            user_id=user_id,
-            message_id=message.id,
-            content=content,
-            phase_number=message.phase_number,
-        )
-        job = ReplyJob(turn=turn, reply_to=message.id, plan=self._planned)
-        self.engine.submit(job)
+        if busy:
+            self.engine.wait(job)
+        else:
+            self.engine.submit(job)
         return message, job
 
     async def command(
@@ -171,27 +206,94 @@ class ChatService:
         frame: PhaseFrame,
         on_error: Callable[[DomainError], Awaitable[None]] | None = None,
     ) -> ReplyJob:
-        """Queue a phase frame's work, answered like a message (in order, by the reply engine).
+        """Accept a phase frame's work, answered like a message (in order, by the reply engine).
 
-        A refused command goes to ``on_error`` (the sender) rather than to the session.
+        When the session has no turn in progress the command is planned (and acted on) in the
+        transaction that stores its turn, and a refusal raises here; queued behind another
+        turn, a refusal goes to ``on_error`` (the sender) rather than to the session.
         """
         await self.throttle(user_id)
+        reply_id = uuid7()
+        async with self.alchemy.get_session() as db:
+            current = await lock_session(db, chat_session.id)
+            if current is None:
+                raise DomainError("not_found", "the chat session no longer exists")
+            busy = bool(await db.scalar(select(session_busy(chat_session.id))))
+            turn = Turn(
+                project_id=current.project_id,
+                session_id=current.id,
+                user_id=user_id,
+                message_id=reply_id,
+                content="",
+                phase_number=current.phase_number,
+            )
+            job = self._job(turn, reply_id, command=frame, on_error=on_error)
+            self._start(db, job, busy=busy, started=True, command=msgspec.to_builtins(frame))
+            if not busy:
+                job.planned = await self.engine.plan(db, job)
+            await db.commit()
+        if busy:
+            self.engine.wait(job)
+        else:
+            self.engine.submit(job)
+        return job
+
+    def resume(self, row: ChatTurn, content: str, phase_number: int | None) -> ReplyJob:
+        """The job of a turn read back from the database (claimed after the turn before it,
+        or taken over from an instance that died)."""
+        command = None if row.command is None else msgspec.convert(row.command, PhaseFrame)
+        turn = Turn(
+            project_id=row.project_id,
+            session_id=row.session_id,
+            user_id=row.user_id,
+            message_id=row.message_id or row.id,
+            content=content,
+            phase_number=phase_number,
+        )
+        return self._job(turn, row.id, reply_to=row.message_id, command=command)
+
+    def _job(
+        self,
+        turn: Turn,
+        reply_id: UUID,
+        *,
+        reply_to: UUID | None = None,
+        command: PhaseFrame | None = None,
+        on_error: Callable[[DomainError], Awaitable[None]] | None = None,
+    ) -> ReplyJob:
+        if command is None:
+            return ReplyJob(turn=turn, reply_to=reply_to, plan=self._planned, reply_id=reply_id)
 
         async def planned(db: AsyncSession, turn: Turn) -> ReplyPlan:
-            return await self.commands.handle(db, turn, frame)
+            return await self.commands.handle(db, turn, command)
 
-        turn = Turn(
-            project_id=chat_session.project_id,
-            session_id=chat_session.id,
-            user_id=user_id,
-            message_id=chat_session.id,
-            content="",
-            phase_number=chat_session.phase_number,
+        return ReplyJob(
+            turn=turn, reply_to=None, plan=planned, on_error=on_error, reply_id=reply_id
         )
-        job = ReplyJob(turn=turn, reply_to=None, plan=planned, on_error=on_error)
-        job.turn.message_id = job.reply_id
-        self.engine.submit(job)
-        return job
+
+    def _start(
+        self,
+        db: AsyncSession,
+        job: ReplyJob,
+        *,
+        busy: bool,
+        started: bool,
+        command: dict[str, Any] | None = None,
+    ) -> None:
+        """Add the job's turn: held by this engine (``started``: planned in this transaction)
+        or, when the session is busy, queued behind the turn in progress."""
+        start_turn(
+            db,
+            turn_id=job.reply_id,
+            session_id=job.turn.session_id,
+            project_id=job.turn.project_id,
+            user_id=job.turn.user_id,
+            message_id=job.reply_to,
+            command=command,
+            owner=None if busy else self.engine.owner,
+            lease_s=self.engine.lease_s,
+            started=started,
+        )
 
     async def rate(
         self,

@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from uuid import UUID
 
     from litestar.channels import ChannelsPlugin, Subscriber
+    from sqlalchemy.ext.asyncio import AsyncSession
 
     from server.db.models import ChatSession, User
     from server.events import ServerFrame
@@ -182,8 +183,16 @@ class Connection:
             raise WebSocketDisconnect(detail="expired", code=UNAUTHORIZED)
         if not isinstance(frame, EDITOR_FRAMES) or self.chat_session is None:
             return
+        if isinstance(frame, SendMessage):
+            return  # checked in the transaction that stores the message (see dispatch)
         async with self.chat.alchemy.get_session() as db:
-            valid, roles = await live_access(db, [self.holder])
+            await self.check_access(db)
+            await db.commit()
+
+    async def check_access(self, db: AsyncSession) -> None:
+        """Close the connection unless its token and membership hold now; ``forbidden``
+        below the editor role."""
+        valid, roles = await live_access(db, [self.holder])
         verdict = self.verdict(valid, roles)
         if verdict is not None:
             await self.end(*verdict)
@@ -267,7 +276,11 @@ class Connection:
         match frame:
             case SendMessage(data=data):
                 message, job = await self.chat.send(
-                    chat_session, self.user.id, data.content, data.client_message_id
+                    chat_session,
+                    self.user.id,
+                    data.content,
+                    data.client_message_id,
+                    check=self.check_access,
                 )
                 if job is None:
                     await self.send(MessageReceived(MessageData(message_out(message)), frame.ref))

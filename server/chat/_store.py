@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
+import msgspec
 from sqlalchemy import select, update
+from uuid_utils.compat import uuid7
 
 from server.db.models import ChatMessage, ChatSession
 from server.errors import DomainError
 from server.feedback import summaries
 
+from ._turns import session_busy
 from .schemas import ASSISTANT, message_out
 
 if TYPE_CHECKING:
-    from uuid import UUID
-
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from server.events import Message
@@ -73,58 +75,72 @@ async def messages_after(
     return list(await db.scalars(query))
 
 
-async def _next_seq(db: AsyncSession, session_id: UUID) -> int:
+class Numbered(msgspec.Struct):
+    """A seq just taken, with the session's row it was taken from (locked until commit)."""
+
+    seq: int
+    project_id: UUID
+    phase_number: int | None
+
+
+async def _next_seq(db: AsyncSession, session_id: UUID) -> Numbered:
     """Take the session's next ``seq``; the row stays locked until the transaction ends."""
-    seq = await db.scalar(
-        update(ChatSession)
-        .where(ChatSession.id == session_id)
-        .values(last_seq=ChatSession.last_seq + 1)
-        .returning(ChatSession.last_seq)
-    )
-    if seq is None:
+    row = (
+        await db.execute(
+            update(ChatSession)
+            .where(ChatSession.id == session_id)
+            .values(last_seq=ChatSession.last_seq + 1)
+            .returning(ChatSession.last_seq, ChatSession.project_id, ChatSession.phase_number)
+        )
+    ).one_or_none()
+    if row is None:
         raise DomainError("not_found", "the chat session no longer exists")
-    return int(seq)
+    return Numbered(int(row.last_seq), row.project_id, row.phase_number)
 
 
 async def store_user_message(
-    db: AsyncSession,
-    chat_session: ChatSession,
-    user_id: UUID,
-    content: str,
-    client_message_id: str,
-) -> tuple[ChatMessage, bool]:
-    """Store a user's message; ``(message, False)`` when that ``client_message_id`` was stored
-    before, in which case nothing is written.
+    db: AsyncSession, session_id: UUID, user_id: UUID, content: str, client_message_id: str
+) -> tuple[ChatMessage, bool, bool]:
+    """Add a user's message to the transaction: ``(message, created, busy)``; ``busy`` when
+    a turn of the session is waiting or being answered. The caller commits.
 
-    The duplicate check runs after taking the session's row lock, so two resends racing each
-    other are serialised and the second one finds the first.
+    When that ``client_message_id`` was stored before, the transaction is rolled back and the
+    stored message returned (``created`` False). The duplicate check runs after taking the
+    session's row lock, so two resends racing each other are serialised and the second one
+    finds the first.
     """
-    seq = await _next_seq(db, chat_session.id)
-    existing = await db.scalar(
-        select(ChatMessage).where(
-            ChatMessage.session_id == chat_session.id,
-            ChatMessage.client_message_id == client_message_id,
+    numbered = await _next_seq(db, session_id)
+    existing_id, busy = (
+        await db.execute(
+            select(
+                select(ChatMessage.id)
+                .where(
+                    ChatMessage.session_id == session_id,
+                    ChatMessage.client_message_id == client_message_id,
+                )
+                .scalar_subquery(),
+                session_busy(session_id),
+            )
         )
-    )
-    if existing is not None:
+    ).one()
+    if existing_id is not None:
         await db.rollback()
-        await db.refresh(existing)
-        return existing, False
+        existing = await db.get_one(ChatMessage, existing_id)
+        await db.commit()
+        return existing, False, bool(busy)
     message = ChatMessage(
-        session_id=chat_session.id,
-        project_id=chat_session.project_id,
-        seq=seq,
+        id=uuid7(),  # known now: the turn that answers it refers to it before the flush
+        session_id=session_id,
+        project_id=numbered.project_id,
+        seq=numbered.seq,
         role="user",
         content=content,
         client_message_id=client_message_id,
         author_id=user_id,
-        phase_number=chat_session.phase_number,
+        phase_number=numbered.phase_number,
     )
     db.add(message)
-    await db.flush()
-    await db.commit()
-    await db.refresh(message)
-    return message, True
+    return message, True, bool(busy)
 
 
 async def add_assistant_message(
@@ -135,38 +151,38 @@ async def add_assistant_message(
     project_id: UUID,
     reply_to: UUID | None,
     content: str,
-    stopped: bool,
+    status: str,
     phase_number: int | None,
-    provider: str | None,
-    model: str | None,
-    usage: dict[str, Any],
-    citations: list[dict[str, Any]],
+    provider: str | None = None,
+    model: str | None = None,
+    usage: dict[str, Any] | None = None,
+    citations: list[dict[str, Any]] | None = None,
     prompts: list[dict[str, Any]] | None = None,
     profile: str | None = None,
     context: list[dict[str, Any]] | None = None,
 ) -> ChatMessage:
-    """Add a reply to the transaction (numbered now); the caller commits."""
-    seq = await _next_seq(db, session_id)
+    """Add a reply (``complete``, ``stopped`` or ``interrupted``) to the transaction, numbered
+    now; the caller commits."""
+    numbered = await _next_seq(db, session_id)
     message = ChatMessage(
         id=message_id,
         session_id=session_id,
         project_id=project_id,
-        seq=seq,
+        seq=numbered.seq,
         role=ASSISTANT,
         content=content,
-        status="stopped" if stopped else "complete",
+        status=status,
         reply_to=reply_to,
         phase_number=phase_number,
         provider=provider,
         model=model,
-        usage=usage,
-        citations=citations,
+        usage=usage or {},
+        citations=citations or [],
         prompts=prompts or [],
         profile=profile,
         context=context or [],
     )
     db.add(message)
-    await db.flush()
     return message
 
 

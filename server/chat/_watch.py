@@ -71,6 +71,7 @@ class AccessWatch:
             return
         async with self.alchemy.get_session() as db:
             valid, roles = await live_access(db, [holder for _, holder in held])
+            await db.commit()  # ends the read as cheaply as a rollback, and is not one
         for socket, holder in held:
             await socket.recheck(holder, valid, roles)
 

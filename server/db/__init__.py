@@ -15,7 +15,11 @@ from .embedded import start_embedded, to_asyncpg_url
 if TYPE_CHECKING:
     from server.settings import Settings
 
-__all__ = ("database_url", "sqlalchemy_config")
+__all__ = ("POOL_TIMEOUT_S", "database_url", "sqlalchemy_config")
+
+POOL_TIMEOUT_S = 60
+"""How long work waits for a free database connection before it is refused."""
+POOL_RECYCLE_S = 1800
 
 
 def database_url(settings: Settings) -> str:
@@ -26,11 +30,24 @@ def database_url(settings: Settings) -> str:
 
 
 def sqlalchemy_config(url: str, pool_size: int = 10) -> SQLAlchemyAsyncConfig:
-    """The advanced-alchemy config: one session per request, committed when the response is 2xx."""
+    """The advanced-alchemy config: one session per request, committed when the response is 2xx.
+
+    No pre-ping: it cost a rollback-only transaction on every checkout. A connection the
+    server dropped fails its first statement once; SQLAlchemy then invalidates every connection
+    of the pool that is older, so the next checkouts reconnect (``pool_recycle`` also retires
+    connections after half an hour). Under load, work waits up to :data:`POOL_TIMEOUT_S` for a
+    connection instead of failing; past that it is ``rate_limited`` (server/errors.py).
+    """
     return SQLAlchemyAsyncConfig(
         connection_string=url,
         before_send_handler="autocommit",
         session_config=AsyncSessionConfig(expire_on_commit=False),
-        engine_config=EngineConfig(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True),
+        engine_config=EngineConfig(
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=False,
+            pool_timeout=POOL_TIMEOUT_S,
+            pool_recycle=POOL_RECYCLE_S,
+        ),
         create_all=False,
     )

@@ -63,8 +63,9 @@ async def enqueue(
 ) -> Job:
     """Queue a job of ``kind`` for ``target_id`` in the caller's transaction.
 
-    ``timeout_s`` is how long one attempt may run before the job is taken as lost and run
-    again; ``max_attempts`` bounds tries (failures and lost attempts alike).
+    ``timeout_s`` is how long one attempt may run before it is cancelled and retried (a
+    worker that dies is noticed sooner, by its lease: ``QUEUE_LEASE``); ``max_attempts``
+    bounds tries (failures and lost attempts alike).
     """
     runtime = runtime_for(db.sync_session.get_bind().engine)
     grace = runtime.env.settings.queue.queued_grace_s if runtime is not None else DEFAULT_GRACE_S

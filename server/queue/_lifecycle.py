@@ -40,6 +40,7 @@ logger = structlog.get_logger()
 WORKER_TIMEOUT_MS = 100
 """How long a consumer waits for a message before looking again (bounds pick-up latency)."""
 STOP_TIMEOUT_MS = 10_000
+SWEEP_TASK = "queue-sweep"
 
 
 def _worker(runtime: JobRuntime) -> dramatiq.Worker:
@@ -102,7 +103,8 @@ async def start_queue(app_runtime: Runtime) -> Queue:
         return Check("ok", detail="redis")
 
     app_runtime.status_checks["broker"] = broker_check
-    return Queue(runtime, worker, asyncio.create_task(sweep_forever(runtime)))
+    sweeper = asyncio.create_task(sweep_forever(runtime), name=SWEEP_TASK)
+    return Queue(runtime, worker, sweeper)
 
 
 async def stop_queue(queue: Queue) -> None:
@@ -120,7 +122,7 @@ async def _serve_worker(settings: Settings, db_url: str, job_modules: list[str])
     runtime.register()
     worker = _worker(runtime)
     worker.start()
-    sweeper = asyncio.create_task(sweep_forever(runtime))
+    sweeper = asyncio.create_task(sweep_forever(runtime), name=SWEEP_TASK)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

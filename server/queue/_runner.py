@@ -4,6 +4,11 @@ Every message is safe to deliver twice: the claim only succeeds for a job that i
 (or ``running`` past its deadline, i.e. lost), and an attempt records its outcome only while it
 still owns the job (same status and attempt number). A completed, failed or cancelled job's
 message is a no-op.
+
+A running job holds a short lease (``deadline_at``, ``QUEUE_LEASE`` seconds ahead) that its
+attempt renews every third of the lease while the handler runs; a worker that dies (``kill -9``)
+stops renewing, and the sweep of any process takes the job over once the lease has run out. The
+handler's own time limit (``timeout_s``) is enforced by the attempt, not by the lease.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from ._context import JobContext
 from ._handlers import HANDLERS, JobFailed
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from ._context import JobEnvironment
@@ -42,7 +49,7 @@ def backoff_ms(attempt: int) -> int:
     return int(base * random.uniform(0.75, 1.0) * 1000)  # noqa: S311 - jitter, not secrecy
 
 
-async def _claim(db: AsyncSession, job_id: UUID) -> Job | None:
+async def _claim(db: AsyncSession, job_id: UUID, lease_s: int) -> Job | None:
     now = func.now()
     claimable = or_(Job.status == "queued", and_(Job.status == "running", Job.deadline_at < now))
     job: Job | None = await db.scalar(
@@ -52,7 +59,7 @@ async def _claim(db: AsyncSession, job_id: UUID) -> Job | None:
             status="running",
             attempts=Job.attempts + 1,
             started_at=now,
-            deadline_at=now + func.make_interval(0, 0, 0, 0, 0, 0, Job.timeout_s),
+            deadline_at=now + timedelta(seconds=lease_s),
             updated_at=now,
             finished_at=None,
         )
@@ -89,12 +96,63 @@ async def fail_for_good(
         logger.exception("failure hook raised", job_id=str(job.id), kind=job.kind)
 
 
-async def _run_handler(spec: HandlerSpec, ctx: JobContext, limit_s: int) -> str | None:
-    """None on success, else why the attempt failed; JobFailed passes through."""
+class _LeaseLost(Exception):  # noqa: N818 - a state, not an error of the job
+    """Another process took the job over (or it was cancelled): this attempt stops."""
+
+
+async def _renew(env: JobEnvironment, job: Job, lease_s: int) -> bool:
+    """Push the attempt's lease ``lease_s`` ahead; False when the attempt no longer owns it."""
+    async with env.alchemy.get_session() as db:
+        renewed = await db.execute(
+            update(Job)
+            .where(Job.id == job.id, Job.status == "running", Job.attempts == job.attempts)
+            .values(deadline_at=func.now() + timedelta(seconds=lease_s))
+            .execution_options(synchronize_session=False)
+        )
+        await db.commit()
+    return bool(getattr(renewed, "rowcount", 0))
+
+
+async def _heartbeat(env: JobEnvironment, job: Job, lease_s: int) -> None:
+    """Renew the lease every third of it until cancelled; raise :class:`_LeaseLost` when the
+    job was taken over. A renewal that fails (the database away) is tried again at the next
+    beat: the lease has two more beats of slack."""
+    while True:
+        await asyncio.sleep(lease_s / 3)
+        try:
+            owned = await _renew(env, job, lease_s)
+        except Exception as exc:
+            logger.warning("job lease not renewed", job_id=str(job.id), error=str(exc)[:300])
+            continue
+        if not owned:
+            raise _LeaseLost
+
+
+async def _leased(env: JobEnvironment, job: Job, work: Awaitable[None], lease_s: int) -> None:
+    """Run ``work`` while renewing the job's lease; cancel it when the lease is lost."""
+    running = asyncio.ensure_future(work)
+    beating = asyncio.ensure_future(_heartbeat(env, job, lease_s))
+    try:
+        await asyncio.wait({running, beating}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        running.cancel()
+        beating.cancel()
+        await asyncio.gather(running, beating, return_exceptions=True)
+    if running.done() and not running.cancelled():
+        running.result()
+        return
+    failure = beating.exception() if not beating.cancelled() else None
+    raise failure or _LeaseLost
+
+
+async def _run_handler(
+    env: JobEnvironment, spec: HandlerSpec, ctx: JobContext, job: Job, limit_s: int
+) -> str | None:
+    """None on success, else why the attempt failed; JobFailed and _LeaseLost pass through."""
     try:
         async with asyncio.timeout(limit_s):
-            await spec.handler(ctx)
-    except JobFailed:
+            await _leased(env, job, spec.handler(ctx), env.settings.queue.lease_s)
+    except (JobFailed, _LeaseLost):
         raise
     except TimeoutError:
         return f"timed out after {limit_s} s"
@@ -111,7 +169,7 @@ async def run_job(env: JobEnvironment, job_id: str) -> int | None:
     failed attempt with attempts left), else None.
     """
     async with env.alchemy.get_session() as db:
-        job = await _claim(db, UUID(job_id))
+        job = await _claim(db, UUID(job_id), env.settings.queue.lease_s)
         await db.commit()
     if job is None:
         return None
@@ -125,8 +183,11 @@ async def run_job(env: JobEnvironment, job_id: str) -> int | None:
     log.info("job started")
     try:
         error = await _run_handler(
-            spec, JobContext(env, job), min(spec.time_limit_s, job.timeout_s)
+            env, spec, JobContext(env, job), job, min(spec.time_limit_s, job.timeout_s)
         )
+    except _LeaseLost:
+        log.warning("job lease lost; another attempt owns the job now")
+        return None
     except JobFailed as exc:
         if await _record(
             env,

@@ -40,6 +40,8 @@ __all__ = ("ACTOR_NAME", "QUEUE_NAME", "JobRuntime", "runtime_for")
 logger = structlog.get_logger()
 
 ACTOR_NAME = "run_job"
+JOB_TASK = "job:"
+"""The name of the task running a job starts with this (diagnostics, tracebacks)."""
 QUEUE_NAME = "jobs"
 # Dramatiq's own retries cover the runner failing before it could record anything (the
 # database unreachable); a handler's failures are retried by the runner from the job row.
@@ -100,6 +102,9 @@ class JobRuntime:
         )(run_job_message)
 
     async def _run(self, job_id: str) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            task.set_name(f"{JOB_TASK}{job_id}")
         delay_ms = await run_job(self.env, job_id)
         if delay_ms is not None:
             await self.send_async([UUID(job_id)], delay_ms)

@@ -138,6 +138,8 @@ class Script:
         """Answers structured calls when nothing is queued for them."""
         self.answer_chat: Callable[[RecordedRequest], str] | None = None
         """Writes the text of chat calls when nothing is queued (else ``default_text``)."""
+        self.embed_delay = 0.0
+        """Seconds every embedding call waits before it answers (a slow provider)."""
         self._lock = threading.Lock()
         self.done = threading.Condition(self._lock)
 
@@ -431,6 +433,8 @@ class FakeProviders:
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _embed(self, script: Script, request: RecordedRequest, model: str, send: Any) -> None:
+        if script.embed_delay:
+            await asyncio.sleep(script.embed_delay)
         failure = script.next_embed()
         if failure is not None:
             headers = {"retry-after": f"{failure.retry_after:g}"} if failure.retry_after else {}

@@ -12,6 +12,7 @@ from ._job import Job
 from ._phase import Phase, PhaseVersion
 from ._project import ROLE_RANK, MemberRole, Project, ProjectMember
 from ._refresh_token import RefreshToken
+from ._reply import ChatTurn
 from ._usage import UsageEvent
 from ._user import User, UserRole
 
@@ -21,6 +22,7 @@ __all__ = (
     "Base",
     "ChatMessage",
     "ChatSession",
+    "ChatTurn",
     "Chunk",
     "Document",
     "Export",

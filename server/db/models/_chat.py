@@ -46,7 +46,8 @@ class ChatMessage(UUIDv7AuditBase):
     """``user``, ``assistant`` or ``system``."""
     content: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="complete")
-    """``complete``, or ``stopped`` for a reply the user stopped (its partial text is kept)."""
+    """``complete``; ``stopped`` for a reply the user stopped and ``interrupted`` for one whose
+    server died mid-way (their partial text is kept)."""
     client_message_id: Mapped[str | None] = mapped_column(String(100), default=None)
     author_id: Mapped[UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None

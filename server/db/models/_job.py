@@ -30,9 +30,10 @@ class Job(UUIDv7AuditBase):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer, default=5)
     timeout_s: Mapped[int] = mapped_column(Integer, default=900, server_default="900")
-    """How long one attempt may run before the job counts as lost and is claimed again."""
+    """How long one attempt may run before it is cancelled (and retried)."""
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
     deadline_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
-    """When a queued or running job is considered lost and enqueued again."""
+    """When a queued or running job is considered lost and enqueued again: for a running job,
+    its lease, renewed by the worker while the handler runs (``QUEUE_LEASE``)."""
     started_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     finished_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)

@@ -123,6 +123,14 @@ async def test_diagnostics_show_a_stuck_job_an_orphan_a_socket_and_a_cooling_pro
     [planted] = [j for j in report["stuck_jobs"] if j["id"] == str(stuck.id)]
     assert planted["status"] == "running"
     assert planted["overdue_s"] >= 600
+    # The reply was stored: no turn is owed, none was interrupted.
+    assert report["chat_turns"] == {
+        "waiting": 0,
+        "answering": 0,
+        "expired": 0,
+        "oldest_at": None,
+        "interrupted_in_window": 0,
+    }
     kinds = {q["kind"]: q for q in report["queue"]}
     assert kinds["render_export"]["running"] >= 1
     assert kinds["ingest_document"]["queued"] == 0

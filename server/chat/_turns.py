@@ -1,0 +1,203 @@
+"""Turns in the database: the intent to answer, and the short lease of the instance answering.
+
+A turn row is written in the transaction that stores the user's message (or accepts a phase
+command) and deleted in the transaction that stores its reply. At most one turn per session is
+``running`` (a partial unique index): the others wait ``queued`` and the instance that finishes a
+turn claims the next one of its session in the same transaction. The instance answering a turn
+renews its lease while the reply streams; a turn whose lease ran out is claimed by whichever
+instance sweeps first (``FOR UPDATE SKIP LOCKED``), so no turn is answered twice or left behind.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import timedelta
+from typing import TYPE_CHECKING
+from uuid import uuid4
+
+from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy.orm import aliased
+
+from server.db.models import ChatSession, ChatTurn
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+    from uuid import UUID
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+__all__ = (
+    "claim_lost",
+    "claim_next",
+    "finish",
+    "lock_session",
+    "mark_started",
+    "new_owner",
+    "renew",
+    "session_busy",
+    "start_turn",
+)
+
+SWEEP_BATCH = 100
+
+
+def new_owner() -> str:
+    """A name for this process's reply engine, unique across restarts."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid4().hex[:8]}"
+
+
+async def lock_session(db: AsyncSession, session_id: UUID) -> ChatSession | None:
+    """Lock the session's row until the transaction ends (turns of a session are ordered
+    under it), returning it."""
+    chat_session: ChatSession | None = await db.scalar(
+        select(ChatSession).where(ChatSession.id == session_id).with_for_update()
+    )
+    return chat_session
+
+
+def session_busy(session_id: UUID) -> Any:
+    """A boolean SQL expression: the session has a turn waiting or being answered."""
+    return exists().where(ChatTurn.session_id == session_id)
+
+
+def start_turn(
+    db: AsyncSession,
+    *,
+    turn_id: UUID,
+    session_id: UUID,
+    project_id: UUID,
+    user_id: UUID,
+    message_id: UUID | None,
+    command: dict[str, Any] | None,
+    owner: str | None,
+    lease_s: float,
+    started: bool,
+) -> ChatTurn:
+    """Add a turn to the transaction: ``running`` under ``owner``'s lease (``started`` when
+    its plan is committed with it), or ``queued`` when ``owner`` is None (the session is busy).
+    The caller holds the session's lock."""
+    turn = ChatTurn(
+        id=turn_id,
+        session_id=session_id,
+        project_id=project_id,
+        user_id=user_id,
+        message_id=message_id,
+        command=command,
+        status="queued" if owner is None else "running",
+        started=started and owner is not None,
+        owner=owner,
+        lease_until=None if owner is None else func.now() + timedelta(seconds=lease_s),
+        partial="",
+        attempts=0 if owner is None else 1,
+    )
+    db.add(turn)
+    return turn
+
+
+async def renew(
+    db: AsyncSession, turn_id: UUID, owner: str, lease_s: float, partial: str | None
+) -> bool:
+    """Extend ``owner``'s lease (saving the reply so far); False when it no longer holds it."""
+    values: dict[str, Any] = {"lease_until": func.now() + timedelta(seconds=lease_s)}
+    if partial is not None:
+        values["partial"] = partial
+    renewed = await db.scalar(
+        update(ChatTurn)
+        .where(ChatTurn.id == turn_id, ChatTurn.owner == owner)
+        .values(**values)
+        .returning(ChatTurn.id)
+    )
+    return renewed is not None
+
+
+async def mark_started(db: AsyncSession, turn_id: UUID, owner: str) -> bool:
+    """Record that the turn's plan is committed with this transaction; False when ``owner``
+    lost the turn meanwhile."""
+    marked = await db.scalar(
+        update(ChatTurn)
+        .where(ChatTurn.id == turn_id, ChatTurn.owner == owner)
+        .values(started=True)
+        .returning(ChatTurn.id)
+    )
+    return marked is not None
+
+
+async def finish(db: AsyncSession, turn_id: UUID, owner: str) -> bool:
+    """Delete the turn if ``owner`` still holds it (the caller stores its reply in the same
+    transaction); False when another instance took it over."""
+    deleted = await db.scalar(
+        delete(ChatTurn)
+        .where(ChatTurn.id == turn_id, ChatTurn.owner == owner)
+        .returning(ChatTurn.id)
+    )
+    return deleted is not None
+
+
+async def claim_next(
+    db: AsyncSession, session_id: UUID, owner: str, lease_s: float
+) -> ChatTurn | None:
+    """Claim the session's oldest queued turn for ``owner``, in the transaction that finished
+    the turn before it."""
+    oldest = (
+        select(ChatTurn.id)
+        .where(ChatTurn.session_id == session_id, ChatTurn.status == "queued")
+        .order_by(ChatTurn.created_at)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    turn: ChatTurn | None = await db.scalar(
+        update(ChatTurn)
+        .where(ChatTurn.id == oldest)
+        .values(
+            status="running",
+            owner=owner,
+            lease_until=func.now() + timedelta(seconds=lease_s),
+            attempts=ChatTurn.attempts + 1,
+        )
+        .returning(ChatTurn)
+        .execution_options(synchronize_session=False)
+    )
+    return turn
+
+
+async def claim_lost(db: AsyncSession, owner: str, lease_s: float) -> Sequence[ChatTurn]:
+    """Claim for ``owner`` the turns nobody answers: ``running`` past their lease (their
+    instance died), and the oldest ``queued`` turn of a session with none running that has
+    waited a whole lease (its instance died between two turns)."""
+    now = func.now()
+    other = aliased(ChatTurn)
+    expired = and_(ChatTurn.status == "running", ChatTurn.lease_until < now)
+    orphaned = and_(
+        ChatTurn.status == "queued",
+        ChatTurn.created_at < now - timedelta(seconds=lease_s),
+        ~exists().where(
+            other.session_id == ChatTurn.session_id,
+            or_(other.status == "running", other.created_at < ChatTurn.created_at),
+        ),
+    )
+    candidates = (
+        select(ChatTurn.id)
+        .where(or_(expired, orphaned))
+        .order_by(ChatTurn.created_at)
+        .limit(SWEEP_BATCH)
+        .with_for_update(skip_locked=True)
+    )
+    ids = list(await db.scalars(candidates))
+    if not ids:
+        return []
+    turns = await db.scalars(
+        update(ChatTurn)
+        .where(ChatTurn.id.in_(ids))
+        .values(
+            status="running",
+            owner=owner,
+            lease_until=now + timedelta(seconds=lease_s),
+            attempts=ChatTurn.attempts + 1,
+        )
+        .returning(ChatTurn)
+        .execution_options(synchronize_session=False)
+    )
+    return turns.all()
