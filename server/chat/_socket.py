@@ -202,7 +202,9 @@ class Connection:
                     await self.end(IDLE, "idle")
                     return
                 try:
-                    message = await asyncio.wait_for(self.socket.receive(), left)
+                    # asyncio.timeout, not wait_for: no task per frame received.
+                    async with asyncio.timeout(left):
+                        message = await self.socket.receive()
                 except TimeoutError:
                     continue
                 if message["type"] == "websocket.disconnect":
