@@ -74,6 +74,41 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text.rpartition(")")[2].split()  # the fields after the command name
+
+
+def cpu_s(root_pids: list[int]) -> float:
+    """CPU seconds (user + system) used so far by ``root_pids`` and all their descendants."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        fields = _stat(int(entry.name))
+        if fields is None:
+            continue
+        pid = int(entry.name)
+        parents[pid] = int(fields[1])  # ppid
+        times[pid] = (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime
+    total = 0.0
+    for pid, spent in times.items():
+        ancestor: int | None = pid
+        while ancestor is not None and ancestor > 1:
+            if ancestor in root_pids:
+                total += spent
+                break
+            ancestor = parents.get(ancestor)
+    return total
+
+
 def bench_env() -> Path:
     """The benchmark's own environment, where Chainlit is installed."""
     env = os.environ.get("BENCH_CHAT_ENV")
@@ -112,6 +147,16 @@ class Server:
     def pid(self) -> int:
         """The server's process id (whose memory is measured)."""
         return self.process.pid
+
+    def database_pid(self) -> int | None:
+        """The embedded PostgreSQL's postmaster, for our server (not its child: pgserver's)."""
+        lock = self.extra.get("pgdata")
+        if lock is None:
+            return None
+        try:
+            return int((Path(lock) / "postmaster.pid").read_text().split("\n", 1)[0])
+        except (OSError, ValueError):
+            return None
 
     def wait_ready(self, path: str) -> None:
         """Return once ``path`` answers over HTTP; fail if the process died."""
@@ -186,7 +231,7 @@ def start_ours(data_dir: Path, **env: str) -> Server:
     server = Server("ours", process, port, log=data_dir / "server.log")
     with server.stopped_on_error():
         server.wait_ready("/health")
-        server.extra.update(_account(port))
+        server.extra.update(_account(port), pgdata=str(data_dir / "postgres"))
     return server
 
 
@@ -208,12 +253,15 @@ def _account(port: int) -> dict[str, str]:
     return {"token": token, "project_id": project.json()["id"]}
 
 
-def start_chainlit(work_dir: Path) -> Server:
-    """The minimal Chainlit app, from the benchmark's environment."""
+def start_chainlit(work_dir: Path, *, deflate: bool = True) -> Server:
+    """The minimal Chainlit app, from the benchmark's environment; ``deflate=False`` turns off
+    permessage-deflate, as ``assistant serve`` does (Chainlit's own setting)."""
     env_dir = bench_env()
     port = free_port()
     work_dir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    if not deflate:
+        env["UVICORN_WS_PER_MESSAGE_DEFLATE"] = "false"
     log = work_dir / "server.log"
     with log.open("ab") as out:
         process = _spawn(

@@ -41,6 +41,7 @@ from bench._protocols import ChainlitChat, EchoChat, OurChat, hold_idle
 from bench._servers import (
     Server,
     bench_env,
+    cpu_s,
     raise_fd_limit,
     rss_kib,
     start_chainlit,
@@ -114,22 +115,34 @@ async def converse(chat: Chat, turns: int, latencies: list[float], errors: list[
             return
 
 
-async def level(open_chat: Opener, sessions: int, turns: int = TURNS) -> dict[str, Any]:
-    """``sessions`` concurrent sessions of ``turns`` turns: throughput and first-delta times."""
+async def level(
+    open_chat: Opener, sessions: int, turns: int = TURNS, server: Server | None = None
+) -> dict[str, Any]:
+    """``sessions`` concurrent sessions of ``turns`` turns: throughput, first-delta times, and
+    the CPU time the server (and its database) spent per turn."""
     chats = await open_many(open_chat, sessions)
     latencies: list[float] = []
     errors: list[str] = []
+    server_pids = [server.pid] if server is not None else []
+    database = server.database_pid() if server is not None else None
+    cpu_before = cpu_s(server_pids), cpu_s([database] if database else [])
     started = time.perf_counter()
     await asyncio.gather(*(converse(chat, turns, latencies, errors) for chat in chats))
     wall = time.perf_counter() - started
+    cpu_after = cpu_s(server_pids), cpu_s([database] if database else [])
     await close_all(chats)
+    done = max(1, len(latencies))
     result: dict[str, Any] = {
         "sessions": sessions,
         "turns": len(latencies),
         "errors": len(errors),
         "wall_s": round(wall, 2),
         "turns_per_s": round(len(latencies) / wall, 1),
+        "server_cpu_ms_per_turn": round((cpu_after[0] - cpu_before[0]) * 1000 / done, 2),
     }
+    if database:
+        spent = cpu_after[1] - cpu_before[1]
+        result["database_cpu_ms_per_turn"] = round(spent * 1000 / done, 2)
     if latencies:
         result["first_delta_p50_ms"] = round(statistics.median(latencies) * 1000, 1)
         result["first_delta_p95_ms"] = round(percentile(latencies, 0.95) * 1000, 1)
@@ -219,6 +232,21 @@ def _short(frame: str) -> str:
     return f"{name} ({where})"
 
 
+async def _chainlit_without_deflate(work_dir: Path) -> dict[str, Any]:
+    """Idle memory of a fresh Chainlit with permessage-deflate off, as ours runs: what the
+    compression costs either server per connection, and what is left."""
+    server = start_chainlit(work_dir, deflate=False)
+    try:
+
+        async def open_chat() -> Chat:
+            return await ChainlitChat.open(f"ws://127.0.0.1:{server.port}")
+
+        await level(open_chat, 1, 2)
+        return await idle_memory(server, open_chat)
+    finally:
+        server.stop()
+
+
 async def run(*, profile: bool, levels: tuple[int, ...], idle: bool) -> dict[str, Any]:
     """Start the three servers, measure, stop them."""
     raise_fd_limit()
@@ -243,6 +271,9 @@ async def run(*, profile: bool, levels: tuple[int, ...], idle: bool) -> dict[str
                 for name in SERVERS:
                     results["memory"][name] = await idle_memory(servers[name], opens[name])
                     print(f"idle memory {name}: {results['memory'][name]}", flush=True)
+                results["memory"]["chainlit-no-deflate"] = await _chainlit_without_deflate(
+                    Path(tmp) / "chainlit-no-deflate"
+                )
             for sessions in levels:
                 row: dict[str, Any] = {"sessions": sessions}
                 for name in SERVERS:
@@ -252,7 +283,7 @@ async def run(*, profile: bool, levels: tuple[int, ...], idle: bool) -> dict[str
                         else None
                     )
                     try:
-                        row[name] = await level(opens[name], sessions)
+                        row[name] = await level(opens[name], sessions, server=servers[name])
                     finally:
                         if profiler is not None:
                             profiler.stop()
@@ -272,15 +303,17 @@ def report(results: dict[str, Any]) -> None:
     """Print the table and write the results file."""
     print(f"\n{TURNS} turns a session, {TOKENS} tokens a reply, zero-latency provider")
     print(
-        f"{'sessions':>8}  {'server':<9} {'turns/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'errors':>6}"
+        f"{'sessions':>8}  {'server':<9} {'turns/s':>8} {'p50 ms':>8} {'p95 ms':>8} "
+        f"{'errors':>6} {'CPU ms/turn':>11} {'+db':>6}"
     )
     for row in results["levels"]:
         for name in SERVERS:
             cell = row[name]
             p50, p95 = _cell(cell, "first_delta_p50_ms"), _cell(cell, "first_delta_p95_ms")
+            cpu, db = _cell(cell, "server_cpu_ms_per_turn"), _cell(cell, "database_cpu_ms_per_turn")
             print(
                 f"{row['sessions']:>8}  {name:<9} {cell['turns_per_s']:>8} {p50:>8} {p95:>8} "
-                f"{cell['errors']:>6}"
+                f"{cell['errors']:>6} {cpu:>11} {db:>6}"
             )
         ours, chainlit = row["ours"], row["chainlit"]
         if chainlit["turns_per_s"] and "first_delta_p50_ms" in ours:
