@@ -130,6 +130,8 @@ class Server:
     log: Path | None = None
     """Where its output goes."""
     extra: dict[str, str] = field(default_factory=dict)
+    projects: list[str] = field(default_factory=list)
+    """Our server's projects, one per concurrent session of the benchmark."""
 
     @contextlib.contextmanager
     def stopped_on_error(self) -> Iterator[None]:
@@ -216,8 +218,9 @@ def our_env(data_dir: Path, **overrides: str) -> dict[str, str]:
     return env
 
 
-def start_ours(data_dir: Path, **env: str) -> Server:
-    """Our server on ``data_dir`` (its own embedded PostgreSQL), with a user and a project."""
+def start_ours(data_dir: Path, projects: int = 1, **env: str) -> Server:
+    """Our server on ``data_dir`` (its own embedded PostgreSQL), with a user and ``projects``
+    projects (:attr:`Server.projects`)."""
     port = free_port()
     environ = our_env(data_dir, **env)
     with (data_dir / "server.log").open("ab") as log:
@@ -231,26 +234,30 @@ def start_ours(data_dir: Path, **env: str) -> Server:
     server = Server("ours", process, port, log=data_dir / "server.log")
     with server.stopped_on_error():
         server.wait_ready("/health")
-        server.extra.update(_account(port), pgdata=str(data_dir / "postgres"))
+        server.extra.update(token=_account(port, server.projects, projects))
+        server.extra.update(pgdata=str(data_dir / "postgres"))
     return server
 
 
-def _account(port: int) -> dict[str, str]:
-    """Register a user, log in, create a project: ``token`` and ``project_id``."""
+def _account(port: int, made: list[str], projects: int) -> str:
+    """Register a user, log in, create ``projects`` projects (their ids go in ``made``); the
+    user's access token."""
     base = f"http://127.0.0.1:{port}/api/v1"
     email = "bench@example.org"
     with httpx.Client(base_url=base, timeout=30) as client:
         client.post("/auth/register", json={"email": email, "password": PASSWORD})
         login = client.post("/auth/login", json={"email": email, "password": PASSWORD})
         login.raise_for_status()
-        token = login.json()["access_token"]
-        project = client.post(
-            "/projects",
-            json={"name": "Bench bakery"},
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        project.raise_for_status()
-    return {"token": token, "project_id": project.json()["id"]}
+        token: str = login.json()["access_token"]
+        for n in range(projects):
+            project = client.post(
+                "/projects",
+                json={"name": f"Bench bakery {n}"},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            project.raise_for_status()
+            made.append(project.json()["id"])
+    return token
 
 
 def start_chainlit(work_dir: Path, *, deflate: bool = True) -> Server:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import math
 import signal
@@ -60,6 +61,8 @@ if TYPE_CHECKING:
 LEVELS = (1, 10, 40, 200)
 TURNS = 8
 IDLE_CONNECTIONS = 1000
+IDLE_HOLD_S = 5
+"""How long the idle connections are held open while the server's CPU use is measured."""
 OPEN_BATCH = 50
 """Connections opened at once: a burst the size of a busy moment, not a connection storm."""
 PROFILED_LEVEL = 40
@@ -72,9 +75,12 @@ def openers(servers: dict[str, Server]) -> dict[str, Opener]:
     """How to open one conversation with each server."""
     ours, chainlit, bare = servers["ours"], servers["chainlit"], servers["bare"]
     ours_url = f"ws://127.0.0.1:{ours.port}/ws/chat"
+    # Each session in its own project, the next one each time: a user writing their own
+    # document (sessions of one project share its phases, whose drafts take their row locks).
+    projects = itertools.cycle(ours.projects)
 
     async def open_ours() -> Chat:
-        return await OurChat.open(ours_url, ours.extra["token"], ours.extra["project_id"])
+        return await OurChat.open(ours_url, ours.extra["token"], next(projects))
 
     async def open_chainlit() -> Chat:
         return await ChainlitChat.open(f"ws://127.0.0.1:{chainlit.port}")
@@ -152,12 +158,16 @@ async def level(
 
 
 async def idle_memory(server: Server, open_chat: Opener) -> dict[str, Any]:
-    """Server RSS growth per connection with ``IDLE_CONNECTIONS`` idle connections open."""
+    """Server RSS growth per connection with ``IDLE_CONNECTIONS`` idle connections open, and
+    the server's CPU use while they stay idle."""
     await asyncio.sleep(1)
     before = rss_kib(server.pid)
     chats = await open_many(open_chat, IDLE_CONNECTIONS)
     keepers = hold_idle(chats)
-    await asyncio.sleep(3)
+    await asyncio.sleep(1)
+    cpu_before = cpu_s([server.pid])
+    await asyncio.sleep(IDLE_HOLD_S)
+    idle_cpu = cpu_s([server.pid]) - cpu_before
     after = rss_kib(server.pid)
     await close_all(chats)
     for keeper in keepers:
@@ -168,6 +178,7 @@ async def idle_memory(server: Server, open_chat: Opener) -> dict[str, Any]:
         "rss_before_mib": round(before / 1024, 1),
         "rss_after_mib": round(after / 1024, 1),
         "kib_per_connection": round((after - before) / IDLE_CONNECTIONS, 1),
+        "idle_cpu_percent": round(100 * idle_cpu / IDLE_HOLD_S, 1),
     }
 
 
@@ -259,7 +270,7 @@ async def run(*, profile: bool, levels: tuple[int, ...], idle: bool) -> dict[str
     with tempfile.TemporaryDirectory(prefix="bench-chat-") as tmp:
         servers: dict[str, Server] = {}
         try:
-            servers["ours"] = start_ours(Path(tmp) / "ours")
+            servers["ours"] = start_ours(Path(tmp) / "ours", projects=max(levels, default=1))
             servers["chainlit"] = start_chainlit(Path(tmp) / "chainlit")
             servers["bare"] = start_echo()
             opens = openers(servers)
@@ -327,7 +338,7 @@ def report(results: dict[str, Any]) -> None:
         print(
             f"idle memory {name:<9} {memory['kib_per_connection']:>6} KiB per connection "
             f"({memory['connections']} connections, RSS {memory['rss_before_mib']} -> "
-            f"{memory['rss_after_mib']} MiB)"
+            f"{memory['rss_after_mib']} MiB; CPU {memory['idle_cpu_percent']}% while idle)"
         )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2))

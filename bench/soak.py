@@ -3,9 +3,9 @@ database.
 
 The server runs as ``make run`` starts it (:mod:`bench._chat_server`: ``assistant serve`` on a
 fresh ``DATA_DIR`` with its own embedded PostgreSQL, no Redis), replies streamed by the
-zero-latency provider so that the load is all ours: ``SESSIONS`` WebSocket sessions send
-``MESSAGES`` messages each, every one waited for, all sessions at once. Then, in the server's
-database:
+zero-latency provider so that the load is all ours: ``SESSIONS`` WebSocket sessions (five to a
+project) send ``MESSAGES`` messages each, every one waited for, all sessions at once. Then, in
+the server's database:
 
 - every message a client sent is stored exactly once (by its ``client_message_id``);
 - every user message has exactly one assistant reply, stored ``complete``;
@@ -40,6 +40,9 @@ MESSAGES = 6
 TURN_TIMEOUT_S = 120.0
 """A turn whose reply has not arrived by then counts as an error (and the session stops)."""
 OPEN_BATCH = 50
+SESSIONS_PER_PROJECT = 5
+"""Sessions share projects five by five, as a small team would: their turns also contend for
+the project's phases."""
 
 
 @dataclass
@@ -52,11 +55,12 @@ class Outcome:
     wall_s: float = 0.0
 
 
-async def _open(url: str, token: str, project_id: str, count: int, outcome: Outcome) -> None:
+async def _open(url: str, token: str, projects: list[str], count: int, outcome: Outcome) -> None:
     for start in range(0, count, OPEN_BATCH):
-        batch = min(OPEN_BATCH, count - start)
+        batch = range(start, min(start + OPEN_BATCH, count))
         opened = await asyncio.gather(
-            *(OurChat.open(url, token, project_id) for _ in range(batch)), return_exceptions=True
+            *(OurChat.open(url, token, projects[n % len(projects)]) for n in batch),
+            return_exceptions=True,
         )
         for chat in opened:
             if isinstance(chat, BaseException):
@@ -81,7 +85,7 @@ async def drive(server: Server, sessions: int, messages: int) -> Outcome:
     """Open ``sessions`` sessions, then run ``messages`` turns in each, all at once."""
     outcome = Outcome()
     url = f"ws://127.0.0.1:{server.port}/ws/chat"
-    await _open(url, server.extra["token"], server.extra["project_id"], sessions, outcome)
+    await _open(url, server.extra["token"], server.projects, sessions, outcome)
     started = time.perf_counter()
     await asyncio.gather(*(_converse(chat, messages, outcome) for chat in outcome.sessions))
     outcome.wall_s = time.perf_counter() - started
@@ -223,7 +227,7 @@ async def soak(sessions: int, messages: int) -> bool:
     raise_fd_limit()
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
         data_dir = Path(tmp)
-        server = start_ours(data_dir)
+        server = start_ours(data_dir, projects=max(1, sessions // SESSIONS_PER_PROJECT))
         try:
             outcome = await drive(server, sessions, messages)
             await asyncio.sleep(1)  # replies stored as they finish; the last one just did
