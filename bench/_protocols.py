@@ -68,6 +68,8 @@ class OurChat:
         self.session_id = session_id
         self.client_ids: list[str] = []
         """The ``client_message_id`` of every message sent, in order (the soak checks them)."""
+        self.refused: set[str] = set()
+        """Those answered with ``chat:error`` before the server echoed them as stored."""
 
     @classmethod
     async def open(
@@ -100,6 +102,7 @@ class OurChat:
         started = time.perf_counter()
         await self.ws.send(json.dumps({"event": "chat:send_message", "data": frame}))
         first: float | None = None
+        stored = False
         while True:
             raw = await self.ws.recv()
             assert isinstance(raw, str)
@@ -109,9 +112,13 @@ class OurChat:
                 continue
             if not raw.startswith(self.RECEIVED):
                 if raw.startswith('{"event":"chat:error"'):
+                    if not stored:
+                        self.refused.add(client_id)
                     raise BenchError(f"chat:error {json.loads(raw)['data']}")
                 continue
             message = json.loads(raw)["data"]["message"]
+            if message.get("client_message_id") == client_id:
+                stored = True
             if message["role"] == "assistant":
                 if first is None:  # a reply without deltas (a direct one): its arrival
                     first = time.perf_counter() - started

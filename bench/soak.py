@@ -7,7 +7,8 @@ zero-latency provider so that the load is all ours: ``SESSIONS`` WebSocket sessi
 project) send ``MESSAGES`` messages each, every one waited for, all sessions at once. Then, in
 the server's database:
 
-- every message a client sent is stored exactly once (by its ``client_message_id``);
+- every message a client sent is stored exactly once (by its ``client_message_id``), unless the
+  server refused it with a ``chat:error`` (counted apart: not a loss, but still a failure);
 - every user message has exactly one assistant reply, stored ``complete``;
 - each session's ``seq`` runs 1, 2, 3 … without gap or repeat.
 
@@ -100,6 +101,8 @@ class Audit:
     sent: int = 0
     stored: int = 0
     lost: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    """Not stored, and the client was told so (``chat:error`` before the echo)."""
     duplicated: list[str] = field(default_factory=list)
     unanswered: list[str] = field(default_factory=list)
     answered_twice: list[str] = field(default_factory=list)
@@ -112,6 +115,7 @@ class Audit:
         """Every non-empty finding by name."""
         found = {
             "lost": self.lost,
+            "refused (not stored, client told)": self.refused,
             "duplicated": self.duplicated,
             "unanswered": self.unanswered,
             "answered twice": self.answered_twice,
@@ -141,7 +145,8 @@ def audit_rows(chats: Sequence[OurChat], rows: Sequence[Any]) -> Audit:
         counts = Counter(r.client_message_id for r in users)
         for client_id in chat.client_ids:
             if counts[client_id] == 0:
-                audit.lost.append(f"{chat.session_id}/{client_id}")
+                found = audit.refused if client_id in chat.refused else audit.lost
+                found.append(f"{chat.session_id}/{client_id}")
             elif counts[client_id] > 1:
                 audit.duplicated.append(f"{chat.session_id}/{client_id}")
         answers = Counter(r.reply_to for r in replies)
