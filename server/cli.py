@@ -33,7 +33,7 @@ WEBSOCKET_OPTIONS = WebSocketOptions(
     ws_ping_interval=20, ws_ping_timeout=20, ws_per_message_deflate=False
 )
 """uvicorn's WebSocket options for ``serve``. No permessage-deflate: it keeps a zlib compressor
-and decompressor per connection (35 KiB each, measured by ``make bench-chat``) and compresses
+and decompressor per connection (35 KiB together, measured by ``make bench-chat``) and compresses
 every frame, while most frames are deltas of a few dozen bytes."""
 
 
