@@ -187,7 +187,7 @@ async def stored_messages(data_dir: Path, session_ids: list[str]) -> list[Any]:
 
 
 def logged_errors(log: Path) -> list[str]:
-    """The error lines of the server's JSON log."""
+    """The error lines of the server's JSON log (with their exception's last line)."""
     errors = []
     for line in log.read_text(errors="replace").splitlines():
         try:
@@ -195,7 +195,8 @@ def logged_errors(log: Path) -> list[str]:
         except ValueError:
             continue
         if isinstance(entry, dict) and entry.get("level") in {"error", "critical"}:
-            errors.append(str(entry.get("event")))
+            cause = str(entry.get("exception") or "").strip().rpartition("\n")[2]
+            errors.append(f"{entry.get('event')}: {cause[:160]}" if cause else str(entry["event"]))
     return errors
 
 
