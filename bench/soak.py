@@ -165,13 +165,21 @@ def audit_rows(chats: Sequence[OurChat], rows: Sequence[Any]) -> Audit:
 
 
 async def stored_messages(data_dir: Path, session_ids: list[str]) -> list[Any]:
-    """The messages of ``session_ids`` in the server's embedded database."""
+    """The messages of ``session_ids`` in the running server's embedded database.
+
+    It connects through the server's socket folder rather than attaching to the embedded
+    PostgreSQL: an attached process counts as one of its users, and the database would outlive
+    the server (and the temporary folder it lives in) until this process exits.
+    """
     from sqlalchemy import text  # noqa: PLC0415
     from sqlalchemy.ext.asyncio import create_async_engine  # noqa: PLC0415
 
-    from server.db.embedded import start_embedded  # noqa: PLC0415
+    from server.db.embedded import DATABASE_NAME  # noqa: PLC0415
 
-    engine = create_async_engine(await asyncio.to_thread(start_embedded, data_dir))
+    socket_dir = data_dir / "postgres"
+    engine = create_async_engine(
+        f"postgresql+asyncpg://postgres:@/{DATABASE_NAME}?host={socket_dir}"
+    )
     try:
         async with engine.connect() as conn:
             result = await conn.execute(
