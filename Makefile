@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.local/bin:$(PATH)
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 
-.PHONY: fuzz run admin test lint chromium format typecheck bench bench-providers bench-ingest bench-exports bench-chat bench-search bench-retrieval bench-queue uv sync
+.PHONY: fuzz run admin test lint chromium format typecheck bench bench-providers bench-ingest bench-exports bench-chat bench-chat-env soak bench-search bench-retrieval bench-queue uv sync
 
 uv:
 	@command -v uv >/dev/null 2>&1 || test -x $(HOME)/.local/bin/uv || python3 -m pip install --user --quiet uv \
@@ -53,8 +53,26 @@ bench-ingest: sync
 bench-exports: sync
 	$(UV) run --frozen python -m bench.bench_exports
 
-bench-chat: sync
-	$(UV) run --frozen python -m bench.bench_chat
+# The chat benchmark's own environment: Chainlit (the comparison), py-spy (profiles), and the
+# websockets/httptools versions of uv.lock so that uvicorn serves Chainlit as it serves us. It
+# lives in a cache folder, never in the project's dependencies or lock.
+BENCH_CHAT_ENV ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/unified-assistant/bench-chat
+BENCH_CHAT_PINS := chainlit==2.12.0 py-spy==0.4.3 websockets==17.4 httptools==0.9.0
+
+bench-chat-env: uv
+	@test -f "$(BENCH_CHAT_ENV)/pins" && test "$$(cat '$(BENCH_CHAT_ENV)/pins')" = "$(BENCH_CHAT_PINS)" || { \
+		$(UV) venv -q --allow-existing --python 3.11 "$(BENCH_CHAT_ENV)" \
+		&& $(UV) pip install -q --python "$(BENCH_CHAT_ENV)/bin/python" $(BENCH_CHAT_PINS) \
+		&& echo "$(BENCH_CHAT_PINS)" > "$(BENCH_CHAT_ENV)/pins"; }
+
+# ARGS passes options on, e.g. make bench-chat ARGS="--levels 1,40 --profile"
+bench-chat: sync bench-chat-env
+	BENCH_CHAT_ENV="$(BENCH_CHAT_ENV)" $(UV) run --frozen python -m bench.bench_chat $(ARGS)
+
+# 500 concurrent sessions x 6 messages against a server started as make run starts it; then
+# every message is checked in its database. Exits non-zero on any error, loss or duplicate.
+soak: sync
+	$(UV) run --frozen python -m bench.soak $(ARGS)
 
 bench-search: sync
 	$(UV) run --frozen python -m bench.bench_search

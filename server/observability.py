@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Literal
 import msgspec
 import structlog
 from litestar.datastructures import MutableScopeHeaders
+from litestar.enums import ScopeType
 
 if TYPE_CHECKING:
     from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -112,6 +113,12 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send)
             return
         request_id = request_id_of(scope)
+        if scope["type"] == ScopeType.WEBSOCKET:
+            # A socket's frames carry no headers: its many sends go out untouched, and its
+            # log lines still carry the id.
+            with structlog.contextvars.bound_contextvars(request_id=request_id):
+                await app(scope, receive, send)
+            return
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -57,8 +57,8 @@ if TYPE_CHECKING:
     from litestar.channels import ChannelsPlugin, Subscriber
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from server.db.models import ChatSession, User
-    from server.events import ServerFrame
+    from server.db.models import ChatMessage, ChatSession, User
+    from server.events import Message, ServerFrame
 
 
 logger = structlog.get_logger()
@@ -211,7 +211,9 @@ class Connection:
                     await self.end(IDLE, "idle")
                     return
                 try:
-                    message = await asyncio.wait_for(self.socket.receive(), left)
+                    # asyncio.timeout, not wait_for: no task per frame received.
+                    async with asyncio.timeout(left):
+                        message = await self.socket.receive()
                 except TimeoutError:
                     continue
                 if message["type"] == "websocket.disconnect":
@@ -334,9 +336,14 @@ class Connection:
             await self.leave()
             self.chat_session, self.role = chat_session, role
             await self._subscribe(chat_session)
-            messages = await messages_after(db, chat_session.id, data.after_seq or 0)
-            shown = await messages_out(db, messages, self.user.id)
-            await db.refresh(chat_session)
+            messages: list[ChatMessage] = []
+            shown: list[Message] = []
+            if data.session_id is not None:
+                # Read after subscribing, so that nothing stored meanwhile is missed. A session
+                # created just now has no messages, and nobody else knows it yet.
+                messages = await messages_after(db, chat_session.id, data.after_seq or 0)
+                shown = await messages_out(db, messages, self.user.id)
+                await db.refresh(chat_session)
         self.replayed_up_to = messages[-1].seq if messages else (data.after_seq or 0)
         payload = SessionData(session_out(chat_session), chat_session.phase_number, shown)
         if data.session_id is None:
