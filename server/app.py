@@ -1,9 +1,9 @@
 """The application factory: builds every service once and wires them by dependency injection.
 
 ``create_app`` composes the app from typed parts: the infrastructure (:class:`Runtime`), the
-config store, the workflow catalogue, the phase engine and the chat, each built once here in
+config store, the workflow catalogue, the phase environment and the chat, each built once here in
 the order their constructors need (no start-up hook reads what another one left behind). One
-start-up hook starts what runs in the background (config watch, queue, reply engine) and one
+start-up hook starts what runs in the background (config watch, queue, replies) and one
 shutdown hook stops it in reverse order. Handlers receive the parts by name
 (:data:`DEPENDENCY_TYPES`).
 """
@@ -36,7 +36,7 @@ from server.chat import (
     ChatController,
     ChatService,
     MemoryPlanner,
-    ReplyEngine,
+    Replies,
     asyncapi_json,
     chat_socket,
 )
@@ -52,8 +52,8 @@ from server.limits import Throttle
 from server.observability import configure_logging, request_id_middleware
 from server.openapi import complete_openapi, openapi_config
 from server.phases import (
-    Engine,
     PhaseController,
+    PhaseEnvironment,
     PhaseFrames,
     PhasePlanner,
     WorkflowCatalog,
@@ -82,7 +82,7 @@ DEPENDENCY_TYPES: dict[str, type[Any]] = {
     "config_store": ConfigStore,
     "workflows": WorkflowCatalog,
     "chat": ChatService,
-    "phase_engine": Engine,
+    "phase_env": PhaseEnvironment,
 }
 """What handlers may ask for by name, and its type."""
 
@@ -94,7 +94,7 @@ class AppServices:
     runtime: Runtime
     config_store: ConfigStore
     workflows: WorkflowCatalog
-    phase_engine: Engine
+    phase_env: PhaseEnvironment
     chat: ChatService
     presence: Presence
     """This instance's heartbeat for diagnostics (with Redis)."""
@@ -108,11 +108,11 @@ class AppServices:
             "config_store": self.config_store,
             "workflows": self.workflows,
             "chat": self.chat,
-            "phase_engine": self.phase_engine,
+            "phase_env": self.phase_env,
         }
 
     async def start(self) -> None:
-        """Start the background parts, in order: usage meter, config watch, queue, reply engine.
+        """Start the background parts, in order: usage meter, config watch, queue, replies.
 
         It runs as the app's one start-up hook, after the plugins' lifespans (database,
         channels) are up.
@@ -121,14 +121,14 @@ class AppServices:
         self.runtime.meter.start()
         await self.config_store.start()
         self.queue = await start_queue(self.runtime)
-        await self.chat.engine.start()
+        await self.chat.replies.start()
         self.presence.start()
 
     async def stop(self) -> None:
         """Stop what :meth:`start` started, in reverse order, then close Redis."""
         await self.presence.stop()
         await self.chat.watch.close()
-        await self.chat.engine.close()
+        await self.chat.replies.close()
         if self.queue is not None:
             await stop_queue(self.queue)
         await self.runtime.meter.close()
@@ -164,8 +164,8 @@ def build_services(settings: Settings, alchemy: SQLAlchemyAsyncConfig) -> AppSer
     )
     workflows = workflow_catalog(config_store)
 
-    phase_engine = Engine(workflows, config_store.embedder, runtime.publisher, config_store)
-    engine = ReplyEngine(
+    phase_env = PhaseEnvironment(workflows, config_store.embedder, runtime.publisher, config_store)
+    replies = Replies(
         alchemy=alchemy,
         channels=channels,
         publisher=runtime.publisher,
@@ -177,16 +177,16 @@ def build_services(settings: Settings, alchemy: SQLAlchemyAsyncConfig) -> AppSer
         alchemy=alchemy,
         channels=channels,
         publisher=runtime.publisher,
-        engine=engine,
+        replies=replies,
         throttle=runtime.throttle,
         config_store=config_store,
         planner=PhasePlanner(
             MemoryPlanner(settings.chat, config_store.embedder, lambda: config_store.raw),
-            phase_engine,
+            phase_env,
         ),
-        commands=PhaseFrames(phase_engine),
+        commands=PhaseFrames(phase_env),
     )
-    return AppServices(runtime, config_store, workflows, phase_engine, chat, Presence(redis, chat))
+    return AppServices(runtime, config_store, workflows, phase_env, chat, Presence(redis, chat))
 
 
 def _constant(value: Any) -> Callable[[], Any]:

@@ -1,10 +1,10 @@
 """Chat: the ``/ws/chat`` WebSocket protocol, the REST/SSE alternative, replies (one at a time
 per session, owned by the server, fanned out over channels), long memory, and the planner seam
-the phase engine plugs into. See docs/chat.md and ``/asyncapi.json``."""
+the phase workflow plugs into. See docs/chat.md and ``/asyncapi.json``."""
 
 from __future__ import annotations
 
-from ._replies import ReplyEngine, ReplyJob
+from ._replies import Replies, ReplyJob
 from ._service import ChatService
 from ._socket import chat_socket
 from .asyncapi import asyncapi_document, asyncapi_json
@@ -19,7 +19,7 @@ __all__ = [
     "Commands",
     "MemoryPlanner",
     "Planner",
-    "ReplyEngine",
+    "Replies",
     "ReplyJob",
     "ReplyPlan",
     "Turn",

@@ -61,7 +61,7 @@ class Memory:
 
 async def remember(embedder: Embedder, messages: Sequence[Remembered]) -> Memory | None:
     """Embed ``messages`` into memory chunks (None when they have no words). No database work:
-    the reply engine writes the result with the reply, in one transaction."""
+    the replies writes the result with the reply, in one transaction."""
     pieces = [(m, n, text) for m in messages for n, text in enumerate(split_words(m.content))]
     if not pieces:
         return None

@@ -1,4 +1,4 @@
-"""The reply engine: one reply at a time per session, run server-side, fanned out to everyone.
+"""The replies: one reply at a time per session, run server-side, fanned out to everyone.
 
 The database is the truth (see :mod:`._turns`): every turn owed an answer is a row, stored with
 the message that asks for it. An instance answers the turns it holds the lease of, one session
@@ -120,7 +120,7 @@ class _Worker:
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-class ReplyEngine:
+class Replies:
     """Answers the turns whose lease this process holds; takes over those nobody holds."""
 
     def __init__(
@@ -172,7 +172,7 @@ class ReplyEngine:
             await asyncio.gather(*tasks, *others, return_exceptions=True)
 
     def submit(self, job: ReplyJob) -> None:
-        """Answer ``job``, whose turn this engine holds; a session's replies run in order."""
+        """Answer ``job``, whose turn this process holds; a session's replies run in order."""
         worker = self._workers.setdefault(job.turn.session_id, _Worker())
         worker.queue.append(job)
         if worker.task is None:
@@ -272,7 +272,7 @@ class ReplyEngine:
                 self._workers.pop(session_id, None)
 
     async def _answer(self, job: ReplyJob, stop: asyncio.Event) -> ReplyJob | None:
-        """Answer one turn; the session's next turn if this engine claimed it."""
+        """Answer one turn; the session's next turn if this process claimed it."""
         stored: ChatMessage | None = None
         following: ReplyJob | None = None
         turn = job.turn

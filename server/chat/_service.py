@@ -19,7 +19,7 @@ from server.events import MessageData, MessageReceived, TypingIndicator, TypingI
 from server.feedback import rate
 from server.feedback.events import announce
 
-from ._replies import ReplyEngine, ReplyJob
+from ._replies import Replies, ReplyJob
 from ._store import store_user_message
 from ._turns import lock_session, session_busy, start_turn
 from ._watch import AccessWatch
@@ -68,9 +68,9 @@ class Participant(Protocol):
 
 
 class ChatService:
-    """The chat of one server process: its limits, its planners and its reply engine.
+    """The chat of one server process: its limits, its planners and its replies.
 
-    ``planner`` answers messages (the phase engine's, wrapping the memory planner) and
+    ``planner`` answers messages (the phase workflow's, wrapping the memory planner) and
     ``commands`` answers ``phase:*`` frames; the app composes both.
     """
 
@@ -81,7 +81,7 @@ class ChatService:
         alchemy: SQLAlchemyAsyncConfig,
         channels: ChannelsPlugin,
         publisher: Publisher,
-        engine: ReplyEngine,
+        replies: Replies,
         throttle: Throttle,
         config_store: ConfigStore,
         planner: Planner,
@@ -91,7 +91,7 @@ class ChatService:
         self.alchemy = alchemy
         self.channels = channels
         self.publisher = publisher
-        self.engine = engine
+        self.replies = replies
         self.throttle_store = throttle
         self.config_store = config_store
         self.planner = planner
@@ -102,7 +102,7 @@ class ChatService:
         """The open connections of this process, for diagnostics (who joined which session)."""
         self.watch = AccessWatch(alchemy)
         """Re-checks the access of every open WebSocket of this process."""
-        engine.resume = self.resume
+        replies.resume = self.resume
 
     async def check_member(self, db: AsyncSession, user_id: UUID, project_id: UUID) -> str:
         """The user's role in the project; ``not_found`` when not a member."""
@@ -151,7 +151,7 @@ class ChatService:
 
         One transaction: ``check`` (the sender's access, re-checked now), the message, the
         turn and, when the session has no other turn in progress, the reply's plan, so that
-        the reply engine starts streaming without another round trip. A resent
+        the replies starts streaming without another round trip. A resent
         ``client_message_id`` returns the stored message and queues nothing.
         """
         self.check_content(content, client_message_id)
@@ -181,22 +181,22 @@ class ChatService:
                 self._start(db, job, busy=busy, started=planning)
                 if planning and not busy:
                     try:
-                        job.planned = await self.engine.plan(db, job)
+                        job.planned = await self.replies.plan(db, job)
                     except Exception:
-                        # The message is stored all the same: the engine plans it again and
+                        # The message is stored all the same: the replies plan it again and
                         # tells the session why it cannot be answered.
-                        logger.warning("planning a reply failed; retrying in the engine")
+                        logger.warning("planning a reply failed; retrying in the replies")
                         await db.rollback()
                         continue
                 await db.commit()
                 break
-        await self.engine.publish(
+        await self.replies.publish(
             chat_session.id, MessageReceived(MessageData(message_out(message)))
         )
         if busy:
-            self.engine.wait(job)
+            self.replies.wait(job)
         else:
-            self.engine.submit(job)
+            self.replies.submit(job)
         return message, job
 
     async def command(
@@ -206,7 +206,7 @@ class ChatService:
         frame: PhaseFrame,
         on_error: Callable[[DomainError], Awaitable[None]] | None = None,
     ) -> ReplyJob:
-        """Accept a phase frame's work, answered like a message (in order, by the reply engine).
+        """Accept a phase frame's work, answered like a message (in order, by the replies).
 
         When the session has no turn in progress the command is planned (and acted on) in the
         transaction that stores its turn, and a refusal raises here; queued behind another
@@ -230,12 +230,12 @@ class ChatService:
             job = self._job(turn, reply_id, command=frame, on_error=on_error)
             self._start(db, job, busy=busy, started=True, command=msgspec.to_builtins(frame))
             if not busy:
-                job.planned = await self.engine.plan(db, job)
+                job.planned = await self.replies.plan(db, job)
             await db.commit()
         if busy:
-            self.engine.wait(job)
+            self.replies.wait(job)
         else:
-            self.engine.submit(job)
+            self.replies.submit(job)
         return job
 
     def resume(self, row: ChatTurn, content: str, phase_number: int | None) -> ReplyJob:
@@ -280,7 +280,7 @@ class ChatService:
         started: bool,
         command: dict[str, Any] | None = None,
     ) -> None:
-        """Add the job's turn: held by this engine (``started``: planned in this transaction)
+        """Add the job's turn: held by this process (``started``: planned in this transaction)
         or, when the session is busy, queued behind the turn in progress."""
         start_turn(
             db,
@@ -290,8 +290,8 @@ class ChatService:
             user_id=job.turn.user_id,
             message_id=job.reply_to,
             command=command,
-            owner=None if busy else self.engine.owner,
-            lease_s=self.engine.lease_s,
+            owner=None if busy else self.replies.owner,
+            lease_s=self.replies.lease_s,
             started=started,
         )
 
@@ -319,7 +319,7 @@ class ChatService:
     async def typing(self, session_id: UUID, user_id: UUID, *, is_typing: bool) -> None:
         """Show every participant that ``user_id`` is (no longer) typing."""
         frame = TypingIndicator(TypingIndicatorData(str(user_id), is_typing))
-        await self.engine.publish(session_id, frame)
+        await self.replies.publish(session_id, frame)
 
     async def _planned(self, db: AsyncSession, turn: Turn) -> ReplyPlan:
         current = await db.get(ChatSession, turn.session_id)

@@ -296,7 +296,7 @@ class Connection:
 
                 await self.chat.command(chat_session, self.user.id, frame, refused)
             case Stop():
-                await self.chat.engine.request_stop(chat_session.id)
+                await self.chat.replies.request_stop(chat_session.id)
             case RateMessage(data=data):
                 await self.chat.rate(
                     chat_session, self.user.id, data.message_id, data.rating, data.comment

@@ -44,7 +44,7 @@ SWEEP_BATCH = 100
 
 
 def new_owner() -> str:
-    """A name for this process's reply engine, unique across restarts."""
+    """A name for this process's replies, unique across restarts."""
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid4().hex[:8]}"
 
 

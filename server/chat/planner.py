@@ -1,7 +1,7 @@
 """How a turn becomes a reply: the ``Planner`` seam and the default ``MemoryPlanner``.
 
-The reply engine asks the chat's planner for a :class:`ReplyPlan` for every user message; the
-phase engine wraps :class:`MemoryPlanner` to add phase work (questions, drafts, commands). A plan
+The replies asks the chat's planner for a :class:`ReplyPlan` for every user message; the
+phase workflow wraps :class:`MemoryPlanner` to add phase work (questions, drafts, commands). A plan
 is either a request to stream through the providers router, or a ``direct_reply`` text.
 """
 
@@ -106,7 +106,7 @@ class Planner(Protocol):
 
 
 class Commands(Protocol):
-    """Answers the ``phase:*`` frames of the WebSocket (the phase engine's command surface)."""
+    """Answers the ``phase:*`` frames of the WebSocket (the phase workflow's command surface)."""
 
     async def handle(self, db: AsyncSession, turn: Turn, frame: PhaseFrame) -> ReplyPlan:
         """The reply to a phase frame; a refused command raises a ``DomainError``."""

@@ -152,7 +152,7 @@ class Authenticate(_Frame, tag="chat:authenticate"):
 
 
 PhaseFrame = PhaseGoto | PhaseApprove | PhaseRegenerate
-"""The frames the phase engine answers."""
+"""The frames the phase workflow answers."""
 
 ClientFrame = (
     JoinSession

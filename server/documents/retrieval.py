@@ -290,7 +290,7 @@ def cite(reply: str, sources: Sequence[Passage]) -> list[Citation]:
     one of its sentence, since the previous marker on its line) whose words are not in the
     cited passage: the reply quoted something its source does not say. Whitespace is
     normalised on both sides; anything else must match exactly. This is the one citation
-    check: the reply engine stores what it keeps, and ``providers.CitationKeeper`` applies the
+    check: the replies store what it keeps, and ``providers.CitationKeeper`` applies the
     same rule to replies as they stream, so what it lets through is all kept here.
     """
     by_ref = {p.ref: p for p in sources}

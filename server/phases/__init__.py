@@ -6,7 +6,7 @@ conversation through the phases."""
 from __future__ import annotations
 
 from .cascade import dependents
-from .commands import DraftOrder, Engine, PhaseCommands
+from .commands import DraftOrder, PhaseCommands, PhaseEnvironment
 from .context import DEFAULT_BUDGET, Reader, chat_request, reconstruct, with_feedback
 from .controllers import PhaseController
 from .drafting import announce, run_draft, store_draft, view
@@ -36,10 +36,10 @@ __all__ = [
     "DEFAULT_BUDGET",
     "TRANSITIONS",
     "DraftOrder",
-    "Engine",
     "NoDraftError",
     "PhaseCommands",
     "PhaseController",
+    "PhaseEnvironment",
     "PhaseEvent",
     "PhaseFlow",
     "PhaseFrames",

@@ -49,7 +49,7 @@ class Models(Protocol):
         ...
 
 
-class Engine:
+class PhaseEnvironment:
     """What the phase workflow needs from the app: templates, the embedder, the publisher,
     and the models that read turns with structured output (None: the offline rules only)."""
 
@@ -84,8 +84,10 @@ class DraftOrder:
 class PhaseCommands:
     """The phases of one project, changed on behalf of one person, on one database session."""
 
-    def __init__(self, engine: Engine, db: AsyncSession, project_id: UUID, actor_id: UUID) -> None:
-        self.engine, self.db = engine, db
+    def __init__(
+        self, env: PhaseEnvironment, db: AsyncSession, project_id: UUID, actor_id: UUID
+    ) -> None:
+        self.env, self.db = env, db
         self.project_id, self.actor_id = project_id, actor_id
         self.phases = PhaseService(session=db)
         self.workflow: Workflow | None = None
@@ -96,7 +98,7 @@ class PhaseCommands:
 
     def on(self, db: AsyncSession) -> PhaseCommands:
         """The same commands on another database session (e.g. the one a reply is stored on)."""
-        other = PhaseCommands(self.engine, db, self.project_id, self.actor_id)
+        other = PhaseCommands(self.env, db, self.project_id, self.actor_id)
         other.workflow = self.workflow
         return other
 
@@ -106,7 +108,7 @@ class PhaseCommands:
         if project is None:
             raise not_found("project")
         self.project = project
-        self.workflow = self.engine.workflows.get(project.template)
+        self.workflow = self.env.workflows.get(project.template)
         self.rows = {p.number: p for p in await self.phases.for_project(self.project_id)}
         return bool(self.rows)
 
@@ -130,7 +132,7 @@ class PhaseCommands:
         """Tell the project's participants that ``row`` (and ``stale``) changed."""
         await self.db.flush()
         shown = await self.show(row)
-        await announce(self.engine.publisher, self.project_id, [shown], stale)
+        await announce(self.env.publisher, self.project_id, [shown], stale)
         return shown
 
     async def _written(self, result: WriteResult) -> PhaseView:
@@ -230,7 +232,7 @@ class PhaseCommands:
         row = self.row(number)
         if status_of(row) is PhaseStatus.NOT_STARTED:
             row = await self.start(number)
-        reader = Reader(self.actor_id, self.engine.embedder())
+        reader = Reader(self.actor_id, self.env.embedder())
         context = await reconstruct(
             self.db,
             self.phases,
@@ -238,7 +240,7 @@ class PhaseCommands:
             workflow=self.workflow,
             number=number,
             reader=reader,
-            config=self.engine.workflows.config(),
+            config=self.env.workflows.config(),
         )
         note = None
         if feedback:

@@ -19,7 +19,7 @@ from server.db.models import Project, User
 from server.errors import DomainError, not_found
 from server.metering import usage_scope
 
-from .commands import Engine, PhaseCommands
+from .commands import PhaseCommands, PhaseEnvironment
 from .context import DEFAULT_BUDGET, Reader, reconstruct
 from .drafting import view
 from .jobs import queue_stale_regeneration
@@ -55,10 +55,10 @@ async def provide_commands(
     request: Request[User, Any, Any],
     db_session: NamedDependency[AsyncSession],
     project_id: FromPath[UUID],
-    phase_engine: NamedDependency[Engine],
+    phase_env: NamedDependency[PhaseEnvironment],
 ) -> PhaseCommands:
     """The phase use cases of the request's project, acting as the caller."""
-    commands = PhaseCommands(phase_engine, db_session, project_id, request.user.id)
+    commands = PhaseCommands(phase_env, db_session, project_id, request.user.id)
     await commands.load()
     return commands
 

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from server.chat import Turn
     from server.db.models import Phase
 
-    from .commands import Engine
+    from .commands import PhaseEnvironment
     from .templates import PhaseTemplate
     from .understanding import TurnKind
 
@@ -57,9 +57,9 @@ APPROVAL_QUESTION = (
 class PhaseFlow:
     """The phase side of one chat turn, on the turn's database session."""
 
-    def __init__(self, engine: Engine, db: AsyncSession, turn: Turn) -> None:
-        self.engine, self.db, self.turn = engine, db, turn
-        self.commands = PhaseCommands(engine, db, turn.project_id, turn.user_id)
+    def __init__(self, env: PhaseEnvironment, db: AsyncSession, turn: Turn) -> None:
+        self.env, self.db, self.turn = env, db, turn
+        self.commands = PhaseCommands(env, db, turn.project_id, turn.user_id)
         self.reminder: str | None = None
         """Said after a free-conversation reply: the phase question still waiting."""
 
@@ -147,7 +147,7 @@ class PhaseFlow:
     ) -> tuple[TurnKind, int | None] | None:
         """The turn as the project's AI model reads it (structured output), or None when the
         profile has no model or none answered: then the offline rules decide."""
-        models = self.engine.models
+        models = self.env.models
         project = self.commands.project
         if models is None or project is None:
             return None

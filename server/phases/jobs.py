@@ -22,7 +22,7 @@ from server.events import ServerFrame
 from server.metering import usage_scope
 from server.queue import JobFailed, enqueue, job_handler
 
-from .commands import Engine, PhaseCommands
+from .commands import PhaseCommands, PhaseEnvironment
 from .templates import WorkflowCatalog
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ async def regenerate_stale(ctx: JobContext) -> None:
     """Draft the stale phases of project ``ctx.target_id`` as the user who asked."""
     user_id = UUID(str(ctx.payload["user_id"]))
     store = await asyncio.to_thread(ConfigStore, ctx.settings.app.config_path, meter=ctx.meter)
-    engine = Engine(WorkflowCatalog(store), store.embedder, _Relay(ctx), store)
+    env = PhaseEnvironment(WorkflowCatalog(store), store.embedder, _Relay(ctx), store)
     try:
         with usage_scope(purpose="draft", user_id=user_id, project_id=ctx.target_id):
             while True:
@@ -78,7 +78,7 @@ async def regenerate_stale(ctx: JobContext) -> None:
                     project = await db.get(Project, ctx.target_id)
                     if project is None:
                         return
-                    commands = PhaseCommands(engine, db, project.id, user_id)
+                    commands = PhaseCommands(env, db, project.id, user_id)
                     await commands.load()
                     stale = await commands.stale_in_order()
                     if not stale or await ctx.cancelled():

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from providers import Profile
     from server.chat import Planner, ReplyPlan, Turn
 
-    from .commands import Engine
+    from .commands import PhaseEnvironment
 
     PhaseFrame = PhaseGoto | PhaseApprove | PhaseRegenerate
 
@@ -53,12 +53,12 @@ def _number(arg: str | None, command: str) -> int:
 class PhasePlanner:
     """A chat ``Planner`` that walks the conversation through the project's phases."""
 
-    def __init__(self, memory: Planner, engine: Engine) -> None:
-        self.memory, self.engine = memory, engine
+    def __init__(self, memory: Planner, env: PhaseEnvironment) -> None:
+        self.memory, self.env = memory, env
 
     async def plan(self, db: AsyncSession, turn: Turn, profile: Profile) -> ReplyPlan:
         """The reply to ``turn``: a command's, the phase flow's, or the memory planner's."""
-        flow = PhaseFlow(self.engine, db, turn)
+        flow = PhaseFlow(self.env, db, turn)
         if not await flow.load():
             return await self.memory.plan(db, turn, profile)
         command = _COMMAND.match(turn.content.strip())
@@ -123,13 +123,13 @@ class PhasePlanner:
 class PhaseFrames:
     """Answers the typed ``phase:goto``, ``phase:approve`` and ``phase:regenerate`` frames."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, env: PhaseEnvironment) -> None:
+        self.env = env
 
     async def handle(self, db: AsyncSession, turn: Turn, frame: PhaseFrame) -> ReplyPlan:
         """The reply to a phase frame; a refusal is a ``DomainError``, which the socket
         answers with a ``chat:error`` of the same code."""
-        flow = PhaseFlow(self.engine, db, turn)
+        flow = PhaseFlow(self.env, db, turn)
         if not await flow.load():
             raise DomainError("not_found", "this project has no phases")
         match frame:
