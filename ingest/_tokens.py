@@ -7,6 +7,7 @@ is loaded once per process. Counts exclude special tokens (no BOS/EOS).
 from __future__ import annotations
 
 import functools
+import os
 from importlib import resources
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,12 @@ if TYPE_CHECKING:
 __all__ = ["count_tokens", "count_tokens_batch"]
 
 _TOKENIZER_FILE = "l2_supercat_tokenizer_config.json"
+
+# The tokenizer's batches run on a Rayon thread pool with a thread per core. Ingest already
+# runs documents in parallel (parser processes, worker threads), and handing a chunk's few
+# texts to that pool costs more than counting them: on 2 cores it tripled the chunker's wall
+# time. An operator's own setting wins.
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 @functools.cache
@@ -38,7 +45,7 @@ def count_tokens(text: str) -> int:
 
 
 def count_tokens_batch(texts: Sequence[str]) -> list[int]:
-    """Token counts of many texts at once (parallel inside the tokenizer)."""
+    """Token counts of many texts at once (one call into the tokenizer)."""
     if not texts:
         return []
     # The "fast" batch skips computing character offsets, which counting never needs: about
