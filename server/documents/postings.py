@@ -40,8 +40,10 @@ if TYPE_CHECKING:
 
 __all__ = ["MAX_POSTINGS", "PostingCache", "posting_cache", "rank"]
 
-MAX_POSTINGS = 8_000_000
-"""Postings kept in memory at most (about 12 bytes each, plus one interned id per chunk)."""
+MAX_POSTINGS = 4_000_000
+"""Postings kept in memory at most: 12 bytes each (about 50 MB), plus each chunk id once
+(about 150 bytes). 100,000 chunks of a few sentences hold about 5.5 million postings; a query
+needs only its own lexemes' lists."""
 
 _TERMS = text(
     f"""
@@ -130,13 +132,13 @@ class _Generation:
                     number = numbers[key] = len(self.ids)
                     self.ids.append(key)
                 found[position] = number
-        interned = np.array(found, dtype=np.intp)
+        interned = np.array(found, dtype=np.int32)
         count = len(interned)
         entry = _List(
             version,
             interned,
-            np.frombuffer(tfs, dtype=">i4").astype(np.float64),
-            np.frombuffer(lengths, dtype=">i4").astype(np.float64),
+            np.frombuffer(tfs, dtype=">i4").astype(np.int32),
+            np.frombuffer(lengths, dtype=">i4").astype(np.int32),
         )
         if keep:
             previous = self.lists.get(term_id)
