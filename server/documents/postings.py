@@ -10,7 +10,7 @@ over posting lists kept in memory, and PostgreSQL stays the only source of truth
   frequency) with their ``xmin``, the transaction that last wrote the row, and the scope's
   totals. Every change to a lexeme's postings also updates its term row in the same transaction
   (the document frequency is part of it), so a cached list whose row still has the same
-  ``xmin`` is exactly what the database holds. Rows written by the searching transaction
+  ``xmin`` is exactly what the database holds. Rows the searching transaction may have written
   itself are read afresh and not kept, since further writes in it keep the same ``xmin``;
 - lists that are missing or stale are read again (one statement for all of them);
 - scores are computed exactly as ``bm25_top`` does (`server.documents.bm25`), ties broken by
@@ -48,8 +48,11 @@ needs only its own lexemes' lists."""
 _TERMS = text(
     f"""
     SELECT t.id, t.xmin::text::bigint AS version, q.qtf,
-           t.xmin::text::bigint
-               = pg_current_xact_id_if_assigned()::text::bigint % 4294967296 AS own,
+           coalesce(
+               (t.xmin::text::bigint - x.top % 4294967296 + 4294967296) % 4294967296
+                   < 2147483648,
+               false
+           ) AS own,
            sum(t.df) OVER (PARTITION BY t.lexeme) AS df, s.n, s.total_length
     FROM (
         SELECT lexeme, coalesce(array_length(positions, 1), 1) AS qtf
@@ -61,6 +64,7 @@ _TERMS = text(
         FROM bm25_scopes
         WHERE project_id = :project_id AND source_type = ANY(:source_types)
     ) s
+    CROSS JOIN (SELECT pg_current_xact_id_if_assigned()::text::bigint AS top) x
     WHERE t.project_id = :project_id AND t.source_type = ANY(:source_types)
     ORDER BY t.id
     """  # noqa: S608 - a constant configuration name
@@ -198,7 +202,10 @@ async def rank(
             return []
         versions = {row.id: row.version for row in terms}
         # A row this transaction wrote keeps its xmin through further writes until commit:
-        # its list is read every time and never kept.
+        # its list is read every time and never kept. Rows are taken for this transaction's
+        # when their xmin is not older than its own id (subtransactions, savepoints, come
+        # after it), which may include rows of transactions that began later and committed:
+        # those are merely read again.
         own = {row.id for row in terms if row.own}
         generation = cache.generation()
         lists = {

@@ -125,9 +125,13 @@ async def test_a_transaction_that_writes_and_searches_sees_its_own_writes(
         db, user_id=owner.id, project_id=project_id, query=query, k=20, mode="keyword"
     )
     # Two writes in one transaction leave the term rows with one xmin; each search after
-    # them must see both.
+    # them must see both, including writes made in a savepoint.
     for start in (20, 40):
-        await _write_document(db, embedder, project_id, abstracts[start : start + 20])
+        if start == 20:
+            await _write_document(db, embedder, project_id, abstracts[start : start + 20])
+        else:  # in a savepoint: the rows get the subtransaction's id
+            async with db.begin_nested():
+                await _write_document(db, embedder, project_id, abstracts[start : start + 20])
         hits = await search(
             db, user_id=owner.id, project_id=project_id, query=query, k=50, mode="keyword"
         )
