@@ -227,6 +227,7 @@ async def _run(
     return {
         "documents": len(files),
         "seconds": round(wall, 2),
+        "load_average": [round(x, 1) for x in os.getloadavg()],
         "statuses": statuses,
         "chunks": chunks,
         "cpu_ms_per_document": round(cpu * 1000 / len(files), 1),
@@ -276,7 +277,7 @@ def main() -> None:
                 f"{md['cpu_ms_per_document']} CPU ms/doc, {md['statuses']})   "
                 f"text PDF {pdf['pages_per_s']:6.1f} pages/s ({pdf['documents']}x{PDF_PAGES} "
                 f"pages in {pdf['seconds']} s, {pdf['cpu_ms_per_document']} CPU ms/doc, "
-                f"{pdf['statuses']})"
+                f"{pdf['statuses']}), load average {pdf['load_average']}"
             )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2))

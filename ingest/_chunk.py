@@ -31,7 +31,7 @@ import msgspec
 
 from ingest._split import split_code, split_sentences, split_table, split_text
 from ingest._structure import render_table
-from ingest._tokens import count_tokens_batch
+from ingest._tokens import count_tokens_batch, counts_remembered
 from ingest._types import Block, Chunk, ChunkKind, ChunkOptions
 
 if TYPE_CHECKING:
@@ -61,6 +61,11 @@ class _Section(msgspec.Struct):
 
 def chunk(document: ParsedDocument, options: ChunkOptions | None = None) -> list[Chunk]:
     """Cut `document` into chunks along its structure (see the module docstring)."""
+    with counts_remembered():
+        return _chunk(document, options)
+
+
+def _chunk(document: ParsedDocument, options: ChunkOptions | None) -> list[Chunk]:
     options = options or ChunkOptions()
     packer = _Packer(options)
     sections = list(_sections(document.blocks))

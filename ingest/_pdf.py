@@ -40,6 +40,8 @@ _DEBRIS_MIN_CHARS = 20
 _LISTED_PAGES = 10
 # Dot leaders and rules in tables of contents and forms ("Overview........6", "____").
 _LEADERS = re.compile(r"([^\w\s])\1{2,}")
+# What str.isalnum() rejects: \w is exactly the alphanumerics plus "_".
+_NOT_ALNUM = re.compile(r"[\W_]")
 
 
 def parse_pdf(data: bytes, limits: Limits, control: ParseControl) -> ParsedDocument:
@@ -127,10 +129,10 @@ def read_page(document: pdfium.PdfDocument, page: pdfium.PdfPage) -> str:
 def is_debris(text: str) -> bool:
     """True when a page's text is mostly punctuation and controls: what PDFium returns for
     fonts without a usable character map (codes passed through as characters)."""
-    visible = [ch for ch in _LEADERS.sub("", text) if not ch.isspace()]
+    visible = _SPACES.sub("", _LEADERS.sub("", text))
     if len(visible) < _DEBRIS_MIN_CHARS:
         return False
-    readable = sum(1 for ch in visible if ch.isalnum())
+    readable = len(_NOT_ALNUM.sub("", visible))
     return readable < _DEBRIS_LETTER_SHARE * len(visible)
 
 

@@ -74,10 +74,15 @@ def find_gutters(rects: list[Box]) -> list[float]:
     if width <= 4 * _MIN_GUTTER_PT:
         return []
     bins = int(width) + 1
-    cover = [0] * bins
+    # How many rectangles cover each 1-pt bin: +1 where a rectangle starts, -1 after it
+    # ends, summed left to right (linear in rectangles + bins, not in their total width).
+    steps = [0] * (bins + 1)
     for r in rects:
-        for x in range(max(0, int(r.left - left)), min(bins, int(r.right - left) + 1)):
-            cover[x] += 1
+        first, last = max(0, int(r.left - left)), min(bins, int(r.right - left) + 1)
+        if first < last:
+            steps[first] += 1
+            steps[last] -= 1
+    cover = list(itertools.accumulate(steps[:bins]))
     allowed = max(1, int(len(rects) * _CROSSING_SHARE))
     gutters: list[float] = []
     start: int | None = None

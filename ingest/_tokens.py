@@ -7,17 +7,29 @@ is loaded once per process. Counts exclude special tokens (no BOS/EOS).
 from __future__ import annotations
 
 import functools
+import os
+from contextlib import contextmanager
+from contextvars import ContextVar
 from importlib import resources
 from typing import TYPE_CHECKING
 
 from tokenizers import Tokenizer
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
-__all__ = ["count_tokens", "count_tokens_batch"]
+__all__ = ["count_tokens", "count_tokens_batch", "counts_remembered"]
 
 _TOKENIZER_FILE = "l2_supercat_tokenizer_config.json"
+
+# The tokenizer's batches run on a Rayon thread pool with a thread per core. Ingest already
+# runs documents in parallel (parser processes, worker threads), and handing a chunk's few
+# texts to that pool costs more than counting them: on 2 cores it tripled the chunker's wall
+# time. An operator's own setting wins.
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+# Counts already made while cutting one document (see `counts_remembered`).
+_remembered: ContextVar[dict[str, int] | None] = ContextVar("token_counts", default=None)
 
 
 @functools.cache
@@ -37,8 +49,43 @@ def count_tokens(text: str) -> int:
     return count_tokens_batch([text])[0]
 
 
+@contextmanager
+def counts_remembered() -> Iterator[None]:
+    """Within the block, a text counted once is not given to the tokenizer again.
+
+    The chunker counts a long paragraph's sentences when it splits the paragraph and again
+    when it repeats the last ones as the next chunk's overlap; the count of a text never
+    changes, so the second time is a lookup. Scoped to one block (one document) so that memory
+    stays bounded.
+    """
+    token = _remembered.set({})
+    try:
+        yield
+    finally:
+        _remembered.reset(token)
+
+
 def count_tokens_batch(texts: Sequence[str]) -> list[int]:
-    """Token counts of many texts at once (parallel inside the tokenizer)."""
+    """Token counts of many texts at once (one call into the tokenizer)."""
+    if not texts:
+        return []
+    remembered = _remembered.get()
+    if remembered is None:
+        return _count(texts)
+    known = [remembered.get(text) for text in texts]
+    missing = [text for text, count in zip(texts, known, strict=True) if count is None]
+    fresh = iter(_count(missing))
+    counts: list[int] = []
+    for text, count in zip(texts, known, strict=True):
+        if count is not None:
+            counts.append(count)
+        else:
+            remembered[text] = counted = next(fresh)
+            counts.append(counted)
+    return counts
+
+
+def _count(texts: Sequence[str]) -> list[int]:
     if not texts:
         return []
     # The "fast" batch skips computing character offsets, which counting never needs: about

@@ -21,6 +21,8 @@ with ``method="lucene"`` on the same tokens (the tests check it, after adds and 
 
 from __future__ import annotations
 
+from typing import Literal
+
 TEXT_SEARCH_CONFIG = "english"
 """The text-search configuration of ``chunks.tsv``; queries must be analysed the same way."""
 K1 = 1.2
@@ -29,22 +31,37 @@ B = 0.75
 """Strength of document-length normalisation (Lucene's and Elasticsearch's default)."""
 
 
+RANKING: Literal["memory", "sql"] = "memory"
+"""Where keyword search ranks: ``memory`` sums cached posting lists with numpy
+(`server.documents.postings`), ``sql`` calls ``bm25_top`` (migration 0006) inside the search
+statement. Both give the same rows; ``make bench-search`` and the tests compare them."""
+
+
 def keyword_ctes() -> str:
     """CTEs ending in ``kw (id, rank, score)``: the ``:depth`` best chunks by BM25.
 
-    Parameters: ``:project_id``, ``:user_id`` (nothing is read unless they are a member),
-    ``:source_types``, ``:query``, ``:depth``. The ranking is ``bm25_top`` (migration 0006),
-    which adds up the postings of every query lexeme: cost grows with how many chunks hold
-    the query's words (see docs/retrieval.md for what that means at 100,000 chunks).
+    Parameters: ``:project_id``, ``:user_id`` (nothing is read unless they are a member), and
+    with `RANKING` ``memory`` the ranking itself, ``:kw_ids`` and ``:kw_scores`` (best first,
+    from `server.documents.postings.rank`); with ``sql``, ``:source_types``, ``:query`` and
+    ``:depth`` for ``bm25_top``, which adds up the postings of every query lexeme inside
+    PostgreSQL (see docs/retrieval.md for what that costs at 100,000 chunks).
     """
+    if RANKING == "memory":
+        ranking = """
+        SELECT r.id AS chunk_id, r.score
+        FROM unnest(CAST(:kw_ids AS uuid[]), CAST(:kw_scores AS float8[])) r(id, score)"""
+    else:
+        ranking = f"""
+        SELECT t.chunk_id, t.score
+        FROM bm25_top(
+            :project_id, CAST(:source_types AS text[]), :query, :depth,
+            {K1}, {B}, '{TEXT_SEARCH_CONFIG}'::regconfig
+        ) t"""  # noqa: S608 - constants only
     return f"""
     kw AS (
         SELECT b.chunk_id AS id, row_number() OVER (ORDER BY b.score DESC, b.chunk_id) AS rank,
                b.score
-        FROM bm25_top(
-            :project_id, CAST(:source_types AS text[]), :query, :depth,
-            {K1}, {B}, '{TEXT_SEARCH_CONFIG}'::regconfig
-        ) b
+        FROM ({ranking}) b
         WHERE EXISTS (
             SELECT 1 FROM project_members m
             WHERE m.project_id = :project_id AND m.user_id = :user_id

@@ -5,10 +5,11 @@ This is the one search of the server: REST search, chat replies and phase drafti
 the project, so a caller who is not gets no rows, whatever the code around it does.
 
 Keyword search is BM25 over term statistics PostgreSQL keeps exact as chunks come and go
-(`server.documents.bm25`, migration 0006). Vector search is cosine similarity over the
-embedding space's HNSW index (`server.documents.index`). Hybrid search fuses the two top lists
-(`server.documents.fusion`) in one statement: both lists are read in the same snapshot, in one
-round trip, and only the fused top ``k`` rows (with their text) leave the database.
+(`server.documents.bm25`, migration 0006), ranked over posting lists this process keeps for
+as long as their term rows are unchanged (`server.documents.postings`). Vector search is
+cosine similarity over the embedding space's HNSW index (`server.documents.index`). Hybrid
+search fuses the two top lists (`server.documents.fusion`) in one statement, and only the
+fused top ``k`` rows (with their text) leave the database.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy import text
 from providers import MARKER, Passage, embedding_space, quote_holds
 from server.events import Citation
 
+from . import bm25, postings
 from .bm25 import keyword_ctes
 from .fusion import DEFAULT_FUSION, Fusion, fusion_params, fusion_sql
 from .index import ef_search, space_literal, vector_expr, vector_literal
@@ -159,6 +161,12 @@ async def search(
         "depth": depth,
         "source_types": list(source_types),
     } | fusion_params(fusion)
+    if mode != "vector" and bm25.RANKING == "memory":
+        ranked = await postings.rank(
+            db, project_id=project_id, source_types=source_types, query=query, depth=depth
+        )
+        params["kw_ids"] = [chunk_id for chunk_id, _ in ranked]
+        params["kw_scores"] = [score for _, score in ranked]
     space = None
     if mode != "keyword":
         if embedder is None:

@@ -17,6 +17,7 @@ from server.documents.consistency import check, reembed
 from server.documents.fusion import DEFAULT_FUSION, fusion_params
 from server.documents.index import hnsw_index_name, vector_literal
 from server.documents.pipeline import embedding_text, write_chunks
+from server.documents.postings import rank
 from server.documents.retrieval import cite, passages, search, search_sql
 from server.documents.storage import FileStore
 
@@ -83,6 +84,9 @@ async def test_vector_search_can_use_the_hnsw_index(
 ) -> None:
     owner, project_id, _ = await _indexed(db, None, embedder, make_account, make_project)
     [vector] = await embedder.embed(["flour deliveries"])
+    ranked = await rank(
+        db, project_id=project_id, source_types=["document"], query="flour deliveries", depth=50
+    )
     params = {
         "user_id": owner.id,
         "project_id": project_id,
@@ -91,6 +95,8 @@ async def test_vector_search_can_use_the_hnsw_index(
         "depth": 50,
         "source_types": ["document"],
         "query_vector": vector_literal(vector),
+        "kw_ids": [chunk_id for chunk_id, _ in ranked],
+        "kw_scores": [score for _, score in ranked],
     } | fusion_params(DEFAULT_FUSION)
     # A handful of rows would be scanned, or read by another index and sorted, whatever the
     # table's statistics say at the moment; forbid both to see the HNSW index is usable.
