@@ -164,6 +164,8 @@ async def test_a_model_reads_turns_and_drafts_with_structured_output(
             left = (await http.get(f"/api/v1/projects/{project}/phases/2")).json()
             assert left["answers"][0]["answer"].startswith("What do you think")
             assert reply["content"].startswith("## Left\n\n### Market\n\nThe left side")
+        # The usage report writes the server's pending usage rows first.
+        assert (await http.get("/api/v1/usage")).status_code == 200
 
     # Reading turns is counted apart: three read, one failed.
     read = (
