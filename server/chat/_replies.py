@@ -25,6 +25,7 @@ from providers import ProvidersUnavailable, TextDelta
 from server.ai import record_completion, record_failure
 from server.ai.prompts import recorded
 from server.db.models import Project
+from server.db.tenancy import current_org, org_context
 from server.documents.retrieval import cite
 from server.errors import DomainError
 from server.events import (
@@ -84,6 +85,8 @@ class ReplyJob:
     done: asyncio.Future[ChatMessage | None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
+    org_id: UUID | None = field(default_factory=current_org)
+    """The organisation the turn was sent in (the sender's context); the reply runs in it."""
 
 
 @dataclass
@@ -163,21 +166,22 @@ class ReplyEngine:
             while worker.queue:
                 job = worker.queue[0]
                 worker.stop.clear()
-                async with self._lock(session_id):
-                    try:
-                        stored = await self._reply(job, worker.stop)
-                    except DomainError as problem:
-                        await self._fail(job, problem)
-                        stored = None
-                    except Exception:
-                        logger.exception("chat reply failed", session_id=str(session_id))
-                        await self._fail(job, DomainError("internal", "the reply failed"))
-                        stored = None
-                worker.queue.popleft()
-                # The user's message and its reply go into memory together: one embedding
-                # call and one transaction per turn.
-                stored_ids = [job.reply_to, stored.id if stored is not None else None]
-                self.embed_later([i for i in stored_ids if i is not None])
+                with org_context(job.org_id):  # the turn's organisation (row-level security)
+                    async with self._lock(session_id):
+                        try:
+                            stored = await self._reply(job, worker.stop)
+                        except DomainError as problem:
+                            await self._fail(job, problem)
+                            stored = None
+                        except Exception:
+                            logger.exception("chat reply failed", session_id=str(session_id))
+                            await self._fail(job, DomainError("internal", "the reply failed"))
+                            stored = None
+                    worker.queue.popleft()
+                    # The user's message and its reply go into memory together: one embedding
+                    # call and one transaction per turn.
+                    stored_ids = [job.reply_to, stored.id if stored is not None else None]
+                    self.embed_later([i for i in stored_ids if i is not None])
                 if not job.done.done():
                     job.done.set_result(stored)
         finally:

@@ -11,10 +11,12 @@ from redis.exceptions import RedisError
 
 from server.access import require_role
 from server.db.models import ChatSession, Project, User
+from server.db.tenancy import current_org
 from server.errors import DomainError
 from server.events import MessageData, MessageReceived, TypingIndicator, TypingIndicatorData
 from server.feedback import rate
 from server.feedback.events import announce
+from server.orgs.budget import check_budget
 
 from ._replies import ReplyEngine, ReplyJob
 from ._store import get_session, store_user_message
@@ -144,6 +146,7 @@ class ChatService:
         await self.throttle(user_id)
         async with self.alchemy.get_session() as db:
             current = await get_session(db, chat_session.id)
+            await check_budget(db, current_org())  # the organisation's monthly AI budget
             message, created = await store_user_message(
                 db, current, user_id, content, client_message_id
             )

@@ -60,6 +60,7 @@ def reembed_command() -> None:
     import asyncio  # noqa: PLC0415
 
     from providers import embedding_space  # noqa: PLC0415
+    from server.db.tenancy import all_orgs  # noqa: PLC0415
 
     from .consistency import reembed  # noqa: PLC0415
 
@@ -71,7 +72,8 @@ def reembed_command() -> None:
     async def run() -> tuple[str, int]:
         try:
             embedder = context.registry.embedder()
-            count = await reembed(context.database.get_session, embedder, progress=report)
+            with all_orgs("assistant documents reembed"):  # every organisation's chunks
+                count = await reembed(context.database.get_session, embedder, progress=report)
         finally:
             await context.close()
         return embedding_space(embedder), count
@@ -90,6 +92,7 @@ def check_command(repair: bool) -> None:
     import asyncio  # noqa: PLC0415
 
     from providers import embedding_space  # noqa: PLC0415
+    from server.db.tenancy import all_orgs  # noqa: PLC0415
 
     from .consistency import check  # noqa: PLC0415
     from .storage import file_store  # noqa: PLC0415
@@ -98,12 +101,13 @@ def check_command(repair: bool) -> None:
 
     async def run() -> Report:
         try:
-            return await check(
-                context.database.get_session,
-                file_store(context.settings.app.data_dir),
-                embedding_space(context.registry.embedder()),
-                repair=repair,
-            )
+            with all_orgs("assistant documents check"):  # the file store is shared by all
+                return await check(
+                    context.database.get_session,
+                    file_store(context.settings.app.data_dir),
+                    embedding_space(context.registry.embedder()),
+                    repair=repair,
+                )
         finally:
             await context.close()
 
@@ -176,6 +180,7 @@ def retrieval_command(
     import msgspec  # noqa: PLC0415
 
     from server.console import fail  # noqa: PLC0415
+    from server.db.tenancy import org_context, org_of_project  # noqa: PLC0415
 
     from .evaluation import (  # noqa: PLC0415
         MODES,
@@ -195,21 +200,30 @@ def retrieval_command(
 
     async def run() -> tuple[EvaluationReport | None, dict[str, dict[str, list[str]]]]:
         try:
-            async with context.database.get_session() as db:
-                reader = await project_reader(db, project_id)
-                if reader is None:
-                    return None, {}
-                return await evaluate(
-                    db,
-                    project_id=project_id,
-                    user_id=reader,
-                    queries=questions,
-                    qrels=judgements,
-                    embedder=context.registry.embedder(),
-                    modes=modes or MODES,
-                )
+            org_id = await org_of_project(context.database.get_session, project_id)
+            with org_context(org_id):  # search as a member does, in the project's organisation
+                return await _evaluate(org_id)
         finally:
             await context.close()
+
+    async def _evaluate(
+        org_id: UUID | None,
+    ) -> tuple[EvaluationReport | None, dict[str, dict[str, list[str]]]]:
+        if org_id is None:
+            return None, {}
+        async with context.database.get_session() as db:
+            reader = await project_reader(db, project_id)
+            if reader is None:
+                return None, {}
+            return await evaluate(
+                db,
+                project_id=project_id,
+                user_id=reader,
+                queries=questions,
+                qrels=judgements,
+                embedder=context.registry.embedder(),
+                modes=modes or MODES,
+            )
 
     report, runs = asyncio.run(run())
     if report is None:

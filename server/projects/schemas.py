@@ -69,7 +69,8 @@ class Invitation(msgspec.Struct):
     """An invitation; ``token`` is shown only once, when it is created."""
 
     id: UUID
-    project_id: UUID
+    project_id: UUID | None
+    """None only for an organisation's invitation (``/api/v1/orgs/{org_id}/invitations``)."""
     role: Role
     email: str | None
     expires_at: datetime

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
+from sqlalchemy import select
 
-from server.db.models import Phase, PhaseVersion, Project, ProjectMember
+from server.db.models import OrganisationMember, Phase, PhaseVersion, Project, ProjectMember
 from tests.unit.render.sample import business_plan
 
 if TYPE_CHECKING:
@@ -19,7 +20,12 @@ if TYPE_CHECKING:
 async def insert_plan(db: AsyncSession, owner_id: UUID, name: str | None = None) -> UUID:
     """Write the renderers' 14-phase sample plan as project, phase and version rows."""
     plan = business_plan()
-    project = Project(name=name or plan.title, template=plan.template, created_by=owner_id)
+    org_id = await db.scalar(  # the owner's organisation (the test's)
+        select(OrganisationMember.org_id).where(OrganisationMember.user_id == owner_id).limit(1)
+    )
+    project = Project(
+        name=name or plan.title, template=plan.template, created_by=owner_id, org_id=org_id
+    )
     db.add(project)
     await db.flush()
     db.add(ProjectMember(project_id=project.id, user_id=owner_id, role="owner"))
