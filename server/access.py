@@ -39,7 +39,7 @@ from server.db.models import (
     RefreshToken,
     User,
 )
-from server.db.tenancy import bind_org, current_org
+from server.db.tenancy import bind_org, current_org, enter_org
 from server.errors import forbidden, not_found, unauthorized
 from server.runtime import runtime_of
 
@@ -142,6 +142,9 @@ async def _retrieve_user(token: Token, connection: ASGIConnection[Any, Any, Any,
         user = await user_for_token(token, db)
     if user is None:
         raise NotAuthorizedException("the access token is no longer valid")
+    # The request's own session is bound already; sessions the handler's services open
+    # themselves (the chat's, the reply it queues) work in the token's organisation too.
+    enter_org(token_org(token))
     return user
 
 

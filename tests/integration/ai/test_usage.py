@@ -13,6 +13,7 @@ from providers import ChatRequest, Completion, Hop, Message, ProvidersUnavailabl
 from server.ai import record_completion, record_embedding, record_failure
 from server.app import services_of
 from server.db.models import Project, UsageEvent
+from server.db.tenancy import org_context
 from tests.fakes.fixtures import fake_providers
 
 from .conftest import write_config
@@ -213,8 +214,9 @@ async def test_a_failed_chain_is_recorded(client: Client, db: AsyncSession, admi
             Hop(provider="anthropic", model="claude-sonnet-4-5", ok=False, error="overloaded"),
         ]
     )
-    record_failure(db, error, user_id=None, project_id=None)
-    await db.commit()
+    with org_context(admin.org_id):  # a usage event with no project: the organisation at work
+        record_failure(db, error, user_id=None, project_id=None)
+        await db.commit()
     event = await db.scalar(select(UsageEvent))
     assert event is not None
     assert (event.ok, event.provider, event.prompt_tokens) == (False, "anthropic", 10)
@@ -282,8 +284,9 @@ async def test_a_routed_reply_is_recorded_with_its_cost(
     assert "".join(e.text for e in events[:-1]) == "Plans need numbers."
     assert done.cost_usd == pytest.approx(0.0225)
 
-    record_completion(db, done, user_id=admin.id, project_id=None, purpose="chat")
-    await db.commit()
+    with org_context(admin.org_id):  # a usage event with no project: the organisation at work
+        record_completion(db, done, user_id=admin.id, project_id=None, purpose="chat")
+        await db.commit()
     rows = (await report(client, admin.headers, group_by="model"))["rows"]
     assert rows == [
         {
