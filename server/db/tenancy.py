@@ -153,8 +153,9 @@ async def org_of_project(
     sessions: Callable[[], AbstractAsyncContextManager[AsyncSession]], project_id: UUID
 ) -> UUID | None:
     """The organisation of a project, for operators' commands naming a project by id (the one
-    look-up they make across organisations before working in it)."""
-    with all_orgs("finding a project's organisation"):
+    look-up they make across organisations before working in it; not logged, as the command's
+    output may be a report other tools read)."""
+    with all_orgs("finding a project's organisation", log=False):
         async with sessions() as db:
             org_id: UUID | None = await db.scalar(
                 select(Project.org_id).where(Project.id == project_id)

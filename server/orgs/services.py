@@ -51,7 +51,8 @@ class OrganisationService(SQLAlchemyAsyncRepositoryService[Organisation]):
 
     async def create_personal(self, user: User) -> Organisation:
         """The organisation every account starts with, administered by its owner."""
-        return await self.create_with_admin(user.name or user.email, user, personal=True)
+        name = (user.name or user.email)[: Organisation.name.type.length or 200]
+        return await self.create_with_admin(name, user, personal=True)
 
     async def default_for(self, user: User) -> UUID:
         """The organisation a sign-in works in: the user's first, or a new personal one."""

@@ -20,7 +20,9 @@ from websockets.exceptions import ConnectionClosed
 
 import server.access
 from server.db.tenancy import APP_ROLE
+from server.documents.storage import file_store
 from tests.integration.chat.conftest import TIMEOUT, open_client
+from tests.integration.documents.conftest import upload
 
 from .conftest import SECRET
 
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
     from litestar import Litestar
     from litestar.testing import AsyncTestClient
 
+    from server.settings import Settings
     from tests.integration.chat.conftest import Client
 
     from .conftest import Orgs
@@ -281,3 +284,27 @@ async def test_the_database_alone_shows_each_organisation_only_its_rows(
                 ),
                 {"a": str(orgs.a)},
             )
+
+
+async def test_a_file_two_organisations_uploaded_outlives_ones_deletion(
+    client: AsyncTestClient[Litestar], orgs: Orgs, settings: Settings
+) -> None:
+    """Files are stored once by hash for the whole server: whether one is still referenced is
+    asked across organisations, or deleting A's document would delete B's file."""
+    data = b"# Shared\n\nBoth teams uploaded the same notes.\n"
+    uploaded = {}
+    for account, project in ((orgs.owner_a, orgs.project_a), (orgs.member_b, orgs.project_b)):
+        response = await upload(client, account, project, "shared.md", data, "text/markdown")
+        assert response.status_code == 202, response.text
+        uploaded[account.id] = response.json()
+    sha256 = uploaded[orgs.owner_a.id]["sha256"]
+    path = file_store(settings.app.data_dir).path_for(sha256)
+    assert path.exists()
+    document_a = uploaded[orgs.owner_a.id]["id"]
+    response = await client.delete(f"/api/v1/documents/{document_a}", headers=orgs.owner_a.headers)
+    assert response.status_code == 204, response.text
+    assert path.exists()
+    document_b = uploaded[orgs.member_b.id]["id"]
+    response = await client.delete(f"/api/v1/documents/{document_b}", headers=orgs.member_b.headers)
+    assert response.status_code == 204, response.text
+    assert not path.exists()

@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from server.db.models import Organisation, OrganisationMember, ProjectMember, UsageEvent
+from server.app import services_of
+from server.db.models import (
+    Organisation,
+    OrganisationMember,
+    Project,
+    ProjectMember,
+    UsageEvent,
+)
 from tests.integration.conftest import PASSWORD
 
 if TYPE_CHECKING:
@@ -305,3 +312,32 @@ async def test_a_reply_over_the_monthly_budget_is_refused_and_admins_see_the_spe
     )
     assert r.status_code == 200, r.text
     assert '"role":"assistant"' in r.text.replace(" ", "")
+
+
+async def test_an_organisations_ai_profile_is_its_projects_default(
+    client: Client,
+    db: AsyncSession,
+    make_account: Maker,
+    make_project: Callable[..., Awaitable[UUID]],
+    org: UUID,
+) -> None:
+    owner = await make_account()
+    project_id = await make_project({owner.id: "owner"})
+    store = services_of(client.app).config_store
+    organisation = await db.get(Organisation, org)
+    assert organisation is not None
+    organisation.profile = "offline"
+    await db.commit()
+    project = await db.get(Project, project_id, populate_existing=True)
+    assert store.profile_for(project) == "offline"
+    # A project's own profile still wins, and a name config.json lacks is ignored.
+    assert project is not None
+    project.profile = "balanced"
+    await db.commit()
+    assert (
+        store.profile_for(await db.get(Project, project_id, populate_existing=True)) == "balanced"
+    )
+    project.profile = None
+    organisation.profile = "gone"
+    await db.commit()
+    assert store.profile_for(await db.get(Project, project_id, populate_existing=True)) is None

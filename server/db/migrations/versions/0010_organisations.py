@@ -13,7 +13,9 @@ Revises: 0007
   ``app.org_id``; a second policy opens every organisation when ``app.all_orgs`` is ``on``
   (server-wide paths, each logged by the application).
 - The role ``assistant_app`` (no login, no ``BYPASSRLS``, owns nothing) the application works as,
-  with the privileges it needs, granted to the role that runs the migrations.
+  with the privileges it needs, granted to the role that runs the migrations; and the one piece
+  of DDL it needs at run time (the HNSW index of a new embedding space) as a checked
+  ``SECURITY DEFINER`` function.
 - An installation with data moves into one organisation, "Default organisation": every user
   a member (server administrators its ``org_admin``), every row of every tenant table in it.
 """
@@ -225,6 +227,30 @@ def _policies() -> None:
     )
 
 
+_HNSW = """
+CREATE FUNCTION create_chunks_hnsw_index(
+    index_name text, dimensions integer, space text, m integer, ef_construction integer
+) RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+    -- The one piece of DDL the application needs at run time (the HNSW index of a new
+    -- embedding space, server/documents/index.py): it runs as the table's owner, with every
+    -- argument checked, since the application's role may not create indexes itself.
+    IF index_name !~ '^ix_chunks_hnsw_[0-9a-f]{16}$' THEN
+        RAISE EXCEPTION 'not an HNSW index name of chunks: %', index_name;
+    END IF;
+    IF dimensions NOT BETWEEN 1 AND 16000 OR m NOT BETWEEN 2 AND 100
+        OR ef_construction NOT BETWEEN 4 AND 1000 THEN
+        RAISE EXCEPTION 'HNSW parameters out of range';
+    END IF;
+    EXECUTE format(
+        'CREATE INDEX IF NOT EXISTS %I ON chunks USING hnsw ((embedding::vector(%s)) '
+        'vector_cosine_ops) WITH (m = %s, ef_construction = %s) WHERE embedding_space = %L',
+        index_name, dimensions, m, ef_construction, space);
+END
+$$
+"""
+_HNSW_SIGNATURE = "create_chunks_hnsw_index(text, integer, text, integer, integer)"
+
 _ROLE = f"""
 DO $$
 BEGIN
@@ -253,9 +279,13 @@ def upgrade() -> None:
     op.execute(_ROLE)
     for statement in _GRANTS:
         op.execute(statement)
+    op.execute(_HNSW)
+    op.execute(f"REVOKE ALL ON FUNCTION {_HNSW_SIGNATURE} FROM PUBLIC")
+    op.execute(f"GRANT EXECUTE ON FUNCTION {_HNSW_SIGNATURE} TO {ROLE}")
 
 
 def downgrade() -> None:
+    op.execute(f"DROP FUNCTION IF EXISTS {_HNSW_SIGNATURE}")
     for statement in (
         f"ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE ALL ON TABLES FROM {ROLE}",
         f"ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE ALL ON SEQUENCES FROM {ROLE}",
