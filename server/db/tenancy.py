@@ -114,14 +114,18 @@ async def across_orgs(db: AsyncSession, reason: str) -> AsyncIterator[None]:
     """:func:`all_orgs` for a session already in use (a request's): its open transaction, and
     any it begins inside the block, see every organisation; afterwards only its own again."""
     logger.info("cross-organisation access", reason=reason)
+    before = db.info.get(_SESSION_ALL)
     db.info[_SESSION_ALL] = True
     try:
         await db.execute(_SET, {"org": _text(current_org(db)), "all": "on"})
         yield
     finally:
-        del db.info[_SESSION_ALL]
+        if before is None:
+            del db.info[_SESSION_ALL]
+        else:
+            db.info[_SESSION_ALL] = before
         if db.in_transaction():
-            await db.execute(_SET, {"org": _text(current_org(db)), "all": ""})
+            await db.execute(_SET, {"org": _text(current_org(db)), "all": _flag(db)})
 
 
 async def bind_org(db: AsyncSession, org_id: UUID | None) -> None:

@@ -13,16 +13,17 @@ from uuid import UUID
 
 import msgspec
 from advanced_alchemy.extensions.litestar.providers import create_service_provider
+from advanced_alchemy.filters import OrderBy
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, FromQuery, JSONBody, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import audit
 from server.access import ADMIN, ORG_ADMIN, ORG_MEMBER, USER
 from server.db.models import User
 from server.db.tenancy import bind_org, current_org
-from server.errors import conflict, not_found
+from server.errors import conflict, forbidden, not_found
 from server.runtime import Runtime
 
 from .schemas import (
@@ -52,14 +53,22 @@ class OrganisationController(Controller):
 
     @get("/", opt=USER, operation_id="list_orgs")
     async def list_orgs(
-        self, request: Request[User, Any, Any], orgs: NamedDependency[OrganisationService]
+        self,
+        request: Request[User, Any, Any],
+        orgs: NamedDependency[OrganisationService],
+        every: Annotated[bool, QueryParameter(name="all")] = False,
     ) -> list[Organisation]:
-        """The caller's organisations with their role; ``active`` marks the token's."""
+        """The caller's organisations with their role; ``active`` marks the token's. With
+        ``all=true`` (server administrators) every organisation, oldest first."""
         active = current_org(orgs.db)
-        return [
-            organisation_out(org, role, active=org.id == active)
-            for org, role in await orgs.of_user(request.user.id)
-        ]
+        memberships = await orgs.of_user(request.user.id)
+        if not every:
+            return [organisation_out(o, role, active=o.id == active) for o, role in memberships]
+        mine = {o.id: role for o, role in memberships}
+        if request.user.role != "admin":
+            raise forbidden("only server administrators list every organisation")
+        rows = await orgs.list(OrderBy("created_at", "asc"))
+        return [organisation_out(o, mine.get(o.id), active=o.id == active) for o in rows]
 
     @post("/", opt=ADMIN, operation_id="create_org", status_code=201)
     async def create_org(

@@ -16,6 +16,7 @@ from server.db.models import (
     ProjectMember,
     UsageEvent,
 )
+from tests.integration.chat.conftest import open_client
 from tests.integration.conftest import PASSWORD
 
 if TYPE_CHECKING:
@@ -341,3 +342,52 @@ async def test_an_organisations_ai_profile_is_its_projects_default(
     organisation.profile = "gone"
     await db.commit()
     assert store.profile_for(await db.get(Project, project_id, populate_existing=True)) is None
+
+
+async def test_over_budget_the_socket_answers_budget_exceeded(
+    serve: Callable[..., Any],
+    db: AsyncSession,
+    make_account: Maker,
+    make_project: Callable[..., Awaitable[UUID]],
+    org: UUID,
+) -> None:
+    owner = await make_account()
+    project = await make_project({owner.id: "owner"})
+    organisation = await db.get(Organisation, org)
+    assert organisation is not None
+    organisation.monthly_cost_budget_usd = Decimal("0.10")
+    db.add(
+        UsageEvent(
+            org_id=org,
+            purpose="chat",
+            provider="openai",
+            model="gpt-4o",
+            prompt_tokens=1,
+            completion_tokens=1,
+            cost_usd=Decimal("0.25"),
+        )
+    )
+    await db.commit()
+    served = serve()
+    async with open_client(served.ws, owner.token) as socket:
+        await socket.join(project)
+        await socket.send(
+            "chat:send_message", {"content": "Hello", "client_message_id": "b1"}, ref="m"
+        )
+        frames = await socket.until(lambda f: f["event"] == "chat:error")
+    error = frames[-1]["data"]
+    assert error["code"] == "budget_exceeded"
+    assert not any(f["event"] == "chat:message_received" for f in frames)
+
+
+async def test_server_admins_list_every_organisation(
+    client: Client, make_account: Maker, make_org: Callable[..., Awaitable[UUID]], org: UUID
+) -> None:
+    admin = await make_account(role="admin")
+    member = await make_account()
+    other = await make_org("Other")
+    listed = await client.get("/api/v1/orgs", headers=admin.headers, params={"all": "true"})
+    assert listed.status_code == 200, listed.text
+    assert {o["id"]: o["role"] for o in listed.json()} == {str(org): "member", str(other): None}
+    refused = await client.get("/api/v1/orgs", headers=member.headers, params={"all": "true"})
+    assert refused.status_code == 403
