@@ -72,7 +72,7 @@ def reembed_command() -> None:
     async def run() -> tuple[str, int]:
         try:
             embedder = context.registry.embedder()
-            with all_orgs("assistant documents reembed"):  # every organisation's chunks
+            with all_orgs("assistant documents reembed", log=False):  # every organisation
                 count = await reembed(context.database.get_session, embedder, progress=report)
         finally:
             await context.close()
@@ -101,7 +101,7 @@ def check_command(repair: bool) -> None:
 
     async def run() -> Report:
         try:
-            with all_orgs("assistant documents check"):  # the file store is shared by all
+            with all_orgs("assistant documents check", log=False):  # one file store for all
                 return await check(
                     context.database.get_session,
                     file_store(context.settings.app.data_dir),
