@@ -67,7 +67,7 @@ class OrganisationController(Controller):
         mine = {o.id: role for o, role in memberships}
         if request.user.role != "admin":
             raise forbidden("only server administrators list every organisation")
-        rows = await orgs.list(OrderBy("created_at", "asc"))
+        rows = await orgs.get_many(OrderBy("created_at", "asc"))
         return [organisation_out(o, mine.get(o.id), active=o.id == active) for o in rows]
 
     @post("/", opt=ADMIN, operation_id="create_org", status_code=201)

@@ -11,27 +11,29 @@ from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from websockets.exceptions import ConnectionClosed
 
 import server.access
+from server.db.models import Job
 from server.db.tenancy import APP_ROLE
 from server.documents.storage import file_store
 from tests.integration.chat.conftest import TIMEOUT, open_client
-from tests.integration.documents.conftest import upload
+from tests.integration.documents.conftest import upload, wait_done
 
 from .conftest import SECRET
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from uuid import UUID
 
     from litestar import Litestar
     from litestar.testing import AsyncTestClient
+    from sqlalchemy.ext.asyncio import AsyncSession
 
     from server.settings import Settings
     from tests.integration.chat.conftest import Client
@@ -287,7 +289,7 @@ async def test_the_database_alone_shows_each_organisation_only_its_rows(
 
 
 async def test_a_file_two_organisations_uploaded_outlives_ones_deletion(
-    client: AsyncTestClient[Litestar], orgs: Orgs, settings: Settings
+    client: AsyncTestClient[Litestar], orgs: Orgs, settings: Settings, db: AsyncSession
 ) -> None:
     """Files are stored once by hash for the whole server: whether one is still referenced is
     asked across organisations, or deleting A's document would delete B's file."""
@@ -297,6 +299,14 @@ async def test_a_file_two_organisations_uploaded_outlives_ones_deletion(
         response = await upload(client, account, project, "shared.md", data, "text/markdown")
         assert response.status_code == 202, response.text
         uploaded[account.id] = response.json()
+    # Each ingestion job runs in its document's organisation (the job row says which) and
+    # completes there.
+    for account, org_id in ((orgs.owner_a, orgs.a), (orgs.member_b, orgs.b)):
+        document_id = uploaded[account.id]["id"]
+        done = await wait_done(client, account, document_id)
+        assert done["status"] == "completed", done
+        job_org = await db.scalar(select(Job.org_id).where(Job.target_id == UUID(document_id)))
+        assert job_org == org_id
     sha256 = uploaded[orgs.owner_a.id]["sha256"]
     path = file_store(settings.app.data_dir).path_for(sha256)
     assert path.exists()
