@@ -1,4 +1,4 @@
-"""Authentication and the one guard every route passes through.
+r"""Authentication and the one guard every route passes through.
 
 Every route handler declares who may call it in ``opt["access"]``:
 
@@ -6,9 +6,15 @@ Every route handler declares who may call it in ``opt["access"]``:
 - ``"user"``: any signed-in user;
 - ``"admin"``: users with the ``admin`` role;
 - ``"project:viewer" | "project:editor" | "project:owner"``: members of the project named by the
-  ``project_id`` path parameter (or found through ``opt["project_of"]``) with at least that role.
+  ``project_id`` path parameter (or found through ``opt["project_of"]``) with at least that role;
+  the project must belong to the organisation the access token is for (its ``org`` claim);
+- ``"org:member" | "org:admin"``: members (or ``org_admin``\ s) of the organisation named by the
+  ``org_id`` path parameter; server administrators pass both (they manage organisations).
 
-A project the caller is not a member of answers 404, never 403: its existence is not revealed.
+A project or organisation the caller is not a member of answers 404, never 403: its existence is
+not revealed. The organisation check is made here, in the application, and again by PostgreSQL:
+every request's database session works for the token's organisation only (row-level security,
+``server.db.tenancy``), so a mistake in a check above still shows nothing of another one.
 The guard fails closed: a handler without ``access`` answers 403 to everyone, and the
 authorization-matrix test fails for it.
 """
@@ -25,7 +31,15 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.security.jwt import OAuth2PasswordBearerAuth
 from sqlalchemy import select, tuple_
 
-from server.db.models import ROLE_RANK, ProjectMember, RefreshToken, User
+from server.db.models import (
+    ROLE_RANK,
+    OrganisationMember,
+    Project,
+    ProjectMember,
+    RefreshToken,
+    User,
+)
+from server.db.tenancy import bind_org, current_org, enter_org
 from server.errors import forbidden, not_found, unauthorized
 from server.runtime import runtime_of
 
@@ -47,6 +61,8 @@ ADMIN: Final = {"access": "admin"}
 VIEWER: Final = {"access": "project:viewer"}
 EDITOR: Final = {"access": "project:editor"}
 OWNER: Final = {"access": "project:owner"}
+ORG_MEMBER: Final = {"access": "org:member"}
+ORG_ADMIN: Final = {"access": "org:admin"}
 
 
 def db_session(connection: ASGIConnection[Any, Any, Any, Any]) -> AsyncSession:
@@ -76,27 +92,48 @@ async def lookup_session(
         yield db
 
 
+def token_org(token: Token) -> UUID | None:
+    """The organisation an access token is for (its ``org`` claim), if it names one."""
+    try:
+        return UUID(str(token.extras.get("org")))
+    except ValueError:
+        return None
+
+
 async def user_for_token(token: Token, db: AsyncSession) -> User | None:
-    """The active user an access token names, unless its refresh family was revoked (logout)."""
+    """The active user an access token names, unless its refresh family was revoked (logout)
+    or the user is no longer a member of the token's organisation."""
     if token.extras.get("typ") != "access":
         return None
     try:
         user_id, family_id = UUID(token.sub), UUID(str(token.extras.get("fam")))
     except ValueError:
         return None
-    return await active_user(db, user_id, family_id)
+    org_id = token_org(token)
+    if org_id is None:
+        return None
+    return await active_user(db, user_id, family_id, org_id)
 
 
-async def active_user(db: AsyncSession, user_id: UUID, family_id: UUID) -> User | None:
-    """The user, if active and signed in through a refresh family that is not revoked."""
+async def active_user(
+    db: AsyncSession, user_id: UUID, family_id: UUID, org_id: UUID
+) -> User | None:
+    """The user, if active, signed in through a refresh family that is not revoked and still a
+    member of ``org_id``; ``db`` then works for ``org_id``."""
     revoked = (
         select(RefreshToken.id)
         .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_not(None))
         .exists()
     )
-    user = await db.scalar(select(User).where(User.id == user_id, User.is_active, ~revoked))
+    member = (
+        select(OrganisationMember.id)
+        .where(OrganisationMember.user_id == user_id, OrganisationMember.org_id == org_id)
+        .exists()
+    )
+    user = await db.scalar(select(User).where(User.id == user_id, User.is_active, ~revoked, member))
     if user is not None:
         db.info["token_family"] = family_id
+        await bind_org(db, org_id)
     return user
 
 
@@ -105,6 +142,9 @@ async def _retrieve_user(token: Token, connection: ASGIConnection[Any, Any, Any,
         user = await user_for_token(token, db)
     if user is None:
         raise NotAuthorizedException("the access token is no longer valid")
+    # The request's own session is bound already; sessions the handler's services open
+    # themselves (the chat's, the reply it queues) work in the token's organisation too.
+    enter_org(token_org(token))
     return user
 
 
@@ -121,10 +161,29 @@ def build_auth(settings: Settings) -> OAuth2PasswordBearerAuth[User]:
 
 
 async def project_role(db: AsyncSession, user_id: UUID, project_id: UUID) -> str | None:
-    """The user's role in the project, or None if not a member (or no such project)."""
+    """The user's role in the project, or None if not a member, no such project, or a project
+    of another organisation than the one ``db`` works for (the application's own check; row-level
+    security makes the same one again)."""
+    org_id = current_org(db)
+    if org_id is None:
+        return None
     role: str | None = await db.scalar(
-        select(ProjectMember.role).where(
-            ProjectMember.project_id == project_id, ProjectMember.user_id == user_id
+        select(ProjectMember.role)
+        .join(Project, Project.id == ProjectMember.project_id)
+        .where(
+            ProjectMember.project_id == project_id,
+            ProjectMember.user_id == user_id,
+            Project.org_id == org_id,
+        )
+    )
+    return role
+
+
+async def org_role(db: AsyncSession, user_id: UUID, org_id: UUID) -> str | None:
+    """The user's role in the organisation (``org_admin`` or ``member``), or None."""
+    role: str | None = await db.scalar(
+        select(OrganisationMember.role).where(
+            OrganisationMember.org_id == org_id, OrganisationMember.user_id == user_id
         )
     )
     return role
@@ -223,6 +282,24 @@ def _hidden(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHa
     return param.removesuffix("_id")
 
 
+async def _check_org(
+    connection: ASGIConnection[Any, Any, Any, Any], user: User, needed: str
+) -> None:
+    """The caller is a member (``needed`` ``member``) or ``org_admin`` of the path's organisation,
+    or a server administrator; its id goes in ``connection.state.org_id``."""
+    org_id = UUID(str(connection.path_params["org_id"]))
+    if user.role == "admin":
+        connection.state.org_id = org_id
+        return
+    async with lookup_session(connection) as db:
+        role = await org_role(db, user.id, org_id)
+    if role is None:
+        raise not_found("organisation")
+    if needed == "admin" and role != "org_admin":
+        raise forbidden("organisation administrators only")
+    connection.state.org_id = org_id
+
+
 async def access_guard(
     connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
 ) -> None:
@@ -240,6 +317,9 @@ async def access_guard(
     if access == "admin":
         if user.role != "admin":
             raise forbidden("administrators only")
+        return
+    if isinstance(access, str) and access.startswith("org:"):
+        await _check_org(connection, user, access.removeprefix("org:"))
         return
     if isinstance(access, str) and access.startswith("project:"):
         needed = access.removeprefix("project:")

@@ -51,6 +51,7 @@ from server.feedback.controllers import FeedbackAdminController, MessageFeedback
 from server.limits import Throttle
 from server.observability import configure_logging, request_id_middleware
 from server.openapi import complete_openapi, openapi_config
+from server.orgs.controllers import OrganisationController
 from server.phases import (
     PhaseController,
     PhaseEnvironment,
@@ -214,6 +215,7 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> L
             ProjectController,
             PhaseController,
             InvitationController,
+            OrganisationController,
             AuditController,
             DiagnosticsController,
             ExportController,

@@ -7,9 +7,11 @@ name what they changed when the path does not say it (``note``).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+import msgspec
 import structlog
 from advanced_alchemy.extensions.litestar._utils import get_aa_scope_state
 from advanced_alchemy.extensions.litestar.plugins.init.config.asyncio import (
@@ -17,16 +19,18 @@ from advanced_alchemy.extensions.litestar.plugins.init.config.asyncio import (
 )
 from litestar.enums import ScopeType
 from litestar.handlers import HTTPRouteHandler
+from sqlalchemy import select
 
 from server.db.models import AuditEntry
 
 logger = structlog.get_logger()
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Coroutine
+    from collections.abc import Callable, Coroutine, Sequence
 
     from litestar import Request
     from litestar.types import Message, Scope
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 MUTATIONS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -98,3 +102,49 @@ def audit_and_commit(session_key: str) -> Callable[[Message, Scope], Coroutine[A
             await commit(message, scope)
 
     return handler
+
+
+class AuditRecord(msgspec.Struct):
+    """One audit row as administrators read it."""
+
+    id: UUID
+    created_at: datetime
+    org_id: UUID | None
+    """None for a server-level event (no organisation at work)."""
+    actor_id: UUID | None
+    action: str
+    target_type: str | None
+    target_id: str | None
+    project_id: UUID | None
+    request_id: str | None
+    ip: str | None
+    data: dict[str, Any]
+
+
+def audit_out(row: AuditEntry) -> AuditRecord:
+    """The wire form of an audit row."""
+    return AuditRecord(
+        id=row.id,
+        created_at=row.created_at,
+        org_id=row.org_id,
+        actor_id=row.actor_id,
+        action=row.action,
+        target_type=row.target_type,
+        target_id=row.target_id,
+        project_id=row.project_id,
+        request_id=row.request_id,
+        ip=row.ip,
+        data=row.data,
+    )
+
+
+async def entries(
+    db: AsyncSession, *, limit: int, offset: int, **filters: UUID | str | None
+) -> Sequence[AuditEntry]:
+    """Audit rows matching every filter given (a column name and its value), newest first;
+    which organisations they come from is the session's (row-level security)."""
+    query = select(AuditEntry).order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+    for column, value in filters.items():
+        if value is not None:
+            query = query.where(getattr(AuditEntry, column) == value)
+    return list(await db.scalars(query.limit(limit).offset(offset)))

@@ -113,6 +113,7 @@ def create_admin(email: str, name: str | None, password: str) -> None:
     from server.db import sqlalchemy_config  # noqa: PLC0415
     from server.db.identity import server_url  # noqa: PLC0415
     from server.errors import DomainError  # noqa: PLC0415
+    from server.orgs.services import OrganisationService  # noqa: PLC0415
 
     try:
         data = msgspec.convert({"email": email, "password": password, "name": name}, UserCreate)
@@ -129,7 +130,8 @@ def create_admin(email: str, name: str | None, password: str) -> None:
                 await users.update({"role": "admin"}, item_id=existing.id)
                 verb = "promoted"
             else:
-                await users.register(data, policy, role="admin")
+                user = await users.register(data, policy, role="admin")
+                await OrganisationService(session=db).create_personal(user)
                 verb = "created"
             await db.commit()
         return verb

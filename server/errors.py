@@ -66,6 +66,7 @@ ErrorCode = Literal[
     "internal",
     "provider_unavailable",
     "unavailable",
+    "budget_exceeded",
 ]
 """Every error code a client can meet, over HTTP and in ``chat:error`` frames."""
 
@@ -94,6 +95,7 @@ STATUS: dict[ErrorCode, int] = {
     "internal": 500,
     "provider_unavailable": 503,
     "unavailable": 503,
+    "budget_exceeded": 402,
 }
 """The HTTP status of each code: the one place a domain error meets HTTP."""
 assert set(STATUS) == set(get_args(ErrorCode)), "every error code has exactly one status"
@@ -208,6 +210,11 @@ def domain_error_of(exc: BaseException) -> DomainError | None:
             return invalid("a value is not valid for its field")
         if state.startswith("23"):
             return conflict(_CONCURRENT)
+        if state == "42501" and "row-level security" in detail:
+            # The application let through a write into another organisation and the
+            # database's own policy stopped it: refuse, and say loudly that a check is missing.
+            logger.error("row-level security refused a write", detail=detail)
+            return forbidden("this belongs to another organisation")
     if isinstance(exc, StaleDataError | IntegrityError):
         return conflict(_CONCURRENT)
     if isinstance(exc, PoolTimeout):

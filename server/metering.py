@@ -27,10 +27,11 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 import structlog
 from sqlalchemy import insert
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from providers import Completion, ProvidersUnavailable, Router, estimate_tokens
 from server.db.models import UsageEvent
+from server.db.tenancy import all_orgs, current_org
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterator, Sequence
@@ -107,6 +108,7 @@ def _decimal(value: float) -> Decimal:
 
 def _row(scope: UsageScope, **values: Any) -> dict[str, Any]:
     return {
+        "org_id": current_org(),
         "user_id": scope.user_id,
         "project_id": scope.project_id,
         "session_id": scope.session_id,
@@ -226,9 +228,15 @@ class Meter:
             if not self._pending:
                 return 0
             rows = list(self._pending)
-            async with self._sessions() as db:
-                await db.execute(insert(UsageEvent), rows)
-                await db.commit()
+            try:
+                # Rows of every organisation (each names its own), written in one statement.
+                with all_orgs("usage metering", log=False):
+                    async with self._sessions() as db:
+                        await db.execute(insert(UsageEvent), rows)
+                        await db.commit()
+            except (IntegrityError, DataError):
+                # Rows the database refuses now it will refuse again: log them, do not retry.
+                logger.exception("usage rows refused", rows=len(rows))
             for _ in rows:
                 self._pending.popleft()
             return len(rows)

@@ -15,7 +15,9 @@ from litestar.params import FromPath, JSONBody, Parameter
 from server import audit
 from server.access import ADMIN, PUBLIC, USER
 from server.db.models import User as UserModel
-from server.errors import DomainError, conflict, invalid, rate_limited, unauthorized
+from server.db.tenancy import bind_org, current_org
+from server.errors import DomainError, conflict, invalid, not_found, rate_limited, unauthorized
+from server.orgs.services import OrganisationService
 from server.runtime import runtime_of
 
 from .password_policy import PasswordPolicy
@@ -24,6 +26,7 @@ from .schemas import (
     LogoutRequest,
     PasswordChange,
     RefreshRequest,
+    SwitchOrg,
     TokenPair,
     User,
     UserCreate,
@@ -39,6 +42,7 @@ if TYPE_CHECKING:
 DEPENDENCIES = {
     "users": Provide(create_service_provider(UserService)),
     "refresh_tokens": Provide(create_service_provider(RefreshTokenService)),
+    "orgs": Provide(create_service_provider(OrganisationService)),
 }
 
 
@@ -85,11 +89,14 @@ class AuthController(Controller):
         request: Request[Any, Any, Any],
         data: JSONBody[UserCreate],
         users: NamedDependency[UserService],
+        orgs: NamedDependency[OrganisationService],
     ) -> User:
-        """Create an account."""
+        """Create an account, with a personal organisation administered by it."""
         await _throttle(request, "register", data.email)
         settings: Settings = runtime_of(request.app).settings
         user = await users.register(data, PasswordPolicy.from_settings(settings.auth))
+        org = await orgs.create_personal(user)
+        await bind_org(orgs.db, org.id)
         audit.note(request, "user", user.id, actor_id=user.id)
         return user_out(user)
 
@@ -99,15 +106,18 @@ class AuthController(Controller):
         request: Request[Any, Any, Any],
         users: NamedDependency[UserService],
         refresh_tokens: NamedDependency[RefreshTokenService],
+        orgs: NamedDependency[OrganisationService],
     ) -> TokenPair:
-        """Exchange credentials for an access and a refresh token."""
+        """Exchange credentials for an access and a refresh token, working in the user's first
+        organisation (``POST /auth/switch-org`` changes it)."""
         credentials = await _login_form(request)
         await _throttle(request, "login", credentials.email)
         user = await users.authenticate(credentials.email, credentials.password)
         settings: Settings = runtime_of(request.app).settings
-        access, refresh = await refresh_tokens.issue(user, settings)
+        org_id = await orgs.default_for(user)
+        access, refresh = await refresh_tokens.issue(user, org_id, settings)
         audit.note(request, "user", user.id, actor_id=user.id)
-        return TokenPair(access, refresh, settings.auth.access_ttl_s)
+        return TokenPair(access, refresh, settings.auth.access_ttl_s, org_id=org_id)
 
     @post("/refresh", opt=PUBLIC, operation_id="refresh_token", status_code=200)
     async def refresh(
@@ -116,17 +126,43 @@ class AuthController(Controller):
         data: JSONBody[RefreshRequest],
         users: NamedDependency[UserService],
         refresh_tokens: NamedDependency[RefreshTokenService],
+        orgs: NamedDependency[OrganisationService],
     ) -> TokenPair:
-        """Rotate a refresh token: the old one stops working, a reused one revokes its family."""
+        """Rotate a refresh token: the old one stops working, a reused one revokes its family.
+        The new pair works in the same organisation while the user is still a member of it."""
         token = await refresh_tokens.rotate(data.refresh_token)
         user = await users.get(token.user_id)
         if not user.is_active:
             await refresh_tokens.revoke_family(token.family_id)
             raise unauthorized("this account is disabled")
         settings: Settings = runtime_of(request.app).settings
-        access, refresh = await refresh_tokens.issue(user, settings, token.family_id)
+        org_id = token.org_id
+        if org_id is None or await orgs.role_of(user.id, org_id) is None:
+            org_id = await orgs.default_for(user)
+        access, refresh = await refresh_tokens.issue(user, org_id, settings, token.family_id)
         audit.note(request, "user", user.id, actor_id=user.id)
-        return TokenPair(access, refresh, settings.auth.access_ttl_s)
+        return TokenPair(access, refresh, settings.auth.access_ttl_s, org_id=org_id)
+
+    @post("/switch-org", opt=USER, operation_id="switch_org", status_code=200)
+    async def switch_org(
+        self,
+        request: Request[UserModel, Any, Any],
+        data: JSONBody[SwitchOrg],
+        refresh_tokens: NamedDependency[RefreshTokenService],
+        orgs: NamedDependency[OrganisationService],
+    ) -> TokenPair:
+        """A new token pair working in another organisation the caller belongs to, in the
+        same login session (logout ends both); 404 for an organisation they are not in."""
+        if await orgs.role_of(request.user.id, data.org_id) is None:
+            raise not_found("organisation")
+        family = refresh_tokens.repository.session.info.get("token_family")
+        if family is None:
+            raise unauthorized()
+        settings: Settings = runtime_of(request.app).settings
+        previous = current_org(orgs.db)
+        access, refresh = await refresh_tokens.issue(request.user, data.org_id, settings, family)
+        audit.note(request, "organisation", data.org_id, previous=str(previous))
+        return TokenPair(access, refresh, settings.auth.access_ttl_s, org_id=data.org_id)
 
     @post("/logout", opt=USER, operation_id="logout", status_code=204)
     async def logout(

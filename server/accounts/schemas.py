@@ -54,12 +54,20 @@ class LogoutRequest(msgspec.Struct):
 
 
 class TokenPair(msgspec.Struct):
-    """What login and refresh return."""
+    """What login, refresh and switch-org return; ``org_id`` is the organisation the access
+    token works in."""
 
     access_token: str
     refresh_token: str
     expires_in: int
     token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
+    org_id: UUID | None = None
+
+
+class SwitchOrg(msgspec.Struct, forbid_unknown_fields=True):
+    """The organisation to work in next."""
+
+    org_id: UUID
 
 
 class User(msgspec.Struct):

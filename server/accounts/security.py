@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -12,9 +11,19 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from litestar.security.jwt import Token
 
 from server.access import ALGORITHM
+from server.tokens import digest, new_secret
 
 if TYPE_CHECKING:
     from uuid import UUID
+
+__all__ = (
+    "decode_access_token",
+    "digest",
+    "encode_access_token",
+    "hash_password",
+    "new_secret",
+    "verify_password",
+)
 
 _hasher = PasswordHasher()  # argon2id with the library's RFC 9106 low-memory defaults
 _DUMMY_HASH = _hasher.hash("timing-equaliser")
@@ -33,26 +42,18 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
-def new_secret() -> tuple[str, str]:
-    """A fresh random token for a client and the SHA-256 hex digest we store instead of it."""
-    raw = secrets.token_urlsafe(32)
-    return raw, digest(raw)
-
-
-def digest(raw: str) -> str:
-    """SHA-256 hex digest; enough for high-entropy random tokens."""
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
-def encode_access_token(user_id: UUID, family_id: UUID, ttl_s: int, secret: str) -> str:
-    """A signed access token naming the user and the refresh family it was issued from."""
+def encode_access_token(
+    user_id: UUID, family_id: UUID, org_id: UUID, ttl_s: int, secret: str
+) -> str:
+    """A signed access token naming the user, the refresh family it was issued from and the
+    organisation it works in (``org``)."""
     now = datetime.now(UTC)
     token = Token(
         sub=str(user_id),
         exp=now + timedelta(seconds=ttl_s),
         iat=now,
         jti=secrets.token_hex(8),
-        extras={"fam": str(family_id), "typ": "access"},
+        extras={"fam": str(family_id), "org": str(org_id), "typ": "access"},
     )
     return token.encode(secret, ALGORITHM)
 

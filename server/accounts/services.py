@@ -11,6 +11,7 @@ from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import select, update
 
 from server.db.models import RefreshToken, User
+from server.db.tenancy import bind_org
 from server.errors import DomainError, conflict, unauthorized
 
 from .security import digest, encode_access_token, hash_password, new_secret, verify_password
@@ -69,21 +70,24 @@ class RefreshTokenService(SQLAlchemyAsyncRepositoryService[RefreshToken]):
     repository_type = Repo
 
     async def issue(
-        self, user: User, settings: Settings, family_id: UUID | None = None
+        self, user: User, org_id: UUID, settings: Settings, family_id: UUID | None = None
     ) -> tuple[str, str]:
-        """A new (access token, refresh token) for ``user``, in a new family unless given one."""
+        """A new (access token, refresh token) for ``user`` working in ``org_id``, in a new
+        family unless given one; the request's session works for ``org_id`` from now on."""
         family_id = family_id or uuid4()
         raw, token_hash = new_secret()
+        await bind_org(self.repository.session, org_id)
         await self.create(
             RefreshToken(
                 user_id=user.id,
                 family_id=family_id,
+                org_id=org_id,
                 token_hash=token_hash,
                 expires_at=datetime.now(UTC) + timedelta(seconds=settings.auth.refresh_ttl_s),
             )
         )
         access = encode_access_token(
-            user.id, family_id, settings.auth.access_ttl_s, settings.app.secret_key
+            user.id, family_id, org_id, settings.auth.access_ttl_s, settings.app.secret_key
         )
         return access, raw
 

@@ -3,7 +3,8 @@
 A browser cannot set headers on a WebSocket. It trades its access token for a ticket
 (``POST /api/v1/auth/ws-ticket``) and opens ``/ws/chat?ticket=...``. A ticket is random, valid
 for ``WS_TICKET_TTL`` seconds (30 by default) and works once: redeeming deletes it. The store
-keeps only the ticket's SHA-256 with the user and the token's refresh family (a logout revokes
+keeps only the ticket's SHA-256 with the user, the token's organisation and its refresh
+family (a logout revokes
 the family, and with it any ticket not yet used). With ``REDIS_URL`` set the tickets live in
 Redis, so a ticket issued by one instance opens a socket on another; otherwise in memory.
 """
@@ -19,7 +20,7 @@ from uuid import UUID
 import msgspec
 from litestar import Request, post
 
-from server.access import USER
+from server.access import USER, token_org
 from server.errors import unauthorized
 from server.runtime import runtime_of
 
@@ -46,6 +47,8 @@ class TicketHolder(msgspec.Struct, frozen=True):
     family_id: UUID
     expires_at: float
     """When the access token the ticket was issued for expires (epoch seconds)."""
+    org_id: UUID
+    """The organisation the access token works in; the socket works in it too."""
 
 
 class TicketStore(Protocol):
@@ -132,7 +135,8 @@ async def create_ws_ticket(request: Request[Any, Any, Any]) -> WsTicket:
     """A single-use ticket for opening ``/ws/chat?ticket=`` from a browser (valid
     ``expires_in`` seconds), so that no token is ever put in a URL."""
     family = request.auth.extras.get("fam") if request.auth is not None else None
-    if family is None:
+    org_id = token_org(request.auth) if request.auth is not None else None
+    if family is None or org_id is None:
         raise unauthorized()
-    holder = TicketHolder(request.user.id, UUID(str(family)), request.auth.exp.timestamp())
+    holder = TicketHolder(request.user.id, UUID(str(family)), request.auth.exp.timestamp(), org_id)
     return await issue_ticket(runtime_of(request.app), holder)

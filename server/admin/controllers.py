@@ -1,4 +1,5 @@
-"""``/api/v1/audit`` (the audit trail) and ``/api/v1/admin/diagnostics``, for administrators."""
+"""``/api/v1/audit`` (the audit trail of every organisation) and ``/api/v1/admin/diagnostics``,
+for server administrators: both read across organisations, explicitly and logged."""
 
 from __future__ import annotations
 
@@ -8,19 +9,19 @@ from uuid import UUID
 from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, Parameter
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from providers import ProviderError, embedding_space
+from server import audit
 from server.access import ADMIN
 from server.ai import ConfigStore
 from server.chat import ChatService
-from server.db.models import AuditEntry
+from server.db.tenancy import across_orgs, all_orgs
 from server.errors import DomainError
 from server.runtime import Runtime
 
 from .diagnostics import gather
-from .schemas import AuditRecord, Diagnostics
+from .schemas import Diagnostics
 
 
 class AuditController(Controller):
@@ -34,40 +35,28 @@ class AuditController(Controller):
         self,
         *,
         db_session: NamedDependency[AsyncSession],
+        org_id: FromQuery[UUID | None] = None,
         actor_id: FromQuery[UUID | None] = None,
         action: FromQuery[str | None] = None,
         project_id: FromQuery[UUID | None] = None,
         target_id: FromQuery[str | None] = None,
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
         offset: Annotated[int, Parameter(ge=0)] = 0,
-    ) -> list[AuditRecord]:
-        """Audit rows matching every given filter."""
-        query = select(AuditEntry).order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
-        filters = {
-            AuditEntry.actor_id: actor_id,
-            AuditEntry.action: action,
-            AuditEntry.project_id: project_id,
-            AuditEntry.target_id: target_id,
-        }
-        for column, value in filters.items():
-            if value is not None:
-                query = query.where(column == value)
-        rows = await db_session.scalars(query.limit(limit).offset(offset))
-        return [
-            AuditRecord(
-                id=r.id,
-                created_at=r.created_at,
-                actor_id=r.actor_id,
-                action=r.action,
-                target_type=r.target_type,
-                target_id=r.target_id,
-                project_id=r.project_id,
-                request_id=r.request_id,
-                ip=r.ip,
-                data=r.data,
+    ) -> list[audit.AuditRecord]:
+        """Audit rows of every organisation (and server-level ones, with no organisation)
+        matching every given filter."""
+        async with across_orgs(db_session, "a server administrator reads the audit trail"):
+            rows = await audit.entries(
+                db_session,
+                org_id=org_id,
+                actor_id=actor_id,
+                action=action,
+                project_id=project_id,
+                target_id=target_id,
+                limit=limit,
+                offset=offset,
             )
-            for r in rows
-        ]
+        return [audit.audit_out(r) for r in rows]
 
 
 class DiagnosticsController(Controller):
@@ -96,14 +85,17 @@ class DiagnosticsController(Controller):
             space = embedding_space(config_store.registry.embedder())
         except ProviderError as exc:
             raise DomainError("unavailable", f"embeddings are unavailable: {exc}") from None
-        return await gather(
-            db_session,
-            sessions=runtime.alchemy.get_session,
-            engine=runtime.alchemy.get_engine(),
-            settings=runtime.settings,
-            space=space,
-            chat=chat,
-            redis=runtime.redis,
-            cooldowns=config_store.router.cooldowns(),
-            window_s=window_s,
-        )
+        reason = "a server administrator reads the diagnostics"
+        with all_orgs(reason, log=False):  # the sessions gather opens, too
+            async with across_orgs(db_session, reason):
+                return await gather(
+                    db_session,
+                    sessions=runtime.alchemy.get_session,
+                    engine=runtime.alchemy.get_engine(),
+                    settings=runtime.settings,
+                    space=space,
+                    chat=chat,
+                    redis=runtime.redis,
+                    cooldowns=config_store.router.cooldowns(),
+                    window_s=window_s,
+                )

@@ -122,10 +122,13 @@ class ConfigStore:
         self._validators.append(validator)
 
     def profile_for(self, project: Any) -> str | None:
-        """The profile a project's replies go through: its override while config.json still
-        has it, else None (the active profile). ``project`` is anything with ``profile``."""
-        name: str | None = getattr(project, "profile", None)
-        return name if name and name in self.config.profiles else None
+        """The profile a project's replies go through: its override, else its organisation's
+        (``org_profile``), while config.json still has it, else None (the active profile).
+        ``project`` is anything with ``profile`` (and maybe ``org_profile``)."""
+        for name in (getattr(project, "profile", None), getattr(project, "org_profile", None)):
+            if name and name in self.config.profiles:
+                return str(name)
+        return None
 
     def _read(self) -> bytes:
         try:

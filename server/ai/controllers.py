@@ -13,9 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from providers import ConfigError
 from server import audit
-from server.access import ADMIN, USER, require_role
+from server.access import ADMIN, USER, org_role, require_role
 from server.db.models import User
+from server.db.tenancy import current_org
 from server.errors import DomainError, forbidden
+from server.orgs.budget import budget_status
 
 from .config import ConfigStore, ConfigWriteError
 from .redact import redact
@@ -92,15 +94,22 @@ class UsageController(Controller):
         project_id: FromQuery[UUID | None] = None,
         user_id: FromQuery[UUID | None] = None,
     ) -> UsageReport:
-        """Usage grouped by user, project, provider, model or UTC day; ``from`` inclusive,
+        r"""Usage grouped by user, project, provider, model or UTC day; ``from`` inclusive,
         ``to`` exclusive.
 
-        Administrators see everyone's usage. Anyone else sees only their own, and filters by
-        a project only when they are a member of it (404 otherwise). Calls this instance made
-        up to now are written first, so a report never lags what the caller just did here.
+        Usage is the active organisation's (the access token's). Server administrators and
+        the organisation's ``org_admin``\ s see everyone's in it, with ``budget``: the month's
+        spend against the organisation's budgets. Anyone else sees only their own, and filters
+        by a project only when they are a member of it (404 otherwise).
+        Calls this instance made up to now are written first, so a report never lags what the
+        caller just did here.
         """
         user = request.user
-        if user.role != "admin":
+        org_id = current_org(db_session)
+        admin = user.role == "admin" or (
+            org_id is not None and await org_role(db_session, user.id, org_id) == "org_admin"
+        )
+        if not admin:
             if user_id is not None and user_id != user.id:
                 raise forbidden("only administrators see other users' usage")
             user_id = user.id
@@ -110,4 +119,7 @@ class UsageController(Controller):
             group_by=group_by, start=start, end=end, user_id=user_id, project_id=project_id
         )
         await config_store.meter.flush()
-        return await usage_report(db_session, query)
+        report = await usage_report(db_session, query)
+        if admin and org_id is not None:
+            report.budget = await budget_status(db_session, org_id)
+        return report

@@ -8,6 +8,8 @@ from uuid import UUID
 
 import msgspec
 
+from server.orgs.budget import BudgetStatus
+
 GroupBy = Literal["user", "project", "provider", "model", "day"]
 
 
@@ -76,6 +78,8 @@ class UsageReport(msgspec.Struct):
     end: datetime | None = None
     user_id: UUID | None = None
     project_id: UUID | None = None
+    budget: BudgetStatus | None = None
+    """The organisation's spend this month against its budgets (for its administrators)."""
 
 
 class UsageQuery(msgspec.Struct, frozen=True):

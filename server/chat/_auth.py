@@ -20,9 +20,10 @@ from uuid import UUID
 
 from litestar.exceptions import NotAuthorizedException
 
-from server.access import active_user, user_for_token
+from server.access import active_user, token_org, user_for_token
 from server.accounts.security import decode_access_token
 from server.accounts.tickets import redeem_ticket
+from server.db.tenancy import enter_org
 from server.runtime import runtime_of
 
 if TYPE_CHECKING:
@@ -71,6 +72,8 @@ class Credentials:
 
     family_id: UUID
     expires_at: float
+    org_id: UUID
+    """The organisation the socket works in (its database sessions set ``app.org_id``)."""
 
 
 async def _admit(scope: Scope) -> tuple[User, Credentials] | None:
@@ -81,8 +84,10 @@ async def _admit(scope: Scope) -> tuple[User, Credentials] | None:
         if holder is None:
             return None
         async with runtime.alchemy.get_session() as db:
-            user = await active_user(db, holder.user_id, holder.family_id)
-        return None if user is None else (user, Credentials(holder.family_id, holder.expires_at))
+            user = await active_user(db, holder.user_id, holder.family_id, holder.org_id)
+        if user is None:
+            return None
+        return user, Credentials(holder.family_id, holder.expires_at, holder.org_id)
     token = _bearer(scope)
     return None if token is None else await check_token(runtime, token)
 
@@ -95,9 +100,10 @@ async def check_token(runtime: Runtime, token: str) -> tuple[User, Credentials] 
         return None
     async with runtime.alchemy.get_session() as db:
         user = await user_for_token(decoded, db)
-    if user is None:
+    org_id = token_org(decoded)
+    if user is None or org_id is None:
         return None
-    return user, Credentials(UUID(str(decoded.extras["fam"])), decoded.exp.timestamp())
+    return user, Credentials(UUID(str(decoded.extras["fam"])), decoded.exp.timestamp(), org_id)
 
 
 async def close_before_accept(receive: Receive, send: Send, code: int, reason: str) -> None:
@@ -124,6 +130,9 @@ def token_auth(app: ASGIApp) -> ASGIApp:
             )
             return
         scope["user"], scope["auth"] = admitted
+        # Everything the socket does from here (and every task it starts) works for the
+        # token's organisation: its sessions set ``app.org_id`` on each transaction.
+        enter_org(admitted[1].org_id)
         await app(scope, receive, send)
 
     return middleware

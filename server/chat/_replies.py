@@ -28,7 +28,8 @@ from uuid_utils.compat import uuid7
 
 from providers import ProvidersUnavailable, TextDelta
 from server.ai.prompts import recorded
-from server.db.models import ChatMessage, Project
+from server.db.models import ChatMessage, ChatSession, Project
+from server.db.tenancy import all_orgs, current_org, org_context
 from server.documents.retrieval import cite
 from server.errors import DomainError
 from server.events import (
@@ -111,6 +112,8 @@ class ReplyJob:
     done: asyncio.Future[ChatMessage | None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
+    org_id: UUID | None = field(default_factory=current_org)
+    """The organisation the turn was sent in (the sender's context); the reply runs in it."""
 
 
 @dataclass
@@ -196,6 +199,20 @@ class Replies:
 
     async def sweep(self) -> int:
         """Take over the turns nobody answers (see :func:`._turns.claim_lost`); how many."""
+        # Turns of every organisation: each job then runs in its own (``_job_of``).
+        with all_orgs("chat turn takeover", log=False):
+            jobs = await self._claim_lost()
+        for job in jobs:
+            logger.warning(
+                "chat turn taken over",
+                session_id=str(job.turn.session_id),
+                turn_id=str(job.reply_id),
+                interrupted=job.interrupted is not None,
+            )
+            self.submit(job)
+        return len(jobs)
+
+    async def _claim_lost(self) -> list[ReplyJob]:
         jobs: list[ReplyJob] = []
         async with self._alchemy.get_session() as db:
             for row in await claim_lost(db, self.owner, self.lease_s):
@@ -206,15 +223,7 @@ class Replies:
                     job.interrupted = row.partial
                 jobs.append(job)
             await db.commit()
-        for job in jobs:
-            logger.warning(
-                "chat turn taken over",
-                session_id=str(job.turn.session_id),
-                turn_id=str(job.reply_id),
-                interrupted=job.interrupted is not None,
-            )
-            self.submit(job)
-        return len(jobs)
+        return jobs
 
     async def _sweep_forever(self) -> None:
         delay = self.lease_s / 2
@@ -241,7 +250,11 @@ class Replies:
             if found is not None:
                 content, phase_number = found
         assert self.resume is not None
-        return self.resume(row, content, phase_number)
+        job = self.resume(row, content, phase_number)
+        job.org_id = await db.scalar(
+            select(ChatSession.org_id).where(ChatSession.id == row.session_id)
+        )
+        return job
 
     async def _listen(self, events: AsyncIterator[bytes]) -> None:
         async for raw in events:
@@ -259,7 +272,8 @@ class Replies:
                 worker.stop.clear()
                 self._active.add(job.reply_id)
                 try:
-                    following = await self._answer(job, worker.stop)
+                    with org_context(job.org_id):  # the turn's organisation (row-level security)
+                        following = await self._answer(job, worker.stop)
                 finally:
                     self._active.discard(job.reply_id)
                 if following is not None:

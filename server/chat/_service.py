@@ -14,10 +14,12 @@ from uuid_utils.compat import uuid7
 
 from server.access import require_role
 from server.db.models import ChatSession, Project, User
+from server.db.tenancy import current_org
 from server.errors import DomainError
 from server.events import MessageData, MessageReceived, TypingIndicator, TypingIndicatorData
 from server.feedback import rate
 from server.feedback.events import announce
+from server.orgs.budget import check_budget
 
 from ._replies import Replies, ReplyJob
 from ._store import store_user_message
@@ -161,6 +163,7 @@ class ChatService:
             async with self.alchemy.get_session() as db:
                 if check is not None:
                     await check(db)
+                await check_budget(db, current_org())  # the organisation's monthly AI budget
                 message, created, busy = await store_user_message(
                     db, chat_session.id, user_id, content, client_message_id
                 )

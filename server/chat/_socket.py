@@ -16,6 +16,7 @@ from litestar.exceptions import WebSocketDisconnect
 
 from server.access import USER, live_access
 from server.db.models import ROLE_RANK
+from server.db.tenancy import current_org
 from server.errors import DomainError, domain_error_of, forbidden
 from server.events import (
     RESYNC,
@@ -309,6 +310,8 @@ class Connection:
         checked = await check_token(runtime_of(self.socket.app), frame.data.token)
         if checked is None or checked[0].id != self.user.id:
             raise DomainError("unauthorized", "this token is not a valid access token for you")
+        if checked[1].org_id != current_org():  # a socket works in one organisation
+            raise DomainError("unauthorized", "this token works in another organisation")
         credentials = checked[1]
         self.family = credentials.family_id
         self.expires_at = credentials.expires_at

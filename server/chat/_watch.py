@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 import structlog
 
 from server.access import live_access
+from server.db.tenancy import all_orgs
 
 if TYPE_CHECKING:
     from uuid import UUID
@@ -69,9 +70,11 @@ class AccessWatch:
         held = [(socket, socket.holder) for socket in self.sockets]
         if not held:
             return
-        async with self.alchemy.get_session() as db:
-            valid, roles = await live_access(db, [holder for _, holder in held])
-            await db.commit()  # ends the read as cheaply as a rollback, and is not one
+        # The sockets of this instance work in many organisations: the one server-wide check.
+        with all_orgs("chat socket access watch", log=False):
+            async with self.alchemy.get_session() as db:
+                valid, roles = await live_access(db, [holder for _, holder in held])
+                await db.commit()  # ends the read as cheaply as a rollback, and is not one
         for socket, holder in held:
             await socket.recheck(holder, valid, roles)
 

@@ -11,6 +11,7 @@ from advanced_alchemy.extensions.litestar import (
 )
 
 from .embedded import start_embedded, to_asyncpg_url
+from .tenancy import APP_ROLE
 
 if TYPE_CHECKING:
     from server.settings import Settings
@@ -37,6 +38,10 @@ def sqlalchemy_config(url: str, pool_size: int = 10) -> SQLAlchemyAsyncConfig:
     of the pool that is older, so the next checkouts reconnect (``pool_recycle`` also retires
     connections after half an hour). Under load, work waits up to :data:`POOL_TIMEOUT_S` for a
     connection instead of failing; past that it is ``rate_limited`` (server/errors.py).
+
+    Every connection works as :data:`~server.db.tenancy.APP_ROLE` from its start (the ``role``
+    startup parameter, which ``RESET ROLE`` returns to): row-level security holds for everything
+    the application runs, whatever role ``url`` logs in as (the owner, who runs migrations).
     """
     return SQLAlchemyAsyncConfig(
         connection_string=url,
@@ -48,6 +53,7 @@ def sqlalchemy_config(url: str, pool_size: int = 10) -> SQLAlchemyAsyncConfig:
             pool_pre_ping=False,
             pool_timeout=POOL_TIMEOUT_S,
             pool_recycle=POOL_RECYCLE_S,
+            connect_args={"server_settings": {"role": APP_ROLE}},
         ),
         create_all=False,
     )

@@ -68,6 +68,7 @@ def reembed_command() -> None:
     import asyncio  # noqa: PLC0415
 
     from providers import embedding_space  # noqa: PLC0415
+    from server.db.tenancy import all_orgs  # noqa: PLC0415
     from server.metering import usage_scope  # noqa: PLC0415
 
     from .consistency import reembed  # noqa: PLC0415
@@ -80,7 +81,7 @@ def reembed_command() -> None:
     async def run() -> tuple[str, int]:
         try:
             embedder = context.embedder()
-            with usage_scope(purpose="reembed"):
+            with usage_scope(purpose="reembed"), all_orgs("assistant documents reembed", log=False):
                 count = await reembed(context.database.get_session, embedder, progress=report)
         finally:
             await context.close()
@@ -100,6 +101,7 @@ def check_command(repair: bool) -> None:
     import asyncio  # noqa: PLC0415
 
     from providers import embedding_space  # noqa: PLC0415
+    from server.db.tenancy import all_orgs  # noqa: PLC0415
 
     from .consistency import check  # noqa: PLC0415
     from .storage import file_store  # noqa: PLC0415
@@ -108,12 +110,13 @@ def check_command(repair: bool) -> None:
 
     async def run() -> Report:
         try:
-            return await check(
-                context.database.get_session,
-                file_store(context.settings.app.data_dir),
-                embedding_space(context.registry.embedder()),
-                repair=repair,
-            )
+            with all_orgs("assistant documents check", log=False):  # one file store for all
+                return await check(
+                    context.database.get_session,
+                    file_store(context.settings.app.data_dir),
+                    embedding_space(context.registry.embedder()),
+                    repair=repair,
+                )
         finally:
             await context.close()
 
@@ -186,6 +189,7 @@ def retrieval_command(
     import msgspec  # noqa: PLC0415
 
     from server.console import fail  # noqa: PLC0415
+    from server.db.tenancy import org_context, org_of_project  # noqa: PLC0415
     from server.metering import usage_scope  # noqa: PLC0415
 
     from .evaluation import (  # noqa: PLC0415
@@ -206,22 +210,31 @@ def retrieval_command(
 
     async def run() -> tuple[EvaluationReport | None, dict[str, dict[str, list[str]]]]:
         try:
-            async with context.database.get_session() as db:
-                reader = await project_reader(db, project_id)
-                if reader is None:
-                    return None, {}
-                with usage_scope(purpose="evaluation", project_id=project_id):
-                    return await evaluate(
-                        db,
-                        project_id=project_id,
-                        user_id=reader,
-                        queries=questions,
-                        qrels=judgements,
-                        embedder=context.embedder(),
-                        modes=modes or MODES,
-                    )
+            org_id = await org_of_project(context.database.get_session, project_id)
+            with org_context(org_id):  # search as a member does, in the project's organisation
+                return await _evaluate(org_id)
         finally:
             await context.close()
+
+    async def _evaluate(
+        org_id: UUID | None,
+    ) -> tuple[EvaluationReport | None, dict[str, dict[str, list[str]]]]:
+        if org_id is None:
+            return None, {}
+        async with context.database.get_session() as db:
+            reader = await project_reader(db, project_id)
+            if reader is None:
+                return None, {}
+            with usage_scope(purpose="evaluation", project_id=project_id):
+                return await evaluate(
+                    db,
+                    project_id=project_id,
+                    user_id=reader,
+                    queries=questions,
+                    qrels=judgements,
+                    embedder=context.embedder(),
+                    modes=modes or MODES,
+                )
 
     report, runs = asyncio.run(run())
     if report is None:

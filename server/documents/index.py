@@ -81,7 +81,18 @@ async def ensure_hnsw_index(conn: AsyncConnection | AsyncSession, space: str) ->
     name = hnsw_index_name(space)
     exists = await conn.scalar(text("SELECT to_regclass(:name) IS NOT NULL"), {"name": name})
     if not exists:
-        await conn.execute(text(hnsw_index_ddl(space)))
+        # The application's role may not create indexes: migration 0010's function runs
+        # this one statement (the same as hnsw_index_ddl) as the table's owner.
+        await conn.execute(
+            text("SELECT create_chunks_hnsw_index(:name, :dims, :space, :m, :ef)"),
+            {
+                "name": name,
+                "dims": dimensions_of(space),
+                "space": space_literal(space).strip("'"),
+                "m": HNSW_M,
+                "ef": HNSW_EF_CONSTRUCTION,
+            },
+        )
     return name
 
 

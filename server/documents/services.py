@@ -9,6 +9,7 @@ from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import delete, select, update
 
 from server.db.models import Chunk, Document
+from server.db.tenancy import across_orgs
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -21,8 +22,10 @@ ACTIVE = ("uploaded", "processing")
 
 
 async def sha256_in_use(db: AsyncSession, sha256: str) -> bool:
-    """Whether any document (of any project) still refers to the file with this hash."""
-    found = await db.scalar(select(Document.id).where(Document.sha256 == sha256).limit(1))
+    """Whether any document (of any project, of any organisation: files are stored once by
+    hash for the whole server) still refers to the file with this hash."""
+    async with across_orgs(db, "whether a stored file is still referenced"):
+        found = await db.scalar(select(Document.id).where(Document.sha256 == sha256).limit(1))
     return found is not None
 
 

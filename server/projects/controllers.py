@@ -215,6 +215,9 @@ class InvitationController(Controller):
     ) -> Project:
         """Join the invitation's project; returns the project with the caller's role."""
         invitation = await invitations.accept(data.token, request.user)
-        member = await projects.membership(invitation.project_id, request.user.id)
-        audit.note(request, "invitation", invitation.id, project_id=invitation.project_id)
-        return project_out(await projects.get(invitation.project_id), member.role)
+        project_id = invitation.project_id
+        if project_id is None:  # accept() redeems project invitations only
+            raise not_found("invitation")
+        member = await projects.membership(project_id, request.user.id)
+        audit.note(request, "invitation", invitation.id, project_id=project_id)
+        return project_out(await projects.get(project_id), member.role)

@@ -40,6 +40,8 @@ class Project(msgspec.Struct):
     role: Role
     created_at: datetime
     updated_at: datetime
+    org_id: UUID
+    """The organisation the project belongs to (tokens for another one do not see it)."""
 
 
 class Member(msgspec.Struct):
@@ -69,7 +71,8 @@ class Invitation(msgspec.Struct):
     """An invitation; ``token`` is shown only once, when it is created."""
 
     id: UUID
-    project_id: UUID
+    project_id: UUID | None
+    """None only for an organisation's invitation (``/api/v1/orgs/{org_id}/invitations``)."""
     role: Role
     email: str | None
     expires_at: datetime
@@ -94,6 +97,7 @@ def project_out(project: ProjectModel, role: str) -> Project:
         role=role,  # type: ignore[arg-type]
         created_at=project.created_at,
         updated_at=project.updated_at,
+        org_id=project.org_id,
     )
 
 

@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING
 
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
-from server.accounts.security import digest, new_secret
+from server.accounts.security import new_secret
 from server.db.models import ROLE_RANK, Invitation, Project, ProjectMember, User
-from server.errors import DomainError, conflict, not_found
+from server.errors import conflict, not_found
+from server.orgs.services import OrganisationService, redeem_invitation
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -128,26 +129,11 @@ class InvitationService(SQLAlchemyAsyncRepositoryService[Invitation]):
         return invitation, raw
 
     async def accept(self, raw: str, user: User) -> Invitation:
-        """Redeem a token for ``user``: join in the invited role (or keep a higher one)."""
-        now = datetime.now(UTC)
-        invitation = await self.get_one_or_none(token_hash=digest(raw))
-        if invitation is None or invitation.revoked_at is not None:
-            raise not_found("invitation")
-        if invitation.accepted_at is not None:
-            raise DomainError("gone", "this invitation was already used")
-        if invitation.expires_at <= now:
-            raise DomainError("gone", "this invitation has expired")
-        if invitation.email and invitation.email != user.email:
-            raise not_found("invitation")
-        claimed = await self.repository.session.execute(
-            update(Invitation)
-            .where(Invitation.id == invitation.id, Invitation.accepted_at.is_(None))
-            .values(accepted_at=now, accepted_by=user.id)
-            .returning(Invitation.id)
-        )
-        if claimed.scalar_one_or_none() is None:
-            raise DomainError("gone", "this invitation was already used")
+        """Redeem a token for ``user``: join in the invited role (or keep a higher one), and
+        the project's organisation as a ``member`` if not in it yet."""
         db = self.repository.session
+        invitation = await redeem_invitation(db, raw, user, project=True)
+        await OrganisationService(session=db).add_member(invitation.org_id, user.id, "member")
         member = await db.scalar(
             select(ProjectMember).where(
                 ProjectMember.project_id == invitation.project_id,

@@ -48,6 +48,8 @@ class JobContext:
         self.payload: dict[str, Any] = dict(job.payload or {})
         self.attempt: int = job.attempts
         self.max_attempts: int = job.max_attempts
+        self.org_id: UUID | None = job.org_id
+        """The organisation the job was queued in; its handler's sessions work in it."""
 
     @property
     def settings(self) -> Settings:

@@ -23,6 +23,7 @@ import structlog
 from sqlalchemy import and_, func, or_, update
 
 from server.db.models import Job
+from server.db.tenancy import all_orgs, org_context
 
 from ._context import JobContext
 from ._handlers import HANDLERS, JobFailed
@@ -91,7 +92,8 @@ async def fail_for_good(
     if spec is None or spec.on_failure is None:
         return
     try:
-        await spec.on_failure(JobContext(env, job), reason)
+        with org_context(job.org_id):  # the job's organisation (row-level security)
+            await spec.on_failure(JobContext(env, job), reason)
     except Exception:
         logger.exception("failure hook raised", job_id=str(job.id), kind=job.kind)
 
@@ -150,8 +152,16 @@ async def _run_handler(
 ) -> str | None:
     """None on success, else why the attempt failed; JobFailed and _LeaseLost pass through."""
     try:
-        async with asyncio.timeout(limit_s):
-            await _leased(env, job, spec.handler(ctx), env.settings.queue.lease_s)
+        # The handler's sessions work in the job's organisation (row-level security); a
+        # periodic job is server maintenance (expiring exports...) across every organisation.
+        scope = (
+            all_orgs(f"periodic job {spec.kind}", log=False)
+            if spec.every_s is not None
+            else org_context(ctx.org_id)
+        )
+        with scope:
+            async with asyncio.timeout(limit_s):
+                await _leased(env, job, spec.handler(ctx), env.settings.queue.lease_s)
     except (JobFailed, _LeaseLost):
         raise
     except TimeoutError:

@@ -51,7 +51,18 @@ async def test_a_collaborator_joins_the_conversation_and_is_seen_typing(
                 json={"token": invitation_token},
                 headers={"Authorization": f"Bearer {grace_tokens['access_token']}"},
             )
-        assert accepted.status_code == 200, grace_email
+            assert accepted.status_code == 200, grace_email
+            # The project is in Ada's organisation: Grace's token must work there to see it.
+            switched = await http.post(
+                "/api/v1/auth/switch-org",
+                json={"org_id": accepted.json()["org_id"]},
+                headers={"Authorization": f"Bearer {grace_tokens['access_token']}"},
+            )
+        assert switched.status_code == 200, switched.text
+        await grace.evaluate(
+            "tokens => localStorage.setItem('ua.tokens', JSON.stringify(tokens))",
+            switched.json(),
+        )
         await grace.reload()
         await expect(chat(grace).locator(".status")).to_have_text("Connected")
         await expect(chat(grace).locator(".msg.user")).to_contain_text("We repair bicycles")

@@ -2,7 +2,8 @@
 
 Accounts share one argon2id hash of :data:`PASSWORD` (hashing is deliberately slow) and get an
 access token minted with the app's secret, so a test can set up many callers cheaply; tests of
-login itself go through the API.
+login itself go through the API. Every account is a member of the test's organisation (``org``)
+unless given another, and its token works in that organisation; projects are made in it too.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from server.accounts.security import encode_access_token, hash_password
-from server.db.models import Project, ProjectMember, User
+from server.db.models import Organisation, OrganisationMember, Project, ProjectMember, User
 from tests.conftest import ROOT
 
 if TYPE_CHECKING:
@@ -55,6 +56,8 @@ class Account:
     email: str
     role: str
     token: str
+    org_id: UUID
+    """The organisation the token works in."""
 
     @property
     def headers(self) -> dict[str, str]:
@@ -77,35 +80,70 @@ async def db(clean_db: str) -> AsyncIterator[AsyncSession]:
     await engine.dispose()
 
 
-def mint_token(account_id: UUID, settings: Settings, *, family: UUID | None = None) -> str:
-    """An access token as login would issue it, in a new (or the given) refresh family."""
+def mint_token(
+    account_id: UUID, settings: Settings, org_id: UUID, *, family: UUID | None = None
+) -> str:
+    """An access token as login would issue it for ``org_id``, in a new (or the given) refresh
+    family."""
     return encode_access_token(
-        account_id, family or uuid4(), settings.auth.access_ttl_s, settings.app.secret_key
+        account_id, family or uuid4(), org_id, settings.auth.access_ttl_s, settings.app.secret_key
     )
 
 
 @pytest.fixture
-def make_account(
-    db: AsyncSession, settings: Settings, password_hash: str
-) -> Callable[..., Awaitable[Account]]:
-    """Insert an account (``role`` user or admin) whose password is :data:`PASSWORD`."""
+def make_org(db: AsyncSession) -> Callable[..., Awaitable[UUID]]:
+    """Insert an organisation; returns its id."""
 
-    async def make(email: str | None = None, *, role: str = "user") -> Account:
-        email = email or f"{role}-{uuid4().hex[:12]}@example.org"
-        user = User(email=email, password_hash=password_hash, role=role)
-        db.add(user)
+    async def make(name: str = "Organisation") -> UUID:
+        org = Organisation(name=name)
+        db.add(org)
         await db.commit()
-        return Account(user.id, email, role, mint_token(user.id, settings))
+        return org.id
 
     return make
 
 
 @pytest.fixture
-def make_project(db: AsyncSession) -> Callable[..., Awaitable[UUID]]:
-    """Insert a project with the given ``{user_id: role}`` members; returns its id."""
+async def org(make_org: Callable[..., Awaitable[UUID]]) -> UUID:
+    """The test's organisation, where accounts and projects go unless told otherwise."""
+    return await make_org("Test organisation")
 
-    async def make(members: dict[UUID, str], name: str = "Project") -> UUID:
-        project = Project(name=name, template="business-plan")
+
+@pytest.fixture
+def make_account(
+    db: AsyncSession, settings: Settings, password_hash: str, org: UUID
+) -> Callable[..., Awaitable[Account]]:
+    """Insert an account (``role`` user or admin) whose password is :data:`PASSWORD`, a member
+    (``org_role``) of ``org_id`` (default: the test's organisation), with a token working there."""
+
+    async def make(
+        email: str | None = None,
+        *,
+        role: str = "user",
+        org_id: UUID | None = None,
+        org_role: str = "member",
+    ) -> Account:
+        email = email or f"{role}-{uuid4().hex[:12]}@example.org"
+        org_id = org_id or org
+        user = User(email=email, password_hash=password_hash, role=role)
+        db.add(user)
+        await db.flush()
+        db.add(OrganisationMember(org_id=org_id, user_id=user.id, role=org_role))
+        await db.commit()
+        return Account(user.id, email, role, mint_token(user.id, settings, org_id), org_id)
+
+    return make
+
+
+@pytest.fixture
+def make_project(db: AsyncSession, org: UUID) -> Callable[..., Awaitable[UUID]]:
+    """Insert a project with the given ``{user_id: role}`` members, in ``org_id`` (default: the
+    test's organisation); returns its id."""
+
+    async def make(
+        members: dict[UUID, str], name: str = "Project", *, org_id: UUID | None = None
+    ) -> UUID:
+        project = Project(name=name, template="business-plan", org_id=org_id or org)
         db.add(project)
         await db.flush()
         db.add_all(

@@ -1,9 +1,14 @@
 """Every HTTP endpoint, called by every kind of caller, answers as its access rule says.
 
 The cases come from the app's route table, so a new endpoint is checked the day it is added, and
-one without ``opt["access"]`` fails this test. Each case gets fresh accounts and a fresh project,
-so destructive calls (delete the project, remove a member, delete a user, log out) cannot spoil
-the others.
+one without ``opt["access"]`` fails this test. Each case gets fresh accounts, a fresh project and
+a fresh second organisation, so destructive calls (delete the project, remove a member, delete a
+user, log out) cannot spoil the others.
+
+The callers: nobody; the project's viewer, editor and owner and a ``stranger`` (members of
+organisation A, where the project is, the stranger in no project role); ``org_admin`` (an
+organisation administrator of A, in no project role); ``outsider`` (a member of organisation B,
+whose token works there); and a server administrator (a member of A in no project role).
 """
 
 from __future__ import annotations
@@ -26,8 +31,9 @@ if TYPE_CHECKING:
 
     from tests.integration.conftest import Account
 
-CALLERS = ("anonymous", "viewer", "editor", "owner", "stranger", "admin")
+CALLERS = ("anonymous", "viewer", "editor", "owner", "stranger", "org_admin", "outsider", "admin")
 MEMBER_ROLES = ("viewer", "editor", "owner")
+ORG_A_MEMBERS = (*MEMBER_ROLES, "stranger", "org_admin", "admin")
 _PARAM = re.compile(r"{(\w+)(?::(\w+))?}")
 # Values for parameters the case does not name, by path-parameter type: anything the route
 # accepts, so that the request reaches the guard rather than the router's 404.
@@ -120,6 +126,12 @@ def _expected(access: str, caller: str) -> str:
         return "allowed"
     if access == "admin":
         return "allowed" if caller == "admin" else "403"
+    if access.startswith("org:"):
+        if caller not in ORG_A_MEMBERS:
+            return "404"
+        if access == "org:admin" and caller not in {"org_admin", "admin"}:
+            return "403"
+        return "allowed"
     needed = access.removeprefix("project:")
     if caller not in MEMBER_ROLES:
         return "404"
@@ -148,6 +160,8 @@ async def test_every_endpoint_answers_every_caller_as_its_access_rule_says(
     db: AsyncSession,
     make_account: Callable[..., Awaitable[Account]],
     make_project: Callable[..., Awaitable[UUID]],
+    make_org: Callable[..., Awaitable[UUID]],
+    org: UUID,
 ) -> None:
     endpoints = list(_endpoints(app))
     undeclared = [f"{m} {p}" for m, p, h in endpoints if "access" not in h.opt]
@@ -160,15 +174,20 @@ async def test_every_endpoint_answers_every_caller_as_its_access_rule_says(
         for method, path, handler in endpoints:
             access: str = handler.opt["access"]
             for caller in CALLERS:
+                other_org = await make_org("Organisation B")
                 people = {
-                    name: await make_account(role="admin" if name == "admin" else "user")
+                    name: await make_account(
+                        role="admin" if name == "admin" else "user",
+                        org_id=other_org if name == "outsider" else None,
+                        org_role="org_admin" if name == "org_admin" else "member",
+                    )
                     for name in CALLERS[1:]
                 }
                 project = await make_project(
                     {people[r].id: r for r in MEMBER_ROLES}, name=f"{method} {path}"
                 )
-                params = {"project_id": project, "user_id": people["viewer"].id}
-                guard_404 = "project not found"
+                params = {"project_id": project, "user_id": people["viewer"].id, "org_id": org}
+                guard_404 = "organisation not found" if "org_id" in path else "project not found"
                 project_of = handler.opt.get("project_of")
                 if project_of is not None:
                     param, model = project_of

@@ -55,7 +55,7 @@ export interface DocumentData {
 
 /** What went wrong; `retry_after` (seconds) comes with `rate_limited`. */
 export interface ErrorData {
-  code: "bad_request" | "config_not_writable" | "conflict" | "empty" | "encrypted" | "forbidden" | "gone" | "internal" | "invalid" | "malformed" | "method_not_allowed" | "no_text" | "not_an_answer" | "not_found" | "provider_unavailable" | "rate_limited" | "token_reused" | "too_large" | "unauthorized" | "unavailable" | "unknown_template" | "unsupported_type" | "weak_password" | "wrong_password";
+  code: "bad_request" | "budget_exceeded" | "config_not_writable" | "conflict" | "empty" | "encrypted" | "forbidden" | "gone" | "internal" | "invalid" | "malformed" | "method_not_allowed" | "no_text" | "not_an_answer" | "not_found" | "provider_unavailable" | "rate_limited" | "token_reused" | "too_large" | "unauthorized" | "unavailable" | "unknown_template" | "unsupported_type" | "weak_password" | "wrong_password";
   message: string;
   retry_after?: number | null;
 }

@@ -9,6 +9,7 @@ from ._export import Export
 from ._feedback import MessageFeedback
 from ._invitation import Invitation
 from ._job import Job
+from ._organisation import ORG_ROLES, Organisation, OrganisationMember, OrgRole
 from ._phase import Phase, PhaseVersion
 from ._project import ROLE_RANK, MemberRole, Project, ProjectMember
 from ._refresh_token import RefreshToken
@@ -17,6 +18,7 @@ from ._usage import UsageEvent
 from ._user import User, UserRole
 
 __all__ = (
+    "ORG_ROLES",
     "ROLE_RANK",
     "AuditEntry",
     "Base",
@@ -30,6 +32,9 @@ __all__ = (
     "Job",
     "MemberRole",
     "MessageFeedback",
+    "OrgRole",
+    "Organisation",
+    "OrganisationMember",
     "Phase",
     "PhaseVersion",
     "Project",

@@ -8,11 +8,17 @@ from advanced_alchemy.types import JsonB
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ._organisation import org_column
+
 
 class AuditEntry(UUIDv7AuditBase):
     """Who changed what, when, in which request. Rows are never updated or deleted by the app."""
 
     __tablename__ = "audit_log"
+
+    org_id: Mapped[UUID | None] = org_column(foreign_key=False, nullable=True)
+    """The organisation of the request; None for server-level events (no organisation
+    at work, e.g. a failed sign-in). No foreign key: the trail outlives organisations."""
 
     actor_id: Mapped[UUID | None] = mapped_column(index=True, default=None)
     """No foreign key: the trail outlives the users it names."""

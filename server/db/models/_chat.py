@@ -8,11 +8,16 @@ from advanced_alchemy.types import JsonB
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ._organisation import org_column
+
 
 class ChatSession(UUIDv7AuditBase):
     """A conversation in a project; members join it from any number of connections."""
 
     __tablename__ = "chat_sessions"
+
+    org_id: Mapped[UUID] = org_column(foreign_key=False)
+    """The organisation this row belongs to (row-level security keys on it)."""
 
     project_id: Mapped[UUID] = mapped_column(
         ForeignKey("projects.id", ondelete="CASCADE"), index=True
@@ -38,6 +43,9 @@ class ChatMessage(UUIDv7AuditBase):
         ),
         Index("ix_chat_messages_project_created", "project_id", "created_at"),
     )
+
+    org_id: Mapped[UUID] = org_column(foreign_key=False)
+    """The organisation this row belongs to (row-level security keys on it)."""
 
     session_id: Mapped[UUID] = mapped_column(ForeignKey("chat_sessions.id", ondelete="CASCADE"))
     project_id: Mapped[UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))

@@ -19,6 +19,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ._organisation import org_column
+
 
 class Document(UUIDv7AuditBase):
     """An uploaded file: stored once by content hash, parsed and indexed on the task queue.
@@ -32,6 +34,9 @@ class Document(UUIDv7AuditBase):
     project_id: Mapped[UUID] = mapped_column(
         ForeignKey("projects.id", ondelete="CASCADE"), index=True
     )
+
+    org_id: Mapped[UUID] = org_column(foreign_key=False)
+    """The organisation this row belongs to (row-level security keys on it)."""
     uploaded_by: Mapped[UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
@@ -64,6 +69,9 @@ class Chunk(UUIDv7AuditBase):
         Index("ix_chunks_tsv", "tsv", postgresql_using="gin"),
         Index("ix_chunks_project_source", "project_id", "source_type"),
     )
+
+    org_id: Mapped[UUID] = org_column(foreign_key=False)
+    """The organisation this row belongs to (row-level security keys on it)."""
 
     project_id: Mapped[UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     source_type: Mapped[str] = mapped_column(String(16))

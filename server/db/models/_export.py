@@ -8,12 +8,17 @@ from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import BigInteger, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ._organisation import org_column
+
 
 class Export(UUIDv7AuditBase):
     """A rendering of a project's document: ``queued → running → completed | failed``, then
     ``expired`` once its file is deleted."""
 
     __tablename__ = "exports"
+
+    org_id: Mapped[UUID] = org_column(foreign_key=False)
+    """The organisation this row belongs to (row-level security keys on it)."""
 
     project_id: Mapped[UUID] = mapped_column(
         ForeignKey("projects.id", ondelete="CASCADE"), index=True

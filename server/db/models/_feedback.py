@@ -6,6 +6,8 @@ from advanced_alchemy.base import UUIDv7AuditBase
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ._organisation import org_column
+
 
 class MessageFeedback(UUIDv7AuditBase):
     """One user's rating of one assistant message: ``up`` or ``down``, with an optional comment.
@@ -18,6 +20,9 @@ class MessageFeedback(UUIDv7AuditBase):
         UniqueConstraint("message_id", "user_id"),
         CheckConstraint("rating IN ('up', 'down')", name="rating"),
     )
+
+    org_id: Mapped[UUID] = org_column(foreign_key=False)
+    """The organisation this row belongs to (row-level security keys on it)."""
 
     message_id: Mapped[UUID] = mapped_column(
         ForeignKey("chat_messages.id", ondelete="CASCADE"), index=True

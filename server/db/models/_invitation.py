@@ -8,14 +8,20 @@ from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ._organisation import org_column
+
 
 class Invitation(UUIDv7AuditBase):
-    """An invitation to join a project in a role, redeemed with a secret token (stored hashed)."""
+    """An invitation to join a project (``project_id`` set, a project role) or an organisation
+    (no ``project_id``, an organisation role), redeemed with a secret token (stored hashed)."""
 
     __tablename__ = "invitations"
 
-    project_id: Mapped[UUID] = mapped_column(
-        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    org_id: Mapped[UUID] = org_column()
+    """The organisation this row belongs to (row-level security keys on it)."""
+
+    project_id: Mapped[UUID | None] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True, default=None
     )
     role: Mapped[str] = mapped_column(String(16))
     email: Mapped[str | None] = mapped_column(String(320), default=None)

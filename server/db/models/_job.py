@@ -9,6 +9,8 @@ from advanced_alchemy.types import DateTimeUTC, JsonB
 from sqlalchemy import Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ._organisation import org_column
+
 
 class Job(UUIDv7AuditBase):
     """Queued work. The row is the truth; a broker message only carries its id.
@@ -37,3 +39,7 @@ class Job(UUIDv7AuditBase):
     its lease, renewed by the worker while the handler runs (``QUEUE_LEASE``)."""
     started_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     finished_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+
+    org_id: Mapped[UUID | None] = org_column(foreign_key=False, nullable=True)
+    """The organisation the work runs for (the worker sets it as the job's context); the
+    queue itself is server-wide, so job rows are not behind row-level security."""

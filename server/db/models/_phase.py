@@ -9,6 +9,8 @@ from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ._organisation import org_column
+
 
 class Phase(UUIDv7AuditBase):
     """One phase of a project's document, created from the project's workflow template.
@@ -19,6 +21,9 @@ class Phase(UUIDv7AuditBase):
 
     __tablename__ = "phases"
     __table_args__ = (UniqueConstraint("project_id", "number"),)
+
+    org_id: Mapped[UUID] = org_column(foreign_key=False)
+    """The organisation this row belongs to (row-level security keys on it)."""
 
     project_id: Mapped[UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     number: Mapped[int] = mapped_column(Integer)
@@ -40,6 +45,9 @@ class PhaseVersion(UUIDv7AuditBase):
     project_id: Mapped[UUID] = mapped_column(
         ForeignKey("projects.id", ondelete="CASCADE"), index=True
     )
+
+    org_id: Mapped[UUID] = org_column(foreign_key=False)
+    """The organisation this row belongs to (row-level security keys on it)."""
     number: Mapped[int] = mapped_column(Integer)
     content: Mapped[str] = mapped_column(Text)
     author_kind: Mapped[str] = mapped_column(String(16))

@@ -20,6 +20,11 @@ class RefreshToken(UUIDv7AuditBase):
 
     user_id: Mapped[UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     family_id: Mapped[UUID] = mapped_column(index=True)
+    org_id: Mapped[UUID | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="SET NULL"), default=None
+    )
+    """The organisation the family's access tokens are for (``POST /auth/switch-org`` starts a
+    family for another one); None: the user's first organisation."""
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)

@@ -9,6 +9,8 @@ from advanced_alchemy.types import JsonB
 from sqlalchemy import Index, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ._organisation import org_column
+
 
 class UsageEvent(UUIDv7AuditBase):
     """One call to an AI provider (or a routed chain of them): tokens, cost, latency, hops.
@@ -36,3 +38,7 @@ class UsageEvent(UUIDv7AuditBase):
     hops: Mapped[list[dict[str, Any]]] = mapped_column(JsonB, default=list)
     """Every provider tried, in order, with its own tokens, cost, latency and error."""
     ok: Mapped[bool] = mapped_column(default=True)
+
+    org_id: Mapped[UUID | None] = org_column(foreign_key=False, nullable=True)
+    """The organisation billed; no foreign key, like the other ids here. None for server-wide
+    work (``assistant documents reembed``), seen only by cross-organisation reads."""

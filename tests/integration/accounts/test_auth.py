@@ -216,6 +216,7 @@ async def test_expired_tampered_and_unsigned_access_tokens_are_refused(
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(minutes=5)).timestamp()),
         "fam": str(uuid4()),
+        "org": str(account.org_id),
         "typ": "access",
     }
     secret = settings.app.secret_key

@@ -20,6 +20,7 @@ from providers import (
 )
 from server.app import services_of
 from server.db.models import Project, UsageEvent
+from server.db.tenancy import org_context
 from server.metering import usage_scope
 from tests.fakes.fixtures import fake_providers
 from tests.integration.documents.conftest import upload, wait_done
@@ -90,13 +91,14 @@ async def recorded(
     theirs = await make_project({admin_id: "owner"}, "Garage")
     services = services_of(client.app)
     meter = services.runtime.meter
-    with usage_scope(user_id=member_id, project_id=mine, purpose="chat"):
-        meter.completion(completion("anthropic", "claude-sonnet-4-5", 1000, 500, 0.0105))
-    with usage_scope(user_id=member_id, project_id=mine, purpose="draft"):
-        meter.completion(completion("anthropic", "claude-sonnet-4-5", 2000, 1000, 0.021))
-    with usage_scope(user_id=admin_id, project_id=theirs):
-        meter.completion(completion("gemini", "gemini-2.5-flash", 100, 100, 0.00028))
-        await services.config_store.embedder().embed([EMBEDDED])
+    with org_context(admin.org_id):  # the test's organisation, where both projects are
+        with usage_scope(user_id=member_id, project_id=mine, purpose="chat"):
+            meter.completion(completion("anthropic", "claude-sonnet-4-5", 1000, 500, 0.0105))
+        with usage_scope(user_id=member_id, project_id=mine, purpose="draft"):
+            meter.completion(completion("anthropic", "claude-sonnet-4-5", 2000, 1000, 0.021))
+        with usage_scope(user_id=admin_id, project_id=theirs):
+            meter.completion(completion("gemini", "gemini-2.5-flash", 100, 100, 0.00028))
+            await services.config_store.embedder().embed([EMBEDDED])
     await report(client, admin.headers)  # the report writes what is pending first
     return {"admin": admin_id, "member": member_id, "mine": mine, "theirs": theirs}
 
@@ -211,7 +213,8 @@ async def test_a_failed_chain_is_recorded(client: Client, db: AsyncSession, admi
             Hop(provider="anthropic", model="claude-sonnet-4-5", ok=False, error="overloaded"),
         ]
     )
-    services_of(client.app).runtime.meter.failure(error)
+    with org_context(admin.org_id):  # a usage event with no project: the organisation at work
+        services_of(client.app).runtime.meter.failure(error)
     await report(client, admin.headers)
     event = await db.scalar(select(UsageEvent))
     assert event is not None
@@ -274,7 +277,7 @@ async def test_a_routed_reply_is_recorded_with_its_cost(
 
     router = services_of(client.app).config_store.router
     request = ChatRequest(messages=(Message("user", "Help me write a plan."),))
-    with usage_scope(user_id=admin.id, purpose="chat"):
+    with org_context(admin.org_id), usage_scope(user_id=admin.id, purpose="chat"):
         events = [event async for event in router.stream(request)]
     done = events[-1]
     assert isinstance(done, Completion)

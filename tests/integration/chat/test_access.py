@@ -169,7 +169,7 @@ async def test_an_expiring_token_ends_the_socket_unless_renewed_in_band(
     secret = settings.app.secret_key
 
     def token(ttl_s: int) -> str:
-        return encode_access_token(member.id, uuid4(), ttl_s, secret)
+        return encode_access_token(member.id, uuid4(), member.org_id, ttl_s, secret)
 
     async with open_client(served.ws, token(2)) as client:
         await client.join(project)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
+from sqlalchemy import select
 
-from server.db.models import Phase, PhaseVersion, Project, ProjectMember
+from server.db.models import OrganisationMember, Phase, PhaseVersion, Project, ProjectMember
 from tests.unit.render.sample import business_plan
 
 if TYPE_CHECKING:
@@ -24,7 +25,12 @@ async def insert_plan(
     """Write a plan (the renderers' 14-phase sample by default) as project, phase and version
     rows; the current version keeps the plan's cited sources."""
     plan = plan or business_plan()
-    project = Project(name=name or plan.title, template=plan.template, created_by=owner_id)
+    org_id = await db.scalar(  # the owner's organisation (the test's)
+        select(OrganisationMember.org_id).where(OrganisationMember.user_id == owner_id).limit(1)
+    )
+    project = Project(
+        name=name or plan.title, template=plan.template, created_by=owner_id, org_id=org_id
+    )
     db.add(project)
     await db.flush()
     db.add(ProjectMember(project_id=project.id, user_id=owner_id, role="owner"))

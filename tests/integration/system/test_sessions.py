@@ -10,6 +10,7 @@ from litestar import WebSocket, websocket
 from server.access import VIEWER, access_guard
 from server.app import services_of
 from server.db.models import User
+from server.db.tenancy import org_context
 
 if TYPE_CHECKING:
     from litestar import Litestar
@@ -44,7 +45,8 @@ async def test_guard_look_ups_for_a_websocket_do_not_hold_a_connection(
         "route_handler": probe,
     }
     socket: WebSocket[Any, Any, Any] = WebSocket(scope)
-    await access_guard(socket, probe)
+    with org_context(member.org_id):  # as the socket's auth middleware leaves it
+        await access_guard(socket, probe)
     assert socket.state.project_role == "viewer"
     # Nothing would close a session parked in the socket's scope when the client leaves.
     assert get_aa_scope_state(scope, services_of(app).runtime.alchemy.session_scope_key) is None

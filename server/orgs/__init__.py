@@ -1,0 +1,1 @@
+"""Organisations: teams isolated from one another, their members, settings and budgets."""
