@@ -104,6 +104,9 @@ export declare class AssistantClient {
 
   register(user: { email: string; password: string; name?: string }): Promise<Record<string, unknown>>;
   login(email: string, password: string): Promise<TokenPair>;
+  /** New tokens working in organisation `orgId` (the user must belong to it): REST calls and
+   * the next socket work there; an open socket stays where it was opened until closed. */
+  switchOrg(orgId: string): Promise<TokenPair>;
   logout(): Promise<void>;
   me(): Promise<Record<string, unknown>>;
   projects(): Promise<Array<Record<string, unknown>>>;

@@ -214,6 +214,16 @@ export class AssistantClient {
     return this.tokens;
   }
 
+  /** Work in another organisation the user belongs to (one an accepted invitation added them
+   * to, say): new tokens for it. REST calls and the next socket work there; a socket already
+   * open stays in the organisation it was opened in until it is closed. */
+  async switchOrg(orgId) {
+    const pair = await this.#call("POST", "/api/v1/auth/switch-org", { json: { org_id: orgId } });
+    this.setTokens(pair);
+    this.#emit("tokens", this.tokens);
+    return this.tokens;
+  }
+
   async logout() {
     const refreshToken = this.#tokens?.refresh_token;
     try {

@@ -107,7 +107,10 @@ describe("AssistantClient against the real server", { timeout: 120000 }, () => {
     const invitation = await client.request("POST", `/api/v1/projects/${projectId}/invitations`, {
       json: { role: "editor" },
     });
-    await other.request("POST", "/api/v1/invitations/accept", { json: { token: invitation.token } });
+    const accepted = await other.request("POST", "/api/v1/invitations/accept", {
+      json: { token: invitation.token },
+    });
+    await other.switchOrg(accepted.org_id);  // the project's organisation, not their own
     await other.join(projectId, { sessionId: client.sessionId });
     const seen = [];
     client.on("chat:message_received", ({ message }) => seen.push(message.seq));
