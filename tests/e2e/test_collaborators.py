@@ -52,18 +52,11 @@ async def test_a_collaborator_joins_the_conversation_and_is_seen_typing(
                 headers={"Authorization": f"Bearer {grace_tokens['access_token']}"},
             )
             assert accepted.status_code == 200, grace_email
-            # The project is in Ada's organisation: Grace's token must work there to see it.
-            switched = await http.post(
-                "/api/v1/auth/switch-org",
-                json={"org_id": accepted.json()["org_id"]},
-                headers={"Authorization": f"Bearer {grace_tokens['access_token']}"},
-            )
-        assert switched.status_code == 200, switched.text
-        await grace.evaluate(
-            "tokens => localStorage.setItem('ua.tokens', JSON.stringify(tokens))",
-            switched.json(),
-        )
+        # The project is in Ada's organisation: Grace switches to it in the page.
         await grace.reload()
+        await grace.locator("#org-select").select_option(accepted.json()["org_id"])
+        await expect(chat(grace).locator(".status")).to_have_text("Connected")
+        await shoot(grace, "collaborator-switched-organisation-light-wide")
         await expect(chat(grace).locator(".status")).to_have_text("Connected")
         await expect(chat(grace).locator(".msg.user")).to_contain_text("We repair bicycles")
         session = await chat(page).get_attribute("session")

@@ -107,6 +107,7 @@ $("#sign-out").addEventListener("click", async () => {
 async function signedIn() {
   const me = await client.me();
   $("#account-email").textContent = me.email;
+  await renderOrgSelect();
   state.projects = await client.projects();
   renderProjectSelect();
   const remembered = store.get("project");
@@ -114,6 +115,24 @@ async function signedIn() {
   if (project) await openProject(project.id);
   else newProject();
 }
+
+// ---- organisations -------------------------------------------------------------------------
+
+/** The organisations the user belongs to; a token (and so the page) works in one at a time. */
+async function renderOrgSelect() {
+  const orgs = await client.request("GET", "/api/v1/orgs");
+  const select = $("#org-select");
+  select.replaceChildren(...orgs.map((o) => new Option(o.personal ? `${o.name} (personal)` : o.name, o.id, false, o.active)));
+  select.hidden = orgs.length < 2;
+}
+
+$("#org-select").addEventListener("change", async (event) => {
+  chat.removeAttribute("project");
+  client.close();  // a socket works in the organisation it was opened in: the next one in the new
+  await client.switchOrg(event.target.value);
+  store.set("project", null);
+  await signedIn();
+});
 
 // ---- projects ------------------------------------------------------------------------------
 
