@@ -258,7 +258,7 @@ def load_settings() -> Settings:
     )
     db = DatabaseSettings(
         url=_url("DATABASE_URL", ("postgresql", "postgresql+asyncpg", "postgres")),
-        pool_size=_int("DATABASE_POOL_SIZE", 10, minimum=1, maximum=500),
+        pool_size=_int("DATABASE_POOL_SIZE", 20, minimum=1, maximum=500),
     )
     redis = RedisSettings(url=_url("REDIS_URL", ("redis", "rediss", "unix")))
     auth = AuthSettings(

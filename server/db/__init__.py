@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = ("POOL_TIMEOUT_S", "database_url", "sqlalchemy_config")
 
-POOL_TIMEOUT_S = 60
+POOL_TIMEOUT_S = 300
 """How long work waits for a free database connection before it is refused."""
 POOL_RECYCLE_S = 1800
 
