@@ -78,8 +78,67 @@ REPLIES = "chat-replies:"
 BEATS_PER_LEASE = 5
 """Lease renewals (each saving the text streamed so far) per lease: a reply that dies loses at
 most a fifth of a lease of text, and two missed renewals still leave it time."""
+DELTA_INTERVAL_S = 1 / 60
+"""The shortest time between two delta frames of a reply (a screen's refresh)."""
 WAITING_TTL_S = 3600.0
 """How long a queued turn's in-process waiter is kept for when another instance answers it."""
+
+
+class DeltaPacer:
+    """The deltas of one reply, sent as they come but at most one frame per
+    :data:`DELTA_INTERVAL_S`: text that arrives sooner waits for the next frame, joined.
+
+    A provider streaming slower than that (most, a token every 10 to 50 ms) has every token in a
+    frame of its own; one that outpaces a screen's refresh (a local model, a fast endpoint, a
+    burst after a network stall) has its tokens merged, which spares every participant, the
+    fan-out and Redis a frame per token. The first delta of a reply goes at once.
+    """
+
+    def __init__(self, send: Callable[[str], Awaitable[None]]) -> None:
+        self._send = send
+        self._pending: list[str] = []
+        self._last = -DELTA_INTERVAL_S
+        self._timer: asyncio.Task[None] | None = None
+        self._sleeping = False
+        self._lock = asyncio.Lock()
+
+    async def add(self, text: str) -> None:
+        """Send ``text`` now, or with the next frame when the last one went out just now."""
+        self._pending.append(text)
+        if self._timer is not None:
+            return
+        wait = self._last + DELTA_INTERVAL_S - time.monotonic()
+        if wait <= 0:
+            await self._flush()
+        else:
+            self._sleeping = True
+            self._timer = asyncio.create_task(self._later(wait))
+
+    async def close(self) -> None:
+        """Send what is still waiting (the reply ended, or was stopped)."""
+        if self._timer is not None:
+            if self._sleeping:
+                self._timer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._timer
+        await self._flush()
+
+    async def _later(self, wait: float) -> None:
+        await asyncio.sleep(wait)
+        self._sleeping = False
+        try:
+            await self._flush()
+        finally:
+            self._timer = None
+
+    async def _flush(self) -> None:
+        async with self._lock:  # frames leave in order, even when a publish is slow
+            if not self._pending:
+                return
+            text = "".join(self._pending)
+            self._pending.clear()
+            self._last = time.monotonic()
+            await self._send(text)
 
 
 @dataclass
@@ -513,14 +572,20 @@ class Replies:
         assert request is not None
         result: list[Completion] = []
 
+        async def send(text: str) -> None:
+            await self.publish(job.turn.session_id, MessageDelta(DeltaData(job.reply_id, text)))
+
         async def consume() -> None:
-            async for event in self._config_store.router.stream(request, planned.profile):
-                if isinstance(event, TextDelta):
-                    parts.append(event.text)
-                    frame = MessageDelta(DeltaData(job.reply_id, event.text))
-                    await self.publish(job.turn.session_id, frame)
-                else:
-                    result.append(event)
+            pacer = DeltaPacer(send)
+            try:
+                async for event in self._config_store.router.stream(request, planned.profile):
+                    if isinstance(event, TextDelta):
+                        parts.append(event.text)
+                        await pacer.add(event.text)
+                    else:
+                        result.append(event)
+            finally:
+                await pacer.close()
 
         streaming = asyncio.create_task(consume())
         stopping = asyncio.create_task(stop.wait())
