@@ -29,7 +29,8 @@ from litestar.enums import ScopeType
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers import HTTPRouteHandler
 from litestar.security.jwt import OAuth2PasswordBearerAuth
-from sqlalchemy import select, tuple_
+from sqlalchemy import ARRAY, bindparam, exists, func, select
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 
 from server.db.models import (
     ROLE_RANK,
@@ -214,7 +215,7 @@ async def require_role(
 async def live_access(
     db: AsyncSession, holders: Collection[tuple[UUID, UUID, UUID | None]]
 ) -> tuple[set[tuple[UUID, UUID]], dict[tuple[UUID, UUID], str]]:
-    """What each open socket's holder may do now, for many holders in three small queries.
+    """What each open socket's holder may do now, for many holders in one query.
 
     ``holders`` are ``(user_id, token_family, project_id or None)``. Returns the
     ``(user_id, family)`` pairs whose token is still good (active user, family not revoked:
@@ -222,26 +223,38 @@ async def live_access(
     still a membership. The chat socket runs it on every frame and, for all its sockets at once,
     every fraction of a second, so that removal, a role change or logout reaches open sockets.
     """
-    users = {user for user, _, _ in holders}
-    families = {family for _, family, _ in holders}
-    pairs = {(user, project) for user, _, project in holders if project is not None}
-    active = set(await db.scalars(select(User.id).where(User.id.in_(users), User.is_active)))
-    revoked = set(
-        await db.scalars(
-            select(RefreshToken.family_id).where(
-                RefreshToken.family_id.in_(families), RefreshToken.revoked_at.is_not(None)
-            )
-        )
+    held = list(dict.fromkeys(holders))
+    columns = (
+        bindparam(name, [holder[n] for holder in held], type_=ARRAY(PG_UUID()))
+        for n, name in enumerate(("user_ids", "families", "project_ids"))
     )
-    valid = {(u, f) for u, f, _ in holders if u in active and f not in revoked}
-    roles: dict[tuple[UUID, UUID], str] = {}
-    if pairs:
-        rows = await db.execute(
-            select(ProjectMember.user_id, ProjectMember.project_id, ProjectMember.role).where(
-                tuple_(ProjectMember.user_id, ProjectMember.project_id).in_(pairs)
-            )
+    listed = (
+        func.unnest(*columns)
+        .table_valued("user_id", "family", "project_id")
+        .render_derived(name="held")
+    )
+    revoked = exists().where(
+        RefreshToken.family_id == listed.c.family, RefreshToken.revoked_at.is_not(None)
+    )
+    role = (
+        select(ProjectMember.role)
+        .where(
+            ProjectMember.user_id == listed.c.user_id,
+            ProjectMember.project_id == listed.c.project_id,
         )
-        roles = {(u, p): r for u, p, r in rows.tuples()}
+        .scalar_subquery()
+    )
+    active = exists().where(User.id == listed.c.user_id, User.is_active)
+    rows = await db.execute(
+        select(listed.c.user_id, listed.c.family, listed.c.project_id, active & ~revoked, role)
+    )
+    valid: set[tuple[UUID, UUID]] = set()
+    roles: dict[tuple[UUID, UUID], str] = {}
+    for user_id, family, project_id, good, member in rows.tuples():
+        if good:
+            valid.add((user_id, family))
+        if member is not None:
+            roles[(user_id, project_id)] = member
     return valid, roles
 
 
