@@ -14,7 +14,7 @@ uses, rebuilt after the load, and the BM25 statistics are filled by the same tri
 them during ingest). Queries: the first 100 Cranfield queries, through
 `server.documents.retrieval.search` with k=10 (query embedding included in the latency). HNSW
 recall@10 against exact search is measured at several ``hnsw.ef_search`` values, the server's
-(`server.documents.index.HNSW_EF_SEARCH`) among them.
+(`server.db.HNSW_EF_SEARCH`) among them.
 
 Run: `uv run python -m bench.bench_search`. Writes bench/results/search.json.
 """
@@ -41,9 +41,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from providers import WordLlamaEmbedder, embedding_space
+from server.db import HNSW_EF_SEARCH
 from server.db.embedded import start_embedded
 from server.db.migrate import upgrade
-from server.documents import bm25, index
+from server.documents import bm25
 from server.documents.index import hnsw_index_ddl, hnsw_index_name
 from server.documents.retrieval import search
 
@@ -232,18 +233,24 @@ async def timed(
 async def measure(
     url: str, user_id: UUID, project_id: UUID, queries: list[str]
 ) -> dict[str, dict[str, float]]:
-    engine = create_async_engine(url, pool_size=2)
+    # Connections start with the server's hnsw.ef_search, as the server's do (server/db).
+    settings = {"hnsw.ef_search": str(HNSW_EF_SEARCH)}
+    engine = create_async_engine(url, pool_size=2, connect_args={"server_settings": settings})
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     embedder = WordLlamaEmbedder()
     rows: dict[str, dict[str, float]] = {}
     ids: dict[str, list[list[UUID]]] = {}
 
-    def mode_runner(mode: str, exact: bool = False) -> Callable[[str], Awaitable[list[UUID]]]:
+    def mode_runner(
+        mode: str, *, exact: bool = False, ef: int | None = None
+    ) -> Callable[[str], Awaitable[list[UUID]]]:
         async def run(query: str) -> list[UUID]:
             db: AsyncSession
             async with sessions() as db:
                 if exact:
                     await db.execute(text("SET LOCAL enable_indexscan = off"))
+                if ef is not None:
+                    await db.execute(text(f"SET LOCAL hnsw.ef_search = {ef:d}"))
                 hits = await search(
                     db,
                     user_id=user_id,
@@ -278,7 +285,7 @@ async def measure(
 
     # Warm the connection and the embedder without filling the posting cache.
     await ranking("sql", mode_runner("hybrid"))(queries[0])
-    server_ef = index.HNSW_EF_SEARCH
+    server_ef = HNSW_EF_SEARCH
     runs = [
         ("keyword, lists read (cold)", mode_runner("keyword")),
         ("keyword (BM25)", mode_runner("keyword")),
@@ -303,9 +310,7 @@ async def measure(
     for ef in sorted({40, 100, 400, server_ef}):
         name = f"vector (HNSW, ef_search {ef})"
         if name not in rows:
-            index.HNSW_EF_SEARCH = ef  # the setting the server reads at each search
-            latencies, ids[name] = await timed(queries, mode_runner("vector"))
-            index.HNSW_EF_SEARCH = server_ef
+            latencies, ids[name] = await timed(queries, mode_runner("vector", ef=ef))
             rows[name] = row(latencies)
         rows[name]["recall@10_vs_exact"] = statistics.fmean(
             len(set(a) & set(e)) / max(1, len(e)) for a, e in zip(ids[name], exact, strict=True)

@@ -174,9 +174,10 @@ async def search(
         space = embedding_space(embedder)
         [vector] = await embedder.embed([query])
         params["query_vector"] = vector_literal(vector)
-        await db.execute(
-            text("SELECT set_config('hnsw.ef_search', :ef, true)"), {"ef": str(ef_search(depth))}
-        )
+        ef = ef_search(depth)
+        if ef is not None:
+            raise_ef = text("SELECT set_config('hnsw.ef_search', :ef, true)")
+            await db.execute(raise_ef, {"ef": str(ef)})
     rows = await db.execute(text(search_sql(mode, space, fusion)), params)
     return [
         Hit(

@@ -9,10 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest import chunk, parse
 from providers import embedding_space
+from server.db import HNSW_EF_SEARCH, sqlalchemy_config
 from server.db.models import Chunk, Document
+from server.db.tenancy import all_orgs
 from server.documents.consistency import check, reembed
 from server.documents.fusion import DEFAULT_FUSION, fusion_params
 from server.documents.index import hnsw_index_name, vector_literal
@@ -23,8 +26,6 @@ from server.documents.storage import FileStore
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-    from sqlalchemy.ext.asyncio import AsyncSession
 
     from providers import Embedder
 
@@ -108,6 +109,35 @@ async def test_vector_search_can_use_the_hnsw_index(
         )
         assert hnsw_index_name(embedding_space(embedder)) in "\n".join(plan), mode
     await db.rollback()
+
+
+async def test_connections_start_with_the_servers_ef_search_and_deep_searches_raise_it(
+    clean_db: str, db: AsyncSession, embedder: Embedder, make_account: Any, make_project: Any
+) -> None:
+    owner, project_id, _ = await _indexed(db, None, embedder, make_account, make_project)
+    await db.commit()
+    engine = sqlalchemy_config(clean_db).get_engine()  # the server's engine, pool and settings
+    async with engine.connect() as connection:
+        shown = await connection.scalar(text("SHOW hnsw.ef_search"))
+        assert shown == str(HNSW_EF_SEARCH)
+        # A search deeper than half of it raises it for its own transaction only.
+        bound = AsyncSession(bind=connection)
+        with all_orgs("test", log=False):
+            deep = await search(
+                bound,
+                user_id=owner.id,
+                project_id=project_id,
+                query="flour deliveries",
+                k=HNSW_EF_SEARCH,
+                mode="vector",
+                embedder=embedder,
+            )
+            assert deep
+            raised = await bound.scalar(text("SHOW hnsw.ef_search"))
+            assert int(raised) > HNSW_EF_SEARCH
+            await bound.rollback()
+        assert await connection.scalar(text("SHOW hnsw.ef_search")) == str(HNSW_EF_SEARCH)
+    await engine.dispose()
 
 
 async def test_citations_are_kept_only_when_the_quote_is_in_the_chunk(
