@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from providers import Completion, Embedder, Router
-    from server.db.models import Phase
+    from server.db.models import Phase, PhaseVersion
     from server.events import Publisher
 
     from .schemas import Phase as PhaseView
@@ -124,21 +124,23 @@ class PhaseCommands:
         """The template phase of phase ``number`` (None when the template is gone)."""
         return self.workflow.phase(number) if self.workflow else None
 
-    async def show(self, row: Phase) -> PhaseView:
-        """The wire form of ``row`` with its current content."""
-        return await view(self.phases, row, self.workflow)
+    async def show(self, row: Phase, current: PhaseVersion | None = None) -> PhaseView:
+        """The wire form of ``row`` with its current content (``current``, just written)."""
+        return await view(self.phases, row, self.workflow, current)
 
-    async def publish(self, row: Phase, stale: list[int] | None = None) -> PhaseView:
+    async def publish(
+        self, row: Phase, stale: list[int] | None = None, current: PhaseVersion | None = None
+    ) -> PhaseView:
         """Tell the project's participants that ``row`` (and ``stale``) changed."""
         await self.db.flush()
-        shown = await self.show(row)
+        shown = await self.show(row, current)
         await announce(self.env.publisher, self.project_id, [shown], stale)
         return shown
 
     async def _written(self, result: WriteResult) -> PhaseView:
         self.rows[result.phase.number] = result.phase
         self.last_version_id = result.version.id
-        return await self.publish(result.phase, result.stale)
+        return await self.publish(result.phase, result.stale, result.version)
 
     async def start(self, number: int) -> Phase:
         """Begin phase ``number``: ``not_started`` becomes ``in_progress`` (told to everyone)."""
@@ -236,6 +238,7 @@ class PhaseCommands:
         context = await reconstruct(
             self.db,
             self.phases,
+            rows=self.rows,
             project_id=self.project_id,
             workflow=self.workflow,
             number=number,

@@ -104,7 +104,7 @@ def _system(workflow: Workflow | None, row: Phase) -> tuple[str, str, str]:
 
 
 async def _dependencies(
-    phases: PhaseService, rows: dict[int, Phase], row: Phase, budget: int
+    phases: PhaseService, rows: Mapping[int, Phase], row: Phase, budget: int
 ) -> tuple[list[tuple[str, str]], list[Source], list[str]]:
     """Summaries of the phases ``row`` depends on that have content, and the ones that have none."""
     with_content = [rows[d] for d in row.depends_on if d in rows and rows[d].current_version]
@@ -224,13 +224,16 @@ async def reconstruct(
     reader: Reader,
     budget: int = DEFAULT_BUDGET,
     config: Mapping[str, Any] | None = None,
+    rows: Mapping[int, Phase] | None = None,
 ) -> ReconstructedContext:
     """The exact messages and context a draft of phase ``number`` would be built from.
 
     ``reader`` is who the draft is for: retrieval only returns what that user may read.
-    ``config`` (the decoded config.json) labels the prompt versions.
+    ``config`` (the decoded config.json) labels the prompt versions. ``rows`` are the
+    project's phases by number when the caller has read them in this transaction.
     """
-    rows = {p.number: p for p in await phases.for_project(project_id)}
+    if rows is None:
+        rows = {p.number: p for p in await phases.for_project(project_id)}
     row = rows[number]
     spec = workflow.phase(number) if workflow else None
     system, goal, instructions = _system(workflow, row)

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from uuid import UUID
 
     from providers import Router
-    from server.db.models import Phase
+    from server.db.models import Phase, PhaseVersion
     from server.events import Publisher
 
     from .schemas import Phase as PhaseView
@@ -27,9 +27,15 @@ if TYPE_CHECKING:
     from .templates import Workflow
 
 
-async def view(phases: PhaseService, row: Phase, workflow: Workflow | None) -> PhaseView:
-    """The wire form of ``row`` with its current content."""
-    version = await phases.version(row, row.current_version)
+async def view(
+    phases: PhaseService,
+    row: Phase,
+    workflow: Workflow | None,
+    current: PhaseVersion | None = None,
+) -> PhaseView:
+    """The wire form of ``row`` with its current content (``current``, when the caller has
+    just written that version, else read)."""
+    version = current or await phases.version(row, row.current_version)
     spec = workflow.phase(row.number) if workflow else None
     outdated = written_with_older_template(row, workflow, version)
     return phase_out(row, spec, version.content if version else None, outdated=outdated)
