@@ -18,7 +18,8 @@ from server.db.models import Chunk, Document
 from server.db.tenancy import all_orgs
 from server.documents.consistency import check, reembed
 from server.documents.fusion import DEFAULT_FUSION, fusion_params
-from server.documents.index import hnsw_index_name, vector_literal
+from server.documents.index import ROWS_PER_INSERT, NewChunk, hnsw_index_name, vector_literal
+from server.documents.index import write_chunks as index_chunks
 from server.documents.pipeline import embedding_text, write_chunks
 from server.documents.postings import rank
 from server.documents.retrieval import cite, passages, search, search_sql
@@ -138,6 +139,34 @@ async def test_connections_start_with_the_servers_ef_search_and_deep_searches_ra
             await bound.rollback()
         assert await connection.scalar(text("SHOW hnsw.ef_search")) == str(HNSW_EF_SEARCH)
     await engine.dispose()
+
+
+async def test_many_chunks_are_written_in_statements_of_bounded_size_and_all_counted(
+    db: AsyncSession, embedder: Embedder, make_account: Any, make_project: Any
+) -> None:
+    owner = await make_account()
+    project_id = await make_project({owner.id: "owner"})
+    [vector] = await embedder.embed(["harbour tide gauge"])
+    count = ROWS_PER_INSERT * 2 + 7  # three statements, beyond PostgreSQL's parameter limit
+    chunks = [
+        NewChunk(
+            source_type="message",
+            ordinal=n,
+            text=f"harbour tide gauge reading {n}",
+            token_count=5,
+            vector=vector,
+        )
+        for n in range(count)
+    ]
+    space = embedding_space(embedder)
+    await index_chunks(db, project_id=project_id, space=space, chunks=chunks)
+    await db.commit()
+    stored = await db.scalar(select(func.count()).where(Chunk.project_id == project_id))
+    counted = await db.scalar(
+        text("SELECT chunks FROM bm25_scopes WHERE project_id = :p AND source_type = 'message'"),
+        {"p": project_id},
+    )
+    assert stored == counted == count
 
 
 async def test_citations_are_kept_only_when_the_quote_is_in_the_chunk(
