@@ -167,6 +167,8 @@ class ReplyJob:
     reply_id: UUID = field(default_factory=uuid7)
     planned: Planned | None = None
     interrupted: str | None = None
+    parts: list[str] = field(default_factory=list)
+    """The reply's text as streamed so far (stored with a reply that fails midway)."""
     created: float = field(default_factory=time.monotonic)
     done: asyncio.Future[ChatMessage | None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
@@ -371,7 +373,7 @@ class Replies:
     ) -> tuple[ChatMessage | None, ReplyJob | None]:
         turn = job.turn
         lost = asyncio.Event()
-        parts: list[str] = []
+        parts = job.parts
         keeper = asyncio.create_task(self._keep_lease(job.reply_id, parts, lost))
         try:
             await self._typing(turn.session_id, is_typing=True)
@@ -514,24 +516,44 @@ class Replies:
         job: ReplyJob,
         problem: DomainError,
     ) -> ReplyJob | None:
-        """Close a turn that cannot be answered and tell its sender or its session. If even
-        that fails (the database away), the turn keeps its lease until a sweep takes it over."""
+        """Close a turn that cannot be answered and tell its sender or its session. A user's
+        message gets a reply stored ``failed`` (with the text streamed before the failure), so
+        that no message is left without an answer. If even that fails (the database away), the
+        turn keeps its lease until a sweep takes it over."""
         following: ReplyJob | None = None
+        failed: ChatMessage | None = None
+        turn = job.turn
         try:
             async with self._alchemy.get_session() as db:
                 if not await finish(db, job.reply_id, self.owner):
                     await db.rollback()
                     return None
-                following = await self._claim_next(db, job.turn.session_id)
+                if job.reply_to is not None:
+                    failed = await add_assistant_message(
+                        db,
+                        message_id=job.reply_id,
+                        session_id=turn.session_id,
+                        project_id=turn.project_id,
+                        reply_to=job.reply_to,
+                        content="".join(job.parts),
+                        status="failed",
+                        phase_number=turn.phase_number,
+                    )
+                following = await self._claim_next(db, turn.session_id)
                 await db.commit()
         except Exception:
+            failed = None
             logger.exception("could not close a failed chat turn", turn_id=str(job.reply_id))
         with contextlib.suppress(Exception):
-            await self._typing(job.turn.session_id, is_typing=False)
+            await self._typing(turn.session_id, is_typing=False)
             if job.on_error is not None:
                 await job.on_error(problem)
             else:
-                await self.publish(job.turn.session_id, error_frame(problem))
+                await self.publish(turn.session_id, error_frame(problem))
+            if failed is not None:
+                await self.publish(
+                    turn.session_id, MessageReceived(MessageData(message_out(failed)))
+                )
         return following
 
     async def _claim_next(self, db: AsyncSession, session_id: UUID) -> ReplyJob | None:

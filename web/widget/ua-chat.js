@@ -329,7 +329,7 @@ export class UaChat extends HTMLElement {
     const notes = [];
     if (message.status === "stopped") notes.push('<span class="warn">Stopped</span>');
     if (message.status === "interrupted") notes.push('<span class="warn">Interrupted</span>');
-    if (message.status === "failed") notes.push('<span class="warn">No provider could answer</span>');
+    if (message.status === "failed") notes.push('<span class="warn">Not answered: the reply failed</span>');
     if (message.provider) notes.push(escapeHtml(message.model ? `${message.provider} · ${message.model}` : message.provider));
     if (notes.length) {
       const meta = document.createElement("div");

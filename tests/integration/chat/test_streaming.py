@@ -189,3 +189,72 @@ async def test_a_new_session_remembers_earlier_sessions(
     assert fact not in recent  # outside the recent window of two messages...
     system = " ".join(m["content"] for m in prompt if m["role"] == "system")
     assert "Marigold Sunrise" in system  # ...but recalled by meaning
+
+
+async def test_a_reply_that_fails_midway_is_stored_failed_with_the_text_streamed_so_far(
+    serve: Callable[..., object],
+    fake_config: Path,
+    fake_providers: FakeProviders,
+    make_account: Maker,
+    make_project: ProjectMaker,
+) -> None:
+    # The provider's in-stream error after five words; a 400 is not retried.
+    fake_providers.openai.queue_stream(WORDS, chunk_delay=0.02, error_after=5, error_status=400)
+    served = serve(config=fake_config)
+    alice = await make_account()
+    project = await make_project({alice.id: "owner"})
+    async with open_client(served.ws, alice.token) as client:
+        session = (await client.join(project))["data"]["session"]
+        await client.send("chat:send_message", {"content": "Tell me", "client_message_id": "m1"})
+        frames = await client.until(
+            lambda f: (
+                f["event"] == "chat:message_received"
+                and f["data"]["message"]["role"] == "assistant"
+            )
+        )
+        streamed = "".join(f["data"]["delta"] for f in frames if f["event"] == "chat:message_delta")
+        [error] = [f["data"] for f in frames if f["event"] == "chat:error"]
+        assert error["code"] == "provider_unavailable"
+        [question, reply] = _received(frames)
+        assert (reply["status"], reply["reply_to"], reply["seq"]) == ("failed", question["id"], 2)
+        assert reply["content"] == streamed
+        assert WORDS.startswith(streamed)
+        assert streamed.split() == WORDS.split()[:5]
+    # Joining again shows the same two messages: nothing unanswered, nothing extra.
+    async with open_client(served.ws, alice.token) as client:
+        joined = await client.join(project, session["id"])
+        stored = joined["data"]["messages"]
+        assert [(m["role"], m["status"]) for m in stored] == [
+            ("user", "complete"),
+            ("assistant", "failed"),
+        ]
+
+
+async def test_deltas_of_a_slow_provider_are_a_frame_each_and_a_burst_is_joined(
+    serve: Callable[..., object],
+    fake_config: Path,
+    fake_providers: FakeProviders,
+    make_account: Maker,
+    make_project: ProjectMaker,
+) -> None:
+    fake_providers.openai.queue_stream(WORDS, chunk_delay=0.05)  # 20 words a second
+    fake_providers.openai.queue_stream(WORDS)  # all at once
+    served = serve(config=fake_config)
+    alice = await make_account()
+    project = await make_project({alice.id: "owner"})
+    async with open_client(served.ws, alice.token) as client:
+        await client.join(project)
+        counts = []
+        for n in range(2):
+            await client.send(
+                "chat:send_message", {"content": f"Words {n}", "client_message_id": f"m{n}"}
+            )
+            frames = await client.until_reply()
+            deltas = [f["data"]["delta"] for f in frames if f["event"] == "chat:message_delta"]
+            assert "".join(deltas) == frames[-1]["data"]["message"]["content"] == WORDS
+            counts.append(len(deltas))
+    slow, burst = counts
+    # A word every 50 ms is a frame each (a few may be joined when the machine stalls); the
+    # burst is joined into a handful.
+    assert slow >= len(WORDS.split()) * 3 // 4
+    assert burst <= 4
