@@ -444,15 +444,12 @@ class Replies:
                 await db.rollback()
                 logger.warning("chat turn taken over before its reply was stored")
                 return None, None
-            message = await add_assistant_message(
+            message = await _store_reply(
                 db,
-                message_id=job.reply_id,
-                session_id=turn.session_id,
-                project_id=turn.project_id,
-                reply_to=job.reply_to,
-                content=shown,
-                status="stopped" if stopped else "complete",
-                phase_number=plan.phase_number,
+                job,
+                shown,
+                "stopped" if stopped else "complete",
+                plan.phase_number,
                 provider=completion.provider if completion else None,
                 model=completion.model if completion else None,
                 usage=_usage(completion),
@@ -495,15 +492,8 @@ class Replies:
             if not await finish(db, job.reply_id, self.owner):
                 await db.rollback()
                 return None, None
-            message = await add_assistant_message(
-                db,
-                message_id=job.reply_id,
-                session_id=turn.session_id,
-                project_id=turn.project_id,
-                reply_to=job.reply_to,
-                content=job.interrupted or "",
-                status="interrupted",
-                phase_number=turn.phase_number,
+            message = await _store_reply(
+                db, job, job.interrupted or "", "interrupted", turn.phase_number
             )
             following = await self._claim_next(db, turn.session_id)
             await db.commit()
@@ -529,15 +519,8 @@ class Replies:
                     await db.rollback()
                     return None
                 if job.reply_to is not None:
-                    failed = await add_assistant_message(
-                        db,
-                        message_id=job.reply_id,
-                        session_id=turn.session_id,
-                        project_id=turn.project_id,
-                        reply_to=job.reply_to,
-                        content="".join(job.parts),
-                        status="failed",
-                        phase_number=turn.phase_number,
+                    failed = await _store_reply(
+                        db, job, "".join(job.parts), "failed", turn.phase_number
                     )
                 following = await self._claim_next(db, turn.session_id)
                 await db.commit()
@@ -628,6 +611,28 @@ class Replies:
     async def _typing(self, session_id: UUID, *, is_typing: bool) -> None:
         frame = TypingIndicator(TypingIndicatorData("assistant", is_typing))
         await self.publish(session_id, frame)
+
+
+async def _store_reply(
+    db: AsyncSession,
+    job: ReplyJob,
+    content: str,
+    status: str,
+    phase_number: int | None,
+    **details: Any,
+) -> ChatMessage:
+    """Add the reply of ``job`` to the transaction that finishes its turn; the caller commits."""
+    return await add_assistant_message(
+        db,
+        message_id=job.reply_id,
+        session_id=job.turn.session_id,
+        project_id=job.turn.project_id,
+        reply_to=job.reply_to,
+        content=content,
+        status=status,
+        phase_number=phase_number,
+        **details,
+    )
 
 
 def _usage_of(job: ReplyJob) -> AbstractContextManager[UsageScope]:

@@ -77,8 +77,8 @@ class FeedbackSummary(msgspec.Struct):
 class Message(msgspec.Struct):
     """A stored message. ``author`` is the user's id, or ``"assistant"``; an assistant
     message's ``status`` says whether it is ``complete``, ``stopped`` by a user (partial text
-    kept), ``interrupted`` (its process died) or ``failed`` (no provider could answer, or storing the
-    reply failed; the text streamed before the failure is kept)."""
+    kept), ``interrupted`` (its process died) or ``failed`` (no provider could answer, or
+    storing the reply failed; the text streamed before the failure is kept)."""
 
     id: UUID
     session_id: UUID
