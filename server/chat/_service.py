@@ -177,6 +177,8 @@ class ChatService:
                         message_id=message.id,
                         content=content,
                         phase_number=message.phase_number,
+                        # Read under the session's lock just now; good for a plan made now.
+                        phase_current=planning and not busy,
                     ),
                     reply_id,
                     reply_to=message.id,
@@ -325,9 +327,11 @@ class ChatService:
         await self.replies.publish(session_id, frame)
 
     async def _planned(self, db: AsyncSession, turn: Turn) -> ReplyPlan:
-        current = await db.get(ChatSession, turn.session_id)
-        if current is not None:
-            turn.phase_number = current.phase_number
+        if not turn.phase_current:
+            current = await db.get(ChatSession, turn.session_id)
+            if current is not None:
+                turn.phase_number = current.phase_number
+            turn.phase_current = True
         store = self.config_store
         project = await db.get(Project, turn.project_id)
         profile = store.config.profile(store.profile_for(project))

@@ -46,7 +46,8 @@ class Turn(msgspec.Struct):
     """A user's message (or a phase command) that the server answers.
 
     For a phase command there is no stored user message: ``message_id`` is then the id the
-    reply will be stored under.
+    reply will be stored under. ``phase_current`` says ``phase_number`` was read under the
+    session's row lock in the transaction planning the turn (else planners read it again).
     """
 
     project_id: UUID
@@ -55,6 +56,7 @@ class Turn(msgspec.Struct):
     message_id: UUID
     content: str
     phase_number: int | None
+    phase_current: bool = False
 
 
 @dataclass

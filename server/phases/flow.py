@@ -71,12 +71,15 @@ class PhaseFlow:
     async def load(self) -> bool:
         """Read the project's phases and template; False when the project has no phases.
 
-        The session's phase is read again here: the turn may carry the phase the connection
-        saw when it joined, and another turn may have moved the session since.
+        The session's phase is read again here unless the turn's is current (see
+        ``Turn.phase_current``): the turn may carry the phase the connection saw when it joined,
+        and another turn may have moved the session since.
         """
-        chat = await self.db.get(ChatSession, self.turn.session_id)
-        if chat is not None:
-            self.turn.phase_number = chat.phase_number
+        if not self.turn.phase_current:
+            chat = await self.db.get(ChatSession, self.turn.session_id)
+            if chat is not None:
+                self.turn.phase_number = chat.phase_number
+            self.turn.phase_current = True
         return await self.commands.load()
 
     def spec(self, row: Phase) -> PhaseTemplate | None:
