@@ -119,10 +119,19 @@ async def load(url: str, texts: list[str], vectors: Any, space: str) -> dict[str
         user_id,
         now,
     )
+    org_id = uuid4()
     await conn.execute(
-        "INSERT INTO projects (id, name, template, created_at, updated_at) "
-        "VALUES ($1, 'bench', 'business-plan', $2, $2)",
+        "INSERT INTO organisations (id, name, personal, created_at, updated_at) "
+        "VALUES ($1, 'bench', false, $2, $2)",
+        org_id,
+        now,
+    )
+    # Rows with a project (members, documents, chunks) take its organisation.
+    await conn.execute(
+        "INSERT INTO projects (id, org_id, name, template, created_at, updated_at) "
+        "VALUES ($1, $2, 'bench', 'business-plan', $3, $3)",
         project_id,
+        org_id,
         now,
     )
     await conn.execute(
