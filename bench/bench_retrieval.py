@@ -60,13 +60,21 @@ GRID = [Fusion("weighted", w / 10) for w in range(1, 10)] + [
 
 async def _seed(db: AsyncSession, user_id: UUID) -> UUID:
     now = datetime.now(UTC)
-    project_id = uuid4()
+    project_id, org_id = uuid4(), uuid4()
     await db.execute(
         text(
-            "INSERT INTO projects (id, name, template, created_at, updated_at) "
-            "VALUES (:id, 'cranfield', 'business-plan', :now, :now)"
+            "INSERT INTO organisations (id, name, personal, created_at, updated_at) "
+            "VALUES (:id, 'cranfield', false, :now, :now)"
         ),
-        {"id": project_id, "now": now},
+        {"id": org_id, "now": now},
+    )
+    # Rows with a project (members, documents, chunks) take its organisation.
+    await db.execute(
+        text(
+            "INSERT INTO projects (id, org_id, name, template, created_at, updated_at) "
+            "VALUES (:id, :org, 'cranfield', 'business-plan', :now, :now)"
+        ),
+        {"id": project_id, "org": org_id, "now": now},
     )
     await db.execute(
         text(
