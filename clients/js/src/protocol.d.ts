@@ -132,7 +132,8 @@ export interface JoinData {
 /**
  * A stored message. `author` is the user's id, or `"assistant"`; an assistant
  * message's `status` says whether it is `complete`, `stopped` by a user (partial text
- * kept), `interrupted` (its process died) or `failed` (no provider could answer).
+ * kept), `interrupted` (its process died) or `failed` (no provider could answer, or
+ * storing the reply failed; the text streamed before the failure is kept).
  */
 export interface Message {
   id: string;
