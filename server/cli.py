@@ -5,6 +5,7 @@ Heavy imports happen inside the commands so that ``--help`` is instant.
 
 from __future__ import annotations
 
+import gc
 from dataclasses import replace
 from typing import TypedDict
 
@@ -35,6 +36,21 @@ WEBSOCKET_OPTIONS = WebSocketOptions(
 """uvicorn's WebSocket options for ``serve``. No permessage-deflate: it keeps a zlib compressor
 and decompressor per connection (35 KiB together, measured by ``make bench-chat``) and compresses
 every frame, while most frames are deltas of a few dozen bytes."""
+
+
+GC_THRESHOLDS = (50_000, 50, 100)
+"""The cyclic garbage collector's thresholds in a served process (Python's: 700, 10, 10). A chat
+turn allocates thousands of short-lived objects (ORM rows, frames, prompt pieces) that plain
+reference counting frees; counting 700 allocations between collections made the collector run
+dozens of times a turn over everything still alive. With these and start-up's objects frozen
+out of its way (``gc.freeze``), a turn costs about 7 % less CPU (``make bench-chat``)."""
+
+
+def _freeze_startup(_app: object) -> None:
+    """Move what start-up made (modules, mappers, the embedding model) out of the collector's
+    way: it is never garbage, and every full collection would walk it again."""
+    gc.collect()
+    gc.freeze()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -70,6 +86,8 @@ def serve(host: str | None, port: int | None) -> None:
         app = create_app(settings, url)
     except ConfigError as exc:
         fail(f"{settings.app.config_path.name}: {exc}")
+    gc.set_threshold(*GC_THRESHOLDS)
+    app.on_startup.append(_freeze_startup)
     uvicorn.run(
         app,
         host=bind_host,
