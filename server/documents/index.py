@@ -116,9 +116,6 @@ class NewChunk:
     page_end: int | None = None
 
 
-ROWS_PER_INSERT = 1000
-"""Chunks per INSERT statement: PostgreSQL takes at most 32,767 parameters, 13 a chunk."""
-
 _indexed_spaces: set[str] = set()
 """Embedding spaces whose HNSW index this process has already made sure of."""
 
@@ -134,34 +131,28 @@ async def write_chunks(
     if space not in _indexed_spaces:
         await ensure_hnsw_index(db, space)
         _indexed_spaces.add(space)
-    # A statement with a row per chunk, not an executemany (a statement per row): the BM25
-    # trigger runs once per statement, over all of its rows.
-    for start in range(0, len(chunks), ROWS_PER_INSERT):
-        await _insert(db, project_id, space, chunks[start : start + ROWS_PER_INSERT])
-
-
-async def _insert(
-    db: AsyncSession, project_id: UUID, space: str, chunks: Sequence[NewChunk]
-) -> None:
+    # RETURNING makes SQLAlchemy send the rows as multi-row INSERT statements ("insertmanyvalues",
+    # as many rows a statement as PostgreSQL's parameter limit allows), not an executemany of
+    # one statement a row: the BM25 trigger runs once per statement, over all of its rows, and
+    # the statement's compiled form is cached whatever the number of rows.
     await db.execute(
-        insert(Chunk).values(
-            [
-                {
-                    "project_id": project_id,
-                    "source_type": piece.source_type,
-                    "document_id": piece.document_id,
-                    "message_id": piece.message_id,
-                    "phase_number": piece.phase_number,
-                    "ordinal": piece.ordinal,
-                    "text": piece.text,
-                    "heading_path": list(piece.heading_path),
-                    "page": piece.page,
-                    "page_end": piece.page_end,
-                    "token_count": piece.token_count,
-                    "embedding_space": space,
-                    "embedding": list(piece.vector),
-                }
-                for piece in chunks
-            ]
-        )
+        insert(Chunk).returning(Chunk.id),
+        [
+            {
+                "project_id": project_id,
+                "source_type": piece.source_type,
+                "document_id": piece.document_id,
+                "message_id": piece.message_id,
+                "phase_number": piece.phase_number,
+                "ordinal": piece.ordinal,
+                "text": piece.text,
+                "heading_path": list(piece.heading_path),
+                "page": piece.page,
+                "page_end": piece.page_end,
+                "token_count": piece.token_count,
+                "embedding_space": space,
+                "embedding": list(piece.vector),
+            }
+            for piece in chunks
+        ],
     )

@@ -8,7 +8,7 @@ import hashlib
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest import chunk, parse
@@ -18,7 +18,7 @@ from server.db.models import Chunk, Document
 from server.db.tenancy import all_orgs
 from server.documents.consistency import check, reembed
 from server.documents.fusion import DEFAULT_FUSION, fusion_params
-from server.documents.index import ROWS_PER_INSERT, NewChunk, hnsw_index_name, vector_literal
+from server.documents.index import NewChunk, hnsw_index_name, vector_literal
 from server.documents.index import write_chunks as index_chunks
 from server.documents.pipeline import embedding_text, write_chunks
 from server.documents.postings import rank
@@ -141,13 +141,13 @@ async def test_connections_start_with_the_servers_ef_search_and_deep_searches_ra
     await engine.dispose()
 
 
-async def test_many_chunks_are_written_in_statements_of_bounded_size_and_all_counted(
+async def test_many_chunks_are_written_in_a_few_multi_row_statements_and_all_counted(
     db: AsyncSession, embedder: Embedder, make_account: Any, make_project: Any
 ) -> None:
     owner = await make_account()
     project_id = await make_project({owner.id: "owner"})
     [vector] = await embedder.embed(["harbour tide gauge"])
-    count = ROWS_PER_INSERT * 2 + 7  # three statements, beyond PostgreSQL's parameter limit
+    count = 2_600  # 16 parameters a chunk: past PostgreSQL's limit of 32,767 in one statement
     chunks = [
         NewChunk(
             source_type="message",
@@ -158,9 +158,22 @@ async def test_many_chunks_are_written_in_statements_of_bounded_size_and_all_cou
         )
         for n in range(count)
     ]
-    space = embedding_space(embedder)
-    await index_chunks(db, project_id=project_id, space=space, chunks=chunks)
+    inserts: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("INSERT INTO chunks"):
+            inserts.append(statement)
+
+    engine = db.bind.sync_engine  # type: ignore[union-attr]
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        await index_chunks(
+            db, project_id=project_id, space=embedding_space(embedder), chunks=chunks
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
     await db.commit()
+    assert len(inserts) == 3  # SQLAlchemy's pages of at most 1,000 rows, not a statement a row
     stored = await db.scalar(select(func.count()).where(Chunk.project_id == project_id))
     counted = await db.scalar(
         text("SELECT chunks FROM bm25_scopes WHERE project_id = :p AND source_type = 'message'"),
