@@ -18,7 +18,7 @@ import structlog
 from sqlalchemy import delete, select, type_coerce, update
 from sqlalchemy.dialects.postgresql import JSONB
 
-from ingest import ChunkOptions, IngestError, Limits, chunk
+from ingest import ChunkOptions, IngestError, Limits
 from providers import embedding_space
 from server.db.models import Chunk, Document
 from server.events import DocumentData, DocumentUpdated, project_channel
@@ -157,9 +157,10 @@ class _Run:
             await self._publish(document, force=True)
 
     async def parse(
-        self, data: bytes, kind: ingest.DocumentKind, limits: Limits
-    ) -> ingest.ParsedDocument:
-        """Parse in a separate process (pooled or fresh), reporting pages as they are done."""
+        self, data: bytes, kind: ingest.DocumentKind, limits: Limits, chunking: ChunkOptions
+    ) -> tuple[ingest.ParsedDocument, list[ingest.Chunk]]:
+        """Parse and cut into chunks in a separate process (pooled or fresh), reporting pages
+        as they are done."""
         loop = asyncio.get_running_loop()
         cancel = threading.Event()
         latest: list[ingest.Progress] = []
@@ -183,8 +184,15 @@ class _Run:
 
         watcher = loop.create_task(watch())
         try:
-            return await asyncio.to_thread(
-                parse_document, data, kind, limits, on_progress, cancel, pool_size=self.parse_pool
+            parsed = await asyncio.to_thread(
+                parse_document,
+                data,
+                kind,
+                limits,
+                on_progress,
+                cancel,
+                chunking=chunking,
+                pool_size=self.parse_pool,
             )
         finally:
             stopped = cancel.is_set()
@@ -192,6 +200,9 @@ class _Run:
             watcher.cancel()
             if stopped:
                 raise _Stopped
+        if not parsed.chunks:
+            raise IngestError("empty", "the document has no text to index")
+        return parsed, list(parsed.chunks)
 
     async def embed(self, texts: list[str]) -> list[list[float]]:
         """Vectors of ``texts``, in a batch shared with concurrent documents when enabled."""
@@ -256,13 +267,6 @@ class _Run:
                 await db.commit()
             done += len(batch)
             await self.progress(chunks_done=done)
-
-
-def _chunks(parsed: ingest.ParsedDocument, options: ChunkOptions) -> list[ingest.Chunk]:
-    pieces = chunk(parsed, options)
-    if not pieces:
-        raise IngestError("empty", "the document has no text to index")
-    return pieces
 
 
 def embedding_text(piece: ingest.Chunk) -> str:
@@ -342,11 +346,13 @@ async def ingest_document(
         except FileNotFoundError:
             await run.finish("failed", "missing_file", "the uploaded file is no longer stored")
             return "failed"
-        parsed = await run.parse(
-            data, cast("ingest.DocumentKind", document.kind), limits or Limits()
+        parsed, pieces = await run.parse(
+            data,
+            cast("ingest.DocumentKind", document.kind),
+            limits or Limits(),
+            options or ChunkOptions(),
         )
         del data
-        pieces = await asyncio.to_thread(_chunks, parsed, options or ChunkOptions())
         values: dict[str, Any] = {
             "title": (parsed.title or None) and parsed.title[:500],
             "page_count": parsed.page_count,
