@@ -25,6 +25,7 @@ from server.events import DocumentData, DocumentUpdated, project_channel
 
 from . import index
 from .batching import embedding_batcher
+from .completion import Completion, completion_writer, document_chunks
 from .parsing import parse_document
 from .schemas import document_out
 
@@ -80,7 +81,6 @@ class _Run:
         self.should_cancel = should_cancel
         self.parse_pool = parse_pool
         self.embed_shared = embed_shared
-        self.project_id: UUID | None = None
         self._published_at = 0.0
 
     async def _publish(self, document: Document, *, force: bool) -> None:
@@ -130,7 +130,6 @@ class _Run:
                 return None
             await db.execute(delete(Chunk).where(Chunk.document_id == self.document_id))
             await db.commit()
-        self.project_id = document.project_id
         await self._publish(document, force=True)
         return document
 
@@ -210,41 +209,19 @@ class _Run:
             return await embedding_batcher().embed(self.embedder, texts)
         return await self.embedder.embed(texts)
 
-    async def write(
-        self,
-        db: AsyncSession,
-        document: Document,
-        chunks: list[ingest.Chunk],
-        vectors: list[list[float]],
-        space: str,
-    ) -> None:
-        """Index ``chunks`` of the locked ``document`` in the caller's transaction."""
-        await write_chunks(
-            db,
-            project_id=document.project_id,
-            document_id=self.document_id,
-            chunks=chunks,
-            vectors=vectors,
-            space=space,
-        )
-
-    async def complete(self, chunks: list[ingest.Chunk], **values: Any) -> None:
-        """Embed and store all ``chunks`` and end ``completed`` in one transaction (a document
-        whose chunks fit one embedding batch: most are small)."""
+    async def complete(self, project_id: UUID, chunks: list[ingest.Chunk], **values: Any) -> None:
+        """Embed all ``chunks`` and end ``completed`` with them, written in one transaction
+        shared with other documents completing at the same time (a document whose chunks
+        fit one embedding batch: most are small)."""
         space = embedding_space(self.embedder)
         await self.check_cancelled()
         vectors = await self.embed([embedding_text(c) for c in chunks])
-        async with self.sessions() as db:
-            document = await db.scalar(
-                update(Document)
-                .where(Document.id == self.document_id, Document.status == "processing")
-                .values(status="completed", chunks_done=len(chunks), **values)
-                .returning(Document)
-            )
-            if document is None:
-                raise _Stopped
-            await self.write(db, document, chunks, vectors, space)
-            await db.commit()
+        document = await completion_writer().complete(
+            self.sessions,
+            Completion(self.document_id, project_id, space, chunks, vectors, values),
+        )
+        if document is None:
+            raise _Stopped
         await self._publish(document, force=True)
 
     async def index(self, chunks: list[ingest.Chunk]) -> None:
@@ -263,7 +240,12 @@ class _Run:
                 )
                 if document is None:
                     raise _Stopped
-                await self.write(db, document, batch, vectors, space)
+                await index.write_chunks(
+                    db,
+                    project_id=document.project_id,
+                    space=space,
+                    chunks=document_chunks(self.document_id, batch, vectors),
+                )
                 await db.commit()
             done += len(batch)
             await self.progress(chunks_done=done)
@@ -290,20 +272,7 @@ async def write_chunks(
         db,
         project_id=project_id,
         space=space,
-        chunks=[
-            index.NewChunk(
-                source_type="document",
-                document_id=document_id,
-                ordinal=piece.ordinal,
-                text=piece.text,
-                heading_path=piece.heading_path,
-                page=piece.page,
-                page_end=piece.page_end,
-                token_count=piece.token_count,
-                vector=vector,
-            )
-            for piece, vector in zip(chunks, vectors, strict=True)
-        ],
+        chunks=document_chunks(document_id, chunks, vectors),
     )
 
 
@@ -362,7 +331,7 @@ async def ingest_document(
             "meta": Document.meta.op("||")(type_coerce({"warnings": list(parsed.warnings)}, JSONB)),
         }
         if len(pieces) <= EMBED_BATCH:
-            await run.complete(pieces, **values)
+            await run.complete(document.project_id, pieces, **values)
         else:
             await run.progress(force=True, **values)
             await run.index(pieces)
