@@ -212,9 +212,11 @@ class _Run:
     async def complete(self, project_id: UUID, chunks: list[ingest.Chunk], **values: Any) -> None:
         """Embed all ``chunks`` and end ``completed`` with them, written in one transaction
         shared with other documents completing at the same time (a document whose chunks
-        fit one embedding batch: most are small)."""
+        fit one embedding batch: most are small). A cancel is seen by the write's guarded
+        ``UPDATE`` (cancelling a job cancels its document in the same transaction), so the
+        queue is not asked again: for a small document that question cost as much as the
+        write."""
         space = embedding_space(self.embedder)
-        await self.check_cancelled()
         vectors = await self.embed([embedding_text(c) for c in chunks])
         document = await completion_writer().complete(
             self.sessions,
