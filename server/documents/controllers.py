@@ -165,7 +165,10 @@ class DocumentController(Controller):
                 size_bytes=received.size,
                 sha256=received.sha256,
                 status="uploaded",
-            )
+            ),
+            # Every column the reply shows is set here (ids and timestamps on the Python
+            # side): reading the row back would be a second statement per upload.
+            auto_refresh=False,
         )
         await _enqueue(db_session, document)
         audit.note(request, "document", document.id, project_id=project_id)
