@@ -214,8 +214,7 @@ class _Run:
         shared with other documents completing at the same time (a document whose chunks
         fit one embedding batch: most are small). A cancel is seen by the write's guarded
         ``UPDATE`` (cancelling a job cancels its document in the same transaction), so the
-        queue is not asked again: for a small document that question cost as much as the
-        write."""
+        queue is not asked again (a transaction of its own per document)."""
         space = embedding_space(self.embedder)
         vectors = await self.embed([embedding_text(c) for c in chunks])
         document = await completion_writer().complete(
