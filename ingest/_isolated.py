@@ -28,10 +28,10 @@ __all__ = ["CONTEXT", "exchange", "parse_isolated", "parse_to_message", "stop"]
 # Children come from a fork server: a clean single-threaded process, never a fork of the
 # (possibly threaded, async) caller.
 CONTEXT = multiprocessing.get_context("forkserver")
-# The fork server imports the parsers once, so children start without that import cost.
-# ("__main__" is the default preload entry, kept; Python 3.11 does not honour it, so each
-# child still re-imports the caller's main module.)
-CONTEXT.set_forkserver_preload(["__main__", "ingest._parse"])
+# The fork server imports the parsers and loads the tokenizer once (`ingest._preload`), so
+# children start without that cost. ("__main__" is the default preload entry, kept; Python
+# 3.11 does not honour it, so each child still re-imports the caller's main module.)
+CONTEXT.set_forkserver_preload(["__main__", "ingest._preload"])
 _POLL_S = 0.05
 _KILL_GRACE_S = 5.0
 
