@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import structlog
-from sqlalchemy import delete, select, type_coerce, update
+from sqlalchemy import delete, exists, select, type_coerce, update
 from sqlalchemy.dialects.postgresql import JSONB
 
 from ingest import ChunkOptions, IngestError, Limits
@@ -114,21 +115,37 @@ class _Run:
             raise _Stopped
 
     async def start(self) -> Document | None:
-        """Move the document to ``processing`` and drop chunks of an earlier attempt."""
-        async with self.sessions() as db:
-            document = await db.scalar(
-                update(Document)
-                .where(
-                    Document.id == self.document_id, Document.status.in_(("uploaded", "processing"))
-                )
-                .values(
-                    status="processing", error=None, error_code=None, pages_done=0, chunks_done=0
-                )
-                .returning(Document)
+        """Move the document to ``processing`` and drop chunks of an earlier attempt, in one
+        statement."""
+        waiting = Document.status.in_(("uploaded", "processing"))
+        earlier_chunks = (
+            delete(Chunk)
+            .where(
+                Chunk.document_id == self.document_id,
+                exists().where(Document.id == self.document_id, waiting),
             )
+            .cte("earlier_chunks")
+        )
+        started = (
+            update(Document)
+            .where(Document.id == self.document_id, waiting)
+            .values(
+                status="processing",
+                error=None,
+                error_code=None,
+                pages_done=0,
+                chunks_done=0,
+                # Set here: SQLAlchemy leaves the column's own update default out of an
+                # UPDATE that carries a CTE.
+                updated_at=datetime.now(UTC),
+            )
+            .returning(*Document.__table__.columns)
+            .add_cte(earlier_chunks)
+        )
+        async with self.sessions() as db:
+            document: Document | None = await db.scalar(select(Document).from_statement(started))
             if document is None:
                 return None
-            await db.execute(delete(Chunk).where(Chunk.document_id == self.document_id))
             await db.commit()
         await self._publish(document, force=True)
         return document
