@@ -8,11 +8,15 @@ documents (or PDF pages) over the wall time from the first upload to the last co
 
 Two server configurations, one after the other in the same run and on the same database:
 
-- ours: the defaults (parse pool, ingest concurrency from the cores, embedding batches shared
-  between documents);
+- ours: the defaults (parse pool whose processes also cut the documents into chunks, embedding
+  batches shared between documents);
 - baseline: the previous code path, kept behind settings: a fresh isolated child process per
-  document (``INGEST_PARSE_POOL=0``), one embedding call per document
-  (``INGEST_EMBED_SHARED=0``) and the former four worker threads (``WORKER_THREADS=4``).
+  document (``INGEST_PARSE_POOL=0``; the document is then cut in the server), one embedding
+  call per document (``INGEST_EMBED_SHARED=0``) and the former four worker threads
+  (``WORKER_THREADS=4``).
+
+Both write small documents through the shared completion transaction
+(`server.documents.completion`), which has no setting.
 
 Run: ``uv run python -m bench.bench_ingest_e2e`` (also the second half of ``make bench-ingest``).
 Writes bench/results/ingest_e2e.json.

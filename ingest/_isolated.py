@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
+from ingest._chunk import chunk
 from ingest._control import as_cancel_check
 from ingest._errors import ErrorCode, IngestError
 from ingest._parse import parse
@@ -20,17 +21,17 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from multiprocessing.connection import Connection
 
-    from ingest._types import DocumentKind
+    from ingest._types import ChunkOptions, DocumentKind
 
 __all__ = ["CONTEXT", "exchange", "parse_isolated", "parse_to_message", "stop"]
 
 # Children come from a fork server: a clean single-threaded process, never a fork of the
 # (possibly threaded, async) caller.
 CONTEXT = multiprocessing.get_context("forkserver")
-# The fork server imports the parsers once, so children start without that import cost.
-# ("__main__" is the default preload entry, kept; Python 3.11 does not honour it, so each
-# child still re-imports the caller's main module.)
-CONTEXT.set_forkserver_preload(["__main__", "ingest._parse"])
+# The fork server imports the parsers and loads the tokenizer once (`ingest._preload`), so
+# children start without that cost. ("__main__" is the default preload entry, kept; Python
+# 3.11 does not honour it, so each child still re-imports the caller's main module.)
+CONTEXT.set_forkserver_preload(["__main__", "ingest._preload"])
 _POLL_S = 0.05
 _KILL_GRACE_S = 5.0
 
@@ -153,9 +154,16 @@ def _child_main(sender: Connection, data: bytes, kind: DocumentKind, limits: Lim
     sender.close()
 
 
-def parse_to_message(sender: Connection, data: bytes, kind: DocumentKind, limits: Limits) -> bytes:
-    """Parse in this (limited) process, sending progress on `sender`; return the encoded
-    final message (the document or the failure)."""
+def parse_to_message(
+    sender: Connection,
+    data: bytes,
+    kind: DocumentKind,
+    limits: Limits,
+    chunking: ChunkOptions | None = None,
+) -> bytes:
+    """Parse in this (limited) process, sending progress on `sender`, and cut the document
+    into chunks when `chunking` is given; return the encoded final message (the document or
+    the failure)."""
     reply: Message
     try:
         document = parse(
@@ -164,6 +172,8 @@ def parse_to_message(sender: Connection, data: bytes, kind: DocumentKind, limits
             limits,
             lambda step: sender.send_bytes(encoder.encode(Step(step))),
         )
+        if chunking is not None:
+            document = msgspec.structs.replace(document, chunks=tuple(chunk(document, chunking)))
         reply = Done(document)
     except IngestError as exc:
         reply = Failure(exc.code, exc.message)

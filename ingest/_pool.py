@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
+from ingest._chunk import chunk
 from ingest._control import as_cancel_check
 from ingest._errors import IngestError
 from ingest._isolated import CONTEXT, exchange, parse_isolated, parse_to_message, stop
-from ingest._types import Limits
+from ingest._types import ChunkOptions, Limits
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -44,6 +45,7 @@ class _Job(msgspec.Struct, array_like=True):
     data: bytes
     kind: str
     limits: Limits
+    chunking: ChunkOptions | None
 
 
 _job_encoder = msgspec.msgpack.Encoder()
@@ -104,11 +106,20 @@ class ParsePool:
         progress: Callable[[Progress], None] | None = None,
         *,
         should_cancel: Callable[[], bool] | threading.Event | None = None,
+        chunking: ChunkOptions | None = None,
     ) -> ParsedDocument:
-        """Parse `data` as `kind` in one of the pool's processes (see `parse_isolated`)."""
+        """Parse `data` as `kind` in one of the pool's processes (see `parse_isolated`).
+
+        With `chunking`, the process also cuts the document (`chunk`) and returns the chunks
+        in `ParsedDocument.chunks`: the tokenizer's work is done where the parsing is, off the
+        caller's process and on as many cores as the pool has processes.
+        """
         limits = limits or Limits()
         if len(data) > self.max_bytes:
-            return parse_isolated(data, kind, limits, progress, should_cancel=should_cancel)
+            document = parse_isolated(data, kind, limits, progress, should_cancel=should_cancel)
+            if chunking is None:
+                return document
+            return msgspec.structs.replace(document, chunks=tuple(chunk(document, chunking)))
         cancelled = as_cancel_check(should_cancel)
         worker = self._idle.get()
         healthy = False
@@ -118,7 +129,7 @@ class ParsePool:
             if worker is None or not worker.process.is_alive():
                 worker = self._start()
             worker.jobs += 1
-            worker.connection.send_bytes(_job_encoder.encode(_Job(data, kind, limits)))
+            worker.connection.send_bytes(_job_encoder.encode(_Job(data, kind, limits, chunking)))
             try:
                 document = exchange(worker.connection, worker.process, limits, progress, cancelled)
             except IngestError as exc:
@@ -170,7 +181,7 @@ def _worker_main(connection: Connection) -> None:
         resource.setrlimit(resource.RLIMIT_CPU, (_within(cpu_s, cpu_hard), cpu_hard))
         resource.setrlimit(resource.RLIMIT_AS, (_within(job.limits.memory_bytes, as_hard), as_hard))
         kind: DocumentKind = job.kind  # type: ignore[assignment]
-        reply = parse_to_message(connection, job.data, kind, job.limits)
+        reply = parse_to_message(connection, job.data, kind, job.limits, job.chunking)
         del job
         connection.send_bytes(reply)
 

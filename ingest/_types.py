@@ -57,6 +57,8 @@ class ParsedDocument(msgspec.Struct, frozen=True):
 
     `warnings` are sentences for the uploader about text that could not be read (e.g. PDF
     pages whose fonts have no usable character map); the rest of the document was read.
+    `chunks` are its blocks cut by `chunk`, when the parser process was asked to cut them
+    (`ParsePool.parse` with `chunking`), else None.
     """
 
     kind: DocumentKind
@@ -65,6 +67,7 @@ class ParsedDocument(msgspec.Struct, frozen=True):
     page_count: int | None
     blocks: tuple[Block, ...]
     warnings: tuple[str, ...] = ()
+    chunks: tuple[Chunk, ...] | None = None
 
 
 class Chunk(msgspec.Struct, frozen=True):

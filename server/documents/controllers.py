@@ -32,7 +32,7 @@ from .schemas import Document as DocumentSchema
 from .schemas import DocumentChunk, SearchHit, SearchRequest, SearchResults, chunk_out, document_out
 from .services import ACTIVE, DocumentService, sha256_in_use
 from .storage import file_store
-from .upload import HEADROOM_BYTES, receive_upload, too_large
+from .upload import HEADROOM_BYTES, Received, receive_upload, too_large
 
 if TYPE_CHECKING:
     from litestar import Litestar
@@ -65,9 +65,11 @@ def _refused(error: IngestError) -> DomainError:
     return DomainError(code, error.message)
 
 
-def _sniff_file(path: Any, filename: str) -> str:
-    with open(path, "rb") as handle:
-        return sniff(handle.read(), filename)
+def _sniff_and_keep(store: FileStore, received: Received) -> str:
+    """The file's type by its content; a file of a type we read is moved to its address."""
+    kind = sniff(received.path.read_bytes(), received.filename)
+    store.keep(received.path, received.sha256)
+    return kind
 
 
 async def _enqueue(db: AsyncSession, document: Document) -> None:
@@ -139,10 +141,9 @@ class DocumentController(Controller):
             if not project:
                 raise invalid("the form has no project_id field")
             try:
-                kind = await asyncio.to_thread(_sniff_file, received.path, received.filename)
+                kind = await asyncio.to_thread(_sniff_and_keep, store, received)
             except IngestError as exc:
                 raise _refused(exc) from None
-            await asyncio.to_thread(store.keep, received.path, received.sha256)
         finally:
             received.path.unlink(missing_ok=True)
         project_id = project[0]
@@ -164,7 +165,10 @@ class DocumentController(Controller):
                 size_bytes=received.size,
                 sha256=received.sha256,
                 status="uploaded",
-            )
+            ),
+            # Every column the reply shows is set here (ids and timestamps on the Python
+            # side): reading the row back would be a second statement per upload.
+            auto_refresh=False,
         )
         await _enqueue(db_session, document)
         audit.note(request, "document", document.id, project_id=project_id)

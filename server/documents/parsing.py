@@ -1,5 +1,6 @@
-"""Where documents are parsed: the process-wide pool of parser processes, or a fresh isolated
-process per document (``INGEST_PARSE_POOL=0``)."""
+"""Where documents are parsed and cut into chunks: the process-wide pool of parser processes,
+which also cut them, or a fresh isolated process per document (``INGEST_PARSE_POOL=0``), whose
+document is cut here (a fresh process would load the tokenizer for every document)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import atexit
 import threading
 from typing import TYPE_CHECKING
 
-from ingest import ParsePool, parse_isolated
+import msgspec
+
+from ingest import ParsePool, chunk, parse_isolated
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -36,11 +39,15 @@ def parse_document(
     progress: Callable[[ingest.Progress], None],
     cancel: threading.Event,
     *,
+    chunking: ingest.ChunkOptions,
     pool_size: int,
 ) -> ingest.ParsedDocument:
     """Parse in a separate process under ``limits``: one of ``pool_size`` reused processes,
-    or a fresh one when ``pool_size`` is 0 (blocking: call it from a thread)."""
-    size = pool_size
-    if size == 0:
-        return parse_isolated(data, kind, limits, progress, should_cancel=cancel)
-    return _pool(size).parse(data, kind, limits, progress, should_cancel=cancel)
+    or a fresh one when ``pool_size`` is 0 (blocking: call it from a thread). The document
+    comes back cut with ``chunking`` (`ParsedDocument.chunks`)."""
+    if pool_size > 0:
+        return _pool(pool_size).parse(
+            data, kind, limits, progress, should_cancel=cancel, chunking=chunking
+        )
+    document = parse_isolated(data, kind, limits, progress, should_cancel=cancel)
+    return msgspec.structs.replace(document, chunks=tuple(chunk(document, chunking)))

@@ -12,19 +12,21 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import structlog
-from sqlalchemy import delete, select, type_coerce, update
+from sqlalchemy import delete, exists, select, type_coerce, update
 from sqlalchemy.dialects.postgresql import JSONB
 
-from ingest import ChunkOptions, IngestError, Limits, chunk
+from ingest import ChunkOptions, IngestError, Limits
 from providers import embedding_space
 from server.db.models import Chunk, Document
 from server.events import DocumentData, DocumentUpdated, project_channel
 
 from . import index
 from .batching import embedding_batcher
+from .completion import Completion, completion_writer, document_chunks
 from .parsing import parse_document
 from .schemas import document_out
 
@@ -80,7 +82,6 @@ class _Run:
         self.should_cancel = should_cancel
         self.parse_pool = parse_pool
         self.embed_shared = embed_shared
-        self.project_id: UUID | None = None
         self._published_at = 0.0
 
     async def _publish(self, document: Document, *, force: bool) -> None:
@@ -114,23 +115,38 @@ class _Run:
             raise _Stopped
 
     async def start(self) -> Document | None:
-        """Move the document to ``processing`` and drop chunks of an earlier attempt."""
-        async with self.sessions() as db:
-            document = await db.scalar(
-                update(Document)
-                .where(
-                    Document.id == self.document_id, Document.status.in_(("uploaded", "processing"))
-                )
-                .values(
-                    status="processing", error=None, error_code=None, pages_done=0, chunks_done=0
-                )
-                .returning(Document)
+        """Move the document to ``processing`` and drop chunks of an earlier attempt, in one
+        statement."""
+        waiting = Document.status.in_(("uploaded", "processing"))
+        earlier_chunks = (
+            delete(Chunk)
+            .where(
+                Chunk.document_id == self.document_id,
+                exists().where(Document.id == self.document_id, waiting),
             )
+            .cte("earlier_chunks")
+        )
+        started = (
+            update(Document)
+            .where(Document.id == self.document_id, waiting)
+            .values(
+                status="processing",
+                error=None,
+                error_code=None,
+                pages_done=0,
+                chunks_done=0,
+                # Set here: SQLAlchemy leaves the column's own update default out of an
+                # UPDATE that carries a CTE.
+                updated_at=datetime.now(UTC),
+            )
+            .returning(*Document.__table__.columns)
+            .add_cte(earlier_chunks)
+        )
+        async with self.sessions() as db:
+            document: Document | None = await db.scalar(select(Document).from_statement(started))
             if document is None:
                 return None
-            await db.execute(delete(Chunk).where(Chunk.document_id == self.document_id))
             await db.commit()
-        self.project_id = document.project_id
         await self._publish(document, force=True)
         return document
 
@@ -157,9 +173,10 @@ class _Run:
             await self._publish(document, force=True)
 
     async def parse(
-        self, data: bytes, kind: ingest.DocumentKind, limits: Limits
-    ) -> ingest.ParsedDocument:
-        """Parse in a separate process (pooled or fresh), reporting pages as they are done."""
+        self, data: bytes, kind: ingest.DocumentKind, limits: Limits, chunking: ChunkOptions
+    ) -> tuple[ingest.ParsedDocument, list[ingest.Chunk]]:
+        """Parse and cut into chunks in a separate process (pooled or fresh), reporting pages
+        as they are done."""
         loop = asyncio.get_running_loop()
         cancel = threading.Event()
         latest: list[ingest.Progress] = []
@@ -183,8 +200,15 @@ class _Run:
 
         watcher = loop.create_task(watch())
         try:
-            return await asyncio.to_thread(
-                parse_document, data, kind, limits, on_progress, cancel, pool_size=self.parse_pool
+            parsed = await asyncio.to_thread(
+                parse_document,
+                data,
+                kind,
+                limits,
+                on_progress,
+                cancel,
+                chunking=chunking,
+                pool_size=self.parse_pool,
             )
         finally:
             stopped = cancel.is_set()
@@ -192,6 +216,9 @@ class _Run:
             watcher.cancel()
             if stopped:
                 raise _Stopped
+        if not parsed.chunks:
+            raise IngestError("empty", "the document has no text to index")
+        return parsed, list(parsed.chunks)
 
     async def embed(self, texts: list[str]) -> list[list[float]]:
         """Vectors of ``texts``, in a batch shared with concurrent documents when enabled."""
@@ -199,41 +226,20 @@ class _Run:
             return await embedding_batcher().embed(self.embedder, texts)
         return await self.embedder.embed(texts)
 
-    async def write(
-        self,
-        db: AsyncSession,
-        document: Document,
-        chunks: list[ingest.Chunk],
-        vectors: list[list[float]],
-        space: str,
-    ) -> None:
-        """Index ``chunks`` of the locked ``document`` in the caller's transaction."""
-        await write_chunks(
-            db,
-            project_id=document.project_id,
-            document_id=self.document_id,
-            chunks=chunks,
-            vectors=vectors,
-            space=space,
-        )
-
-    async def complete(self, chunks: list[ingest.Chunk], **values: Any) -> None:
-        """Embed and store all ``chunks`` and end ``completed`` in one transaction (a document
-        whose chunks fit one embedding batch: most are small)."""
+    async def complete(self, project_id: UUID, chunks: list[ingest.Chunk], **values: Any) -> None:
+        """Embed all ``chunks`` and end ``completed`` with them, written in one transaction
+        shared with other documents completing at the same time (a document whose chunks
+        fit one embedding batch: most are small). A cancel is seen by the write's guarded
+        ``UPDATE`` (cancelling a job cancels its document in the same transaction), so the
+        queue is not asked again (a transaction of its own per document)."""
         space = embedding_space(self.embedder)
-        await self.check_cancelled()
         vectors = await self.embed([embedding_text(c) for c in chunks])
-        async with self.sessions() as db:
-            document = await db.scalar(
-                update(Document)
-                .where(Document.id == self.document_id, Document.status == "processing")
-                .values(status="completed", chunks_done=len(chunks), **values)
-                .returning(Document)
-            )
-            if document is None:
-                raise _Stopped
-            await self.write(db, document, chunks, vectors, space)
-            await db.commit()
+        document = await completion_writer().complete(
+            self.sessions,
+            Completion(self.document_id, project_id, space, chunks, vectors, values),
+        )
+        if document is None:
+            raise _Stopped
         await self._publish(document, force=True)
 
     async def index(self, chunks: list[ingest.Chunk]) -> None:
@@ -252,17 +258,15 @@ class _Run:
                 )
                 if document is None:
                     raise _Stopped
-                await self.write(db, document, batch, vectors, space)
+                await index.write_chunks(
+                    db,
+                    project_id=document.project_id,
+                    space=space,
+                    chunks=document_chunks(self.document_id, batch, vectors),
+                )
                 await db.commit()
             done += len(batch)
             await self.progress(chunks_done=done)
-
-
-def _chunks(parsed: ingest.ParsedDocument, options: ChunkOptions) -> list[ingest.Chunk]:
-    pieces = chunk(parsed, options)
-    if not pieces:
-        raise IngestError("empty", "the document has no text to index")
-    return pieces
 
 
 def embedding_text(piece: ingest.Chunk) -> str:
@@ -286,20 +290,7 @@ async def write_chunks(
         db,
         project_id=project_id,
         space=space,
-        chunks=[
-            index.NewChunk(
-                source_type="document",
-                document_id=document_id,
-                ordinal=piece.ordinal,
-                text=piece.text,
-                heading_path=piece.heading_path,
-                page=piece.page,
-                page_end=piece.page_end,
-                token_count=piece.token_count,
-                vector=vector,
-            )
-            for piece, vector in zip(chunks, vectors, strict=True)
-        ],
+        chunks=document_chunks(document_id, chunks, vectors),
     )
 
 
@@ -342,11 +333,13 @@ async def ingest_document(
         except FileNotFoundError:
             await run.finish("failed", "missing_file", "the uploaded file is no longer stored")
             return "failed"
-        parsed = await run.parse(
-            data, cast("ingest.DocumentKind", document.kind), limits or Limits()
+        parsed, pieces = await run.parse(
+            data,
+            cast("ingest.DocumentKind", document.kind),
+            limits or Limits(),
+            options or ChunkOptions(),
         )
         del data
-        pieces = await asyncio.to_thread(_chunks, parsed, options or ChunkOptions())
         values: dict[str, Any] = {
             "title": (parsed.title or None) and parsed.title[:500],
             "page_count": parsed.page_count,
@@ -356,7 +349,7 @@ async def ingest_document(
             "meta": Document.meta.op("||")(type_coerce({"warnings": list(parsed.warnings)}, JSONB)),
         }
         if len(pieces) <= EMBED_BATCH:
-            await run.complete(pieces, **values)
+            await run.complete(document.project_id, pieces, **values)
         else:
             await run.progress(force=True, **values)
             await run.index(pieces)

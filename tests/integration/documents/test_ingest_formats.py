@@ -131,6 +131,9 @@ async def test_ingest_jobs_reuse_the_registry_until_config_changes(tmp_path: Pat
     entry = embedders._current[loop]
     async with configured_embedder(config) as again:
         assert embedders._current[loop] is entry  # the same registry, not a new one
+    config.write_text(config.read_text())  # written again, same content: read, not rebuilt
+    async with configured_embedder(config):
+        assert embedders._current[loop] is entry
     config.write_text('{"providers": {"local": {"type": "local"}, "other": {"type": "local"}}}')
     async with configured_embedder(config) as changed:
         assert changed.dimensions == again.dimensions

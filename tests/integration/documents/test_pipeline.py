@@ -252,3 +252,22 @@ async def test_a_finished_or_missing_document_is_left_alone(
     assert await run(other.id, sessions, embedder, store, Events()) == "failed"
     await db.refresh(other)
     assert other.error_code == "missing_file"
+
+
+async def test_a_retry_drops_the_chunks_of_the_attempt_that_died(
+    add_document: Any, sessions: Any, embedder: Embedder, store: FileStore, db: AsyncSession
+) -> None:
+    document = await add_document(pdf_with_facts(["First page.", "Second page."]), "pdf")
+    assert await run(document.id, sessions, embedder, store, Events()) == "completed"
+    await db.refresh(document)
+    total = document.chunks_total
+    # As a worker that died mid-way leaves it: still processing, with chunks written.
+    document.status = "processing"
+    await db.commit()
+    assert await run(document.id, sessions, embedder, store, Events()) == "completed"
+    count = await db.scalar(select(func.count()).where(Chunk.document_id == document.id))
+    assert count == total
+    # A document no longer waiting keeps its chunks: the start touches nothing.
+    assert await run(document.id, sessions, embedder, store, Events()) == "gone"
+    count = await db.scalar(select(func.count()).where(Chunk.document_id == document.id))
+    assert count == total

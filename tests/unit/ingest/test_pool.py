@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ingest import IngestError, Limits, ParsePool, Progress, parse
+from ingest import ChunkOptions, IngestError, Limits, ParsePool, Progress, chunk, parse
 from tests.unit.ingest._files import planted_docx, planted_pdf
 from tests.unit.ingest.test_isolated import HOSTILE
 
@@ -138,3 +138,14 @@ def test_large_files_get_a_process_of_their_own(corpora: Path) -> None:
         assert not _pool_pids()  # the pool's process was never needed
     finally:
         pool.close()
+
+
+def test_chunking_in_the_pool_process_matches_chunking_here(pool: ParsePool) -> None:
+    options = ChunkOptions(target_tokens=60, overlap_tokens=10, max_tokens=80)
+    for data, kind in ((planted_pdf(), "pdf"), (planted_docx(), "docx")):
+        document = pool.parse(data, kind, chunking=options)
+        here = parse(data, kind)
+        assert document.blocks == here.blocks
+        assert document.chunks == tuple(chunk(here, options))
+        assert document.chunks
+    assert pool.parse(planted_pdf(), "pdf").chunks is None

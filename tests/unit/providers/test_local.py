@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import msgspec
+import numpy as np
 
 from providers import (
     OFFLINE_NOTICE,
@@ -17,6 +18,7 @@ from providers import (
     compose_reply,
     embedding_space,
 )
+from providers._wordllama import _embed_sync, _model
 
 PASSAGES = (
     Passage(
@@ -156,3 +158,19 @@ async def test_wordllama_embeds_offline_unit_vectors() -> None:
     near = sum(a * b for a, b in zip(vectors[0], vectors[1], strict=True))
     far = sum(a * b for a, b in zip(vectors[0], vectors[2], strict=True))
     assert near > far
+
+
+def test_wordllama_vectors_are_the_librarys_own() -> None:
+    texts = [
+        "bakery market size",
+        "",
+        "?!",
+        "A longer passage about harbour tide gauges, moorings and the storm season " * 20,
+        "ünïcödé wörds and 数字 1234",
+    ]
+    ours = np.array(_embed_sync(texts))
+    with np.errstate(invalid="ignore"):  # the library divides the empty text's zero by zero
+        theirs = np.nan_to_num(_model().embed(texts, norm=True, return_np=True))
+    assert ours.shape == (len(texts), 256)
+    assert np.allclose(ours, theirs, atol=1e-5)
+    assert not ours[1].any()
