@@ -142,7 +142,7 @@ async def load(url: str, texts: list[str], vectors: Any, space: str) -> dict[str
         user_id,
         now,
     )
-    documents = [uuid4() for _ in range(CHUNKS // CHUNKS_PER_DOCUMENT)]
+    documents = [uuid4() for _ in range(-(-len(texts) // CHUNKS_PER_DOCUMENT))]
     await conn.copy_records_to_table(
         "documents",
         columns=[
