@@ -138,17 +138,20 @@ class Client:
             frame["ref"] = ref
         await self.conn.send(json.dumps(frame, default=str))
 
-    async def recv(self) -> dict[str, Any]:
-        raw = await asyncio.wait_for(self.conn.recv(), TIMEOUT)
+    async def recv(self, timeout: float = TIMEOUT) -> dict[str, Any]:
+        raw = await asyncio.wait_for(self.conn.recv(), timeout)
         frame: dict[str, Any] = msgspec.json.decode(raw)
         self.frames.append(frame)
         return frame
 
-    async def until(self, predicate: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
-        """Frames received up to and including the first that matches."""
+    async def until(
+        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = TIMEOUT
+    ) -> list[dict[str, Any]]:
+        """Frames received up to and including the first that matches (``timeout``: the
+        longest silence allowed between two frames)."""
         got = []
         while True:
-            frame = await self.recv()
+            frame = await self.recv(timeout)
             got.append(frame)
             if predicate(frame):
                 return got

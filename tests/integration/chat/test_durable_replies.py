@@ -162,7 +162,8 @@ async def _reply(client: Client, reply_id: str) -> dict[str, Any]:
             frame["event"] == "chat:message_received" and frame["data"]["message"]["id"] == reply_id
         )
 
-    frames = await asyncio.wait_for(client.until(stored), DEADLINE_S)
+    # Nothing arrives while the lease runs out: the deadline bounds the silence too.
+    frames = await asyncio.wait_for(client.until(stored, timeout=DEADLINE_S), DEADLINE_S)
     message: dict[str, Any] = frames[-1]["data"]["message"]
     return message
 
