@@ -111,8 +111,7 @@ class DeltaPacer:
         if wait <= 0:
             await self._flush()
         else:
-            self._sleeping = True
-            self._timer = asyncio.create_task(self._later(wait))
+            self._schedule(wait)
 
     async def close(self) -> None:
         """Send what is still waiting (the reply ended, or was stopped)."""
@@ -123,6 +122,10 @@ class DeltaPacer:
                 await self._timer
         await self._flush()
 
+    def _schedule(self, wait: float) -> None:
+        self._sleeping = True
+        self._timer = asyncio.create_task(self._later(wait))
+
     async def _later(self, wait: float) -> None:
         await asyncio.sleep(wait)
         self._sleeping = False
@@ -130,6 +133,8 @@ class DeltaPacer:
             await self._flush()
         finally:
             self._timer = None
+        if self._pending:  # text that came while that frame was being sent: the next frame
+            self._schedule(max(0.0, self._last + DELTA_INTERVAL_S - time.monotonic()))
 
     async def _flush(self) -> None:
         async with self._lock:  # frames leave in order, even when a publish is slow
