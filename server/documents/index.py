@@ -123,7 +123,7 @@ _indexed_spaces: set[str] = set()
 async def write_chunks(
     db: AsyncSession, *, project_id: UUID, space: str, chunks: Sequence[NewChunk]
 ) -> None:
-    """Insert chunks of one project and embedding space in one multi-row statement, after
+    """Insert chunks of one project and embedding space in multi-row statements, after
     making sure the space has its HNSW index: the one way chunks are written (documents and
     the conversation's memory alike). The caller commits."""
     if not chunks:

@@ -76,12 +76,8 @@ async def check_budget(db: AsyncSession, org_id: UUID | None) -> None:
     """``budget_exceeded`` when ``org_id`` has spent its monthly token or cost budget."""
     if org_id is None:
         return
-    budgets = await db.execute(
-        select(Organisation.monthly_token_budget, Organisation.monthly_cost_budget_usd).where(
-            Organisation.id == org_id
-        )
-    )
-    if all(budget is None for budget in budgets.one_or_none() or ()):
+    org = await db.get(Organisation, org_id)  # budget_status then finds it in the session
+    if org is None or (org.monthly_token_budget is None and org.monthly_cost_budget_usd is None):
         return  # no budget: the month's spend is not summed on every message
     status = await budget_status(db, org_id)
     if status.exceeded:
