@@ -9,7 +9,7 @@ from ._service import ChatService
 from ._socket import chat_socket
 from .asyncapi import asyncapi_document, asyncapi_json
 from .controllers import ChatController
-from .planner import Commands, MemoryPlanner, Planner, ReplyPlan, Turn
+from .planner import Commands, MemoryPlanner, Planner, ReplyPlan, Turn, settle_phase
 from .schemas import ClientFrame
 
 __all__ = [
@@ -26,4 +26,5 @@ __all__ = [
     "asyncapi_document",
     "asyncapi_json",
     "chat_socket",
+    "settle_phase",
 ]

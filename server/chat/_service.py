@@ -25,7 +25,7 @@ from ._replies import Replies, ReplyJob
 from ._store import store_user_message
 from ._turns import lock_session, session_busy, start_turn
 from ._watch import AccessWatch
-from .planner import Turn
+from .planner import Turn, settle_phase
 from .schemas import PhaseFrame, message_out
 
 if TYPE_CHECKING:
@@ -327,11 +327,7 @@ class ChatService:
         await self.replies.publish(session_id, frame)
 
     async def _planned(self, db: AsyncSession, turn: Turn) -> ReplyPlan:
-        if not turn.phase_current:
-            current = await db.get(ChatSession, turn.session_id)
-            if current is not None:
-                turn.phase_number = current.phase_number
-            turn.phase_current = True
+        await settle_phase(db, turn)
         store = self.config_store
         project = await db.get(Project, turn.project_id)
         profile = store.config.profile(store.profile_for(project))

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from providers import ChatRequest, CitationKeeper, Message, ReplyContext, estimate_tokens
 from server.ai.prompts import prompt_version
-from server.db.models import ChatMessage, Phase
+from server.db.models import ChatMessage, ChatSession, Phase
 from server.documents.retrieval import passages as hit_passages
 from server.documents.retrieval import recall
 
@@ -57,6 +57,18 @@ class Turn(msgspec.Struct):
     content: str
     phase_number: int | None
     phase_current: bool = False
+
+
+async def settle_phase(db: AsyncSession, turn: Turn) -> None:
+    """Make ``turn.phase_number`` the session's phase now, unless it already is (see
+    ``Turn.phase_current``): the turn may carry the phase its connection saw when it joined,
+    and another turn may have moved the session since."""
+    if turn.phase_current:
+        return
+    chat_session = await db.get(ChatSession, turn.session_id)
+    if chat_session is not None:
+        turn.phase_number = chat_session.phase_number
+    turn.phase_current = True
 
 
 @dataclass

@@ -23,8 +23,8 @@ from providers import (
     ReplyContext,
     change_report,
 )
-from server.chat import ReplyPlan
-from server.db.models import ChatMessage, ChatSession
+from server.chat import ReplyPlan, settle_phase
+from server.db.models import ChatMessage
 from server.metering import usage_scope
 
 from .commands import PhaseCommands
@@ -69,17 +69,9 @@ class PhaseFlow:
         return self.commands.rows
 
     async def load(self) -> bool:
-        """Read the project's phases and template; False when the project has no phases.
-
-        The session's phase is read again here unless the turn's is current (see
-        ``Turn.phase_current``): the turn may carry the phase the connection saw when it joined,
-        and another turn may have moved the session since.
-        """
-        if not self.turn.phase_current:
-            chat = await self.db.get(ChatSession, self.turn.session_id)
-            if chat is not None:
-                self.turn.phase_number = chat.phase_number
-            self.turn.phase_current = True
+        """Read the session's phase (see ``server.chat.settle_phase``), the project's phases and
+        template; False when the project has no phases."""
+        await settle_phase(self.db, self.turn)
         return await self.commands.load()
 
     def spec(self, row: Phase) -> PhaseTemplate | None:
