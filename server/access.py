@@ -29,9 +29,9 @@ from litestar.enums import ScopeType
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers import HTTPRouteHandler
 from litestar.security.jwt import OAuth2PasswordBearerAuth
-from sqlalchemy import ARRAY, bindparam, exists, func, select
-from sqlalchemy.dialects.postgresql import UUID as PG_UUID
+from sqlalchemy import select
 
+from server.db.direct import driver
 from server.db.models import (
     ROLE_RANK,
     OrganisationMember,
@@ -212,6 +212,19 @@ async def require_role(
     return role
 
 
+_LIVE_ACCESS = """
+SELECT held.user_id, held.family, held.project_id,
+       EXISTS (SELECT FROM users WHERE users.id = held.user_id AND users.is_active)
+       AND NOT EXISTS (SELECT FROM refresh_tokens
+                       WHERE refresh_tokens.family_id = held.family
+                         AND refresh_tokens.revoked_at IS NOT NULL),
+       (SELECT project_members.role FROM project_members
+        WHERE project_members.user_id = held.user_id
+          AND project_members.project_id = held.project_id)
+FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) AS held (user_id, family, project_id)
+"""
+
+
 async def live_access(
     db: AsyncSession, holders: Collection[tuple[UUID, UUID, UUID | None]]
 ) -> tuple[set[tuple[UUID, UUID]], dict[tuple[UUID, UUID], str]]:
@@ -224,33 +237,12 @@ async def live_access(
     every fraction of a second, so that removal, a role change or logout reaches open sockets.
     """
     held = list(dict.fromkeys(holders))
-    columns = (
-        bindparam(name, [holder[n] for holder in held], type_=ARRAY(PG_UUID()))
-        for n, name in enumerate(("user_ids", "families", "project_ids"))
-    )
-    listed = (
-        func.unnest(*columns)
-        .table_valued("user_id", "family", "project_id")
-        .render_derived(name="held")
-    )
-    revoked = exists().where(
-        RefreshToken.family_id == listed.c.family, RefreshToken.revoked_at.is_not(None)
-    )
-    role = (
-        select(ProjectMember.role)
-        .where(
-            ProjectMember.user_id == listed.c.user_id,
-            ProjectMember.project_id == listed.c.project_id,
-        )
-        .scalar_subquery()
-    )
-    active = exists().where(User.id == listed.c.user_id, User.is_active)
-    rows = await db.execute(
-        select(listed.c.user_id, listed.c.family, listed.c.project_id, active & ~revoked, role)
+    rows = await (await driver(db)).fetch(
+        _LIVE_ACCESS, *([holder[n] for holder in held] for n in range(3))
     )
     valid: set[tuple[UUID, UUID]] = set()
     roles: dict[tuple[UUID, UUID], str] = {}
-    for user_id, family, project_id, good, member in rows.tuples():
+    for user_id, family, project_id, good, member in rows:
         if good:
             valid.add((user_id, family))
         if member is not None:

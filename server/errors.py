@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import structlog
 from advanced_alchemy.exceptions import DuplicateKeyError, IntegrityError, NotFoundError
+from asyncpg import PostgresError
+from asyncpg.exceptions import DataError as DriverDataError
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
@@ -200,8 +202,7 @@ def domain_error_of(exc: BaseException) -> DomainError | None:
         return DomainError("bad_request", "the input is nested too deeply")
     database = _database_error(exc)
     if database is not None:
-        state = _sqlstate(database)
-        detail = str(database.orig)
+        state, detail = database
         if state in {"22021", "22P05"} or "\\x00" in detail or "\\u0000" in detail:
             return invalid(_NUL)
         if state == "22003" or "out of int32 range" in detail or "out of int64 range" in detail:
@@ -224,12 +225,19 @@ def domain_error_of(exc: BaseException) -> DomainError | None:
     return None
 
 
-def _database_error(exc: BaseException) -> DBAPIError | None:
-    """The driver's error behind ``exc`` (advanced-alchemy wraps it as its own), if any."""
+def _database_error(exc: BaseException) -> tuple[str, str] | None:
+    """The SQLSTATE and message of the database error behind ``exc``, if any: SQLAlchemy's
+    (advanced-alchemy wraps it as its own), or the driver's own for a statement sent on the
+    driver's connection (:mod:`server.db.direct`; its state is '' when the driver refused a
+    parameter before sending it)."""
     seen: BaseException | None = exc
     for _ in range(5):
-        if seen is None or isinstance(seen, DBAPIError):
-            return seen
+        if seen is None:
+            return None
+        if isinstance(seen, DBAPIError):
+            return _sqlstate(seen), str(seen.orig)
+        if isinstance(seen, PostgresError | DriverDataError):
+            return getattr(seen, "sqlstate", "") or "", str(seen)
         seen = seen.__cause__
     return None
 

@@ -183,7 +183,7 @@ class ChatService:
                     reply_id,
                     reply_to=message.id,
                 )
-                self._start(db, job, busy=busy, started=planning)
+                await self._start(db, job, busy=busy, started=planning)
                 if planning and not busy:
                     try:
                         job.planned = await self.replies.plan(db, job)
@@ -233,7 +233,7 @@ class ChatService:
                 phase_number=current.phase_number,
             )
             job = self._job(turn, reply_id, command=frame, on_error=on_error)
-            self._start(db, job, busy=busy, started=True, command=msgspec.to_builtins(frame))
+            await self._start(db, job, busy=busy, started=True, command=msgspec.to_builtins(frame))
             if not busy:
                 job.planned = await self.replies.plan(db, job)
             await db.commit()
@@ -276,7 +276,7 @@ class ChatService:
             turn=turn, reply_to=None, plan=planned, on_error=on_error, reply_id=reply_id
         )
 
-    def _start(
+    async def _start(
         self,
         db: AsyncSession,
         job: ReplyJob,
@@ -287,7 +287,7 @@ class ChatService:
     ) -> None:
         """Add the job's turn: held by this process (``started``: planned in this transaction)
         or, when the session is busy, queued behind the turn in progress."""
-        start_turn(
+        await start_turn(
             db,
             turn_id=job.reply_id,
             session_id=job.turn.session_id,

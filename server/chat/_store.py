@@ -6,14 +6,14 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import select, update
+from sqlalchemy import select
 from uuid_utils.compat import uuid7
 
+from server.db.direct import driver
 from server.db.models import ChatMessage, ChatSession
 from server.errors import DomainError
 from server.feedback import summaries
 
-from ._turns import session_busy
 from .schemas import ASSISTANT, message_out
 
 if TYPE_CHECKING:
@@ -83,19 +83,22 @@ class Numbered(msgspec.Struct):
     phase_number: int | None
 
 
+_NEXT_SEQ = """
+UPDATE chat_sessions SET last_seq = last_seq + 1, updated_at = now() WHERE id = $1
+RETURNING last_seq, project_id, phase_number
+"""
+_DUPLICATE_AND_BUSY = """
+SELECT (SELECT id FROM chat_messages WHERE session_id = $1 AND client_message_id = $2),
+       EXISTS (SELECT FROM chat_turns WHERE session_id = $1)
+"""
+
+
 async def _next_seq(db: AsyncSession, session_id: UUID) -> Numbered:
     """Take the session's next ``seq``; the row stays locked until the transaction ends."""
-    row = (
-        await db.execute(
-            update(ChatSession)
-            .where(ChatSession.id == session_id)
-            .values(last_seq=ChatSession.last_seq + 1)
-            .returning(ChatSession.last_seq, ChatSession.project_id, ChatSession.phase_number)
-        )
-    ).one_or_none()
+    row = await (await driver(db)).fetchrow(_NEXT_SEQ, session_id)
     if row is None:
         raise DomainError("not_found", "the chat session no longer exists")
-    return Numbered(int(row.last_seq), row.project_id, row.phase_number)
+    return Numbered(row["last_seq"], row["project_id"], row["phase_number"])
 
 
 async def store_user_message(
@@ -110,19 +113,9 @@ async def store_user_message(
     finds the first.
     """
     numbered = await _next_seq(db, session_id)
-    existing_id, busy = (
-        await db.execute(
-            select(
-                select(ChatMessage.id)
-                .where(
-                    ChatMessage.session_id == session_id,
-                    ChatMessage.client_message_id == client_message_id,
-                )
-                .scalar_subquery(),
-                session_busy(session_id),
-            )
-        )
-    ).one()
+    existing_id, busy = await (await driver(db)).fetchrow(
+        _DUPLICATE_AND_BUSY, session_id, client_message_id
+    )
     if existing_id is not None:
         await db.rollback()
         existing = await db.get_one(ChatMessage, existing_id)

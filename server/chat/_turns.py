@@ -10,15 +10,17 @@ instance sweeps first (``FOR UPDATE SKIP LOCKED``), so no turn is answered twice
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from datetime import timedelta
 from typing import TYPE_CHECKING
 from uuid import uuid4
 
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
+from server.db.direct import driver
 from server.db.models import ChatSession, ChatTurn
 
 if TYPE_CHECKING:
@@ -62,7 +64,15 @@ def session_busy(session_id: UUID) -> Any:
     return exists().where(ChatTurn.session_id == session_id)
 
 
-def start_turn(
+_START = """
+INSERT INTO chat_turns (id, session_id, project_id, user_id, message_id, command, status, started,
+                        owner, lease_until, partial, attempts, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now() + make_interval(secs => $10), '', $11,
+        clock_timestamp(), now())
+"""
+
+
+async def start_turn(
     db: AsyncSession,
     *,
     turn_id: UUID,
@@ -74,26 +84,24 @@ def start_turn(
     owner: str | None,
     lease_s: float,
     started: bool,
-) -> ChatTurn:
-    """Add a turn to the transaction: ``running`` under ``owner``'s lease (``started`` when
+) -> None:
+    """Store a turn in the transaction: ``running`` under ``owner``'s lease (``started`` when
     its plan is committed with it), or ``queued`` when ``owner`` is None (the session is busy).
     The caller holds the session's lock."""
-    turn = ChatTurn(
-        id=turn_id,
-        session_id=session_id,
-        project_id=project_id,
-        user_id=user_id,
-        message_id=message_id,
-        command=command,
-        status="queued" if owner is None else "running",
-        started=started and owner is not None,
-        owner=owner,
-        lease_until=None if owner is None else func.now() + timedelta(seconds=lease_s),
-        partial="",
-        attempts=0 if owner is None else 1,
+    await (await driver(db)).execute(
+        _START,
+        turn_id,
+        session_id,
+        project_id,
+        user_id,
+        message_id,
+        None if command is None else json.dumps(command),
+        "queued" if owner is None else "running",
+        started and owner is not None,
+        owner,
+        None if owner is None else lease_s,
+        0 if owner is None else 1,
     )
-    db.add(turn)
-    return turn
 
 
 async def renew(
@@ -124,43 +132,30 @@ async def mark_started(db: AsyncSession, turn_id: UUID, owner: str) -> bool:
     return marked is not None
 
 
+_FINISH = "DELETE FROM chat_turns WHERE id = $1 AND owner = $2 RETURNING id"
+_CLAIM_NEXT = """
+UPDATE chat_turns
+SET status = 'running', owner = $2, lease_until = now() + make_interval(secs => $3),
+    attempts = attempts + 1, updated_at = now()
+WHERE id = (SELECT id FROM chat_turns WHERE session_id = $1 AND status = 'queued'
+            ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+RETURNING id, session_id, project_id, user_id, message_id, command, status, owner, attempts
+"""
+
+
 async def finish(db: AsyncSession, turn_id: UUID, owner: str) -> bool:
     """Delete the turn if ``owner`` still holds it (the caller stores its reply in the same
     transaction); False when another instance took it over."""
-    deleted = await db.scalar(
-        delete(ChatTurn)
-        .where(ChatTurn.id == turn_id, ChatTurn.owner == owner)
-        .returning(ChatTurn.id)
-    )
-    return deleted is not None
+    return await (await driver(db)).fetchval(_FINISH, turn_id, owner) is not None
 
 
 async def claim_next(
     db: AsyncSession, session_id: UUID, owner: str, lease_s: float
 ) -> ChatTurn | None:
     """Claim the session's oldest queued turn for ``owner``, in the transaction that finished
-    the turn before it."""
-    oldest = (
-        select(ChatTurn.id)
-        .where(ChatTurn.session_id == session_id, ChatTurn.status == "queued")
-        .order_by(ChatTurn.created_at)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
-    )
-    turn: ChatTurn | None = await db.scalar(
-        update(ChatTurn)
-        .where(ChatTurn.id == oldest)
-        .values(
-            status="running",
-            owner=owner,
-            lease_until=func.now() + timedelta(seconds=lease_s),
-            attempts=ChatTurn.attempts + 1,
-        )
-        .returning(ChatTurn)
-        .execution_options(synchronize_session=False)
-    )
-    return turn
+    the turn before it (what answering it needs, as a detached object)."""
+    row = await (await driver(db)).fetchrow(_CLAIM_NEXT, session_id, owner, lease_s)
+    return None if row is None else ChatTurn(**row)
 
 
 async def claim_lost(db: AsyncSession, owner: str, lease_s: float) -> Sequence[ChatTurn]:

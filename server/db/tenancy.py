@@ -66,6 +66,7 @@ _ALL: ContextVar[bool] = ContextVar("all_orgs", default=False)
 _SESSION_ORG = "org_id"
 _SESSION_ALL = "all_orgs"
 _SET = text("SELECT set_config('app.org_id', :org, true), set_config('app.all_orgs', :all, true)")
+_SET_ON_BEGIN = "SELECT set_config('app.org_id', $1, true), set_config('app.all_orgs', $2, true)"
 
 
 def current_org(db: AsyncSession | None = None) -> UUID | None:
@@ -145,12 +146,18 @@ def _flag(db: AsyncSession | Session) -> str:
 
 @event.listens_for(Session, "after_begin")
 def _set_org(session: Session, transaction: SessionTransaction, connection: Connection) -> None:
-    """Tell PostgreSQL the transaction's organisation (see the module docstring)."""
+    """Tell PostgreSQL the transaction's organisation (see the module docstring).
+
+    Run on the driver's cursor, not through SQLAlchemy's statement execution (a tenth of the
+    CPU, and every transaction pays it); it also makes sure the transaction has begun on the
+    server, which :func:`server.db.direct.driver` relies on.
+    """
     org = session.info[_SESSION_ORG] if _SESSION_ORG in session.info else _ORG.get()
-    flag = _flag(session)
-    if org is None and not flag:
-        return  # nothing to say: the settings are unset, and every tenant row stays hidden
-    connection.execute(_SET, {"org": _text(org), "all": flag})
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(_SET_ON_BEGIN, (_text(org), _flag(session)))
+    finally:
+        cursor.close()
 
 
 async def org_of_project(

@@ -16,6 +16,7 @@ from uuid import UUID
 import msgspec
 from sqlalchemy import func, select
 
+from server.db.direct import driver
 from server.db.models import Organisation, UsageEvent
 from server.errors import DomainError
 
@@ -72,12 +73,17 @@ async def budget_status(db: AsyncSession, org_id: UUID) -> BudgetStatus:
     )
 
 
+_HAS_BUDGET = """
+SELECT monthly_token_budget IS NOT NULL OR monthly_cost_budget_usd IS NOT NULL
+FROM organisations WHERE id = $1
+"""
+
+
 async def check_budget(db: AsyncSession, org_id: UUID | None) -> None:
     """``budget_exceeded`` when ``org_id`` has spent its monthly token or cost budget."""
     if org_id is None:
         return
-    org = await db.get(Organisation, org_id)  # budget_status then finds it in the session
-    if org is None or (org.monthly_token_budget is None and org.monthly_cost_budget_usd is None):
+    if not await (await driver(db)).fetchval(_HAS_BUDGET, org_id):
         return  # no budget: the month's spend is not summed on every message
     status = await budget_status(db, org_id)
     if status.exceeded:
