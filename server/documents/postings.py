@@ -31,6 +31,8 @@ from uuid import UUID
 import numpy as np
 from sqlalchemy import text
 
+from server.db.direct import fetch
+
 from .bm25 import K1, TEXT_SEARCH_CONFIG, B
 
 if TYPE_CHECKING:
@@ -197,7 +199,7 @@ async def rank(
     for _ in range(_ATTEMPTS):
         # Term rows and scope totals come from one snapshot; a list read afterwards is used
         # only if its term row is still the version that snapshot saw.
-        terms = (await db.execute(_TERMS, scope)).all()
+        terms = await fetch(db, _TERMS, scope)
         if not terms or not terms[0].n or not terms[0].total_length:
             return []
         versions = {row.id: row.version for row in terms}
@@ -213,7 +215,7 @@ async def rank(
         }
         stale = [term_id for term_id, found in lists.items() if found is None]
         if stale:
-            for row in await db.execute(_POSTINGS, {"term_ids": stale}):
+            for row in await fetch(db, _POSTINGS, {"term_ids": stale}):
                 lists[row.term_id] = generation.store(
                     row.term_id,
                     row.version,

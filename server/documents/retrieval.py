@@ -22,6 +22,7 @@ import msgspec
 from sqlalchemy import text
 
 from providers import MARKER, Passage, embedding_space, quote_holds
+from server.db.direct import fetch
 from server.events import Citation
 
 from . import bm25, postings
@@ -178,7 +179,7 @@ async def search(
         if ef is not None:
             raise_ef = text("SELECT set_config('hnsw.ef_search', :ef, true)")
             await db.execute(raise_ef, {"ef": str(ef)})
-    rows = await db.execute(text(search_sql(mode, space, fusion)), params)
+    rows = await fetch(db, text(search_sql(mode, space, fusion)), params)
     return [
         Hit(
             chunk_id=row.chunk_id,

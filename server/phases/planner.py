@@ -15,11 +15,10 @@ import re
 from typing import TYPE_CHECKING
 
 import msgspec
-from sqlalchemy import exists, select
 
 from providers import OFFLINE_NOTICE
 from server.chat.schemas import PhaseApprove, PhaseGoto, PhaseRegenerate
-from server.db.models import ChatMessage
+from server.db.direct import driver
 from server.errors import DomainError
 
 from .flow import PhaseFlow
@@ -42,6 +41,10 @@ HELP = (
 )
 _COMMAND = re.compile(r"^/(?P<name>[a-z]+)(?:\s+(?P<arg>.*))?$", re.IGNORECASE | re.DOTALL)
 _ANSWER = re.compile(r"^(?P<phase>\d+)\.(?P<question>\d+)\s+(?P<text>\S.*)$", re.DOTALL)
+_NOTICE_SHOWN = """
+SELECT EXISTS (SELECT FROM chat_messages
+               WHERE session_id = $1 AND role = 'assistant' AND starts_with(content, $2))
+"""
 
 
 def _number(arg: str | None, command: str) -> int:
@@ -81,15 +84,7 @@ class PhasePlanner:
         (it is shown once)."""
         if plan.request is None or not plan.request.context.notice:
             return plan
-        shown = await db.scalar(
-            select(
-                exists().where(
-                    ChatMessage.session_id == turn.session_id,
-                    ChatMessage.role == "assistant",
-                    ChatMessage.content.startswith(OFFLINE_NOTICE),
-                )
-            )
-        )
+        shown = await (await driver(db)).fetchval(_NOTICE_SHOWN, turn.session_id, OFFLINE_NOTICE)
         if shown:
             context = msgspec.structs.replace(plan.request.context, notice=False)
             plan.request = msgspec.structs.replace(plan.request, context=context)
