@@ -9,14 +9,17 @@ predicate (as literals, not parameters) so that the planner can match the index.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
+from itertools import chain
 from typing import TYPE_CHECKING, Literal
 
-from sqlalchemy import insert, text
+from sqlalchemy import text
+from uuid_utils.compat import uuid7
 
 from server.db import HNSW_EF_SEARCH
-from server.db.models import Chunk
+from server.db.direct import driver
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -120,39 +123,52 @@ _indexed_spaces: set[str] = set()
 """Embedding spaces whose HNSW index this process has already made sure of."""
 
 
+_INSERT_CHUNKS = """
+INSERT INTO chunks (id, project_id, source_type, document_id, message_id, phase_number, ordinal,
+                    text, heading_path, page, page_end, token_count, embedding_space, embedding,
+                    created_at, updated_at)
+SELECT c.id, $1, c.source_type, c.document_id, c.message_id, c.phase_number, c.ordinal, c.text,
+       ARRAY(SELECT jsonb_array_elements_text(c.heading_path)), c.page, c.page_end, c.token_count,
+       $2, ($14::real[])[(c.n - 1) * $15 + 1 : c.n * $15]::vector, now(), now()
+FROM unnest($3::uuid[], $4::text[], $5::uuid[], $6::uuid[], $7::int[], $8::int[], $9::text[],
+            $10::jsonb[], $11::int[], $12::int[], $13::int[])
+     WITH ORDINALITY AS c (id, source_type, document_id, message_id, phase_number, ordinal, text,
+                           heading_path, page, page_end, token_count, n)
+"""
+"""All the chunks in one statement, a column an array: the BM25 trigger runs once over all of
+them, the statement is prepared once whatever their number, and the vectors travel as one
+binary ``real[]`` (a slice of it each, cast to ``vector``) instead of a text literal each."""
+
+
 async def write_chunks(
     db: AsyncSession, *, project_id: UUID, space: str, chunks: Sequence[NewChunk]
 ) -> None:
-    """Insert chunks of one project and embedding space in multi-row statements, after
-    making sure the space has its HNSW index: the one way chunks are written (documents and
-    the conversation's memory alike). The caller commits."""
+    """Insert chunks of one project and embedding space in one statement, after making sure
+    the space has its HNSW index: the one way chunks are written (documents and the
+    conversation's memory alike). The caller commits."""
     if not chunks:
         return
     if space not in _indexed_spaces:
         await ensure_hnsw_index(db, space)
         _indexed_spaces.add(space)
-    # RETURNING makes SQLAlchemy send the rows as multi-row INSERT statements ("insertmanyvalues",
-    # as many rows a statement as PostgreSQL's parameter limit allows), not an executemany of
-    # one statement a row: the BM25 trigger runs once per statement, over all of its rows, and
-    # the statement's compiled form is cached whatever the number of rows.
-    await db.execute(
-        insert(Chunk).returning(Chunk.id),
-        [
-            {
-                "project_id": project_id,
-                "source_type": piece.source_type,
-                "document_id": piece.document_id,
-                "message_id": piece.message_id,
-                "phase_number": piece.phase_number,
-                "ordinal": piece.ordinal,
-                "text": piece.text,
-                "heading_path": list(piece.heading_path),
-                "page": piece.page,
-                "page_end": piece.page_end,
-                "token_count": piece.token_count,
-                "embedding_space": space,
-                "embedding": list(piece.vector),
-            }
-            for piece in chunks
-        ],
+    dimensions = len(chunks[0].vector)
+    if any(len(piece.vector) != dimensions for piece in chunks):
+        raise ValueError(f"vectors of one embedding space must all have {dimensions} dimensions")
+    await (await driver(db)).execute(
+        _INSERT_CHUNKS,
+        project_id,
+        space,
+        [uuid7() for _ in chunks],
+        [piece.source_type for piece in chunks],
+        [piece.document_id for piece in chunks],
+        [piece.message_id for piece in chunks],
+        [piece.phase_number for piece in chunks],
+        [piece.ordinal for piece in chunks],
+        [piece.text for piece in chunks],
+        [json.dumps(list(piece.heading_path)) for piece in chunks],
+        [piece.page for piece in chunks],
+        [piece.page_end for piece in chunks],
+        [piece.token_count for piece in chunks],
+        list(chain.from_iterable(piece.vector for piece in chunks)),
+        dimensions,
     )

@@ -8,12 +8,13 @@ import hashlib
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy import event, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest import chunk, parse
 from providers import embedding_space
 from server.db import HNSW_EF_SEARCH, sqlalchemy_config
+from server.db.direct import driver
 from server.db.models import Chunk, Document
 from server.db.tenancy import all_orgs
 from server.documents.consistency import check, reembed
@@ -141,13 +142,13 @@ async def test_connections_start_with_the_servers_ef_search_and_deep_searches_ra
     await engine.dispose()
 
 
-async def test_many_chunks_are_written_in_a_few_multi_row_statements_and_all_counted(
+async def test_many_chunks_are_written_in_one_statement_and_all_counted(
     db: AsyncSession, embedder: Embedder, make_account: Any, make_project: Any
 ) -> None:
     owner = await make_account()
     project_id = await make_project({owner.id: "owner"})
     [vector] = await embedder.embed(["harbour tide gauge"])
-    count = 2_600  # 16 parameters a chunk: past PostgreSQL's limit of 32,767 in one statement
+    count = 2_600  # 16 columns a chunk: past PostgreSQL's 32,767 parameters as a row each
     chunks = [
         NewChunk(
             source_type="message",
@@ -155,31 +156,41 @@ async def test_many_chunks_are_written_in_a_few_multi_row_statements_and_all_cou
             text=f"harbour tide gauge reading {n}",
             token_count=5,
             vector=vector,
+            heading_path=("Findings", f"Reading {n}") if n % 2 else (),
         )
         for n in range(count)
     ]
     inserts: list[str] = []
 
-    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.startswith("INSERT INTO chunks"):
-            inserts.append(statement)
+    def seen(record: Any) -> None:
+        if record.query.lstrip().startswith("INSERT INTO chunks"):
+            inserts.append(record.query)
 
-    engine = db.bind.sync_engine  # type: ignore[union-attr]
-    event.listen(engine, "before_cursor_execute", seen)
+    connection = await driver(db)
+    connection.add_query_logger(seen)
     try:
         await index_chunks(
             db, project_id=project_id, space=embedding_space(embedder), chunks=chunks
         )
     finally:
-        event.remove(engine, "before_cursor_execute", seen)
+        connection.remove_query_logger(seen)
     await db.commit()
-    assert len(inserts) == 3  # SQLAlchemy's pages of at most 1,000 rows, not a statement a row
+    assert len(inserts) == 1  # one statement whatever the number of chunks, not one a row
     stored = await db.scalar(select(func.count()).where(Chunk.project_id == project_id))
     counted = await db.scalar(
         text("SELECT chunks FROM bm25_scopes WHERE project_id = :p AND source_type = 'message'"),
         {"p": project_id},
     )
     assert stored == counted == count
+    first, second = (
+        await db.scalars(
+            select(Chunk)
+            .where(Chunk.project_id == project_id, Chunk.ordinal.in_((0, 1)))
+            .order_by(Chunk.ordinal)
+        )
+    ).all()
+    assert (first.heading_path, second.heading_path) == ([], ["Findings", "Reading 1"])
+    assert [round(x, 5) for x in second.embedding] == [round(x, 5) for x in vector]
 
 
 async def test_citations_are_kept_only_when_the_quote_is_in_the_chunk(
