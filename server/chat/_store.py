@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -9,7 +10,7 @@ import msgspec
 from sqlalchemy import select
 from uuid_utils.compat import uuid7
 
-from server.db.direct import driver
+from server.db.direct import driver, jsonb
 from server.db.models import ChatMessage, ChatSession
 from server.errors import DomainError
 from server.feedback import summaries
@@ -101,10 +102,45 @@ async def _next_seq(db: AsyncSession, session_id: UUID) -> Numbered:
     return Numbered(row["last_seq"], row["project_id"], row["phase_number"])
 
 
+_INSERT = """
+INSERT INTO chat_messages (id, session_id, project_id, seq, role, content, status,
+                           client_message_id, author_id, reply_to, phase_number, provider, model,
+                           usage, citations, prompts, profile, context, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19)
+"""
+
+
+async def _insert(db: AsyncSession, message: ChatMessage) -> None:
+    """Insert ``message`` (a new object, not added to the session: it stays detached, whole)."""
+    message.created_at = message.updated_at = datetime.now(UTC)
+    await (await driver(db)).execute(
+        _INSERT,
+        message.id,
+        message.session_id,
+        message.project_id,
+        message.seq,
+        message.role,
+        message.content,
+        message.status,
+        message.client_message_id,
+        message.author_id,
+        message.reply_to,
+        message.phase_number,
+        message.provider,
+        message.model,
+        jsonb(message.usage),
+        jsonb(message.citations),
+        jsonb(message.prompts),
+        message.profile,
+        jsonb(message.context),
+        message.created_at,
+    )
+
+
 async def store_user_message(
     db: AsyncSession, session_id: UUID, user_id: UUID, content: str, client_message_id: str
 ) -> tuple[ChatMessage, bool, bool]:
-    """Add a user's message to the transaction: ``(message, created, busy)``; ``busy`` when
+    """Store a user's message in the transaction: ``(message, created, busy)``; ``busy`` when
     a turn of the session is waiting or being answered. The caller commits.
 
     When that ``client_message_id`` was stored before, the transaction is rolled back and the
@@ -122,17 +158,26 @@ async def store_user_message(
         await db.commit()
         return existing, False, bool(busy)
     message = ChatMessage(
-        id=uuid7(),  # known now: the turn that answers it refers to it before the flush
+        id=uuid7(),
         session_id=session_id,
         project_id=numbered.project_id,
         seq=numbered.seq,
         role="user",
         content=content,
+        status="complete",
         client_message_id=client_message_id,
         author_id=user_id,
+        reply_to=None,
         phase_number=numbered.phase_number,
+        provider=None,
+        model=None,
+        usage={},
+        citations=[],
+        prompts=[],
+        profile=None,
+        context=[],
     )
-    db.add(message)
+    await _insert(db, message)
     return message, True, bool(busy)
 
 
@@ -154,7 +199,7 @@ async def add_assistant_message(
     profile: str | None = None,
     context: list[dict[str, Any]] | None = None,
 ) -> ChatMessage:
-    """Add a reply (``complete``, ``stopped`` or ``interrupted``) to the transaction, numbered
+    """Store a reply (``complete``, ``stopped`` or ``interrupted``) in the transaction, numbered
     now; the caller commits."""
     numbered = await _next_seq(db, session_id)
     message = ChatMessage(
@@ -175,7 +220,7 @@ async def add_assistant_message(
         profile=profile,
         context=context or [],
     )
-    db.add(message)
+    await _insert(db, message)
     return message
 
 

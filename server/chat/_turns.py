@@ -10,7 +10,6 @@ instance sweeps first (``FOR UPDATE SKIP LOCKED``), so no turn is answered twice
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 from datetime import timedelta
@@ -20,7 +19,7 @@ from uuid import uuid4
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
-from server.db.direct import driver
+from server.db.direct import driver, jsonb
 from server.db.models import ChatSession, ChatTurn
 
 if TYPE_CHECKING:
@@ -95,7 +94,7 @@ async def start_turn(
         project_id,
         user_id,
         message_id,
-        None if command is None else json.dumps(command),
+        None if command is None else jsonb(command),
         "queued" if owner is None else "running",
         started and owner is not None,
         owner,

@@ -22,6 +22,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 from asyncpg import Record
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from sqlalchemy import TextClause
     from sqlalchemy.ext.asyncio import AsyncSession
 
-__all__ = ("Row", "driver", "fetch")
+__all__ = ("Row", "driver", "fetch", "jsonb")
 
 _DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]
 
@@ -46,6 +47,11 @@ class Row(Record):  # type: ignore[misc]  # asyncpg ships no type hints
             return self[name]
         except KeyError:
             raise AttributeError(name) from None
+
+
+def jsonb(value: Any) -> str:
+    """A ``jsonb`` parameter: its JSON text, which the connection's codec sends as it is."""
+    return msgspec.json.encode(value).decode()
 
 
 async def driver(db: AsyncSession) -> Connection:

@@ -9,7 +9,6 @@ predicate (as literals, not parameters) so that the planner can match the index.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass
 from itertools import chain
@@ -19,7 +18,7 @@ from sqlalchemy import text
 from uuid_utils.compat import uuid7
 
 from server.db import HNSW_EF_SEARCH
-from server.db.direct import driver
+from server.db.direct import driver, jsonb
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -165,7 +164,7 @@ async def write_chunks(
         [piece.phase_number for piece in chunks],
         [piece.ordinal for piece in chunks],
         [piece.text for piece in chunks],
-        [json.dumps(list(piece.heading_path)) for piece in chunks],
+        [jsonb(list(piece.heading_path)) for piece in chunks],
         [piece.page for piece in chunks],
         [piece.page_end for piece in chunks],
         [piece.token_count for piece in chunks],
