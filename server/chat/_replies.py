@@ -28,7 +28,8 @@ from uuid_utils.compat import uuid7
 
 from providers import ProvidersUnavailable, TextDelta
 from server.ai.prompts import recorded
-from server.db.models import ChatMessage, ChatSession, Project
+from server.db.brief import project_brief
+from server.db.models import ChatMessage, ChatSession
 from server.db.tenancy import all_orgs, current_org, org_context
 from server.documents.retrieval import cite
 from server.errors import DomainError
@@ -422,7 +423,7 @@ class Replies:
         ``db``'s transaction."""
         with _usage_of(job):
             plan = await job.plan(db, job.turn)
-        project = await db.get(Project, job.turn.project_id)
+        project = await project_brief(db, job.turn.project_id)
         return Planned(plan, self._config_store.profile_for(project))
 
     async def _complete(

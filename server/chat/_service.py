@@ -13,7 +13,7 @@ from sqlalchemy import select
 from uuid_utils.compat import uuid7
 
 from server.access import require_role
-from server.db.models import ChatSession, Project, User
+from server.db.brief import project_brief
 from server.db.tenancy import current_org
 from server.errors import DomainError
 from server.events import MessageData, MessageReceived, TypingIndicator, TypingIndicatorData
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from server.ai import ConfigStore
-    from server.db.models import ChatMessage, ChatTurn
+    from server.db.models import ChatMessage, ChatSession, ChatTurn, User
     from server.events import Publisher
     from server.feedback.schemas import Rating
     from server.limits import Throttle
@@ -329,6 +329,6 @@ class ChatService:
     async def _planned(self, db: AsyncSession, turn: Turn) -> ReplyPlan:
         await settle_phase(db, turn)
         store = self.config_store
-        project = await db.get(Project, turn.project_id)
+        project = await project_brief(db, turn.project_id)
         profile = store.config.profile(store.profile_for(project))
         return await self.planner.plan(db, turn, profile)

@@ -28,7 +28,7 @@ from server.events import Citation
 from . import bm25, postings
 from .bm25 import keyword_ctes
 from .fusion import DEFAULT_FUSION, Fusion, fusion_params, fusion_sql
-from .index import ef_search, space_literal, vector_expr, vector_literal
+from .index import ef_search, space_literal, vector_expr
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -83,7 +83,7 @@ def _vector_cte(space: str) -> str:
     return f"""
     SELECT id, row_number() OVER (ORDER BY distance, id) AS rank, 1 - distance AS score
     FROM (
-        SELECT c.id, {expr} <=> CAST(:query_vector AS vector({dims})) AS distance
+        SELECT c.id, {expr} <=> CAST(CAST(:query_vector AS real[]) AS vector({dims})) AS distance
         {_FROM}
         {_WHERE}
           AND c.embedding_space = {space_literal(space)}
@@ -174,7 +174,7 @@ async def search(
             raise ValueError(f"{mode} search needs an embedder")
         space = embedding_space(embedder)
         [vector] = await embedder.embed([query])
-        params["query_vector"] = vector_literal(vector)
+        params["query_vector"] = list(vector)  # sent as binary real[]
         ef = ef_search(depth)
         if ef is not None:
             raise_ef = text("SELECT set_config('hnsw.ef_search', :ef, true)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from server.db.brief import ProjectBrief, forget_brief, project_brief
 from server.db.models import ChatSession, Project
 from server.errors import DomainError, not_found
 
@@ -92,7 +93,7 @@ class PhaseCommands:
         self.phases = PhaseService(session=db)
         self.workflow: Workflow | None = None
         self.rows: dict[int, Phase] = {}
-        self.project: Project | None = None
+        self.project: ProjectBrief | None = None
         self.last_version_id: UUID | None = None
         """The version the latest write of these commands created."""
 
@@ -104,7 +105,7 @@ class PhaseCommands:
 
     async def load(self) -> bool:
         """Read the project's template and phases; False when the project has no phases."""
-        project = await self.db.get(Project, self.project_id)
+        project = await project_brief(self.db, self.project_id)
         if project is None:
             raise not_found("project")
         self.project = project
@@ -218,6 +219,7 @@ class PhaseCommands:
             raise not_found("project")
         project.name = title
         await self.db.flush()
+        forget_brief(self.db, self.project_id)
         return title
 
     def next_unfinished(self, after: int) -> int | None:

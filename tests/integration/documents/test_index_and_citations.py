@@ -19,7 +19,7 @@ from server.db.models import Chunk, Document
 from server.db.tenancy import all_orgs
 from server.documents.consistency import check, reembed
 from server.documents.fusion import DEFAULT_FUSION, fusion_params
-from server.documents.index import NewChunk, hnsw_index_name, vector_literal
+from server.documents.index import NewChunk, hnsw_index_name
 from server.documents.index import write_chunks as index_chunks
 from server.documents.pipeline import embedding_text, write_chunks
 from server.documents.postings import rank
@@ -97,7 +97,7 @@ async def test_vector_search_can_use_the_hnsw_index(
         "k": 5,
         "depth": 50,
         "source_types": ["document"],
-        "query_vector": vector_literal(vector),
+        "query_vector": list(vector),
         "kw_ids": [chunk_id for chunk_id, _ in ranked],
         "kw_scores": [score for _, score in ranked],
     } | fusion_params(DEFAULT_FUSION)
