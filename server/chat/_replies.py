@@ -378,9 +378,9 @@ class Replies:
         self, job: ReplyJob, stop: asyncio.Event
     ) -> tuple[ChatMessage | None, ReplyJob | None]:
         turn = job.turn
-        lost = asyncio.Event()
+        lost, done = asyncio.Event(), asyncio.Event()
         parts = job.parts
-        keeper = asyncio.create_task(self._keep_lease(job.reply_id, parts, lost))
+        keeper = asyncio.create_task(self._keep_lease(job.reply_id, parts, lost, done))
         try:
             await self._typing(turn.session_id, is_typing=True)
             planned = job.planned or await self._plan(job)
@@ -403,9 +403,9 @@ class Replies:
                 completion, stopped = outcome
             return await self._complete(job, planned, parts, completion, stopped)
         finally:
-            keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keeper
+            # Told to stop rather than cancelled: a renewal under way ends its transaction.
+            done.set()
+            await keeper
 
     async def _plan(self, job: ReplyJob) -> Planned | None:
         """Plan a turn claimed from the database, in a transaction that records it as started;
@@ -549,12 +549,18 @@ class Replies:
         row = await claim_next(db, session_id, self.owner, self.lease_s)
         return None if row is None else await self._job_of(db, row)
 
-    async def _keep_lease(self, turn_id: UUID, parts: list[str], lost: asyncio.Event) -> None:
-        """Renew the turn's lease, saving the text so far, until cancelled; set ``lost`` when
+    async def _keep_lease(
+        self, turn_id: UUID, parts: list[str], lost: asyncio.Event, done: asyncio.Event
+    ) -> None:
+        """Renew the turn's lease, saving the text so far, until ``done``; set ``lost`` when
         another instance took the turn over. A renewal that fails is tried at the next beat."""
         saved = 0
         while True:
-            await asyncio.sleep(self.lease_s / BEATS_PER_LEASE)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.lease_s / BEATS_PER_LEASE):
+                    await done.wait()
+            if done.is_set():
+                return
             text = "".join(parts)
             try:
                 async with self._alchemy.get_session() as db:

@@ -10,6 +10,7 @@ from advanced_alchemy.extensions.litestar import (
     SQLAlchemyAsyncConfig,
 )
 
+from . import pool as _pool  # noqa: F401 - registers the pool's guards
 from .embedded import start_embedded, to_asyncpg_url
 from .tenancy import APP_ROLE
 
