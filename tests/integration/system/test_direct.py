@@ -63,49 +63,39 @@ async def test_driver_statements_run_in_the_sessions_transaction_and_organisatio
             assert stored.name == "Harbour plan"
 
 
+_DUPLICATE_MEMBERS = (
+    "INSERT INTO project_members (id, project_id, user_id, role)"
+    " SELECT gen_random_uuid(), project_id, user_id, role FROM project_members"
+    " WHERE project_id = $1::uuid"
+)
+
+
 @pytest.mark.parametrize(
     ("statement", "argument", "code"),
     [
         ("SELECT $1::int", 2**40, "invalid"),  # refused by the driver before it is sent
         ("SELECT $1::text", "a\x00b", "invalid"),  # refused by PostgreSQL (22021)
         ("SELECT 1 / $1::int", 0, "invalid"),  # a data exception (22012)
+        (_DUPLICATE_MEMBERS, None, "conflict"),  # a unique violation (23505)
     ],
 )
 async def test_driver_errors_map_to_the_clients_errors_like_sqlalchemys(
     app: Litestar,
     make_account: Callable[..., Awaitable[Account]],
+    make_project: Callable[..., Awaitable[UUID]],
     statement: str,
     argument: object,
     code: str,
 ) -> None:
     member = await make_account()
+    project = await make_project({member.id: "owner"})
     sessions = server.access.runtime_of(app).alchemy
     with org_context(member.org_id):
         async with sessions.get_session() as db:
             with pytest.raises(Exception) as raised:  # noqa: PT011 - the driver's own classes
-                await (await driver(db)).fetchval(statement, argument)
+                await (await driver(db)).execute(
+                    statement, project if argument is None else argument
+                )
     mapped = domain_error_of(raised.value)
     assert mapped is not None
     assert mapped.code == code
-
-
-async def test_a_unique_violation_from_the_driver_is_a_conflict(
-    app: Litestar,
-    make_account: Callable[..., Awaitable[Account]],
-    make_project: Callable[..., Awaitable[UUID]],
-) -> None:
-    member = await make_account()
-    project = await make_project({member.id: "owner"})
-    sessions = server.access.runtime_of(app).alchemy
-    again = (
-        "INSERT INTO project_members (id, project_id, user_id, role)"
-        " SELECT gen_random_uuid(), project_id, user_id, role FROM project_members"
-        " WHERE project_id = $1"
-    )
-    with org_context(member.org_id):
-        async with sessions.get_session() as db:
-            with pytest.raises(Exception) as raised:  # noqa: PT011 - the driver's own classes
-                await (await driver(db)).execute(again, project)
-    mapped = domain_error_of(raised.value)
-    assert mapped is not None
-    assert mapped.code == "conflict"
