@@ -40,7 +40,9 @@ if TYPE_CHECKING:
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
-__all__ = ["MAX_POSTINGS", "PostingCache", "posting_cache", "rank"]
+    from server.db.direct import Row
+
+__all__ = ["MAX_POSTINGS", "PostingCache", "posting_cache", "rank", "rank_scopes"]
 
 MAX_POSTINGS = 4_000_000
 """Postings kept in memory at most: 12 bytes each (about 50 MB), plus each chunk id once
@@ -49,28 +51,35 @@ needs only its own lexemes' lists."""
 
 _TERMS = text(
     f"""
-    SELECT t.id, t.xmin::text::bigint AS version, q.qtf,
+    SELECT s.scope, t.id, t.xmin::text::bigint AS version, q.qtf,
            coalesce(
                (t.xmin::text::bigint - x.top % 4294967296 + 4294967296) % 4294967296
                    < 2147483648,
                false
            ) AS own,
-           sum(t.df) OVER (PARTITION BY t.lexeme) AS df, s.n, s.total_length
+           sum(t.df) OVER (PARTITION BY s.scope, t.lexeme) AS df, totals.n, totals.total_length
     FROM (
         SELECT lexeme, coalesce(array_length(positions, 1), 1) AS qtf
         FROM unnest(to_tsvector('{TEXT_SEARCH_CONFIG}', :query))
     ) q
     JOIN bm25_terms t ON t.lexeme = q.lexeme
-    CROSS JOIN (
-        SELECT sum(chunks)::float8 AS n, sum(total_length)::float8 AS total_length
-        FROM bm25_scopes
-        WHERE project_id = :project_id AND source_type = ANY(:source_types)
-    ) s
+    JOIN unnest(CAST(:source_types AS text[]), CAST(:scopes AS int[])) s(source_type, scope)
+        ON s.source_type = t.source_type
+    JOIN (
+        SELECT s.scope, sum(b.chunks)::float8 AS n, sum(b.total_length)::float8 AS total_length
+        FROM bm25_scopes b
+        JOIN unnest(CAST(:source_types AS text[]), CAST(:scopes AS int[])) s(source_type, scope)
+            ON s.source_type = b.source_type
+        WHERE b.project_id = :project_id
+        GROUP BY s.scope
+    ) totals ON totals.scope = s.scope
     CROSS JOIN (SELECT pg_current_xact_id_if_assigned()::text::bigint AS top) x
-    WHERE t.project_id = :project_id AND t.source_type = ANY(:source_types)
-    ORDER BY t.id
+    WHERE t.project_id = :project_id
+    ORDER BY s.scope, t.id
     """  # noqa: S608 - a constant configuration name
 )
+"""The query's term rows in each scope (a scope is a set of source types ranked together),
+with the scope's totals; a source type belongs to one scope at most."""
 _ATTEMPTS = 5
 """Reads of the lists before giving up when writers keep changing them in between."""
 _POSTINGS = text(
@@ -194,14 +203,35 @@ async def rank(
 ) -> list[tuple[UUID, float]]:
     """The ``depth`` best chunks of the scope by BM25, best first (ties by chunk id): the
     rows ``bm25_top`` returns, computed over cached posting lists."""
+    [ranked] = await rank_scopes(
+        db, project_id=project_id, scopes=[(source_types, depth)], query=query, cache=cache
+    )
+    return ranked
+
+
+async def rank_scopes(
+    db: AsyncSession,
+    *,
+    project_id: UUID,
+    scopes: Sequence[tuple[Sequence[str], int]],
+    query: str,
+    cache: PostingCache | None = None,
+) -> list[list[tuple[UUID, float]]]:
+    """:func:`rank` for several scopes at once (source types, depth), each ranked apart with
+    its own statistics, in one read of the term rows and one of the stale lists."""
     cache = cache or _cache
-    scope = {"project_id": project_id, "source_types": list(source_types), "query": query}
+    params = {
+        "project_id": project_id,
+        "query": query,
+        "source_types": [kind for kinds, _ in scopes for kind in kinds],
+        "scopes": [number for number, (kinds, _) in enumerate(scopes) for _ in kinds],
+    }
     for _ in range(_ATTEMPTS):
         # Term rows and scope totals come from one snapshot; a list read afterwards is used
         # only if its term row is still the version that snapshot saw.
-        terms = await fetch(db, _TERMS, scope)
-        if not terms or not terms[0].n or not terms[0].total_length:
-            return []
+        terms = await fetch(db, _TERMS, params)
+        if not terms:
+            return [[] for _ in scopes]
         versions = {row.id: row.version for row in terms}
         # A row this transaction wrote keeps its xmin through further writes until commit:
         # its list is read every time and never kept. Rows are taken for this transaction's
@@ -229,10 +259,25 @@ async def rank(
             for term_id, postings in lists.items()
             if postings is not None and postings.version == versions[term_id]
         }
-        if len(found) == len(terms):
+        if len(found) == len(versions):
             break
     else:
         raise RuntimeError("the keyword index kept changing while it was read")
+    by_scope: list[list[Row]] = [[] for _ in scopes]
+    for row in terms:
+        by_scope[row.scope].append(row)
+    return [
+        _ranked(rows, found, generation, depth)
+        for rows, (_, depth) in zip(by_scope, scopes, strict=True)
+    ]
+
+
+def _ranked(
+    terms: list[Row], found: dict[int, _List], generation: _Generation, depth: int
+) -> list[tuple[UUID, float]]:
+    """The ``depth`` best chunks of one scope from its term rows and their lists."""
+    if not terms or not terms[0].n or not terms[0].total_length:
+        return []
     n, avgdl = float(terms[0].n), float(terms[0].total_length) / float(terms[0].n)
     parts: list[np.ndarray] = []
     keys: list[np.ndarray] = []
@@ -244,8 +289,6 @@ async def rank(
         tf = postings.tf
         parts.append(weight * tf / (tf + K1 * (1 - B + B * postings.length / avgdl)))
         keys.append(postings.chunks)
-    if not keys:
-        return []
     numbers = np.concatenate(keys)
     scores = np.bincount(numbers, weights=np.concatenate(parts))
     # Every weight is positive (Lucene's idf is), so the chunks with a posting are the nonzero.

@@ -14,6 +14,7 @@ fused top ``k`` rows (with their text) leave the database.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 from uuid import UUID
@@ -151,23 +152,75 @@ async def search(
     ``vector`` by cosine similarity in the embedder's space; ``hybrid`` (default) fuses both
     as ``fusion`` says. Chunks of documents that are not completed are never returned.
     """
+    [hits] = await search_scopes(
+        db,
+        user_id=user_id,
+        project_id=project_id,
+        query=query,
+        scopes=[(source_types, k)],
+        mode=mode,
+        embedder=embedder,
+        fusion=fusion,
+    )
+    return hits
+
+
+_SCOPED = re.compile(r":(source_types|kw_ids|kw_scores|depth|k)\b")
+"""The parameters of `search_sql` that differ between the scopes of `search_scopes`."""
+
+
+def scoped_search_sql(mode: Mode, space: str | None, fusion: Fusion, scopes: int) -> str:
+    """`search_sql` once a scope, each branch with a ``scope`` column (its number) and its own
+    parameters (``:k_0``, ``:source_types_1``, …), joined by ``UNION ALL``."""
+    single = search_sql(mode, space, fusion)
+    return " UNION ALL ".join(
+        f"(SELECT {number} AS scope, scoped.* FROM ("  # noqa: S608 - our own statement
+        + _SCOPED.sub(rf":\1_{number}", single)
+        + ") scoped)"
+        for number in range(scopes)
+    )
+
+
+async def search_scopes(
+    db: AsyncSession,
+    *,
+    user_id: UUID,
+    project_id: UUID,
+    query: str,
+    scopes: Sequence[tuple[Sequence[SourceType], int]],
+    mode: Mode = "hybrid",
+    embedder: Embedder | None = None,
+    fusion: Fusion = DEFAULT_FUSION,
+) -> list[list[Hit]]:
+    """:func:`search` in several scopes at once (source types, ``k``), each ranked apart: one
+    statement (one ``UNION ALL`` branch a scope) and one keyword ranking for all of them."""
     if not query.strip():
-        return []
-    depth = max(MIN_DEPTH, 4 * k)
+        return [[] for _ in scopes]
+    depths = [max(MIN_DEPTH, 4 * k) for _, k in scopes]
     params: dict[str, object] = {
         "user_id": user_id,
         "project_id": project_id,
         "query": query,
-        "k": k,
-        "depth": depth,
-        "source_types": list(source_types),
     } | fusion_params(fusion)
+    for number, ((source_types, k), depth) in enumerate(zip(scopes, depths, strict=True)):
+        params |= {
+            f"source_types_{number}": list(source_types),
+            f"k_{number}": k,
+            f"depth_{number}": depth,
+        }
     if mode != "vector" and bm25.RANKING == "memory":
-        ranked = await postings.rank(
-            db, project_id=project_id, source_types=source_types, query=query, depth=depth
+        rankings = await postings.rank_scopes(
+            db,
+            project_id=project_id,
+            scopes=[
+                (source_types, depth)
+                for (source_types, _), depth in zip(scopes, depths, strict=True)
+            ],
+            query=query,
         )
-        params["kw_ids"] = [chunk_id for chunk_id, _ in ranked]
-        params["kw_scores"] = [score for _, score in ranked]
+        for number, ranked in enumerate(rankings):
+            params[f"kw_ids_{number}"] = [chunk_id for chunk_id, _ in ranked]
+            params[f"kw_scores_{number}"] = [score for _, score in ranked]
     space = None
     if mode != "keyword":
         if embedder is None:
@@ -175,31 +228,34 @@ async def search(
         space = embedding_space(embedder)
         [vector] = await embedder.embed([query])
         params["query_vector"] = list(vector)  # sent as binary real[]
-        ef = ef_search(depth)
+        ef = ef_search(max(depths))
         if ef is not None:
             raise_ef = text("SELECT set_config('hnsw.ef_search', :ef, true)")
             await db.execute(raise_ef, {"ef": str(ef)})
-    rows = await fetch(db, text(search_sql(mode, space, fusion)), params)
-    return [
-        Hit(
-            chunk_id=row.chunk_id,
-            project_id=row.project_id,
-            source_type=row.source_type,
-            text=row.text,
-            heading_path=list(row.heading_path or ()),
-            page=row.page,
-            page_end=row.page_end,
-            score=float(row.score),
-            created_at=row.created_at,
-            document_id=row.document_id,
-            filename=row.filename,
-            message_id=row.message_id,
-            phase_number=row.phase_number,
-            keyword_rank=row.keyword_rank,
-            vector_rank=row.vector_rank,
+    found: list[list[Hit]] = [[] for _ in scopes]
+    statement = scoped_search_sql(mode, space, fusion, len(scopes))
+    for row in await fetch(db, text(statement), params):
+        found[row.scope].append(
+            Hit(
+                chunk_id=row.chunk_id,
+                project_id=row.project_id,
+                source_type=row.source_type,
+                text=row.text,
+                heading_path=list(row.heading_path or ()),
+                page=row.page,
+                page_end=row.page_end,
+                score=float(row.score),
+                created_at=row.created_at,
+                document_id=row.document_id,
+                filename=row.filename,
+                message_id=row.message_id,
+                phase_number=row.phase_number,
+                keyword_rank=row.keyword_rank,
+                vector_rank=row.vector_rank,
+            )
         )
-        for row in rows
-    ]
+    # A branch's rows come in its own order (score, then id); sorted again, not relied upon.
+    return [sorted(hits, key=lambda hit: (-hit.score, hit.chunk_id)) for hits in found]
 
 
 async def recall(
@@ -217,48 +273,19 @@ async def recall(
     messages recalled by meaning (any session, months old) that are not in
     ``exclude_messages`` (those already in the prompt).
 
-    Documents and messages are searched apart: in one list, a long conversation repeating
-    the query's words would push every document out of the top. The query is embedded once.
+    Documents and messages are searched apart (two scopes of one search): in one list, a long
+    conversation repeating the query's words would push every document out of the top.
     """
-    once = _EmbeddedOnce(embedder) if embedder is not None else None
-    found = await search(
+    found, said = await search_scopes(
         db,
         user_id=user_id,
         project_id=project_id,
         query=query,
-        k=documents,
-        embedder=once,
-        source_types=("document",),
-    )
-    said = await search(
-        db,
-        user_id=user_id,
-        project_id=project_id,
-        query=query,
-        k=messages + len(exclude_messages),
-        embedder=once,
-        source_types=("message",),
+        scopes=[(("document",), documents), (("message",), messages + len(exclude_messages))],
+        embedder=embedder,
     )
     recalled = [h for h in said if h.message_id not in exclude_messages]
     return [*found[:documents], *recalled[:messages]]
-
-
-class _EmbeddedOnce:
-    """An embedder that embeds each text once, for searches of the same query."""
-
-    def __init__(self, embedder: Embedder) -> None:
-        self.provider, self.model = embedder.provider, embedder.model
-        self.dimensions = embedder.dimensions
-        self._embedder = embedder
-        self._vectors: dict[str, list[float]] = {}
-
-    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        """One vector per text, computed once per text."""
-        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
-        if missing:
-            vectors = await self._embedder.embed(missing)
-            self._vectors.update(zip(missing, vectors, strict=True))
-        return [self._vectors[t] for t in texts]
 
 
 def source_label(hit: Hit) -> str:

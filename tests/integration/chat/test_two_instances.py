@@ -137,7 +137,9 @@ async def test_participants_on_two_instances_see_the_same_events(
         frames_a = await a.until(reply_done(first))
         frames_b = await b.until(reply_done(first))
         assert frames_a == frames_b
-        assert sum(f["event"] == "chat:message_delta" for f in frames_b) >= 8
+        # Streamed, not one lump: eight words 20 ms apart (the 60 Hz delta pacer may join two
+        # that arrive together when the machine stalls, so not necessarily eight frames).
+        assert sum(f["event"] == "chat:message_delta" for f in frames_b) >= 4
 
         await b.send("chat:send_message", {"content": "From instance B", "client_message_id": "b1"})
         second = "second reply from the other instance"

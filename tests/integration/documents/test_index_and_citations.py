@@ -4,6 +4,7 @@ a new embedding space."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +24,7 @@ from server.documents.index import NewChunk, hnsw_index_name
 from server.documents.index import write_chunks as index_chunks
 from server.documents.pipeline import embedding_text, write_chunks
 from server.documents.postings import rank
-from server.documents.retrieval import cite, passages, search, search_sql
+from server.documents.retrieval import cite, passages, search, search_scopes, search_sql
 from server.documents.storage import FileStore
 
 if TYPE_CHECKING:
@@ -191,6 +192,76 @@ async def test_many_chunks_are_written_in_one_statement_and_all_counted(
     ).all()
     assert (first.heading_path, second.heading_path) == ([], ["Findings", "Reading 1"])
     assert [round(x, 5) for x in second.embedding] == [round(x, 5) for x in vector]
+
+
+async def test_scopes_searched_together_rank_as_they_do_apart_in_one_statement(
+    db: AsyncSession, embedder: Embedder, make_account: Any, make_project: Any
+) -> None:
+    owner, project_id, _ = await _indexed(db, None, embedder, make_account, make_project)
+    said = [
+        "the Harrow Mill delivers flour on Tuesday",
+        "we open at six, before anyone else in town",
+        "residents asked for rye bread and early flour deliveries",
+    ]
+    vectors = await embedder.embed(said)
+    await index_chunks(
+        db,
+        project_id=project_id,
+        space=embedding_space(embedder),
+        chunks=[
+            NewChunk(source_type="message", ordinal=0, text=t, token_count=8, vector=v)
+            for t, v in zip(said, vectors, strict=True)
+        ],
+    )
+    await db.commit()
+    query = "flour deliveries before seven"
+    statements: list[str] = []
+    connection = await driver(db)
+    connection.add_query_logger(lambda record: statements.append(record.query))
+    for mode in ("keyword", "vector", "hybrid"):
+        await asyncio.sleep(0.05)  # asyncpg calls its query loggers soon after, not at once
+        statements.clear()
+        together = await search_scopes(
+            db,
+            user_id=owner.id,
+            project_id=project_id,
+            query=query,
+            scopes=[(("document",), 2), (("message",), 3)],
+            mode=mode,
+            embedder=embedder,
+        )
+        await asyncio.sleep(0.05)
+        # One search statement, and for keyword ranking one read of the term rows.
+        assert len([s for s in statements if ") scoped)" in s]) == 1, mode
+        terms = [s for s in statements if "JOIN bm25_terms t ON t.lexeme" in s]
+        assert len(terms) == (0 if mode == "vector" else 1), mode
+        apart = [
+            await search(
+                db,
+                user_id=owner.id,
+                project_id=project_id,
+                query=query,
+                k=k,
+                mode=mode,
+                embedder=embedder,
+                source_types=kinds,
+            )
+            for kinds, k in ((("document",), 2), (("message",), 3))
+        ]
+        assert together == apart, mode
+        assert together[0], mode
+        assert {h.source_type for h in together[0]} == {"document"}, mode
+        assert {h.source_type for h in together[1]} == {"message"}, mode
+    # Somebody else's id finds nothing in any scope.
+    stranger = await make_account()
+    assert await search_scopes(
+        db,
+        user_id=stranger.id,
+        project_id=project_id,
+        query=query,
+        scopes=[(("document",), 2), (("message",), 3)],
+        embedder=embedder,
+    ) == [[], []]
 
 
 async def test_citations_are_kept_only_when_the_quote_is_in_the_chunk(
