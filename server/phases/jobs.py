@@ -41,15 +41,24 @@ _FRAME = msgspec.json.Decoder(ServerFrame)
 
 
 class _Relay:
-    """Hands announced frames to the job's context, which logs rather than raises a failed
-    delivery (events are a courtesy; the database is the truth)."""
+    """Keeps the frames a phase's transaction announces and hands them to the job's context
+    once it has committed (a participant who reads the phases on an event sees what it
+    announced), the context logging rather than raising a failed delivery (events are a
+    courtesy; the database is the truth)."""
 
     def __init__(self, ctx: JobContext) -> None:
         self.ctx = ctx
+        self.pending: list[tuple[list[str], ServerFrame]] = []
 
     async def publish(self, data: bytes, channels: Iterable[str]) -> None:
-        """Deliver the encoded frame ``data`` to ``channels`` through the job's context."""
-        await self.ctx.emit(list(channels), _FRAME.decode(data))
+        """Keep the encoded frame ``data`` for ``channels`` until :meth:`committed`."""
+        self.pending.append((list(channels), _FRAME.decode(data)))
+
+    async def committed(self) -> None:
+        """Deliver the frames kept since the last commit."""
+        pending, self.pending = self.pending, []
+        for channels, frame in pending:
+            await self.ctx.emit(channels, frame)
 
 
 async def queue_stale_regeneration(db: AsyncSession, project_id: UUID, user_id: UUID) -> Job:
@@ -70,7 +79,8 @@ async def regenerate_stale(ctx: JobContext) -> None:
     """Draft the stale phases of project ``ctx.target_id`` as the user who asked."""
     user_id = UUID(str(ctx.payload["user_id"]))
     store = await asyncio.to_thread(ConfigStore, ctx.settings.app.config_path, meter=ctx.meter)
-    env = PhaseEnvironment(WorkflowCatalog(store), store.embedder, _Relay(ctx), store)
+    relay = _Relay(ctx)
+    env = PhaseEnvironment(WorkflowCatalog(store), store.embedder, relay, store)
     try:
         with usage_scope(purpose="draft", user_id=user_id, project_id=ctx.target_id):
             while True:
@@ -88,5 +98,6 @@ async def regenerate_stale(ctx: JobContext) -> None:
                     except ProvidersUnavailable as error:
                         raise JobFailed(str(error)) from None
                     await db.commit()
+                await relay.committed()
     finally:
         await store.stop()
