@@ -48,7 +48,7 @@ from server.metering import usage_scope
 
 from ._memory import Remembered, remember
 from ._store import add_assistant_message
-from ._turns import claim_lost, claim_next, finish, mark_started, new_owner, renew
+from ._turns import claim_lost, finish, mark_started, new_owner, renew
 from .schemas import message_out
 
 if TYPE_CHECKING:
@@ -446,7 +446,8 @@ class Replies:
             shown = text + closing
         memory = await self._remember(job, plan.phase_number, shown)
         async with self._alchemy.get_session() as db:
-            if not await finish(db, job.reply_id, self.owner):
+            finished = await finish(db, job.reply_id, self.owner, turn.session_id, self.lease_s)
+            if not finished.held:
                 await db.rollback()
                 logger.warning("chat turn taken over before its reply was stored")
                 return None, None
@@ -470,7 +471,7 @@ class Replies:
                 await plan.on_complete(db, text, completion, stopped)
             if memory is not None:
                 await memory.write(db)
-            following = await self._claim_next(db, turn.session_id)
+            following = await self._following(db, finished.following)
             await db.commit()
         await self._typing(turn.session_id, is_typing=False)
         await self.publish(turn.session_id, MessageReceived(MessageData(message_out(message))))
@@ -495,13 +496,14 @@ class Replies:
         and tell the session."""
         turn = job.turn
         async with self._alchemy.get_session() as db:
-            if not await finish(db, job.reply_id, self.owner):
+            finished = await finish(db, job.reply_id, self.owner, turn.session_id, self.lease_s)
+            if not finished.held:
                 await db.rollback()
                 return None, None
             message = await _store_reply(
                 db, job, job.interrupted or "", "interrupted", turn.phase_number
             )
-            following = await self._claim_next(db, turn.session_id)
+            following = await self._following(db, finished.following)
             await db.commit()
         await self._typing(turn.session_id, is_typing=False)
         await self.publish(turn.session_id, MessageReceived(MessageData(message_out(message))))
@@ -521,14 +523,15 @@ class Replies:
         turn = job.turn
         try:
             async with self._alchemy.get_session() as db:
-                if not await finish(db, job.reply_id, self.owner):
+                finished = await finish(db, job.reply_id, self.owner, turn.session_id, self.lease_s)
+                if not finished.held:
                     await db.rollback()
                     return None
                 if job.reply_to is not None:
                     failed = await _store_reply(
                         db, job, "".join(job.parts), "failed", turn.phase_number
                     )
-                following = await self._claim_next(db, turn.session_id)
+                following = await self._following(db, finished.following)
                 await db.commit()
         except Exception:
             failed = None
@@ -545,8 +548,8 @@ class Replies:
                 )
         return following
 
-    async def _claim_next(self, db: AsyncSession, session_id: UUID) -> ReplyJob | None:
-        row = await claim_next(db, session_id, self.owner, self.lease_s)
+    async def _following(self, db: AsyncSession, row: ChatTurn | None) -> ReplyJob | None:
+        """The job of the next turn :func:`finish` claimed, if any."""
         return None if row is None else await self._job_of(db, row)
 
     async def _keep_lease(

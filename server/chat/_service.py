@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections import Counter
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import msgspec
 import structlog
@@ -22,7 +22,7 @@ from server.feedback.events import announce
 from server.orgs.budget import check_budget
 
 from ._replies import Replies, ReplyJob
-from ._store import store_user_message
+from ._store import TurnStart, store_user_message
 from ._turns import lock_session, session_busy, start_turn
 from ._watch import AccessWatch
 from .planner import Turn, settle_phase
@@ -165,7 +165,17 @@ class ChatService:
                     await check(db)
                 await check_budget(db, current_org())  # the organisation's monthly AI budget
                 message, created, busy = await store_user_message(
-                    db, chat_session.id, user_id, content, client_message_id
+                    db,
+                    chat_session.id,
+                    user_id,
+                    content,
+                    client_message_id,
+                    turn=TurnStart(
+                        id=reply_id,
+                        owner=self.replies.owner,
+                        lease_s=self.replies.lease_s,
+                        started=planning,
+                    ),
                 )
                 if not created:
                     return message, None
@@ -183,7 +193,6 @@ class ChatService:
                     reply_id,
                     reply_to=message.id,
                 )
-                await self._start(db, job, busy=busy, started=planning)
                 if planning and not busy:
                     try:
                         job.planned = await self.replies.plan(db, job)
@@ -233,7 +242,18 @@ class ChatService:
                 phase_number=current.phase_number,
             )
             job = self._job(turn, reply_id, command=frame, on_error=on_error)
-            await self._start(db, job, busy=busy, started=True, command=msgspec.to_builtins(frame))
+            await start_turn(
+                db,
+                turn_id=reply_id,
+                session_id=current.id,
+                project_id=current.project_id,
+                user_id=user_id,
+                message_id=None,
+                command=msgspec.to_builtins(frame),
+                owner=None if busy else self.replies.owner,
+                lease_s=self.replies.lease_s,
+                started=True,
+            )
             if not busy:
                 job.planned = await self.replies.plan(db, job)
             await db.commit()
@@ -274,30 +294,6 @@ class ChatService:
 
         return ReplyJob(
             turn=turn, reply_to=None, plan=planned, on_error=on_error, reply_id=reply_id
-        )
-
-    async def _start(
-        self,
-        db: AsyncSession,
-        job: ReplyJob,
-        *,
-        busy: bool,
-        started: bool,
-        command: dict[str, Any] | None = None,
-    ) -> None:
-        """Add the job's turn: held by this process (``started``: planned in this transaction)
-        or, when the session is busy, queued behind the turn in progress."""
-        await start_turn(
-            db,
-            turn_id=job.reply_id,
-            session_id=job.turn.session_id,
-            project_id=job.turn.project_id,
-            user_id=job.turn.user_id,
-            message_id=job.reply_to,
-            command=command,
-            owner=None if busy else self.replies.owner,
-            lease_s=self.replies.lease_s,
-            started=started,
         )
 
     async def rate(

@@ -88,10 +88,6 @@ _NEXT_SEQ = """
 UPDATE chat_sessions SET last_seq = last_seq + 1, updated_at = now() WHERE id = $1
 RETURNING last_seq, project_id, phase_number
 """
-_DUPLICATE_AND_BUSY = """
-SELECT (SELECT id FROM chat_messages WHERE session_id = $1 AND client_message_id = $2),
-       EXISTS (SELECT FROM chat_turns WHERE session_id = $1)
-"""
 
 
 async def _next_seq(db: AsyncSession, session_id: UUID) -> Numbered:
@@ -102,19 +98,44 @@ async def _next_seq(db: AsyncSession, session_id: UUID) -> Numbered:
     return Numbered(row["last_seq"], row["project_id"], row["phase_number"])
 
 
-_INSERT = """
-INSERT INTO chat_messages (id, session_id, project_id, seq, role, content, status,
-                           client_message_id, author_id, reply_to, phase_number, provider, model,
-                           usage, citations, prompts, profile, context, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19)
-"""
+_COLUMNS = """id, session_id, project_id, seq, role, content, status, client_message_id,
+    author_id, reply_to, phase_number, provider, model, usage, citations, prompts, profile,
+    context, created_at, updated_at"""
+_VALUES = (
+    "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19"
+)
+_INSERT = f"INSERT INTO chat_messages ({_COLUMNS}) VALUES ({_VALUES})"  # noqa: S608 - constants
+_STORE_ASKED = f"""
+WITH found AS (
+    SELECT (SELECT id FROM chat_messages WHERE session_id = $2 AND client_message_id = $8)
+               AS existing,
+           EXISTS (SELECT FROM chat_turns WHERE session_id = $2) AS busy
+),
+message AS (
+    INSERT INTO chat_messages ({_COLUMNS})
+    SELECT {_VALUES} FROM found WHERE existing IS NULL
+),
+turn AS (
+    INSERT INTO chat_turns (id, session_id, project_id, user_id, message_id, status, started,
+                            owner, lease_until, partial, attempts, created_at, updated_at)
+    SELECT $20, $2, $3, $9, $1, CASE WHEN busy THEN 'queued' ELSE 'running' END,
+           $21 AND NOT busy, CASE WHEN busy THEN NULL ELSE $22 END,
+           CASE WHEN busy THEN NULL ELSE now() + make_interval(secs => $23) END, '',
+           CASE WHEN busy THEN 0 ELSE 1 END, clock_timestamp(), now()
+    FROM found WHERE existing IS NULL
+)
+SELECT existing, busy FROM found
+"""  # noqa: S608 - constants only
+"""The resend and busy check, then (unless it is a resend) the message and its turn: ``running``
+under the sender's instance's lease, or ``queued`` behind the session's turn in progress (the
+row `server.chat.start_turn` writes for a phase command). Run after the session's row lock is
+taken, so it sees every message and turn committed before."""
 
 
-async def _insert(db: AsyncSession, message: ChatMessage) -> None:
-    """Insert ``message`` (a new object, not added to the session: it stays detached, whole)."""
+def _params(message: ChatMessage) -> tuple[Any, ...]:
+    """The parameters ``$1``..``$19`` of `_INSERT` and `_STORE_ASKED`; sets the timestamps."""
     message.created_at = message.updated_at = datetime.now(UTC)
-    await (await driver(db)).execute(
-        _INSERT,
+    return (
         message.id,
         message.session_id,
         message.project_id,
@@ -137,11 +158,28 @@ async def _insert(db: AsyncSession, message: ChatMessage) -> None:
     )
 
 
+class TurnStart(msgspec.Struct, frozen=True):
+    """The turn stored with a user's message: the reply's id and the instance answering it."""
+
+    id: UUID
+    owner: str
+    lease_s: float
+    started: bool
+    """Its plan is committed in the same transaction."""
+
+
 async def store_user_message(
-    db: AsyncSession, session_id: UUID, user_id: UUID, content: str, client_message_id: str
+    db: AsyncSession,
+    session_id: UUID,
+    user_id: UUID,
+    content: str,
+    client_message_id: str,
+    *,
+    turn: TurnStart,
 ) -> tuple[ChatMessage, bool, bool]:
-    """Store a user's message in the transaction: ``(message, created, busy)``; ``busy`` when
-    a turn of the session is waiting or being answered. The caller commits.
+    """Store a user's message and its ``turn`` in the transaction: ``(message, created, busy)``;
+    ``busy`` when a turn of the session is waiting or being answered (the new turn then waits
+    ``queued``). The caller commits.
 
     When that ``client_message_id`` was stored before, the transaction is rolled back and the
     stored message returned (``created`` False). The duplicate check runs after taking the
@@ -149,14 +187,6 @@ async def store_user_message(
     finds the first.
     """
     numbered = await _next_seq(db, session_id)
-    existing_id, busy = await (await driver(db)).fetchrow(
-        _DUPLICATE_AND_BUSY, session_id, client_message_id
-    )
-    if existing_id is not None:
-        await db.rollback()
-        existing = await db.get_one(ChatMessage, existing_id)
-        await db.commit()
-        return existing, False, bool(busy)
     message = ChatMessage(
         id=uuid7(),
         session_id=session_id,
@@ -177,7 +207,14 @@ async def store_user_message(
         profile=None,
         context=[],
     )
-    await _insert(db, message)
+    existing_id, busy = await (await driver(db)).fetchrow(
+        _STORE_ASKED, *_params(message), turn.id, turn.started, turn.owner, turn.lease_s
+    )
+    if existing_id is not None:
+        await db.rollback()
+        existing = await db.get_one(ChatMessage, existing_id)
+        await db.commit()
+        return existing, False, bool(busy)
     return message, True, bool(busy)
 
 
@@ -220,7 +257,7 @@ async def add_assistant_message(
         profile=profile,
         context=context or [],
     )
-    await _insert(db, message)
+    await (await driver(db)).execute(_INSERT, *_params(message))
     return message
 
 

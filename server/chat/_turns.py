@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import socket
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 from uuid import uuid4
 
 from sqlalchemy import and_, exists, func, or_, select, update
@@ -30,8 +30,8 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
 __all__ = (
+    "Finished",
     "claim_lost",
-    "claim_next",
     "finish",
     "lock_session",
     "mark_started",
@@ -131,30 +131,52 @@ async def mark_started(db: AsyncSession, turn_id: UUID, owner: str) -> bool:
     return marked is not None
 
 
-_FINISH = "DELETE FROM chat_turns WHERE id = $1 AND owner = $2 RETURNING id"
-_CLAIM_NEXT = """
-UPDATE chat_turns
-SET status = 'running', owner = $2, lease_until = now() + make_interval(secs => $3),
-    attempts = attempts + 1, updated_at = now()
-WHERE id = (SELECT id FROM chat_turns WHERE session_id = $1 AND status = 'queued'
-            ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-RETURNING id, session_id, project_id, user_id, message_id, command, status, owner, attempts
+_FINISH = """
+WITH finished AS (DELETE FROM chat_turns WHERE id = $1 AND owner = $2 RETURNING id),
+claimed AS (
+    UPDATE chat_turns
+    SET status = 'running', owner = $2, lease_until = now() + make_interval(secs => $4),
+        attempts = attempts + 1, updated_at = now()
+    WHERE id = (SELECT id FROM chat_turns WHERE session_id = $3 AND status = 'queued'
+                ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+      AND EXISTS (SELECT FROM finished)
+    RETURNING id, session_id, project_id, user_id, message_id, command, status, owner, attempts
+)
+SELECT EXISTS (SELECT FROM finished) AS held, claimed.*
+FROM (VALUES (1)) AS one LEFT JOIN claimed ON true
 """
 
 
-async def finish(db: AsyncSession, turn_id: UUID, owner: str) -> bool:
-    """Delete the turn if ``owner`` still holds it (the caller stores its reply in the same
-    transaction); False when another instance took it over."""
-    return await (await driver(db)).fetchval(_FINISH, turn_id, owner) is not None
+_CLAIMED = (
+    *("id", "session_id", "project_id", "user_id", "message_id"),
+    *("command", "status", "owner", "attempts"),
+)
+"""The columns of a claimed turn `_FINISH` returns."""
 
 
-async def claim_next(
-    db: AsyncSession, session_id: UUID, owner: str, lease_s: float
-) -> ChatTurn | None:
-    """Claim the session's oldest queued turn for ``owner``, in the transaction that finished
-    the turn before it (what answering it needs, as a detached object)."""
-    row = await (await driver(db)).fetchrow(_CLAIM_NEXT, session_id, owner, lease_s)
-    return None if row is None else ChatTurn(**row)
+class Finished(NamedTuple):
+    """What :func:`finish` did."""
+
+    held: bool
+    """The turn was still this instance's, and is deleted."""
+    following: ChatTurn | None
+    """The session's next turn, claimed for this instance (what answering it needs, as a
+    detached object)."""
+
+
+async def finish(
+    db: AsyncSession, turn_id: UUID, owner: str, session_id: UUID, lease_s: float
+) -> Finished:
+    """Delete the turn if ``owner`` still holds it and claim the session's oldest queued turn
+    for ``owner``, in one statement of the transaction that stores the reply (the caller
+    stores it and commits); nothing when another instance took the turn over."""
+    row = await (await driver(db)).fetchrow(_FINISH, turn_id, owner, session_id, lease_s)
+    if row is None or not row["held"]:
+        return Finished(held=False, following=None)
+    if row["id"] is None:
+        return Finished(held=True, following=None)
+    following = ChatTurn(**{name: row[name] for name in _CLAIMED})
+    return Finished(held=True, following=following)
 
 
 async def claim_lost(db: AsyncSession, owner: str, lease_s: float) -> Sequence[ChatTurn]:
