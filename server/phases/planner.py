@@ -25,6 +25,8 @@ from .flow import PhaseFlow
 from .memory import with_memory
 
 if TYPE_CHECKING:
+    from uuid import UUID
+
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from providers import Profile
@@ -47,6 +49,10 @@ SELECT EXISTS (SELECT FROM chat_messages
 """
 
 
+_NOTICE_SESSIONS = 100_000
+"""Sessions remembered to show the offline notice at most (about 10 MB); then forgotten."""
+
+
 def _number(arg: str | None, command: str) -> int:
     if arg is None or not arg.strip().isdigit():
         raise DomainError("bad_request", f"/{command} needs a phase number, e.g. /{command} 3")
@@ -58,6 +64,8 @@ class PhasePlanner:
 
     def __init__(self, memory: Planner, env: PhaseEnvironment) -> None:
         self.memory, self.env = memory, env
+        self._notice_shown: set[UUID] = set()
+        """Sessions known to show the offline notice already (once shown, it stays shown)."""
 
     async def plan(self, db: AsyncSession, turn: Turn, profile: Profile) -> ReplyPlan:
         """The reply to ``turn``: a command's, the phase flow's, or the memory planner's."""
@@ -78,13 +86,20 @@ class PhasePlanner:
                 plan.closing = flow.reminder
         return (await self._noticed(db, turn, plan)).keep_citations()
 
-    @staticmethod
-    async def _noticed(db: AsyncSession, turn: Turn, plan: ReplyPlan) -> ReplyPlan:
+    async def _noticed(self, db: AsyncSession, turn: Turn, plan: ReplyPlan) -> ReplyPlan:
         """The plan, told whether the offline notice was already shown in this conversation
-        (it is shown once)."""
+        (it is shown once; a session found to show it is not asked about again)."""
         if plan.request is None or not plan.request.context.notice:
             return plan
-        shown = await (await driver(db)).fetchval(_NOTICE_SHOWN, turn.session_id, OFFLINE_NOTICE)
+        shown = turn.session_id in self._notice_shown
+        if not shown:
+            shown = await (await driver(db)).fetchval(
+                _NOTICE_SHOWN, turn.session_id, OFFLINE_NOTICE
+            )
+            if shown:
+                if len(self._notice_shown) >= _NOTICE_SESSIONS:
+                    self._notice_shown.clear()
+                self._notice_shown.add(turn.session_id)
         if shown:
             context = msgspec.structs.replace(plan.request.context, notice=False)
             plan.request = msgspec.structs.replace(plan.request, context=context)
