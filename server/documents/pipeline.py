@@ -12,21 +12,21 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import structlog
-from sqlalchemy import delete, exists, select, type_coerce, update
+from sqlalchemy import delete, select, type_coerce, update
 from sqlalchemy.dialects.postgresql import JSONB
 
 from ingest import ChunkOptions, IngestError, Limits
 from providers import embedding_space
+from server.db.direct import Row, driver
 from server.db.models import Chunk, Document
 from server.events import DocumentData, DocumentUpdated, project_channel
 
 from . import index
 from .batching import embedding_batcher
-from .completion import Completion, completion_writer, document_chunks
+from .completion import Completion, DocumentFacts, completion_writer, document_chunks
 from .parsing import parse_document
 from .schemas import document_out
 
@@ -57,6 +57,21 @@ PUBLISH_INTERVAL_S = 0.5
 CANCEL_POLL_S = 0.5
 
 
+_START = """
+WITH earlier_chunks AS (
+    DELETE FROM chunks
+    WHERE document_id = $1
+      AND EXISTS (SELECT FROM documents
+                  WHERE id = $1 AND status IN ('uploaded', 'processing'))
+)
+UPDATE documents
+SET status = 'processing', error = NULL, error_code = NULL, pages_done = 0, chunks_done = 0,
+    updated_at = now()
+WHERE id = $1 AND status IN ('uploaded', 'processing')
+RETURNING *
+"""
+
+
 class _Stopped(Exception):  # noqa: N818 - control flow, not an error
     """The document was cancelled or deleted while being processed."""
 
@@ -84,7 +99,7 @@ class _Run:
         self.embed_shared = embed_shared
         self._published_at = 0.0
 
-    async def _publish(self, document: Document, *, force: bool) -> None:
+    async def _publish(self, document: Document | Row, *, force: bool) -> None:
         now = time.monotonic()
         if not force and now - self._published_at < PUBLISH_INTERVAL_S:
             return
@@ -114,36 +129,13 @@ class _Run:
         if self.should_cancel is not None and await self.should_cancel():
             raise _Stopped
 
-    async def start(self) -> Document | None:
+    async def start(self) -> Row | None:
         """Move the document to ``processing`` and drop chunks of an earlier attempt, in one
-        statement."""
-        waiting = Document.status.in_(("uploaded", "processing"))
-        earlier_chunks = (
-            delete(Chunk)
-            .where(
-                Chunk.document_id == self.document_id,
-                exists().where(Document.id == self.document_id, waiting),
-            )
-            .cte("earlier_chunks")
-        )
-        started = (
-            update(Document)
-            .where(Document.id == self.document_id, waiting)
-            .values(
-                status="processing",
-                error=None,
-                error_code=None,
-                pages_done=0,
-                chunks_done=0,
-                # Set here: SQLAlchemy leaves the column's own update default out of an
-                # UPDATE that carries a CTE.
-                updated_at=datetime.now(UTC),
-            )
-            .returning(*Document.__table__.columns)
-            .add_cte(earlier_chunks)
-        )
+        statement (on the driver's connection: every document runs it)."""
         async with self.sessions() as db:
-            document: Document | None = await db.scalar(select(Document).from_statement(started))
+            document: Row | None = await (await driver(db)).fetchrow(
+                _START, self.document_id, record_class=Row
+            )
             if document is None:
                 return None
             await db.commit()
@@ -226,7 +218,9 @@ class _Run:
             return await embedding_batcher().embed(self.embedder, texts)
         return await self.embedder.embed(texts)
 
-    async def complete(self, project_id: UUID, chunks: list[ingest.Chunk], **values: Any) -> None:
+    async def complete(
+        self, project_id: UUID, chunks: list[ingest.Chunk], facts: DocumentFacts
+    ) -> None:
         """Embed all ``chunks`` and end ``completed`` with them, written in one transaction
         shared with other documents completing at the same time (a document whose chunks
         fit one embedding batch: most are small). A cancel is seen by the write's guarded
@@ -235,8 +229,7 @@ class _Run:
         space = embedding_space(self.embedder)
         vectors = await self.embed([embedding_text(c) for c in chunks])
         document = await completion_writer().complete(
-            self.sessions,
-            Completion(self.document_id, project_id, space, chunks, vectors, values),
+            self.sessions, Completion(self.document_id, project_id, space, chunks, vectors, facts)
         )
         if document is None:
             raise _Stopped
@@ -267,6 +260,17 @@ class _Run:
                 await db.commit()
             done += len(batch)
             await self.progress(chunks_done=done)
+
+
+def _columns(facts: DocumentFacts) -> dict[str, Any]:
+    """``facts`` as the columns an ORM ``UPDATE`` of the document sets."""
+    return {
+        "title": facts.title,
+        "page_count": facts.page_count,
+        "pages_done": facts.page_count or 0,
+        "chunks_total": facts.chunks_total,
+        "meta": Document.meta.op("||")(type_coerce({"warnings": list(facts.warnings)}, JSONB)),
+    }
 
 
 def embedding_text(piece: ingest.Chunk) -> str:
@@ -340,18 +344,16 @@ async def ingest_document(
             options or ChunkOptions(),
         )
         del data
-        values: dict[str, Any] = {
-            "title": (parsed.title or None) and parsed.title[:500],
-            "page_count": parsed.page_count,
-            "pages_done": parsed.page_count or 0,
-            "chunks_total": len(pieces),
-            # The parser's warnings (pages left out, ...) replace an earlier attempt's.
-            "meta": Document.meta.op("||")(type_coerce({"warnings": list(parsed.warnings)}, JSONB)),
-        }
+        facts = DocumentFacts(
+            title=(parsed.title or None) and parsed.title[:500],
+            page_count=parsed.page_count,
+            chunks_total=len(pieces),
+            warnings=parsed.warnings,
+        )
         if len(pieces) <= EMBED_BATCH:
-            await run.complete(document.project_id, pieces, **values)
+            await run.complete(document.project_id, pieces, facts)
         else:
-            await run.progress(force=True, **values)
+            await run.progress(force=True, **_columns(facts))
             await run.index(pieces)
             await run.finish("completed")
     except IngestError as exc:
