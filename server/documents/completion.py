@@ -11,10 +11,13 @@ the next one with every other completion that arrived meanwhile: per batch, one 
 trigger over all of them, set-wise), one commit. A batch that fails is written again one
 document at a time, so that one document's error stays its own.
 
+Each document's job is marked completed in the same transaction (`server.queue.record_completed`),
+so that the queue does not need a transaction of its own per document to say so.
+
 The batch commits with ``synchronous_commit = off``: it does not wait for its WAL to reach the
 disk (holding the statistics lock while it did). A crash can lose the last few hundred
-milliseconds of completions, never corrupt them; their jobs were not yet recorded as done
-(that later, synchronous commit flushes the WAL before it), so the queue runs them again.
+milliseconds of completions, never corrupt them, and loses each with its job's: those jobs are
+still ``running`` under a lease nobody renews, so the queue's sweep runs them again.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from server.db.direct import Row, driver, jsonb
 from server.db.tenancy import current_org
+from server.queue import record_completed
 
 from . import index
 
@@ -37,6 +41,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     import ingest
+    from server.queue import Attempt
 
     SessionFactory = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
@@ -95,6 +100,8 @@ class Completion:
     chunks: Sequence[ingest.Chunk]
     vectors: Sequence[Sequence[float]]
     facts: DocumentFacts
+    attempt: Attempt | None = None
+    """The job's attempt, completed with the document (None outside a job)."""
 
 
 @dataclass
@@ -136,6 +143,14 @@ async def _write(sessions: SessionFactory, completions: Sequence[Completion]) ->
             record_class=Row,
         )
         completed = {row.id: row for row in rows}
+        await record_completed(
+            db,
+            [
+                c.attempt
+                for c in completions
+                if c.attempt is not None and c.document_id in completed
+            ],
+        )
         # One insert per project and embedding space (in practice, one).
         groups: dict[tuple[UUID, str], list[index.NewChunk]] = {}
         for completion in completions:

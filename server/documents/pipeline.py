@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
     import ingest
     from providers import Embedder
+    from server.queue import Attempt
 
     from .storage import FileStore
 
@@ -89,8 +90,10 @@ class _Run:
         *,
         parse_pool: int,
         embed_shared: bool,
+        attempt: Attempt | None,
     ) -> None:
         self.document_id = document_id
+        self.attempt = attempt
         self.sessions = session_factory
         self.embedder = embedder
         self.emit = emit
@@ -229,7 +232,8 @@ class _Run:
         space = embedding_space(self.embedder)
         vectors = await self.embed([embedding_text(c) for c in chunks])
         document = await completion_writer().complete(
-            self.sessions, Completion(self.document_id, project_id, space, chunks, vectors, facts)
+            self.sessions,
+            Completion(self.document_id, project_id, space, chunks, vectors, facts, self.attempt),
         )
         if document is None:
             raise _Stopped
@@ -310,13 +314,15 @@ async def ingest_document(
     should_cancel: Callable[[], Awaitable[bool]] | None = None,
     parse_pool: int = 0,
     embed_shared: bool = True,
+    attempt: Attempt | None = None,
 ) -> Outcome:
     """Parse, chunk, embed and index one uploaded document; returns how it ended.
 
     Bad files end ``failed`` with the parser's code and message; a cancel (the document's
     status, or ``should_cancel``) ends ``cancelled`` without chunks; a document that is gone or
     no longer waiting is left alone (``gone``). Other errors (database, embedding provider)
-    propagate so that the queue retries the job.
+    propagate so that the queue retries the job. A small document's job ``attempt`` is
+    completed in the transaction that completes the document.
     """
     run = _Run(
         document_id,
@@ -326,6 +332,7 @@ async def ingest_document(
         should_cancel,
         parse_pool=parse_pool,
         embed_shared=embed_shared,
+        attempt=attempt,
     )
     document = await run.start()
     if document is None:

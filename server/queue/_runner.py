@@ -214,10 +214,9 @@ async def run_job(env: JobEnvironment, job_id: str) -> int | None:
         return None
     log = logger.bind(job_id=job_id, kind=job.kind, attempt=job.attempts)
     log.info("job started")
+    ctx = JobContext(env, job)
     try:
-        error = await _run_handler(
-            env, spec, JobContext(env, job), job, min(spec.time_limit_s, job.timeout_s)
-        )
+        error = await _run_handler(env, spec, ctx, job, min(spec.time_limit_s, job.timeout_s))
     except _LeaseLost:
         log.warning("job lease lost; another attempt owns the job now")
         return None
@@ -226,7 +225,8 @@ async def run_job(env: JobEnvironment, job_id: str) -> int | None:
             await fail_for_good(env, job, spec, exc.reason)
         return None
     if error is None:
-        await _record(env, job, "completed", None)
+        if not ctx.current.recorded:
+            await _record(env, job, "completed", None)
         log.info("job completed")
         return None
     if job.attempts >= job.max_attempts:
