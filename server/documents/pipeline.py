@@ -10,6 +10,7 @@ overwrites it.
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 import time
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -168,10 +169,14 @@ class _Run:
             await self._publish(document, force=True)
 
     async def parse(
-        self, data: bytes, kind: ingest.DocumentKind, limits: Limits, chunking: ChunkOptions
+        self,
+        read: Callable[[], bytes],
+        kind: ingest.DocumentKind,
+        limits: Limits,
+        chunking: ChunkOptions,
     ) -> tuple[ingest.ParsedDocument, list[ingest.Chunk]]:
-        """Parse and cut into chunks in a separate process (pooled or fresh), reporting pages
-        as they are done."""
+        """Parse the file ``read`` returns and cut it into chunks in a separate process
+        (pooled or fresh), reporting pages as they are done."""
         loop = asyncio.get_running_loop()
         cancel = threading.Event()
         latest: list[ingest.Progress] = []
@@ -197,7 +202,7 @@ class _Run:
         try:
             parsed = await asyncio.to_thread(
                 parse_document,
-                data,
+                read,
                 kind,
                 limits,
                 on_progress,
@@ -340,17 +345,15 @@ async def ingest_document(
     log = logger.bind(document_id=str(document_id), project_id=str(document.project_id))
     try:
         try:
-            data = await asyncio.to_thread(store.read, document.sha256)
+            parsed, pieces = await run.parse(
+                functools.partial(store.read, document.sha256),
+                cast("ingest.DocumentKind", document.kind),
+                limits or Limits(),
+                options or ChunkOptions(),
+            )
         except FileNotFoundError:
             await run.finish("failed", "missing_file", "the uploaded file is no longer stored")
             return "failed"
-        parsed, pieces = await run.parse(
-            data,
-            cast("ingest.DocumentKind", document.kind),
-            limits or Limits(),
-            options or ChunkOptions(),
-        )
-        del data
         facts = DocumentFacts(
             title=(parsed.title or None) and parsed.title[:500],
             page_count=parsed.page_count,
