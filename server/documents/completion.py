@@ -11,10 +11,13 @@ the next one with every other completion that arrived meanwhile: per batch, one 
 trigger over all of them, set-wise), one commit. A batch that fails is written again one
 document at a time, so that one document's error stays its own.
 
+Each document's job is marked completed in the same transaction (`server.queue.record_completed`),
+so that the queue does not need a transaction of its own per document to say so.
+
 The batch commits with ``synchronous_commit = off``: it does not wait for its WAL to reach the
 disk (holding the statistics lock while it did). A crash can lose the last few hundred
-milliseconds of completions, never corrupt them; their jobs were not yet recorded as done
-(that later, synchronous commit flushes the WAL before it), so the queue runs them again.
+milliseconds of completions, never corrupt them, and loses each with its job's: those jobs are
+still ``running`` under a lease nobody renews, so the queue's sweep runs them again.
 """
 
 from __future__ import annotations
@@ -22,12 +25,11 @@ from __future__ import annotations
 import asyncio
 import weakref
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy import text, update
-
-from server.db.models import Document
+from server.db.direct import Row, driver, jsonb
 from server.db.tenancy import current_org
+from server.queue import record_completed
 
 from . import index
 
@@ -39,10 +41,17 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     import ingest
+    from server.queue import Attempt
 
     SessionFactory = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
-__all__ = ["Completion", "CompletionWriter", "completion_writer", "document_chunks"]
+__all__ = [
+    "Completion",
+    "CompletionWriter",
+    "DocumentFacts",
+    "completion_writer",
+    "document_chunks",
+]
 
 MAX_DOCUMENTS = 64
 """Documents written in one transaction at most."""
@@ -71,42 +80,77 @@ def document_chunks(
 
 
 @dataclass(frozen=True)
+class DocumentFacts:
+    """What parsing learnt of a document, written on it with its chunks."""
+
+    title: str | None
+    page_count: int | None
+    chunks_total: int
+    warnings: Sequence[str] = ()
+    """The parser's warnings (pages left out, ...); they replace an earlier attempt's."""
+
+
+@dataclass(frozen=True)
 class Completion:
-    """A processed document: its chunks, their vectors, and the columns to set with
-    ``completed``."""
+    """A processed document: its chunks, their vectors, and what parsing learnt of it."""
 
     document_id: UUID
     project_id: UUID
     space: str
     chunks: Sequence[ingest.Chunk]
     vectors: Sequence[Sequence[float]]
-    values: dict[str, Any]
+    facts: DocumentFacts
+    attempt: Attempt | None = None
+    """The job's attempt, completed with the document (None outside a job)."""
 
 
 @dataclass
 class _Request:
     completion: Completion
     sessions: SessionFactory
-    future: asyncio.Future[Document | None]
+    future: asyncio.Future[Row | None]
 
 
-async def _write(
-    sessions: SessionFactory, completions: Sequence[Completion]
-) -> dict[UUID, Document]:
+_COMPLETE = """
+UPDATE documents AS d
+SET status = 'completed', title = v.title, page_count = v.page_count,
+    pages_done = coalesce(v.page_count, 0), chunks_total = v.chunks_total,
+    chunks_done = v.chunks_done, meta = d.meta || jsonb_build_object('warnings', v.warnings),
+    updated_at = now()
+FROM unnest($1::uuid[], $2::text[], $3::int[], $4::int[], $5::int[], $6::jsonb[])
+     AS v (id, title, page_count, chunks_total, chunks_done, warnings)
+WHERE d.id = v.id AND d.status = 'processing'
+RETURNING d.*
+"""
+"""Every document of a batch still ``processing`` moved to ``completed``, in one statement."""
+
+
+async def _write(sessions: SessionFactory, completions: Sequence[Completion]) -> dict[UUID, Row]:
     """Complete every document still ``processing`` with its chunks, in one transaction;
-    returns the completed documents by id."""
-    completed: dict[UUID, Document] = {}
+    returns the completed documents by id. The statements go on the driver's connection
+    (:mod:`server.db.direct`): every small document runs them."""
     async with sessions() as db:
-        await db.execute(text("SET LOCAL synchronous_commit = off"))
-        for completion in completions:
-            document = await db.scalar(
-                update(Document)
-                .where(Document.id == completion.document_id, Document.status == "processing")
-                .values(status="completed", chunks_done=len(completion.chunks), **completion.values)
-                .returning(Document)
-            )
-            if document is not None:
-                completed[completion.document_id] = document
+        connection = await driver(db)
+        await connection.execute("SET LOCAL synchronous_commit = off")
+        rows: list[Row] = await connection.fetch(
+            _COMPLETE,
+            [c.document_id for c in completions],
+            [c.facts.title for c in completions],
+            [c.facts.page_count for c in completions],
+            [c.facts.chunks_total for c in completions],
+            [len(c.chunks) for c in completions],
+            [jsonb(list(c.facts.warnings)) for c in completions],
+            record_class=Row,
+        )
+        completed = {row.id: row for row in rows}
+        await record_completed(
+            db,
+            [
+                c.attempt
+                for c in completions
+                if c.attempt is not None and c.document_id in completed
+            ],
+        )
         # One insert per project and embedding space (in practice, one).
         groups: dict[tuple[UUID, str], list[index.NewChunk]] = {}
         for completion in completions:
@@ -120,7 +164,7 @@ async def _write(
     return completed
 
 
-def _settle(request: _Request, result: dict[UUID, Document] | BaseException) -> None:
+def _settle(request: _Request, result: dict[UUID, Row] | BaseException) -> None:
     if request.future.done():
         return
     if isinstance(result, asyncio.CancelledError):
@@ -139,7 +183,7 @@ class CompletionWriter:
     _pending: dict[UUID | None, list[_Request]] = field(default_factory=dict)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
-    async def complete(self, sessions: SessionFactory, completion: Completion) -> Document | None:
+    async def complete(self, sessions: SessionFactory, completion: Completion) -> Row | None:
         """Write ``completion``; returns the completed document, or None when it was no longer
         ``processing`` (cancelled or deleted), in which case nothing of it is written."""
         loop = asyncio.get_running_loop()

@@ -66,18 +66,23 @@ def _refused(error: IngestError) -> DomainError:
 
 
 def _sniff_and_keep(store: FileStore, received: Received) -> str:
-    """The file's type by its content; a file of a type we read is moved to its address."""
+    """The file's type by its content; a file of a type we read is stored at its address."""
+    if received.data is not None:
+        kind = sniff(received.data, received.filename)
+        store.put(received.data, received.sha256)
+        return kind
+    assert received.path is not None
     kind = sniff(received.path.read_bytes(), received.filename)
     store.keep(received.path, received.sha256)
     return kind
 
 
-async def _enqueue(db: AsyncSession, document: Document) -> None:
+async def _enqueue(db: AsyncSession, document_id: UUID, project_id: UUID) -> None:
     await enqueue(
         db,
         INGEST_JOB,
-        document.id,
-        payload={"project_id": str(document.project_id)},
+        document_id,
+        payload={"project_id": str(project_id)},
         timeout_s=INGEST_TIMEOUT_S,
         max_attempts=INGEST_ATTEMPTS,
     )
@@ -145,32 +150,27 @@ class DocumentController(Controller):
             except IngestError as exc:
                 raise _refused(exc) from None
         finally:
-            received.path.unlink(missing_ok=True)
+            if received.path is not None:
+                received.path.unlink(missing_ok=True)
         project_id = project[0]
         existing = await documents.find_by_hash(project_id, received.sha256)
         if existing is not None:
             status = 200
             if existing.status in ("failed", "cancelled"):
                 document = await documents.requeue(existing)
-                await _enqueue(db_session, document)
+                await _enqueue(db_session, document.id, project_id)
                 status = 202
             audit.note(request, "document", existing.id, project_id=project_id, duplicate=True)
             return Response(document_out(existing), status_code=status)
-        document = await documents.create(
-            Document(
-                project_id=project_id,
-                uploaded_by=request.user.id,
-                filename=(received.filename or "upload")[:255],
-                kind=kind,
-                size_bytes=received.size,
-                sha256=received.sha256,
-                status="uploaded",
-            ),
-            # Every column the reply shows is set here (ids and timestamps on the Python
-            # side): reading the row back would be a second statement per upload.
-            auto_refresh=False,
+        document = await documents.add_upload(
+            project_id=project_id,
+            uploaded_by=request.user.id,
+            filename=(received.filename or "upload")[:255],
+            kind=kind,
+            size_bytes=received.size,
+            sha256=received.sha256,
         )
-        await _enqueue(db_session, document)
+        await _enqueue(db_session, document.id, project_id)
         audit.note(request, "document", document.id, project_id=project_id)
         return Response(document_out(document), status_code=202)
 

@@ -66,4 +66,5 @@ async def handle_ingest(ctx: JobContext) -> None:
                 should_cancel=ctx.cancelled,
                 parse_pool=ctx.settings.documents.parse_pool,
                 embed_shared=ctx.settings.documents.embed_shared,
+                attempt=ctx.current,
             )

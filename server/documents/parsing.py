@@ -33,7 +33,7 @@ def _pool(size: int) -> ParsePool:
 
 
 def parse_document(
-    data: bytes,
+    read: Callable[[], bytes],
     kind: ingest.DocumentKind,
     limits: ingest.Limits,
     progress: Callable[[ingest.Progress], None],
@@ -42,9 +42,11 @@ def parse_document(
     chunking: ingest.ChunkOptions,
     pool_size: int,
 ) -> ingest.ParsedDocument:
-    """Parse in a separate process under ``limits``: one of ``pool_size`` reused processes,
-    or a fresh one when ``pool_size`` is 0 (blocking: call it from a thread). The document
+    """Parse the file ``read`` returns in a separate process under ``limits``: one of
+    ``pool_size`` reused processes, or a fresh one when ``pool_size`` is 0 (blocking: call it
+    from a thread, which reads the file too: one trip to a thread per document). The document
     comes back cut with ``chunking`` (`ParsedDocument.chunks`)."""
+    data = read()
     if pool_size > 0:
         return _pool(pool_size).parse(
             data, kind, limits, progress, should_cancel=cancel, chunking=chunking

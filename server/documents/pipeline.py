@@ -10,23 +10,24 @@ overwrites it.
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 import time
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import structlog
-from sqlalchemy import delete, exists, select, type_coerce, update
+from sqlalchemy import delete, select, type_coerce, update
 from sqlalchemy.dialects.postgresql import JSONB
 
 from ingest import ChunkOptions, IngestError, Limits
 from providers import embedding_space
+from server.db.direct import Row, driver
 from server.db.models import Chunk, Document
 from server.events import DocumentData, DocumentUpdated, project_channel
 
 from . import index
 from .batching import embedding_batcher
-from .completion import Completion, completion_writer, document_chunks
+from .completion import Completion, DocumentFacts, completion_writer, document_chunks
 from .parsing import parse_document
 from .schemas import document_out
 
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 
     import ingest
     from providers import Embedder
+    from server.queue import Attempt
 
     from .storage import FileStore
 
@@ -55,6 +57,21 @@ Outcome = Literal["completed", "failed", "cancelled", "gone"]
 EMBED_BATCH = 64
 PUBLISH_INTERVAL_S = 0.5
 CANCEL_POLL_S = 0.5
+
+
+_START = """
+WITH earlier_chunks AS (
+    DELETE FROM chunks
+    WHERE document_id = $1
+      AND EXISTS (SELECT FROM documents
+                  WHERE id = $1 AND status IN ('uploaded', 'processing'))
+)
+UPDATE documents
+SET status = 'processing', error = NULL, error_code = NULL, pages_done = 0, chunks_done = 0,
+    updated_at = now()
+WHERE id = $1 AND status IN ('uploaded', 'processing')
+RETURNING *
+"""
 
 
 class _Stopped(Exception):  # noqa: N818 - control flow, not an error
@@ -74,8 +91,10 @@ class _Run:
         *,
         parse_pool: int,
         embed_shared: bool,
+        attempt: Attempt | None,
     ) -> None:
         self.document_id = document_id
+        self.attempt = attempt
         self.sessions = session_factory
         self.embedder = embedder
         self.emit = emit
@@ -84,7 +103,7 @@ class _Run:
         self.embed_shared = embed_shared
         self._published_at = 0.0
 
-    async def _publish(self, document: Document, *, force: bool) -> None:
+    async def _publish(self, document: Document | Row, *, force: bool) -> None:
         now = time.monotonic()
         if not force and now - self._published_at < PUBLISH_INTERVAL_S:
             return
@@ -114,36 +133,13 @@ class _Run:
         if self.should_cancel is not None and await self.should_cancel():
             raise _Stopped
 
-    async def start(self) -> Document | None:
+    async def start(self) -> Row | None:
         """Move the document to ``processing`` and drop chunks of an earlier attempt, in one
-        statement."""
-        waiting = Document.status.in_(("uploaded", "processing"))
-        earlier_chunks = (
-            delete(Chunk)
-            .where(
-                Chunk.document_id == self.document_id,
-                exists().where(Document.id == self.document_id, waiting),
-            )
-            .cte("earlier_chunks")
-        )
-        started = (
-            update(Document)
-            .where(Document.id == self.document_id, waiting)
-            .values(
-                status="processing",
-                error=None,
-                error_code=None,
-                pages_done=0,
-                chunks_done=0,
-                # Set here: SQLAlchemy leaves the column's own update default out of an
-                # UPDATE that carries a CTE.
-                updated_at=datetime.now(UTC),
-            )
-            .returning(*Document.__table__.columns)
-            .add_cte(earlier_chunks)
-        )
+        statement (on the driver's connection: every document runs it)."""
         async with self.sessions() as db:
-            document: Document | None = await db.scalar(select(Document).from_statement(started))
+            document: Row | None = await (await driver(db)).fetchrow(
+                _START, self.document_id, record_class=Row
+            )
             if document is None:
                 return None
             await db.commit()
@@ -173,10 +169,14 @@ class _Run:
             await self._publish(document, force=True)
 
     async def parse(
-        self, data: bytes, kind: ingest.DocumentKind, limits: Limits, chunking: ChunkOptions
+        self,
+        read: Callable[[], bytes],
+        kind: ingest.DocumentKind,
+        limits: Limits,
+        chunking: ChunkOptions,
     ) -> tuple[ingest.ParsedDocument, list[ingest.Chunk]]:
-        """Parse and cut into chunks in a separate process (pooled or fresh), reporting pages
-        as they are done."""
+        """Parse the file ``read`` returns and cut it into chunks in a separate process
+        (pooled or fresh), reporting pages as they are done."""
         loop = asyncio.get_running_loop()
         cancel = threading.Event()
         latest: list[ingest.Progress] = []
@@ -202,7 +202,7 @@ class _Run:
         try:
             parsed = await asyncio.to_thread(
                 parse_document,
-                data,
+                read,
                 kind,
                 limits,
                 on_progress,
@@ -226,7 +226,9 @@ class _Run:
             return await embedding_batcher().embed(self.embedder, texts)
         return await self.embedder.embed(texts)
 
-    async def complete(self, project_id: UUID, chunks: list[ingest.Chunk], **values: Any) -> None:
+    async def complete(
+        self, project_id: UUID, chunks: list[ingest.Chunk], facts: DocumentFacts
+    ) -> None:
         """Embed all ``chunks`` and end ``completed`` with them, written in one transaction
         shared with other documents completing at the same time (a document whose chunks
         fit one embedding batch: most are small). A cancel is seen by the write's guarded
@@ -236,7 +238,7 @@ class _Run:
         vectors = await self.embed([embedding_text(c) for c in chunks])
         document = await completion_writer().complete(
             self.sessions,
-            Completion(self.document_id, project_id, space, chunks, vectors, values),
+            Completion(self.document_id, project_id, space, chunks, vectors, facts, self.attempt),
         )
         if document is None:
             raise _Stopped
@@ -267,6 +269,17 @@ class _Run:
                 await db.commit()
             done += len(batch)
             await self.progress(chunks_done=done)
+
+
+def _columns(facts: DocumentFacts) -> dict[str, Any]:
+    """``facts`` as the columns an ORM ``UPDATE`` of the document sets."""
+    return {
+        "title": facts.title,
+        "page_count": facts.page_count,
+        "pages_done": facts.page_count or 0,
+        "chunks_total": facts.chunks_total,
+        "meta": Document.meta.op("||")(type_coerce({"warnings": list(facts.warnings)}, JSONB)),
+    }
 
 
 def embedding_text(piece: ingest.Chunk) -> str:
@@ -306,13 +319,15 @@ async def ingest_document(
     should_cancel: Callable[[], Awaitable[bool]] | None = None,
     parse_pool: int = 0,
     embed_shared: bool = True,
+    attempt: Attempt | None = None,
 ) -> Outcome:
     """Parse, chunk, embed and index one uploaded document; returns how it ended.
 
     Bad files end ``failed`` with the parser's code and message; a cancel (the document's
     status, or ``should_cancel``) ends ``cancelled`` without chunks; a document that is gone or
     no longer waiting is left alone (``gone``). Other errors (database, embedding provider)
-    propagate so that the queue retries the job.
+    propagate so that the queue retries the job. A small document's job ``attempt`` is
+    completed in the transaction that completes the document.
     """
     run = _Run(
         document_id,
@@ -322,6 +337,7 @@ async def ingest_document(
         should_cancel,
         parse_pool=parse_pool,
         embed_shared=embed_shared,
+        attempt=attempt,
     )
     document = await run.start()
     if document is None:
@@ -329,29 +345,25 @@ async def ingest_document(
     log = logger.bind(document_id=str(document_id), project_id=str(document.project_id))
     try:
         try:
-            data = await asyncio.to_thread(store.read, document.sha256)
+            parsed, pieces = await run.parse(
+                functools.partial(store.read, document.sha256),
+                cast("ingest.DocumentKind", document.kind),
+                limits or Limits(),
+                options or ChunkOptions(),
+            )
         except FileNotFoundError:
             await run.finish("failed", "missing_file", "the uploaded file is no longer stored")
             return "failed"
-        parsed, pieces = await run.parse(
-            data,
-            cast("ingest.DocumentKind", document.kind),
-            limits or Limits(),
-            options or ChunkOptions(),
+        facts = DocumentFacts(
+            title=(parsed.title or None) and parsed.title[:500],
+            page_count=parsed.page_count,
+            chunks_total=len(pieces),
+            warnings=parsed.warnings,
         )
-        del data
-        values: dict[str, Any] = {
-            "title": (parsed.title or None) and parsed.title[:500],
-            "page_count": parsed.page_count,
-            "pages_done": parsed.page_count or 0,
-            "chunks_total": len(pieces),
-            # The parser's warnings (pages left out, ...) replace an earlier attempt's.
-            "meta": Document.meta.op("||")(type_coerce({"warnings": list(parsed.warnings)}, JSONB)),
-        }
         if len(pieces) <= EMBED_BATCH:
-            await run.complete(document.project_id, pieces, **values)
+            await run.complete(document.project_id, pieces, facts)
         else:
-            await run.progress(force=True, **values)
+            await run.progress(force=True, **_columns(facts))
             await run.index(pieces)
             await run.finish("completed")
     except IngestError as exc:

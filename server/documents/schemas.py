@@ -10,6 +10,7 @@ import msgspec
 from server.events import Document, DocumentStatus
 
 if TYPE_CHECKING:
+    from server.db.direct import Row
     from server.db.models import Chunk
     from server.db.models import Document as DocumentRow
 
@@ -73,8 +74,8 @@ class SearchResults(msgspec.Struct):
     hits: list[SearchHit]
 
 
-def document_out(document: DocumentRow) -> Document:
-    """The wire form of a document."""
+def document_out(document: DocumentRow | Row) -> Document:
+    """The wire form of a document (an object or a row of the driver's: the same columns)."""
     return Document(
         id=document.id,
         project_id=document.project_id,

@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import delete, select, update
+from uuid_utils.compat import uuid7
 
+from server.db.direct import Row, driver
 from server.db.models import Chunk, Document
 from server.db.tenancy import across_orgs
 
@@ -16,6 +18,14 @@ if TYPE_CHECKING:
     from uuid import UUID
 
     from sqlalchemy.ext.asyncio import AsyncSession
+
+_BY_HASH = "SELECT id FROM documents WHERE project_id = $1 AND sha256 = $2"
+_ADD_UPLOAD = """
+INSERT INTO documents (id, project_id, uploaded_by, filename, kind, size_bytes, sha256, status,
+                       pages_done, chunks_total, chunks_done, meta, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, 'uploaded', 0, 0, 0, '{}', now(), now())
+RETURNING *
+"""
 
 ACTIVE = ("uploaded", "processing")
 """Statuses in which a document can still be cancelled."""
@@ -47,11 +57,39 @@ class DocumentService(SQLAlchemyAsyncRepositoryService[Document]):
         return list(rows.all())
 
     async def find_by_hash(self, project_id: UUID, sha256: str) -> Document | None:
-        """The project's document with these exact bytes, if it has one."""
-        found: Document | None = await self.repository.session.scalar(
-            select(Document).where(Document.project_id == project_id, Document.sha256 == sha256)
+        """The project's document with these exact bytes, if it has one.
+
+        Every upload asks, and almost always for bytes the project does not have yet: the
+        question goes on the driver's connection (:mod:`server.db.direct`), and only a
+        document found is loaded as an object."""
+        db = self.repository.session
+        found: UUID | None = await (await driver(db)).fetchval(_BY_HASH, project_id, sha256)
+        return None if found is None else await db.get(Document, found)
+
+    async def add_upload(
+        self,
+        *,
+        project_id: UUID,
+        uploaded_by: UUID,
+        filename: str,
+        kind: str,
+        size_bytes: int,
+        sha256: str,
+    ) -> Row:
+        """A new ``uploaded`` document, inserted on the driver's connection (every upload
+        does it); the row has every column the reply shows."""
+        row: Row = await (await driver(self.repository.session)).fetchrow(
+            _ADD_UPLOAD,
+            uuid7(),
+            project_id,
+            uploaded_by,
+            filename,
+            kind,
+            size_bytes,
+            sha256,
+            record_class=Row,
         )
-        return found
+        return row
 
     async def chunks(self, document_id: UUID, *, limit: int, offset: int) -> Sequence[Chunk]:
         """A page of a document's chunks in reading order."""

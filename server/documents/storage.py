@@ -1,7 +1,8 @@
 """Files on disk under ``DATA_DIR/files``, named by their SHA-256, never by the client's name.
 
-An upload is spooled to ``files/tmp`` while it is hashed and counted, then renamed into
-``files/<sha256[:2]>/<sha256>``; the rename is atomic, so a stored file is always complete.
+An upload is hashed and counted as it arrives (in memory while small, else spooled to
+``files/tmp``), then written to ``files/tmp`` and renamed into ``files/<sha256[:2]>/<sha256>``;
+the rename is atomic, so a stored file is always complete.
 Two projects uploading the same bytes share one file.
 """
 
@@ -12,6 +13,7 @@ import os
 import re
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
 import anyio.to_thread
 
@@ -24,15 +26,20 @@ class TooLarge(Exception):  # noqa: N818 - reads as a condition, like StopIterat
 
 
 class Spool:
-    """An upload being written to a temporary file while it is hashed and counted."""
+    """An upload being hashed and counted as it arrives: held in memory while small (most
+    uploads are: they never touch the disk until stored under their hash), written to a
+    temporary file in ``files/tmp`` once past :data:`_FLUSH_BYTES`."""
 
     def __init__(self, directory: Path, limit: int) -> None:
-        fd, name = tempfile.mkstemp(dir=directory, prefix="upload-")
-        self.path = Path(name)
-        self._file = os.fdopen(fd, "wb")
+        self._directory = directory
+        self._file: BinaryIO | None = None
         self._hash = hashlib.sha256()
         self._pending = bytearray()
         self._limit = limit
+        self.path: Path | None = None
+        """The temporary file, once there is one."""
+        self.data: bytes | None = None
+        """The whole upload, once closed without a temporary file."""
         self.size = 0
         self.closed = False
 
@@ -45,29 +52,41 @@ class Spool:
         self._hash.update(data)
         self._pending += data
         if len(self._pending) >= _FLUSH_BYTES:
-            await self._flush()
-
-    async def _flush(self) -> None:
-        if self._pending:
             block, self._pending = bytes(self._pending), bytearray()
-            await anyio.to_thread.run_sync(self._file.write, block)
+            await anyio.to_thread.run_sync(self._append, block)
+
+    def _append(self, block: bytes) -> None:
+        if self._file is None:
+            self._directory.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(dir=self._directory, prefix="upload-")
+            self.path = Path(name)
+            self._file = os.fdopen(fd, "wb")
+        self._file.write(block)
 
     async def close(self) -> str:
-        """Write what is left and return the SHA-256 of everything written."""
+        """Finish the upload and return the SHA-256 of everything written: a small upload
+        stays in :attr:`data`, a large one is completed in its temporary file."""
         block, self._pending = bytes(self._pending), bytearray()
-        await anyio.to_thread.run_sync(self._write_and_close, block)
+        if self._file is None:
+            self.data = block
+        else:
+            await anyio.to_thread.run_sync(self._write_and_close, block)
         self.closed = True
         return self._hash.hexdigest()
 
     def _write_and_close(self, block: bytes) -> None:
-        # One trip to a thread for the end of every upload (a small upload's only one).
+        # One trip to a thread for the end of a large upload.
+        assert self._file is not None
         with self._file:
             self._file.write(block)
 
     async def discard(self) -> None:
-        """Close and delete the temporary file."""
-        self._file.close()
-        self.path.unlink(missing_ok=True)
+        """Drop what was received: close and delete the temporary file, if any."""
+        self._pending = bytearray()
+        if self._file is not None:
+            self._file.close()
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
 
 
 class FileStore:
@@ -78,8 +97,7 @@ class FileStore:
         self._tmp = root / "tmp"
 
     def spool(self, limit: int) -> Spool:
-        """A new temporary file for an upload of at most ``limit`` bytes."""
-        self._tmp.mkdir(parents=True, exist_ok=True)
+        """A new spool for an upload of at most ``limit`` bytes."""
         return Spool(self._tmp, limit)
 
     def path_for(self, sha256: str) -> Path:
@@ -94,6 +112,19 @@ class FileStore:
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(spooled, target)
         return target
+
+    def put(self, data: bytes, sha256: str) -> Path:
+        """Store ``data`` (whose hash is ``sha256``) at its content address, through a
+        temporary file renamed into place, so that a stored file is always complete."""
+        self._tmp.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=self._tmp, prefix="upload-")
+        try:
+            with os.fdopen(fd, "wb") as file:
+                file.write(data)
+            return self.keep(Path(name), sha256)
+        except BaseException:
+            Path(name).unlink(missing_ok=True)
+            raise
 
     def read(self, sha256: str) -> bytes:
         """The file's bytes."""

@@ -38,9 +38,11 @@ MAX_PARTS = 16
 
 
 class Received(msgspec.Struct, frozen=True):
-    """A complete upload: the spooled file and the form's text fields."""
+    """A complete upload: its bytes (a small one) or its spooled file, and the form's text
+    fields."""
 
-    path: Path
+    data: bytes | None
+    path: Path | None
     sha256: str
     size: int
     filename: str
@@ -116,7 +118,9 @@ class _Form:
         if self.spool is None:
             raise _bad("the form has no 'file' field")
         sha256 = await self.spool.close()
-        return Received(self.spool.path, sha256, self.spool.size, self.filename, self.fields)
+        return Received(
+            self.spool.data, self.spool.path, sha256, self.spool.size, self.filename, self.fields
+        )
 
 
 async def receive_upload(

@@ -13,6 +13,7 @@ from ._context import JobContext
 from ._enqueue import cancel, enqueue
 from ._handlers import JobFailed, job_handler
 from ._lifecycle import WORKER_TIMEOUT_MS, Queue, run_worker, start_queue, stop_queue
+from ._outcome import Attempt, record_completed
 from ._process import worker_broker
 from ._runtime import JobRuntime
 from ._sweep import PERIODIC_TARGET
@@ -20,6 +21,7 @@ from ._sweep import PERIODIC_TARGET
 __all__ = (
     "PERIODIC_TARGET",
     "WORKER_TIMEOUT_MS",
+    "Attempt",
     "JobContext",
     "JobFailed",
     "JobRuntime",
@@ -27,6 +29,7 @@ __all__ = (
     "cancel",
     "enqueue",
     "job_handler",
+    "record_completed",
     "run_worker",
     "start_queue",
     "stop_queue",

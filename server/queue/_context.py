@@ -11,6 +11,8 @@ from sqlalchemy import select
 from server import events
 from server.db.models import Job
 
+from ._outcome import Attempt
+
 if TYPE_CHECKING:
     from contextlib import AbstractAsyncContextManager
     from uuid import UUID
@@ -50,6 +52,9 @@ class JobContext:
         self.max_attempts: int = job.max_attempts
         self.org_id: UUID | None = job.org_id
         """The organisation the job was queued in; its handler's sessions work in it."""
+        self.current = Attempt(job.id, job.attempts)
+        """This attempt, which the handler may complete in its own last transaction
+        (:func:`server.queue.record_completed`)."""
 
     @property
     def settings(self) -> Settings:

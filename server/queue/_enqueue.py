@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, update
+from uuid_utils.compat import uuid7
 
 from server.db.models import Job
 
@@ -70,6 +71,7 @@ async def enqueue(
     runtime = runtime_for(db.sync_session.get_bind().engine)
     grace = runtime.env.settings.queue.queued_grace_s if runtime is not None else DEFAULT_GRACE_S
     job = Job(
+        id=uuid7(),
         kind=kind,
         target_id=target_id,
         payload=payload or {},
@@ -79,8 +81,9 @@ async def enqueue(
         timeout_s=timeout_s,
         deadline_at=datetime.now(UTC) + timedelta(seconds=grace),
     )
+    # Written with the caller's next flush (at the latest, its commit: an upload's goes with
+    # its audit row), not one of its own.
     db.add(job)
-    await db.flush()
     _send_after_commit(db, job.id)
     return job
 

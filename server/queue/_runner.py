@@ -16,12 +16,13 @@ from __future__ import annotations
 import asyncio
 import random
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 import structlog
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import func, update
 
+from server.db.direct import driver
 from server.db.models import Job
 from server.db.tenancy import all_orgs, org_context
 
@@ -50,38 +51,60 @@ def backoff_ms(attempt: int) -> int:
     return int(base * random.uniform(0.75, 1.0) * 1000)  # noqa: S311 - jitter, not secrecy
 
 
+_CLAIM = """
+UPDATE jobs
+SET status = 'running', attempts = attempts + 1, started_at = now(),
+    deadline_at = now() + make_interval(secs => $2), updated_at = now(), finished_at = NULL
+WHERE id = $1 AND attempts < max_attempts
+  AND (status = 'queued' OR (status = 'running' AND deadline_at < now()))
+RETURNING id, kind, target_id, payload, attempts, max_attempts, timeout_s, org_id
+"""
+
+_RECORD = """
+UPDATE jobs
+SET status = $3::text, last_error = $4, deadline_at = $5, updated_at = now(),
+    finished_at = CASE WHEN $3::text = 'queued' THEN finished_at ELSE now() END
+WHERE id = $1 AND status = 'running' AND attempts = $2
+RETURNING id
+"""
+"""An attempt's outcome, written only while the attempt still owns the job; a job that ends
+(anything but ``queued`` again for a retry) gets its ``finished_at``."""
+
+
 async def _claim(db: AsyncSession, job_id: UUID, lease_s: int) -> Job | None:
-    now = func.now()
-    claimable = or_(Job.status == "queued", and_(Job.status == "running", Job.deadline_at < now))
-    job: Job | None = await db.scalar(
-        update(Job)
-        .where(Job.id == job_id, Job.attempts < Job.max_attempts, claimable)
-        .values(
-            status="running",
-            attempts=Job.attempts + 1,
-            started_at=now,
-            deadline_at=now + timedelta(seconds=lease_s),
-            updated_at=now,
-            finished_at=None,
-        )
-        .returning(Job)
-        .execution_options(synchronize_session=False)
+    """The job, now ``running`` for this attempt, or None when it is not claimable.
+
+    Sent on the driver's connection (see :mod:`server.db.direct`): every job runs it."""
+    row = await (await driver(db)).fetchrow(_CLAIM, job_id, float(lease_s))
+    if row is None:
+        return None
+    return Job(
+        id=row["id"],
+        kind=row["kind"],
+        target_id=row["target_id"],
+        payload=row["payload"],
+        status="running",
+        attempts=row["attempts"],
+        max_attempts=row["max_attempts"],
+        timeout_s=row["timeout_s"],
+        org_id=row["org_id"],
     )
-    return job
 
 
-async def _record(env: JobEnvironment, job: Job, **values: Any) -> bool:
+async def _record(
+    env: JobEnvironment,
+    job: Job,
+    status: str,
+    last_error: str | None,
+    deadline_at: datetime | None = None,
+) -> bool:
     """Write the attempt's outcome if it still owns the job; False when it no longer does."""
-    now = datetime.now(UTC)
     async with env.alchemy.get_session() as db:
-        result = await db.execute(
-            update(Job)
-            .where(Job.id == job.id, Job.status == "running", Job.attempts == job.attempts)
-            .values(updated_at=now, **values)
-            .execution_options(synchronize_session=False)
+        owned = await (await driver(db)).fetchval(
+            _RECORD, job.id, job.attempts, status, last_error, deadline_at
         )
         await db.commit()
-    return bool(getattr(result, "rowcount", 0))
+    return owned is not None
 
 
 async def fail_for_good(
@@ -186,56 +209,35 @@ async def run_job(env: JobEnvironment, job_id: str) -> int | None:
     spec = HANDLERS.get(job.kind)
     if spec is None:
         reason = f"no handler is registered for job kind {job.kind!r}"
-        if await _record(env, job, status="failed", last_error=reason, finished_at=func.now()):
+        if await _record(env, job, "failed", reason):
             await fail_for_good(env, job, None, reason)
         return None
     log = logger.bind(job_id=job_id, kind=job.kind, attempt=job.attempts)
     log.info("job started")
+    ctx = JobContext(env, job)
     try:
-        error = await _run_handler(
-            env, spec, JobContext(env, job), job, min(spec.time_limit_s, job.timeout_s)
-        )
+        error = await _run_handler(env, spec, ctx, job, min(spec.time_limit_s, job.timeout_s))
     except _LeaseLost:
         log.warning("job lease lost; another attempt owns the job now")
         return None
     except JobFailed as exc:
-        if await _record(
-            env,
-            job,
-            status="failed",
-            last_error=exc.reason,
-            finished_at=func.now(),
-            deadline_at=None,
-        ):
+        if await _record(env, job, "failed", exc.reason):
             await fail_for_good(env, job, spec, exc.reason)
         return None
     if error is None:
-        await _record(
-            env,
-            job,
-            status="completed",
-            last_error=None,
-            finished_at=func.now(),
-            deadline_at=None,
-        )
+        if not ctx.current.recorded:
+            await _record(env, job, "completed", None)
         log.info("job completed")
         return None
     if job.attempts >= job.max_attempts:
         reason = f"gave up after {job.attempts} attempts: {error}"
-        if await _record(
-            env,
-            job,
-            status="failed",
-            last_error=reason,
-            finished_at=func.now(),
-            deadline_at=None,
-        ):
+        if await _record(env, job, "failed", reason):
             await fail_for_good(env, job, spec, reason)
         return None
     delay = backoff_ms(job.attempts)
     grace = timedelta(seconds=env.settings.queue.queued_grace_s)
     deadline = datetime.now(UTC) + timedelta(milliseconds=delay) + grace
-    if not await _record(env, job, status="queued", last_error=error, deadline_at=deadline):
+    if not await _record(env, job, "queued", error, deadline):
         return None
     log.info("job will be retried", delay_ms=delay, error=error)
     return delay

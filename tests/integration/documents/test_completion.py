@@ -13,8 +13,9 @@ from sqlalchemy import func, select, update
 
 from ingest import Chunk as Piece
 from providers import embedding_space
+from server.db.direct import Row
 from server.db.models import Chunk, Document
-from server.documents.completion import Completion, CompletionWriter
+from server.documents.completion import Completion, CompletionWriter, DocumentFacts
 
 from .test_bm25 import _abstracts, _assert_exact
 
@@ -70,7 +71,7 @@ async def _completion(
         embedding_space(embedder),
         pieces,
         [vector] if vector is not None else await embedder.embed([body]),
-        {"chunks_total": 1},
+        DocumentFacts(title=None, page_count=None, chunks_total=1),
     )
 
 
@@ -139,7 +140,7 @@ async def test_cancelled_and_failing_documents_leave_the_others_completed(
 
     assert results[1] is None  # cancelled: nothing of it written
     assert isinstance(results[3], Exception)
-    assert all(isinstance(r, Document) for n, r in enumerate(results) if n not in {1, 3})
+    assert all(isinstance(r, Row) for n, r in enumerate(results) if n not in {1, 3})
     assert counted.opened == 1 + len(documents)  # the batch, then each document alone
     ids = [d.id for d in documents]
     db.expire_all()

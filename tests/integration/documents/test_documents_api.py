@@ -6,15 +6,17 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 import msgspec
 import pytest
 from litestar.channels import ChannelsPlugin
 from sqlalchemy import func, select
 
-from server.db.models import Chunk, Document
+from server.db.models import Chunk, Document, Job
 from server.documents.retrieval import search
 from server.documents.storage import file_store
 from server.events import project_channel
@@ -34,7 +36,11 @@ FACT_PAGE = "The secret launch code of Project Bluefin is TANGERINE-4471."
 
 
 async def test_pdf_upload_is_processed_and_its_planted_fact_is_found(
-    client: AsyncTestClient[Litestar], make_account: Any, make_project: Any, settings: Settings
+    client: AsyncTestClient[Litestar],
+    db: AsyncSession,
+    make_account: Any,
+    make_project: Any,
+    settings: Settings,
 ) -> None:
     owner = await make_account()
     project_id = await make_project({owner.id: "owner"})
@@ -53,6 +59,10 @@ async def test_pdf_upload_is_processed_and_its_planted_fact_is_found(
     assert document["status"] == "completed", document
     assert (document["page_count"], document["pages_done"]) == (3, 3)
     assert document["chunks_done"] == document["chunks_total"] > 0
+    # Its job was completed by the transaction that completed the document (the same now()).
+    job = (await db.execute(select(Job).where(Job.target_id == UUID(created["id"])))).scalar_one()
+    assert job.status == "completed"
+    assert job.finished_at == datetime.fromisoformat(document["updated_at"])
 
     for mode in ("keyword", "vector", "hybrid"):
         found = await client.post(
