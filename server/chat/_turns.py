@@ -148,8 +148,15 @@ FROM (VALUES (1)) AS one LEFT JOIN claimed ON true
 
 
 _CLAIMED = (
-    *("id", "session_id", "project_id", "user_id", "message_id"),
-    *("command", "status", "owner", "attempts"),
+    "id",
+    "session_id",
+    "project_id",
+    "user_id",
+    "message_id",
+    "command",
+    "status",
+    "owner",
+    "attempts",
 )
 """The columns of a claimed turn `_FINISH` returns."""
 
