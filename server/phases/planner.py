@@ -91,6 +91,8 @@ class PhasePlanner:
         (it is shown once; a session found to show it is not asked about again)."""
         if plan.request is None or not plan.request.context.notice:
             return plan
+        if plan.request.context.intent == "draft":
+            return plan  # a draft is the document itself: it never carries the notice
         shown = turn.session_id in self._notice_shown
         if not shown:
             shown = await (await driver(db)).fetchval(
