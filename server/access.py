@@ -120,7 +120,12 @@ async def active_user(
     db: AsyncSession, user_id: UUID, family_id: UUID, org_id: UUID
 ) -> User | None:
     """The user, if active, signed in through a refresh family that is not revoked and still a
-    member of ``org_id``; ``db`` then works for ``org_id``."""
+    member of ``org_id``; ``db`` then works for ``org_id``.
+
+    ``db`` is bound to ``org_id`` before the look-up, so that the transaction it begins is told
+    its organisation once (the claim is signed; the look-up checks the membership). When the
+    user is not found, nothing else runs on ``db``: the request or socket is refused."""
+    await bind_org(db, org_id)
     revoked = (
         select(RefreshToken.id)
         .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_not(None))
@@ -134,7 +139,6 @@ async def active_user(
     user = await db.scalar(select(User).where(User.id == user_id, User.is_active, ~revoked, member))
     if user is not None:
         db.info["token_family"] = family_id
-        await bind_org(db, org_id)
     return user
 
 

@@ -153,15 +153,6 @@ class DocumentController(Controller):
             if received.path is not None:
                 received.path.unlink(missing_ok=True)
         project_id = project[0]
-        existing = await documents.find_by_hash(project_id, received.sha256)
-        if existing is not None:
-            status = 200
-            if existing.status in ("failed", "cancelled"):
-                document = await documents.requeue(existing)
-                await _enqueue(db_session, document.id, project_id)
-                status = 202
-            audit.note(request, "document", existing.id, project_id=project_id, duplicate=True)
-            return Response(document_out(existing), status_code=status)
         document = await documents.add_upload(
             project_id=project_id,
             uploaded_by=request.user.id,
@@ -170,9 +161,19 @@ class DocumentController(Controller):
             size_bytes=received.size,
             sha256=received.sha256,
         )
-        await _enqueue(db_session, document.id, project_id)
-        audit.note(request, "document", document.id, project_id=project_id)
-        return Response(document_out(document), status_code=202)
+        if document is not None:
+            await _enqueue(db_session, document.id, project_id)
+            audit.note(request, "document", document.id, project_id=project_id)
+            return Response(document_out(document), status_code=202)
+        existing = await documents.find_by_hash(project_id, received.sha256)
+        if existing is None:  # deleted between the two statements
+            raise conflict("the same file was being changed; upload it again")
+        status = 200
+        if existing.status in ("failed", "cancelled"):
+            await _enqueue(db_session, (await documents.requeue(existing)).id, project_id)
+            status = 202
+        audit.note(request, "document", existing.id, project_id=project_id, duplicate=True)
+        return Response(document_out(existing), status_code=status)
 
     @get("/projects/{project_id:uuid}/documents", opt=VIEWER, operation_id="list_project_documents")
     async def list_documents(

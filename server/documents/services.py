@@ -19,11 +19,11 @@ if TYPE_CHECKING:
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
-_BY_HASH = "SELECT id FROM documents WHERE project_id = $1 AND sha256 = $2"
 _ADD_UPLOAD = """
 INSERT INTO documents (id, project_id, uploaded_by, filename, kind, size_bytes, sha256, status,
                        pages_done, chunks_total, chunks_done, meta, created_at, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, 'uploaded', 0, 0, 0, '{}', now(), now())
+ON CONFLICT (project_id, sha256) DO NOTHING
 RETURNING *
 """
 
@@ -57,14 +57,11 @@ class DocumentService(SQLAlchemyAsyncRepositoryService[Document]):
         return list(rows.all())
 
     async def find_by_hash(self, project_id: UUID, sha256: str) -> Document | None:
-        """The project's document with these exact bytes, if it has one.
-
-        Every upload asks, and almost always for bytes the project does not have yet: the
-        question goes on the driver's connection (:mod:`server.db.direct`), and only a
-        document found is loaded as an object."""
-        db = self.repository.session
-        found: UUID | None = await (await driver(db)).fetchval(_BY_HASH, project_id, sha256)
-        return None if found is None else await db.get(Document, found)
+        """The project's document with these exact bytes, if it has one."""
+        found: Document | None = await self.repository.session.scalar(
+            select(Document).where(Document.project_id == project_id, Document.sha256 == sha256)
+        )
+        return found
 
     async def add_upload(
         self,
@@ -75,10 +72,13 @@ class DocumentService(SQLAlchemyAsyncRepositoryService[Document]):
         kind: str,
         size_bytes: int,
         sha256: str,
-    ) -> Row:
+    ) -> Row | None:
         """A new ``uploaded`` document, inserted on the driver's connection (every upload
-        does it); the row has every column the reply shows."""
-        row: Row = await (await driver(self.repository.session)).fetchrow(
+        does it); the row has every column the reply shows. None when the project has a
+        document with these exact bytes already (:meth:`find_by_hash` finds it): the
+        uniqueness of ``(project_id, sha256)`` decides, so two uploads of the same bytes at
+        once make one document."""
+        row: Row | None = await (await driver(self.repository.session)).fetchrow(
             _ADD_UPLOAD,
             uuid7(),
             project_id,

@@ -90,6 +90,26 @@ async def test_pdf_upload_is_processed_and_its_planted_fact_is_found(
     assert again.json()["id"] == created["id"]
 
 
+async def test_the_same_bytes_uploaded_at_once_make_one_document(
+    client: AsyncTestClient[Litestar], make_account: Any, make_project: Any, db: AsyncSession
+) -> None:
+    owner = await make_account()
+    project_id = await make_project({owner.id: "owner"})
+    data = b"# Harbour survey\n\nThe pier was inspected on the ninth of March.\n"
+    answers = await asyncio.gather(
+        *(upload(client, owner, project_id, f"copy-{n}.md", data) for n in range(6))
+    )
+    # One upload made the document; the others were told it exists (none failed).
+    assert sorted(a.status_code for a in answers) == [200] * 5 + [202], [a.text for a in answers]
+    assert len({a.json()["id"] for a in answers}) == 1
+    stored = await db.scalar(select(func.count()).where(Document.project_id == project_id))
+    assert stored == 1
+    jobs = await db.scalar(
+        select(func.count()).where(Job.target_id == UUID(answers[0].json()["id"]))
+    )
+    assert jobs == 1
+
+
 async def test_docx_and_markdown_are_searchable_with_headings(
     client: AsyncTestClient[Litestar], make_account: Any, make_project: Any
 ) -> None:
