@@ -2,8 +2,9 @@
 
 The database is the truth (see :mod:`._turns`): every turn owed an answer is a row, stored with
 the message that asks for it. An instance answers the turns it holds the lease of, one session
-at a time, in order: it streams deltas to the session's channel, renews its lease (saving the
-text so far) every :data:`BEATS_PER_LEASE`-th of a lease, and stores the reply in the
+at a time, in order: it streams deltas to the session's channel, renews the leases of all the
+turns it is answering in one statement (saving each one's text so far) every
+:data:`BEATS_PER_LEASE`-th of a lease, and stores the reply in the
 transaction that deletes the turn and claims the session's next one, even if every client has
 left. Its sweeper takes over the turns whose lease ran out (their instance died): a turn that
 had not started is answered; one that had is stored ``interrupted`` with its partial text and
@@ -184,6 +185,18 @@ class ReplyJob:
 
 
 @dataclass
+class _Lease:
+    """A turn this instance is answering, as its lease keeper sees it."""
+
+    parts: list[str]
+    """The reply's text so far (the job's own list)."""
+    lost: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set when another instance took the turn over."""
+    saved: int = 0
+    """How much of the text the database holds."""
+
+
+@dataclass
 class _Worker:
     queue: deque[ReplyJob] = field(default_factory=deque)
     task: asyncio.Task[None] | None = None
@@ -214,18 +227,23 @@ class Replies:
         self._workers: dict[UUID, _Worker] = {}
         self._waiting: dict[UUID, ReplyJob] = {}
         self._active: set[UUID] = set()
+        self._leases: dict[UUID, _Lease] = {}
+        """The turns being streamed here, whose leases :meth:`_keep_leases` renews."""
         self._control: asyncio.Task[None] | None = None
         self._sweeper: asyncio.Task[None] | None = None
+        self._keeper: asyncio.Task[None] | None = None
 
     async def publish(self, session_id: UUID, frame: ServerFrame) -> None:
         """Send ``frame`` to every participant of the session, on every instance."""
         await emit(self._publisher, [session_channel(session_id)], frame)
 
     async def start(self) -> None:
-        """Listen for ``chat:stop`` requests from every instance; sweep for lost turns."""
+        """Listen for ``chat:stop`` requests from every instance; sweep for lost turns; keep
+        the leases of the turns answered here."""
         subscriber = await self._channels.subscribe([CONTROL_CHANNEL])
         self._control = asyncio.create_task(self._listen(subscriber.iter_events()))
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="chat-reply-sweep")
+        self._keeper = asyncio.create_task(self._keep_leases(), name="chat-reply-leases")
 
     async def close(self, grace_s: float = 10.0) -> None:
         """Let running replies finish (up to ``grace_s``), then stop everything. A reply cut
@@ -235,7 +253,7 @@ class Replies:
         tasks = [w.task for w in self._workers.values() if w.task is not None]
         if tasks:
             await asyncio.wait(tasks, timeout=grace_s)
-        others = [t for t in (self._control, self._sweeper) if t is not None]
+        others = [t for t in (self._control, self._sweeper, self._keeper) if t is not None]
         for task in [*tasks, *others]:
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -378,9 +396,8 @@ class Replies:
         self, job: ReplyJob, stop: asyncio.Event
     ) -> tuple[ChatMessage | None, ReplyJob | None]:
         turn = job.turn
-        lost, done = asyncio.Event(), asyncio.Event()
         parts = job.parts
-        keeper = asyncio.create_task(self._keep_lease(job.reply_id, parts, lost, done))
+        lease = self._leases[job.reply_id] = _Lease(parts)
         try:
             await self._typing(turn.session_id, is_typing=True)
             planned = job.planned or await self._plan(job)
@@ -394,7 +411,7 @@ class Replies:
             elif plan.request is not None:
                 try:
                     with usage_scope(purpose=plan.purpose):
-                        outcome = await self._stream(job, planned, parts, stop, lost)
+                        outcome = await self._stream(job, planned, parts, stop, lease.lost)
                 except ProvidersUnavailable as error:
                     raise DomainError("provider_unavailable", str(error)) from None
                 if outcome is None:
@@ -403,9 +420,7 @@ class Replies:
                 completion, stopped = outcome
             return await self._complete(job, planned, parts, completion, stopped)
         finally:
-            # Told to stop rather than cancelled: a renewal under way ends its transaction.
-            done.set()
-            await keeper
+            del self._leases[job.reply_id]
 
     async def _plan(self, job: ReplyJob) -> Planned | None:
         """Plan a turn claimed from the database, in a transaction that records it as started;
@@ -552,31 +567,38 @@ class Replies:
         """The job of the next turn :func:`finish` claimed, if any."""
         return None if row is None else await self._job_of(db, row)
 
-    async def _keep_lease(
-        self, turn_id: UUID, parts: list[str], lost: asyncio.Event, done: asyncio.Event
-    ) -> None:
-        """Renew the turn's lease, saving the text so far, until ``done``; set ``lost`` when
-        another instance took the turn over. A renewal that fails is tried at the next beat."""
-        saved = 0
+    async def _keep_leases(self) -> None:
+        """Every :data:`BEATS_PER_LEASE`-th of a lease, renew the leases of all the turns
+        streamed here, in one transaction whatever their number. A renewal that fails is tried
+        at the next beat."""
         while True:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.lease_s / BEATS_PER_LEASE):
-                    await done.wait()
-            if done.is_set():
-                return
-            text = "".join(parts)
-            try:
-                async with self._alchemy.get_session() as db:
-                    partial = text if len(text) != saved else None
-                    owned = await renew(db, turn_id, self.owner, self.lease_s, partial)
-                    await db.commit()
-            except Exception as error:
-                logger.warning("chat turn lease not renewed", error=str(error)[:300])
+            await asyncio.sleep(self.lease_s / BEATS_PER_LEASE)
+            if not self._leases:
                 continue
-            saved = len(text)
-            if not owned:
-                lost.set()
-                return
+            try:
+                await self._renew_leases()
+            except Exception as error:  # the database may be away: the next beat tries again
+                logger.warning("chat turn leases not renewed", error=str(error)[:300])
+
+    async def _renew_leases(self) -> None:
+        """Extend the leases, saving each reply's text where it grew; tell a turn another
+        instance took over that it is lost."""
+        leases = dict(self._leases)
+        texts = {turn_id: "".join(lease.parts) for turn_id, lease in leases.items()}
+        held = [
+            (turn_id, text if len(text) != leases[turn_id].saved else None)
+            for turn_id, text in texts.items()
+        ]
+        # The turns of every organisation answered here, in one statement.
+        with all_orgs("chat turn leases", log=False):
+            async with self._alchemy.get_session() as db:
+                owned = await renew(db, self.owner, self.lease_s, held)
+                await db.commit()
+        for turn_id, lease in leases.items():
+            if turn_id in owned:
+                lease.saved = len(texts[turn_id])
+            elif turn_id in self._leases:  # still streamed here, but no longer ours
+                lease.lost.set()
 
     async def _stream(
         self,

@@ -103,20 +103,25 @@ async def start_turn(
     )
 
 
+_RENEW = """
+UPDATE chat_turns AS t
+SET lease_until = now() + make_interval(secs => $3), partial = coalesce(held.partial, t.partial),
+    updated_at = now()
+FROM unnest($1::uuid[], $2::text[]) AS held (id, partial)
+WHERE t.id = held.id AND t.owner = $4
+RETURNING t.id
+"""
+
+
 async def renew(
-    db: AsyncSession, turn_id: UUID, owner: str, lease_s: float, partial: str | None
-) -> bool:
-    """Extend ``owner``'s lease (saving the reply so far); False when it no longer holds it."""
-    values: dict[str, Any] = {"lease_until": func.now() + timedelta(seconds=lease_s)}
-    if partial is not None:
-        values["partial"] = partial
-    renewed = await db.scalar(
-        update(ChatTurn)
-        .where(ChatTurn.id == turn_id, ChatTurn.owner == owner)
-        .values(**values)
-        .returning(ChatTurn.id)
+    db: AsyncSession, owner: str, lease_s: float, held: Sequence[tuple[UUID, str | None]]
+) -> set[UUID]:
+    """Extend ``owner``'s leases of the turns ``held`` (saving each reply so far, where given
+    with it); the turns it still holds."""
+    rows = await (await driver(db)).fetch(
+        _RENEW, [turn_id for turn_id, _ in held], [text for _, text in held], lease_s, owner
     )
-    return renewed is not None
+    return {row["id"] for row in rows}
 
 
 async def mark_started(db: AsyncSession, turn_id: UUID, owner: str) -> bool:

@@ -10,8 +10,8 @@ from advanced_alchemy.extensions.litestar import (
     SQLAlchemyAsyncConfig,
 )
 
-from . import pool as _pool  # noqa: F401 - registers the pool's guards
 from .embedded import start_embedded, to_asyncpg_url
+from .pool import FairPool  # its module also registers the pool's guards
 from .tenancy import APP_ROLE
 
 if TYPE_CHECKING:
@@ -44,7 +44,8 @@ def sqlalchemy_config(url: str, pool_size: int = 10) -> SQLAlchemyAsyncConfig:
     server dropped fails its first statement once; SQLAlchemy then invalidates every connection
     of the pool that is older, so the next checkouts reconnect (``pool_recycle`` also retires
     connections after half an hour). Under load, work waits up to :data:`POOL_TIMEOUT_S` for a
-    connection instead of failing; past that it is ``rate_limited`` (server/errors.py).
+    connection instead of failing, in the order it asked (:class:`~.pool.FairPool`); past that
+    it is ``rate_limited`` (server/errors.py).
 
     Every connection works as :data:`~server.db.tenancy.APP_ROLE` from its start (the ``role``
     startup parameter, which ``RESET ROLE`` returns to): row-level security holds for everything
@@ -55,6 +56,7 @@ def sqlalchemy_config(url: str, pool_size: int = 10) -> SQLAlchemyAsyncConfig:
         before_send_handler="autocommit",
         session_config=AsyncSessionConfig(expire_on_commit=False),
         engine_config=EngineConfig(
+            poolclass=FairPool,
             pool_size=pool_size,
             max_overflow=pool_size,
             pool_pre_ping=False,

@@ -1,8 +1,16 @@
-"""A connection that comes back to the pool inside a transaction is closed, not handed on."""
+"""The pool: a connection that comes back inside a transaction is closed, not handed on; work
+waiting for a connection gets one in the order it asked."""
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
+from sqlalchemy.util import greenlet_spawn
+from sqlalchemy.util.queue import Empty
+
 from server.db import sqlalchemy_config
+from server.db.pool import FairQueue
 
 
 async def test_a_connection_returned_inside_a_transaction_is_closed_and_replaced(
@@ -29,3 +37,66 @@ async def test_a_connection_returned_inside_a_transaction_is_closed_and_replaced
             assert await again.fetchval("SELECT to_regclass('held') IS NULL")
     finally:
         await engine.dispose()
+
+
+async def _turns(count: int = 5) -> None:
+    """Let the tasks started so far run until they wait (for a connection, here)."""
+    for _ in range(count):
+        await asyncio.sleep(0)
+
+
+async def test_work_waiting_for_a_connection_gets_one_in_the_order_it_asked(
+    clean_db: str,
+) -> None:
+    engine = sqlalchemy_config(clean_db, pool_size=1).get_engine()  # 1 + 1 overflow
+    served: list[str] = []
+    release = asyncio.Event()
+
+    async def use(name: str, hold: asyncio.Event | None = None) -> None:
+        async with engine.connect() as connection:
+            await connection.exec_driver_sql("SELECT 1")
+            served.append(name)
+            if hold is not None:
+                await hold.wait()
+
+    try:
+        holders = [asyncio.create_task(use(f"holder {n}", release)) for n in range(2)]
+        while len(served) < 2:
+            await asyncio.sleep(0.01)
+        waiting = []
+        for n in range(4):
+            waiting.append(asyncio.create_task(use(f"waiter {n}")))
+            await _turns()
+        # While the waiters are served, a newcomer asks at every turn of the event loop.
+        release.set()
+        newcomers = []
+        for n in range(60):
+            newcomers.append(asyncio.create_task(use(f"newcomer {n}")))
+            await asyncio.sleep(0)
+        await asyncio.gather(*holders, *waiting, *newcomers)
+    finally:
+        await engine.dispose()
+    assert served[2:6] == [f"waiter {n}" for n in range(4)], served[:10]
+    assert len(served) == 66
+
+
+async def test_a_connection_handed_to_work_that_gave_up_goes_to_the_next_in_line() -> None:
+    queue = FairQueue(2)
+    first = asyncio.create_task(greenlet_spawn(queue.get, True, 60))
+    second = asyncio.create_task(greenlet_spawn(queue.get, True, 60))
+    await _turns()
+    connection = object()
+    queue.put_nowait(connection)  # handed to the first...
+    first.cancel()  # ...which is cancelled before it runs (its client left)
+    assert await second is connection
+    with pytest.raises(asyncio.CancelledError):
+        await first
+
+
+async def test_a_wait_that_times_out_leaves_no_place_in_line() -> None:
+    queue = FairQueue(2)
+    with pytest.raises(Empty):
+        await greenlet_spawn(queue.get, True, 0.05)
+    connection = object()
+    queue.put_nowait(connection)  # nobody waits now: kept for the next checkout
+    assert await greenlet_spawn(queue.get, True, 60) is connection
