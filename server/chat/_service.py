@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections import Counter
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Protocol
 
 import msgspec
@@ -14,6 +15,7 @@ from uuid_utils.compat import uuid7
 
 from server.access import require_role
 from server.db.brief import project_brief
+from server.db.pool import urgent
 from server.db.tenancy import current_org
 from server.errors import DomainError
 from server.events import MessageData, MessageReceived, TypingIndicator, TypingIndicatorData
@@ -29,7 +31,7 @@ from .planner import Turn, settle_phase
 from .schemas import PhaseFrame, message_out
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import AsyncIterator, Awaitable, Callable
     from uuid import UUID
 
     from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
@@ -160,7 +162,7 @@ class ChatService:
         await self.throttle(user_id)
         reply_id = uuid7()
         for planning in (True, False):
-            async with self.alchemy.get_session() as db:
+            async with self._first_session() as db:
                 if check is not None:
                     await check(db)
                 await check_budget(db, current_org())  # the organisation's monthly AI budget
@@ -228,7 +230,7 @@ class ChatService:
         """
         await self.throttle(user_id)
         reply_id = uuid7()
-        async with self.alchemy.get_session() as db:
+        async with self._first_session() as db:
             current = await lock_session(db, chat_session.id)
             if current is None:
                 raise DomainError("not_found", "the chat session no longer exists")
@@ -262,6 +264,14 @@ class ChatService:
         else:
             self.replies.submit(job)
         return job
+
+    @asynccontextmanager
+    async def _first_session(self) -> AsyncIterator[AsyncSession]:
+        """A session for a turn's first transaction, which its sender waits for: under load
+        its connection comes before those of work done after a reply was seen (storing it)."""
+        with urgent():
+            async with self.alchemy.get_session() as db:
+                yield db
 
     def resume(self, row: ChatTurn, content: str, phase_number: int | None) -> ReplyJob:
         """The job of a turn read back from the database (claimed after the turn before it,

@@ -20,13 +20,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from typing import Any
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from sqlalchemy import event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry, Pool
 from sqlalchemy.util.queue import AsyncAdaptedQueue, Empty
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 logger = structlog.get_logger()
 
@@ -52,33 +57,59 @@ def _replace_if_closed(dbapi_connection: Any, connection_record: Any, proxy: Any
         raise DisconnectionError("the connection was closed while it was in the pool")
 
 
-class FairQueue(AsyncAdaptedQueue[ConnectionPoolEntry]):
-    """The pool's idle connections, handed to waiting work first come, first served.
+URGENT_RUN = 3
+"""Connections handed to urgent work in a row while other work waits, before one goes to it."""
+_URGENT: ContextVar[bool] = ContextVar("urgent_connection", default=False)
 
-    A connection put back while work waits goes straight to the longest waiter, never into the
-    queue where any other task could take it first; a task asks the queue only when nobody is
+
+@contextmanager
+def urgent() -> Iterator[None]:
+    """Connections asked for inside the block are handed out ahead of other waiting work: for
+    what a person is waiting to see (a chat turn's first transaction), not for work done after
+    it (storing a finished reply). Other work still gets one connection in
+    ``URGENT_RUN + 1``."""
+    token = _URGENT.set(True)
+    try:
+        yield
+    finally:
+        _URGENT.reset(token)
+
+
+class FairQueue(AsyncAdaptedQueue[ConnectionPoolEntry]):
+    """The pool's idle connections, handed to waiting work first come, first served (urgent
+    work first, see :func:`urgent`).
+
+    A connection put back while work waits goes straight to a waiter, never into the queue
+    where any other task could take it first; a task asks the queue only when nobody is
     waiting ahead of it.
     """
 
     def __init__(self, maxsize: int = 0, use_lifo: bool = False) -> None:
         super().__init__(maxsize, use_lifo)
+        self._urgent: deque[asyncio.Future[ConnectionPoolEntry]] = deque()
         self._waiters: deque[asyncio.Future[ConnectionPoolEntry]] = deque()
+        self._passed_over = 0
+        """Connections handed to urgent work in a row while other work waited."""
 
     def put_nowait(self, item: ConnectionPoolEntry) -> None:
-        """Hand ``item`` to the longest waiter, or keep it for the next checkout."""
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(item)
-                return
+        """Hand ``item`` to the next waiter, or keep it for the next checkout."""
+        while self._urgent or self._waiters:
+            first = bool(self._urgent) and (not self._waiters or self._passed_over < URGENT_RUN)
+            waiter = (self._urgent if first else self._waiters).popleft()
+            if waiter.done():
+                continue  # gave up waiting
+            self._passed_over = self._passed_over + 1 if first and self._waiters else 0
+            waiter.set_result(item)
+            return
         super().put_nowait(item)
 
     def get(self, block: bool = True, timeout: float | None = None) -> ConnectionPoolEntry:
         """An idle connection; with ``block``, the first one put back after those who were
         waiting before (``Empty`` after ``timeout`` seconds)."""
-        while self._waiters and self._waiters[0].done():
-            self._waiters.popleft()  # gave up waiting
-        if not self._waiters:
+        for line in (self._urgent, self._waiters):
+            while line and line[0].done():
+                line.popleft()  # gave up waiting
+        if not self._urgent and not self._waiters:
             try:
                 return self.get_nowait()
             except Empty:
@@ -86,14 +117,17 @@ class FairQueue(AsyncAdaptedQueue[ConnectionPoolEntry]):
                     raise
         elif not block:
             raise Empty
+        line = self._urgent if _URGENT.get() else self._waiters
         try:
-            return self.await_(self._wait(limit_s=timeout))
+            return self.await_(self._wait(line, limit_s=timeout))
         except TimeoutError as error:
             raise Empty from error
 
-    async def _wait(self, *, limit_s: float | None) -> ConnectionPoolEntry:
+    async def _wait(
+        self, line: deque[asyncio.Future[ConnectionPoolEntry]], *, limit_s: float | None
+    ) -> ConnectionPoolEntry:
         waiter: asyncio.Future[ConnectionPoolEntry] = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
+        line.append(waiter)
         try:
             async with asyncio.timeout(limit_s):
                 return await waiter
@@ -105,7 +139,7 @@ class FairQueue(AsyncAdaptedQueue[ConnectionPoolEntry]):
             else:
                 waiter.cancel()
                 with contextlib.suppress(ValueError):  # not passed over by a put yet
-                    self._waiters.remove(waiter)
+                    line.remove(waiter)
             raise
 
 

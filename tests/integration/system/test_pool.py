@@ -10,7 +10,7 @@ from sqlalchemy.util import greenlet_spawn
 from sqlalchemy.util.queue import Empty
 
 from server.db import sqlalchemy_config
-from server.db.pool import FairQueue
+from server.db.pool import URGENT_RUN, FairQueue, urgent
 
 
 async def test_a_connection_returned_inside_a_transaction_is_closed_and_replaced(
@@ -100,3 +100,29 @@ async def test_a_wait_that_times_out_leaves_no_place_in_line() -> None:
     connection = object()
     queue.put_nowait(connection)  # nobody waits now: kept for the next checkout
     assert await greenlet_spawn(queue.get, True, 60) is connection
+
+
+async def test_urgent_work_is_served_first_but_never_starves_other_work() -> None:
+    queue = FairQueue(8)
+
+    async def wait(name: str, *, first: bool) -> str:
+        if first:
+            with urgent():
+                await greenlet_spawn(queue.get, True, 60)
+        else:
+            await greenlet_spawn(queue.get, True, 60)
+        return name
+
+    later = [asyncio.create_task(wait(f"later {n}", first=False)) for n in range(2)]
+    await _turns()
+    first = [asyncio.create_task(wait(f"first {n}", first=True)) for n in range(5)]
+    await _turns()
+    served: list[str] = []
+    pending = {*later, *first}
+    while pending:
+        queue.put_nowait(object())
+        done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        served.extend(task.result() for task in done)
+    # URGENT_RUN urgent ones in a row, then the longest waiting other one, and so on.
+    assert URGENT_RUN == 3
+    assert served == ["first 0", "first 1", "first 2", "later 0", "first 3", "first 4", "later 1"]
