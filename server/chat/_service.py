@@ -165,7 +165,9 @@ class ChatService:
             async with self._first_session() as db:
                 if check is not None:
                     await check(db)
-                await check_budget(db, current_org())  # the organisation's monthly AI budget
+                project = await project_brief(db, chat_session.project_id)
+                if project is not None and project.budgeted:  # a monthly AI budget to keep
+                    await check_budget(db, current_org())
                 message, created, busy = await store_user_message(
                     db,
                     chat_session.id,

@@ -18,24 +18,29 @@ __all__ = ("ProjectBrief", "forget_brief", "project_brief")
 
 class ProjectBrief(msgspec.Struct, frozen=True):
     """A project's name, template and AI profile overrides (its own and its organisation's:
-    what ``ConfigStore.profile_for`` reads)."""
+    what ``ConfigStore.profile_for`` reads), and whether its organisation has a monthly AI
+    budget (whose spend is then checked before a message is answered)."""
 
     name: str
     template: str
     profile: str | None
     org_profile: str | None
+    budgeted: bool
 
 
 _BRIEF = """
-SELECT name, template, profile,
-       (SELECT organisations.profile FROM organisations WHERE organisations.id = projects.org_id)
-FROM projects WHERE id = $1
+SELECT projects.name, projects.template, projects.profile, organisations.profile,
+       coalesce(organisations.monthly_token_budget IS NOT NULL
+                OR organisations.monthly_cost_budget_usd IS NOT NULL, false)
+FROM projects LEFT JOIN organisations ON organisations.id = projects.org_id
+WHERE projects.id = $1
 """
 
 
 async def project_brief(db: AsyncSession, project_id: UUID) -> ProjectBrief | None:
     """The project's brief (None when it is gone or hidden), kept in ``db`` once read: a turn
-    needs it when it plans, in the phase flow and for its reply's profile."""
+    needs it for the budget check, when it plans, in the phase flow and for its reply's
+    profile."""
     key = (_BRIEF, project_id)
     if key not in db.info:
         row = await (await driver(db)).fetchrow(_BRIEF, project_id)

@@ -16,7 +16,6 @@ from uuid import UUID
 import msgspec
 from sqlalchemy import func, select
 
-from server.db.direct import driver
 from server.db.models import Organisation, UsageEvent
 from server.errors import DomainError
 
@@ -73,18 +72,11 @@ async def budget_status(db: AsyncSession, org_id: UUID) -> BudgetStatus:
     )
 
 
-_HAS_BUDGET = """
-SELECT monthly_token_budget IS NOT NULL OR monthly_cost_budget_usd IS NOT NULL
-FROM organisations WHERE id = $1
-"""
-
-
 async def check_budget(db: AsyncSession, org_id: UUID | None) -> None:
-    """``budget_exceeded`` when ``org_id`` has spent its monthly token or cost budget."""
+    """``budget_exceeded`` when ``org_id`` has spent its monthly token or cost budget (the
+    caller asks only for an organisation that has one: see ``ProjectBrief.budgeted``)."""
     if org_id is None:
         return
-    if not await (await driver(db)).fetchval(_HAS_BUDGET, org_id):
-        return  # no budget: the month's spend is not summed on every message
     status = await budget_status(db, org_id)
     if status.exceeded:
         raise DomainError(
