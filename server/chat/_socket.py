@@ -347,6 +347,7 @@ class Connection:
                 messages = await messages_after(db, chat_session.id, data.after_seq or 0)
                 shown = await messages_out(db, messages, self.user.id)
                 await db.refresh(chat_session)
+            await db.commit()  # the new session; else a read that ends with a commit
         self.replayed_up_to = messages[-1].seq if messages else (data.after_seq or 0)
         payload = SessionData(session_out(chat_session), chat_session.phase_number, shown)
         if data.session_id is None:

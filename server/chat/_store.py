@@ -36,7 +36,8 @@ async def get_session(
 async def create_session(
     db: AsyncSession, project_id: UUID, user_id: UUID, title: str | None = None
 ) -> ChatSession:
-    """A new session in the project, continuing the phase the newest session was on."""
+    """A new session in the project, continuing the phase the newest session was on, written
+    in the caller's transaction (which commits it)."""
     phase = await db.scalar(
         select(ChatSession.phase_number)
         .where(ChatSession.project_id == project_id)
@@ -47,8 +48,8 @@ async def create_session(
         project_id=project_id, created_by=user_id, title=title, phase_number=phase
     )
     db.add(chat_session)
-    await db.commit()
-    await db.refresh(chat_session)
+    await db.flush()
+    await db.refresh(chat_session)  # its defaults, read in the same transaction
     return chat_session
 
 
