@@ -208,13 +208,20 @@ chat.addEventListener("ua-event", ({ detail: { event, data } }) => {
     }
     renderPhases();
   } else if (event === "document:updated" && data.document?.project_id === state.projectId) {
-    state.documents.set(data.document.id, data.document);
+    keepLatest(state.documents, data.document);
     renderDocuments();
   } else if (event === "export:updated" && data.export?.project_id === state.projectId) {
-    state.exports.set(data.export.id, data.export);
+    keepLatest(state.exports, data.export);
     renderExports();
   }
 });
+
+// A document or export can finish (and its event arrive) before the response that created it:
+// what the map holds is replaced only by a state at least as recent.
+function keepLatest(map, item) {
+  const known = map.get(item.id);
+  if (!known || Date.parse(item.updated_at) >= Date.parse(known.updated_at)) map.set(item.id, item);
+}
 
 // ---- phases --------------------------------------------------------------------------------
 
@@ -292,7 +299,7 @@ async function upload(files) {
   for (const file of files) {
     try {
       const doc = await client.uploadDocument(state.projectId, file);
-      state.documents.set(doc.id, doc);
+      keepLatest(state.documents, doc);
       renderDocuments();
     } catch (error) {
       showError("upload-error", new Error(`${file.name}: ${error.message}`));
@@ -371,7 +378,7 @@ $("#export-form").addEventListener("submit", async (event) => {
   try {
     const mode = $("#export-draft").checked ? "draft" : "final";
     const exp = await client.createExport(state.projectId, $("#export-format").value, { mode });
-    state.exports.set(exp.id, exp);
+    keepLatest(state.exports, exp);
     renderExports();
   } catch (error) {
     showError("export-error", error);
