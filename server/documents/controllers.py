@@ -170,7 +170,8 @@ class DocumentController(Controller):
             raise conflict("the same file was being changed; upload it again")
         status = 200
         if existing.status in ("failed", "cancelled"):
-            await _enqueue(db_session, (await documents.requeue(existing)).id, project_id)
+            await documents.requeue(existing)
+            await _enqueue(db_session, existing.id, project_id)
             status = 202
         audit.note(request, "document", existing.id, project_id=project_id, duplicate=True)
         return Response(document_out(existing), status_code=status)

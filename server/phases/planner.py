@@ -89,10 +89,9 @@ class PhasePlanner:
     async def _noticed(self, db: AsyncSession, turn: Turn, plan: ReplyPlan) -> ReplyPlan:
         """The plan, told whether the offline notice was already shown in this conversation
         (it is shown once; a session found to show it is not asked about again)."""
-        if plan.request is None or not plan.request.context.notice:
-            return plan
-        if plan.request.context.intent == "draft":
-            return plan  # a draft is the document itself: it never carries the notice
+        request = plan.request
+        if request is None or not request.context.notice or request.context.intent == "draft":
+            return plan  # nothing to tell; a draft is the document itself, never noticed
         shown = turn.session_id in self._notice_shown
         if not shown:
             shown = await (await driver(db)).fetchval(
@@ -103,8 +102,8 @@ class PhasePlanner:
                     self._notice_shown.clear()
                 self._notice_shown.add(turn.session_id)
         if shown:
-            context = msgspec.structs.replace(plan.request.context, notice=False)
-            plan.request = msgspec.structs.replace(plan.request, context=context)
+            context = msgspec.structs.replace(request.context, notice=False)
+            plan.request = msgspec.structs.replace(request, context=context)
         return plan
 
     @staticmethod
