@@ -31,6 +31,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.security.jwt import OAuth2PasswordBearerAuth
 from sqlalchemy import select
 
+from server.db import session
 from server.db.direct import driver
 from server.db.models import (
     ROLE_RANK,
@@ -89,7 +90,7 @@ async def lookup_session(
     if connection.scope["type"] == ScopeType.HTTP:
         yield db_session(connection)
         return
-    async with runtime_of(connection.app).alchemy.get_session() as db:
+    async with session(runtime_of(connection.app).alchemy) as db:
         yield db
 
 

@@ -128,7 +128,7 @@ def create_admin(email: str, name: str | None, password: str) -> None:
     from server.accounts.password_policy import PasswordPolicy  # noqa: PLC0415
     from server.accounts.schemas import UserCreate  # noqa: PLC0415
     from server.accounts.services import UserService  # noqa: PLC0415
-    from server.db import sqlalchemy_config  # noqa: PLC0415
+    from server.db import session, sqlalchemy_config  # noqa: PLC0415
     from server.db.identity import server_url  # noqa: PLC0415
     from server.errors import DomainError  # noqa: PLC0415
     from server.orgs.services import OrganisationService  # noqa: PLC0415
@@ -142,7 +142,7 @@ def create_admin(email: str, name: str | None, password: str) -> None:
     config = sqlalchemy_config(migrated_url(settings))
 
     async def run() -> str:
-        async with config.get_session() as db, UserService.new(session=db) as users:
+        async with session(config) as db, UserService.new(session=db) as users:
             existing = await users.get_one_or_none(email=data.email.lower())
             if existing is not None:
                 await users.update({"role": "admin"}, item_id=existing.id)

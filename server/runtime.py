@@ -9,8 +9,10 @@ ours is kept in ``app.state`` beyond this one typed entry.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from server.db import session
 from server.metering import Meter
 from server.observability import Check
 
@@ -63,7 +65,7 @@ class Runtime:
     ) -> None:
         self.settings = settings
         self.alchemy = alchemy
-        self.meter = Meter(alchemy.get_session)
+        self.meter = Meter(partial(session, alchemy))
         """Where every provider call of this process is recorded."""
         self.channels = channels
         self.publisher = publisher

@@ -3,6 +3,7 @@ for server administrators: both read across organisations, explicitly and logged
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 from uuid import UUID
 
@@ -16,6 +17,7 @@ from server import audit
 from server.access import ADMIN
 from server.ai import ConfigStore
 from server.chat import ChatService
+from server.db import session
 from server.db.tenancy import across_orgs, all_orgs
 from server.errors import DomainError
 from server.runtime import Runtime
@@ -90,7 +92,7 @@ class DiagnosticsController(Controller):
             async with across_orgs(db_session, reason):
                 return await gather(
                     db_session,
-                    sessions=runtime.alchemy.get_session,
+                    sessions=partial(session, runtime.alchemy),
                     engine=runtime.alchemy.get_engine(),
                     settings=runtime.settings,
                     space=space,

@@ -23,6 +23,7 @@ from litestar.exceptions import NotAuthorizedException
 from server.access import active_user, token_org, user_for_token
 from server.accounts.security import decode_access_token
 from server.accounts.tickets import redeem_ticket
+from server.db import session
 from server.db.tenancy import enter_org
 from server.runtime import runtime_of
 
@@ -83,7 +84,7 @@ async def _admit(scope: Scope) -> tuple[User, Credentials] | None:
         holder = await redeem_ticket(runtime, tickets[0])
         if holder is None:
             return None
-        async with runtime.alchemy.get_session() as db:
+        async with session(runtime.alchemy) as db:
             user = await active_user(db, holder.user_id, holder.family_id, holder.org_id)
         if user is None:
             return None
@@ -98,7 +99,7 @@ async def check_token(runtime: Runtime, token: str) -> tuple[User, Credentials] 
         decoded = decode_access_token(token, runtime.settings.app.secret_key)
     except NotAuthorizedException:
         return None
-    async with runtime.alchemy.get_session() as db:
+    async with session(runtime.alchemy) as db:
         user = await user_for_token(decoded, db)
     org_id = token_org(decoded)
     if user is None or org_id is None:

@@ -29,6 +29,7 @@ from uuid_utils.compat import uuid7
 
 from providers import ProvidersUnavailable, TextDelta
 from server.ai.prompts import recorded
+from server.db import session
 from server.db.brief import project_brief
 from server.db.models import ChatMessage, ChatSession
 from server.db.tenancy import all_orgs, current_org, org_context
@@ -299,7 +300,7 @@ class Replies:
 
     async def _claim_lost(self) -> list[ReplyJob]:
         jobs: list[ReplyJob] = []
-        async with self._alchemy.get_session() as db:
+        async with session(self._alchemy) as db:
             for row in await claim_lost(db, self.owner, self.lease_s):
                 if row.id in self._active:
                     continue  # still answered here (a late renewal): the claim renewed it
@@ -425,7 +426,7 @@ class Replies:
     async def _plan(self, job: ReplyJob) -> Planned | None:
         """Plan a turn claimed from the database, in a transaction that records it as started;
         None when the turn was taken over meanwhile."""
-        async with self._alchemy.get_session() as db:
+        async with session(self._alchemy) as db:
             planned = await self.plan(db, job)
             if not await mark_started(db, job.reply_id, self.owner):
                 await db.rollback()
@@ -460,7 +461,7 @@ class Replies:
             await self.publish(turn.session_id, MessageDelta(DeltaData(job.reply_id, closing)))
             shown = text + closing
         memory = await self._remember(job, plan.phase_number, shown)
-        async with self._alchemy.get_session() as db:
+        async with session(self._alchemy) as db:
             finished = await finish(db, job.reply_id, self.owner, turn.session_id, self.lease_s)
             if not finished.held:
                 await db.rollback()
@@ -510,7 +511,7 @@ class Replies:
         """Store a taken-over turn that had started as ``interrupted``, with its partial text,
         and tell the session."""
         turn = job.turn
-        async with self._alchemy.get_session() as db:
+        async with session(self._alchemy) as db:
             finished = await finish(db, job.reply_id, self.owner, turn.session_id, self.lease_s)
             if not finished.held:
                 await db.rollback()
@@ -537,7 +538,7 @@ class Replies:
         failed: ChatMessage | None = None
         turn = job.turn
         try:
-            async with self._alchemy.get_session() as db:
+            async with session(self._alchemy) as db:
                 finished = await finish(db, job.reply_id, self.owner, turn.session_id, self.lease_s)
                 if not finished.held:
                     await db.rollback()
@@ -591,7 +592,7 @@ class Replies:
         ]
         # The turns of every organisation answered here, in one statement.
         with all_orgs("chat turn leases", log=False):
-            async with self._alchemy.get_session() as db:
+            async with session(self._alchemy) as db:
                 owned = await renew(db, self.owner, self.lease_s, held)
                 await db.commit()
         for turn_id, lease in leases.items():

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from uuid_utils.compat import uuid7
 
 from server.access import require_role
+from server.db import session
 from server.db.brief import project_brief
 from server.db.pool import urgent
 from server.db.tenancy import current_org
@@ -272,7 +273,7 @@ class ChatService:
         """A session for a turn's first transaction, which its sender waits for: under load
         its connection comes before those of work done after a reply was seen (storing it)."""
         with urgent():
-            async with self.alchemy.get_session() as db:
+            async with session(self.alchemy) as db:
                 yield db
 
     def resume(self, row: ChatTurn, content: str, phase_number: int | None) -> ReplyJob:
@@ -321,7 +322,7 @@ class ChatService:
         Viewers may rate (a reader's opinion changes no content); access is checked now, as
         for every frame.
         """
-        async with self.alchemy.get_session() as db:
+        async with session(self.alchemy) as db:
             await self.check_member(db, user_id, chat_session.project_id)
             stored = await rate(
                 db, user_id, message_id, rating, comment, session_id=chat_session.id

@@ -15,6 +15,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import WebSocketDisconnect
 
 from server.access import USER, live_access
+from server.db import session
 from server.db.models import ROLE_RANK
 from server.db.tenancy import current_org
 from server.errors import DomainError, domain_error_of, forbidden
@@ -186,7 +187,7 @@ class Connection:
             return
         if isinstance(frame, SendMessage):
             return  # checked in the transaction that stores the message (see dispatch)
-        async with self.chat.alchemy.get_session() as db:
+        async with session(self.chat.alchemy) as db:
             await self.check_access(db)
             await db.commit()
 
@@ -324,7 +325,7 @@ class Connection:
         A refused join (no such session) leaves the session joined before as it was.
         """
         data = frame.data
-        async with self.chat.alchemy.get_session() as db:
+        async with session(self.chat.alchemy) as db:
             try:
                 role = await self.chat.check_member(db, self.user.id, data.project_id)
             except DomainError:
@@ -382,7 +383,7 @@ class Connection:
         chat_session = self.chat_session
         if chat_session is None:
             return
-        async with self.chat.alchemy.get_session() as db:
+        async with session(self.chat.alchemy) as db:
             missed = await messages_after(db, chat_session.id, self.replayed_up_to)
         for message in missed:
             if message.seq > self.replayed_up_to:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 import structlog
 
 from server.access import live_access
+from server.db import session
 from server.db.tenancy import all_orgs
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ class AccessWatch:
             return
         # The sockets of this instance work in many organisations: the one server-wide check.
         with all_orgs("chat socket access watch", log=False):
-            async with self.alchemy.get_session() as db:
+            async with session(self.alchemy) as db:
                 valid, roles = await live_access(db, [holder for _, holder in held])
                 await db.commit()  # ends the read as cheaply as a rollback, and is not one
         for socket, holder in held:

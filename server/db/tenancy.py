@@ -28,8 +28,9 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
+import asyncpg
 import structlog
 from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 
 __all__ = (
     "APP_ROLE",
+    "TenantConnection",
     "across_orgs",
     "all_orgs",
     "bind_org",
@@ -144,20 +146,72 @@ def _flag(db: AsyncSession | Session) -> str:
     return "on" if db.info.get(_SESSION_ALL, _ALL.get()) else ""
 
 
+class TenantConnection(asyncpg.Connection):  # type: ignore[misc]  # asyncpg ships no hints
+    """The application's asyncpg connection (``connection_class`` in
+    :func:`server.db.sqlalchemy_config`): a transaction's ``BEGIN`` carries the statement that
+    names its organisation, so that both go in one round trip (:func:`_set_org`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._on_begin: str | None = None
+
+    def begin_with(self, statement: str | None) -> None:
+        """Send ``statement`` with the next ``BEGIN`` (None: nothing)."""
+        self._on_begin = statement
+
+    async def execute(
+        self,
+        query: str,
+        *args: Any,
+        timeout: float | None = None,  # noqa: ASYNC109 - asyncpg's own signature
+    ) -> str:
+        """asyncpg's ``execute``; a ``BEGIN`` goes with the statement given to
+        :meth:`begin_with`, as one simple query."""
+        on_begin, self._on_begin = self._on_begin, None
+        if on_begin is not None and not args and query.startswith("BEGIN"):
+            query = f"{query} {on_begin}"
+        status: str = await super().execute(query, *args, timeout=timeout)
+        return status
+
+
 @event.listens_for(Session, "after_begin")
 def _set_org(session: Session, transaction: SessionTransaction, connection: Connection) -> None:
-    """Tell PostgreSQL the transaction's organisation (see the module docstring).
+    """Begin the transaction on the server and tell PostgreSQL its organisation (see the module
+    docstring); :func:`server.db.direct.driver` relies on the transaction having begun.
 
-    Run on the driver's cursor, not through SQLAlchemy's statement execution (a tenth of the
-    CPU, and every transaction pays it); it also makes sure the transaction has begun on the
-    server, which :func:`server.db.direct.driver` relies on.
+    On a :class:`TenantConnection` the settings travel with the ``BEGIN``, which SQLAlchemy's
+    asyncpg adapter sends when its transaction starts (``_start_transaction``, the method its
+    cursor calls before a transaction's first statement: SQLAlchemy has no public call for it,
+    and its version is locked). On another driver connection (an engine made elsewhere, such
+    as a test's), or when the connection's transaction has already begun (a session bound to a
+    connection in use), they are a statement of their own on the driver's cursor.
     """
     org = session.info[_SESSION_ORG] if _SESSION_ORG in session.info else _ORG.get()
+    driver = connection.connection.driver_connection
+    # Not isinstance: asyncpg's metaclass counts every asyncpg connection as an instance. A
+    # session bound to a connection whose transaction has already begun sets it in that one.
+    tenant = cast("TenantConnection", driver)
+    if issubclass(type(driver), TenantConnection) and not tenant.is_in_transaction():
+        adapted: Any = connection.connection.dbapi_connection
+        settings = f"SELECT set_config('app.org_id', {_literal(_text(org))}, true), "
+        settings += f"set_config('app.all_orgs', {_literal(_flag(session))}, true)"
+        tenant.begin_with(settings)
+        try:
+            adapted.await_(adapted._start_transaction())
+        finally:
+            tenant.begin_with(None)
+        return
     cursor = connection.connection.cursor()
     try:
         cursor.execute(_SET_ON_BEGIN, (_text(org), _flag(session)))
     finally:
         cursor.close()
+
+
+def _literal(value: str) -> str:
+    """``value`` as an SQL string literal (``standard_conforming_strings`` is on by default
+    since PostgreSQL 9.1, so only quotes are doubled)."""
+    return "'" + value.replace("'", "''") + "'"
 
 
 async def org_of_project(

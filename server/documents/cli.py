@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 if TYPE_CHECKING:
+    from contextlib import AbstractAsyncContextManager
     from uuid import UUID
 
     from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
+    from sqlalchemy.ext.asyncio import AsyncSession
 
     from providers import Embedder, Registry
     from server.metering import Meter
@@ -34,6 +37,12 @@ class _Context:
     registry: Registry
     meter: Meter
 
+    def sessions(self) -> AbstractAsyncContextManager[AsyncSession]:
+        """A new database session."""
+        from server.db import session  # noqa: PLC0415
+
+        return session(self.database)
+
     def embedder(self) -> Embedder:
         """The configured embedder, its calls recorded like the server's."""
         return self.meter.embedder(self.registry.embedder())
@@ -48,13 +57,13 @@ def _context() -> _Context:
     """Settings, the migrated database and the providers of config.json."""
     from providers import build_registry, parse_config  # noqa: PLC0415
     from server.console import migrated_url, settings_or_exit  # noqa: PLC0415
-    from server.db import sqlalchemy_config  # noqa: PLC0415
+    from server.db import session, sqlalchemy_config  # noqa: PLC0415
     from server.metering import Meter  # noqa: PLC0415
 
     settings = settings_or_exit()
     database = sqlalchemy_config(migrated_url(settings))
     registry = build_registry(parse_config(settings.app.config_path.read_bytes()))
-    return _Context(settings, database, registry, Meter(database.get_session))
+    return _Context(settings, database, registry, Meter(partial(session, database)))
 
 
 @click.group("documents")
@@ -82,7 +91,7 @@ def reembed_command() -> None:
         try:
             embedder = context.embedder()
             with usage_scope(purpose="reembed"), all_orgs("assistant documents reembed", log=False):
-                count = await reembed(context.database.get_session, embedder, progress=report)
+                count = await reembed(context.sessions, embedder, progress=report)
         finally:
             await context.close()
         return embedding_space(embedder), count
@@ -112,7 +121,7 @@ def check_command(repair: bool) -> None:
         try:
             with all_orgs("assistant documents check", log=False):  # one file store for all
                 return await check(
-                    context.database.get_session,
+                    context.sessions,
                     file_store(context.settings.app.data_dir),
                     embedding_space(context.registry.embedder()),
                     repair=repair,
@@ -210,7 +219,7 @@ def retrieval_command(
 
     async def run() -> tuple[EvaluationReport | None, dict[str, dict[str, list[str]]]]:
         try:
-            org_id = await org_of_project(context.database.get_session, project_id)
+            org_id = await org_of_project(context.sessions, project_id)
             with org_context(org_id):  # search as a member does, in the project's organisation
                 return await _evaluate(org_id)
         finally:
@@ -221,7 +230,7 @@ def retrieval_command(
     ) -> tuple[EvaluationReport | None, dict[str, dict[str, list[str]]]]:
         if org_id is None:
             return None, {}
-        async with context.database.get_session() as db:
+        async with context.sessions() as db:
             reader = await project_reader(db, project_id)
             if reader is None:
                 return None, {}

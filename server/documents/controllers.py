@@ -19,6 +19,7 @@ from providers import ProviderError
 from server import audit
 from server.access import EDITOR, USER, VIEWER, require_role
 from server.ai import ConfigStore
+from server.db import session
 from server.db.models import Document, User
 from server.errors import STATUS, DomainError, ErrorCode, conflict, invalid
 from server.events import DocumentData, DocumentUpdated, emit, project_channel
@@ -90,7 +91,7 @@ async def _enqueue(db: AsyncSession, document_id: UUID, project_id: UUID) -> Non
 
 async def _remove_unreferenced(app: Litestar, store: FileStore, sha256: str) -> None:
     """After a delete has committed: remove the file unless another document took it since."""
-    async with runtime_of(app).alchemy.get_session() as db:
+    async with session(runtime_of(app).alchemy) as db:
         if not await sha256_in_use(db, sha256):
             await asyncio.to_thread(store.remove, sha256)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -13,6 +14,7 @@ from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.access import ADMIN, VIEWER
+from server.db import session
 from server.db.models import ChatMessage
 from server.errors import invalid
 from server.runtime import runtime_of
@@ -103,7 +105,7 @@ class FeedbackAdminController(Controller):
             raise invalid("since must be before until")
         return Stream(
             export(
-                runtime_of(request.app).alchemy.get_session,
+                partial(session, runtime_of(request.app).alchemy),
                 since=since,
                 until=until,
                 project_id=project_id,

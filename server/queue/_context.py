@@ -9,6 +9,7 @@ import structlog
 from sqlalchemy import select
 
 from server import events
+from server.db import session
 from server.db.models import Job
 
 from ._outcome import Attempt
@@ -68,7 +69,7 @@ class JobContext:
 
     def session(self) -> AbstractAsyncContextManager[AsyncSession]:
         """A new database session; the handler commits what it wants kept."""
-        return self._env.alchemy.get_session()
+        return session(self._env.alchemy)
 
     async def cancelled(self) -> bool:
         """Whether the job was cancelled (or taken over) since this attempt started."""

@@ -12,12 +12,13 @@ import asyncio
 import contextlib
 import signal
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 import dramatiq
 import structlog
 
-from server.db import sqlalchemy_config
+from server.db import session, sqlalchemy_config
 from server.events import channels_backend
 from server.metering import Meter
 from server.observability import Check, configure_logging
@@ -116,7 +117,7 @@ async def _serve_worker(settings: Settings, db_url: str, job_modules: list[str])
     alchemy = sqlalchemy_config(db_url, settings.db.pool_size)
     publisher = channels_backend(settings.redis.url)
     runtime = JobRuntime(
-        settings, alchemy, publisher, asyncio.get_running_loop(), Meter(alchemy.get_session)
+        settings, alchemy, publisher, asyncio.get_running_loop(), Meter(partial(session, alchemy))
     )
     runtime.env.meter.start()
     runtime.register()

@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+from functools import partial
 from typing import TYPE_CHECKING
 
 import structlog
 from dramatiq.middleware import Middleware
 
-from server.db import sqlalchemy_config
+from server.db import session, sqlalchemy_config
 from server.events import channels_backend
 from server.metering import Meter
 from server.observability import configure_logging
@@ -103,7 +104,7 @@ def worker_broker(settings: Settings, db_url: str, job_modules: Iterable[ModuleT
     publisher = channels_backend(settings.redis.url)
     alchemy = sqlalchemy_config(db_url, settings.db.pool_size)
     runtime = JobRuntime(
-        settings, alchemy, publisher, asyncio.new_event_loop(), Meter(alchemy.get_session)
+        settings, alchemy, publisher, asyncio.new_event_loop(), Meter(partial(session, alchemy))
     )
     runtime.broker.add_middleware(
         _ProcessQueue(runtime, publisher, [m.__name__ for m in job_modules])

@@ -22,6 +22,7 @@ from uuid import UUID
 import structlog
 from sqlalchemy import func, update
 
+from server.db import session
 from server.db.direct import driver
 from server.db.models import Job
 from server.db.tenancy import all_orgs, org_context
@@ -99,7 +100,7 @@ async def _record(
     deadline_at: datetime | None = None,
 ) -> bool:
     """Write the attempt's outcome if it still owns the job; False when it no longer does."""
-    async with env.alchemy.get_session() as db:
+    async with session(env.alchemy) as db:
         owned = await (await driver(db)).fetchval(
             _RECORD, job.id, job.attempts, status, last_error, deadline_at
         )
@@ -127,7 +128,7 @@ class _LeaseLost(Exception):  # noqa: N818 - a state, not an error of the job
 
 async def _renew(env: JobEnvironment, job: Job, lease_s: int) -> bool:
     """Push the attempt's lease ``lease_s`` ahead; False when the attempt no longer owns it."""
-    async with env.alchemy.get_session() as db:
+    async with session(env.alchemy) as db:
         renewed = await db.execute(
             update(Job)
             .where(Job.id == job.id, Job.status == "running", Job.attempts == job.attempts)
@@ -201,7 +202,7 @@ async def run_job(env: JobEnvironment, job_id: str) -> int | None:
     Returns the delay in milliseconds after which the job's message must be sent again (a
     failed attempt with attempts left), else None.
     """
-    async with env.alchemy.get_session() as db:
+    async with session(env.alchemy) as db:
         job = await _claim(db, UUID(job_id), env.settings.queue.lease_s)
         await db.commit()
     if job is None:

@@ -16,6 +16,7 @@ from uuid import UUID
 import structlog
 from sqlalchemy import and_, exists, func, or_, select, update
 
+from server.db import session
 from server.db.models import Job
 
 from ._enqueue import enqueue
@@ -35,7 +36,7 @@ PERIODIC_TARGET = UUID(int=0)
 
 
 async def _schedule_periodic(runtime: JobRuntime) -> None:
-    async with runtime.env.alchemy.get_session() as db:
+    async with session(runtime.env.alchemy) as db:
         for spec in HANDLERS.values():
             if spec.every_s is None:
                 continue
@@ -57,7 +58,7 @@ async def sweep(runtime: JobRuntime) -> int:
     """Fail exhausted lost jobs, re-send the others; returns how many messages were sent."""
     now = datetime.now(UTC)
     lost = and_(Job.status.in_(("queued", "running")), Job.deadline_at < now)
-    async with runtime.env.alchemy.get_session() as db:
+    async with session(runtime.env.alchemy) as db:
         exhausted = (
             await db.scalars(
                 update(Job)
