@@ -49,6 +49,11 @@ MAX_POSTINGS = 4_000_000
 (about 150 bytes). 100,000 chunks of a few sentences hold about 5.5 million postings; a query
 needs only its own lexemes' lists."""
 
+INLINE_POSTINGS = 256
+"""A term row with at most this many postings brings its list with it, in the statement that
+reads the term rows: a small project (a conversation's memory, a few documents) is ranked in
+one round trip, even right after a write made every cached list stale."""
+
 _TERMS = text(
     f"""
     SELECT s.scope, t.id, t.xmin::text::bigint AS version, q.qtf,
@@ -57,7 +62,8 @@ _TERMS = text(
                    < 2147483648,
                false
            ) AS own,
-           sum(t.df) OVER (PARTITION BY s.scope, t.lexeme) AS df, totals.n, totals.total_length
+           sum(t.df) OVER (PARTITION BY s.scope, t.lexeme) AS df, totals.n, totals.total_length,
+           small.chunk_ids, small.tfs, small.lengths
     FROM (
         SELECT lexeme, coalesce(array_length(positions, 1), 1) AS qtf
         FROM unnest(to_tsvector('{TEXT_SEARCH_CONFIG}', :query))
@@ -74,12 +80,21 @@ _TERMS = text(
         GROUP BY s.scope
     ) totals ON totals.scope = s.scope
     CROSS JOIN (SELECT pg_current_xact_id_if_assigned()::text::bigint AS top) x
+    LEFT JOIN LATERAL (
+        SELECT string_agg(uuid_send(p.chunk_id), ''::bytea) AS chunk_ids,
+               string_agg(int4send(p.tf), ''::bytea) AS tfs,
+               string_agg(int4send(p.length), ''::bytea) AS lengths
+        FROM bm25_postings p
+        WHERE p.term_id = t.id AND t.df <= {INLINE_POSTINGS}
+    ) small ON true
     WHERE t.project_id = :project_id
     ORDER BY s.scope, t.id
-    """  # noqa: S608 - a constant configuration name
+    """  # noqa: S608 - constants
 )
 """The query's term rows in each scope (a scope is a set of source types ranked together),
-with the scope's totals; a source type belongs to one scope at most."""
+with the scope's totals, and the posting list of each row of at most `INLINE_POSTINGS`
+postings (its three byte strings, as `_POSTINGS` reads them; null for a longer list); a source
+type belongs to one scope at most."""
 _ATTEMPTS = 5
 """Reads of the lists before giving up when writers keep changing them in between."""
 _POSTINGS = text(
@@ -240,9 +255,14 @@ async def rank_scopes(
         # those are merely read again.
         own = {row.id for row in terms if row.own}
         generation = cache.generation()
-        lists = {
-            row.id: None if row.own else generation.lookup(row.id, row.version) for row in terms
-        }
+        lists: dict[int, _List | None] = {}
+        for row in terms:
+            if row.chunk_ids is not None:  # a short list, read with its term row
+                lists[row.id] = generation.store(
+                    row.id, row.version, row.chunk_ids, row.tfs, row.lengths, keep=not row.own
+                )
+            else:
+                lists[row.id] = None if row.own else generation.lookup(row.id, row.version)
         stale = [term_id for term_id, found in lists.items() if found is None]
         if stale:
             for row in await fetch(db, _POSTINGS, {"term_ids": stale}):

@@ -13,8 +13,9 @@ from sqlalchemy import text
 
 from ingest import Chunk as Piece
 from providers import embedding_space
+from server.db.direct import fetch
 from server.db.models import Document
-from server.documents import bm25
+from server.documents import bm25, postings
 from server.documents.bm25 import K1, TEXT_SEARCH_CONFIG, B
 from server.documents.pipeline import write_chunks
 from server.documents.postings import PostingCache, rank
@@ -110,6 +111,40 @@ async def test_cached_ranking_equals_bm25_top_on_cranfield(
 
     # A cache that cannot hold one query's lists starts over between queries, and is exact.
     await _compare(db, project_id, queries[120:], PostingCache(max_postings=500))
+
+
+@pytest.mark.skipif(not CRANFIELD.is_dir(), reason="shared corpora not present")
+async def test_a_small_project_is_ranked_in_one_statement(
+    db: AsyncSession,
+    embedder: Embedder,
+    make_account: Any,
+    make_project: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    owner = await make_account()
+    project_id = await make_project({owner.id: "owner"})
+    await _add_document(db, embedder, project_id, _abstracts(40))
+    statements: list[str] = []
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        statements.append(args[1].text)
+        return await fetch(*args, **kwargs)
+
+    monkeypatch.setattr(postings, "fetch", counted)  # a spy: the statements still run
+    # Every list is at most INLINE_POSTINGS long: read with the term rows, even into an empty
+    # cache, and ranked exactly as bm25_top ranks.
+    for query in _queries()[:20]:
+        statements.clear()
+        ours = await rank(
+            db,
+            project_id=project_id,
+            source_types=["document"],
+            query=query,
+            depth=DEPTH,
+            cache=PostingCache(),
+        )
+        assert len(statements) == 1, query
+        _assert_same(ours, await _exhaustive(db, project_id, query, DEPTH), query)
 
 
 @pytest.mark.skipif(not CRANFIELD.is_dir(), reason="shared corpora not present")
