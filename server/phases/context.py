@@ -116,8 +116,9 @@ async def _dependencies(
     each = max(budget // len(with_content), 40) if with_content else 0
     summaries: list[tuple[str, str]] = []
     sources: list[Source] = []
+    current = await phases.current_versions(with_content)
     for dep in with_content:
-        version = await phases.version(dep, dep.current_version)
+        version = current.get(dep.id)
         if version is None:
             continue
         summary, shortened = summarise(version.content, each)

@@ -85,7 +85,9 @@ class PhaseController(Controller):
     ) -> list[Phase]:
         """Every phase of the project in order, with status, answers and current content."""
         _, workflow = await _workflow(workflows, db_session, project_id)
-        return [await view(phases, row, workflow) for row in await phases.for_project(project_id)]
+        rows = await phases.for_project(project_id)
+        current = await phases.current_versions(rows)
+        return [await view(phases, row, workflow, current.get(row.id)) for row in rows]
 
     @get("/{number:int}", opt=VIEWER, operation_id="get_phase")
     async def get_phase(

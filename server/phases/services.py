@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 
 from server.db.models import Phase, PhaseVersion
 from server.errors import DomainError, conflict, not_found
@@ -116,6 +116,19 @@ class PhaseService(SQLAlchemyAsyncRepositoryService[Phase]):
             )
         )
         return found
+
+    async def current_versions(self, phases: Sequence[Phase]) -> dict[UUID, PhaseVersion]:
+        """The current version of each of ``phases`` that has one, by phase id: one query
+        whatever their number (a late phase's draft reads every phase it depends on)."""
+        wanted = [(p.id, p.current_version) for p in phases if p.current_version is not None]
+        if not wanted:
+            return {}
+        rows = await self.repository.session.scalars(
+            select(PhaseVersion).where(
+                tuple_(PhaseVersion.phase_id, PhaseVersion.number).in_(wanted)
+            )
+        )
+        return {version.phase_id: version for version in rows}
 
     async def require_version(self, phase: Phase, number: int) -> PhaseVersion:
         """Version ``number`` of ``phase``, or 404."""

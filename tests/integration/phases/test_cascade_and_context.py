@@ -8,6 +8,9 @@ import hashlib
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
 from server.db.models import Chunk, Document
 
 if TYPE_CHECKING:
@@ -158,3 +161,28 @@ async def test_reconstructed_context_names_its_sources_and_gaps(
     phase_source = next(s for s in small["sources"] if s["kind"] == "phase")
     assert phase_source["summarised"] is True
     assert small["prompt_tokens"] < 1200
+
+
+async def test_a_late_phase_reads_every_dependency_at_once(
+    make_account, new_project, phases_of: Callable[..., Phases]
+) -> None:
+    ann: Account = await make_account()
+    plan = phases_of(await new_project(ann), ann)
+    await _fill(plan, range(1, 8))
+    await plan.write(5, "# Market\n\nA second version of the market.")
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", seen)
+    try:
+        context = await plan.call("POST", "/8/reconstruct-context")
+    finally:
+        event.remove(Engine, "before_cursor_execute", seen)
+    # Go-to-market depends on phases 2, 5, 6 and 7: each summarised from its current version.
+    phases = {s["phase_number"]: s["version"] for s in context["sources"] if s["kind"] == "phase"}
+    assert phases == {2: 1, 5: 2, 6: 1, 7: 1}
+    assert "A second version of the market." in context["messages"][1]["content"]
+    reads = [s for s in statements if "FROM phase_versions" in s]
+    assert len(reads) == 1, reads
