@@ -105,7 +105,20 @@ _COLUMNS = """id, session_id, project_id, seq, role, content, status, client_mes
 _VALUES = (
     "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19"
 )
-_INSERT = f"INSERT INTO chat_messages ({_COLUMNS}) VALUES ({_VALUES})"  # noqa: S608 - constants
+_INSERT_NUMBERED = f"""
+WITH numbered AS (
+    UPDATE chat_sessions SET last_seq = last_seq + 1, updated_at = now() WHERE id = $2
+    RETURNING last_seq
+)
+INSERT INTO chat_messages ({_COLUMNS})
+SELECT $1, $2, $3, numbered.last_seq, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+       $17, $18, $18
+FROM numbered
+RETURNING seq
+"""  # noqa: S608 - constants only
+"""A reply numbered with the session's next ``seq``, in one statement (the session's row stays
+locked until the transaction ends); no row when the session is gone. Its parameters are those
+of `_params` without the seq."""
 _STORE_ASKED = f"""
 WITH found AS (
     SELECT (SELECT id FROM chat_messages WHERE session_id = $2 AND client_message_id = $8)
@@ -134,7 +147,7 @@ taken, so it sees every message and turn committed before."""
 
 
 def _params(message: ChatMessage) -> tuple[Any, ...]:
-    """The parameters ``$1``..``$19`` of `_INSERT` and `_STORE_ASKED`; sets the timestamps."""
+    """The parameters ``$1``..``$19`` of `_STORE_ASKED`; sets the timestamps."""
     message.created_at = message.updated_at = datetime.now(UTC)
     return (
         message.id,
@@ -239,12 +252,10 @@ async def add_assistant_message(
 ) -> ChatMessage:
     """Store a reply (``complete``, ``stopped`` or ``interrupted``) in the transaction, numbered
     now; the caller commits."""
-    numbered = await _next_seq(db, session_id)
     message = ChatMessage(
         id=message_id,
         session_id=session_id,
         project_id=project_id,
-        seq=numbered.seq,
         role=ASSISTANT,
         content=content,
         status=status,
@@ -258,7 +269,11 @@ async def add_assistant_message(
         profile=profile,
         context=context or [],
     )
-    await (await driver(db)).execute(_INSERT, *_params(message))
+    params = _params(message)
+    seq = await (await driver(db)).fetchval(_INSERT_NUMBERED, *params[:3], *params[4:])
+    if seq is None:
+        raise DomainError("not_found", "the chat session no longer exists")
+    message.seq = seq
     return message
 
 
