@@ -5,7 +5,9 @@ only rows of the organisation named by the transaction-local setting ``app.org_i
 ``docs/organisations.md``). This module is the one place that setting is made: a SQLAlchemy
 ``after_begin`` hook, registered for every session of the process, runs
 ``set_config('app.org_id', <org>, true)`` (the ``SET LOCAL`` form: it ends with the
-transaction, so a pooled connection never carries one request's organisation into the next).
+transaction, so a pooled connection never carries one request's organisation into the next),
+on the server's own connections (:class:`TenantConnection`) in the same round trip as the
+transaction's ``BEGIN``.
 
 The organisation comes from, in order:
 
@@ -209,8 +211,8 @@ def _set_org(session: Session, transaction: SessionTransaction, connection: Conn
 
 
 def _literal(value: str) -> str:
-    """``value`` as an SQL string literal (``standard_conforming_strings`` is on by default
-    since PostgreSQL 9.1, so only quotes are doubled)."""
+    """``value`` (a uuid's text, ``on`` or empty: no backslash, whatever
+    ``standard_conforming_strings`` says) as an SQL string literal."""
     return "'" + value.replace("'", "''") + "'"
 
 
