@@ -16,20 +16,29 @@ if TYPE_CHECKING:
     from server.db.models import Phase
 
 MIN_SHARED = 2
-"""Content words an answer (with its question) must share with the free question."""
+"""Content words an answer (with its question) must share with the free question (all of
+them when the question has fewer)."""
 LIMIT = 3
+_ASKING_WORDS = frozenset(
+    {"say", "said", "tell", "told", "mention", "mentioned", "write", "wrote", "remind", "answer"}
+)
+"""Words of a question about the conversation itself ("What did I say about customers?"),
+which no answer is expected to contain."""
 
 
 def recalled_answers(rows: dict[int, Phase], question: str, first_ref: int) -> list[Passage]:
     """The recorded answers that bear on ``question``, best first, as passages numbered
     from ``S<first_ref>``."""
-    wanted = content_terms(question)
+    wanted = content_terms(question) - _ASKING_WORDS
+    if not wanted:
+        return []
+    needed = min(MIN_SHARED, len(wanted))
     scored: list[tuple[int, int, int, Passage]] = []
     for number, row in sorted(rows.items()):
         for answer in row.answers:
             text = str(answer["answer"])
             shared = len(wanted & content_terms(f"{answer['question']} {text}"))
-            if shared < MIN_SHARED:
+            if shared < needed:
                 continue
             when = datetime.fromisoformat(str(answer["answered_at"])).strftime("%Y-%m-%d")
             index = int(answer["index"])

@@ -229,3 +229,20 @@ async def test_the_title_is_asked_at_the_start_and_set_with_a_command(walker: Wa
         assert "titled" not in reply["content"]
     r = await walker.http.get(f"/api/v1/projects/{project}")
     assert r.json()["name"] == "Sunny Pumps Ltd"
+
+
+async def test_a_question_about_what_was_said_quotes_the_recorded_answer(walker: Walker) -> None:
+    project = await walker.project()
+    async with open_client(walker.served.ws, walker.who.token) as ws:
+        await ws.join(project)
+        await _say(ws, "Hello, let us write the plan.", "hello")
+        await _say(ws, "We rent solar pumps to farms.", "a1")
+        await _say(ws, "Our customers are cooperatives of smallholder farmers.", "a2")
+        # One content word after "what did I say about": the answer that has it is quoted.
+        reply, _ = await _say(ws, "What did I say about customers?", "free")
+        assert "Our customers are cooperatives of smallholder farmers." in reply["content"]
+        cited = [c for c in reply["citations"] if "your answer in phase 1" in c["source"]]
+        assert cited, reply["citations"]
+        assert "question 3 of" in reply["content"]  # the pending question, asked again
+    phase = (await walker.phases(project))[0]
+    assert len(phase["answers"]) == 2  # the free question was not taken as an answer
