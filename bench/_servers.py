@@ -86,7 +86,9 @@ def _stat(pid: int) -> list[str] | None:
 
 
 def cpu_s(root_pids: list[int]) -> float:
-    """CPU seconds (user + system) used so far by ``root_pids`` and all their descendants."""
+    """CPU seconds (user + system) used so far by ``root_pids`` and all their descendants,
+    those that have exited included (their time is in their parent's ``cutime``/``cstime``
+    once reaped: a database backend that ended counts)."""
     parents: dict[int, int] = {}
     times: dict[int, float] = {}
     for entry in Path("/proc").iterdir():
@@ -97,7 +99,8 @@ def cpu_s(root_pids: list[int]) -> float:
             continue
         pid = int(entry.name)
         parents[pid] = int(fields[1])  # ppid
-        times[pid] = (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime
+        # utime, stime, and cutime, cstime of the children it reaped
+        times[pid] = sum(int(value) for value in fields[11:15]) / _TICKS
     total = 0.0
     for pid, spent in times.items():
         ancestor: int | None = pid
