@@ -126,3 +126,21 @@ async def test_urgent_work_is_served_first_but_never_starves_other_work() -> Non
     # URGENT_RUN urgent ones in a row, then the longest waiting other one, and so on.
     assert URGENT_RUN == 3
     assert served == ["first 0", "first 1", "first 2", "later 0", "first 3", "first 4", "later 1"]
+
+
+async def test_connections_opened_under_load_stay_open(clean_db: str) -> None:
+    engine = sqlalchemy_config(clean_db, pool_size=1).get_engine()  # up to 2, kept
+    try:
+        drivers = []
+        async with engine.connect() as first, engine.connect() as second:
+            for connection in (first, second):
+                raw = await connection.get_raw_connection()
+                drivers.append(raw.driver_connection)
+        # Both came back and stay open: SQLAlchemy's overflow would have closed one.
+        assert engine.pool.checkedin() == 2  # type: ignore[attr-defined]
+        assert not any(driver.is_closed() for driver in drivers)
+        async with engine.connect() as again:
+            raw = await again.get_raw_connection()
+            assert raw.driver_connection in drivers
+    finally:
+        await engine.dispose()
