@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from contextlib import AbstractAsyncContextManager
     from uuid import UUID
 
@@ -36,12 +37,8 @@ class _Context:
     database: SQLAlchemyAsyncConfig
     registry: Registry
     meter: Meter
-
-    def sessions(self) -> AbstractAsyncContextManager[AsyncSession]:
-        """A new database session."""
-        from server.db import session  # noqa: PLC0415
-
-        return session(self.database)
+    sessions: Callable[[], AbstractAsyncContextManager[AsyncSession]]
+    """A new database session of ``database``."""
 
     def embedder(self) -> Embedder:
         """The configured embedder, its calls recorded like the server's."""
@@ -63,7 +60,8 @@ def _context() -> _Context:
     settings = settings_or_exit()
     database = sqlalchemy_config(migrated_url(settings))
     registry = build_registry(parse_config(settings.app.config_path.read_bytes()))
-    return _Context(settings, database, registry, Meter(partial(session, database)))
+    sessions = partial(session, database)
+    return _Context(settings, database, registry, Meter(sessions), sessions)
 
 
 @click.group("documents")

@@ -49,6 +49,11 @@ MAX_POSTINGS = 4_000_000
 (about 150 bytes). 100,000 chunks of a few sentences hold about 5.5 million postings; a query
 needs only its own lexemes' lists."""
 
+_LIST_COLUMNS = """string_agg(uuid_send(p.chunk_id), ''::bytea) AS chunk_ids,
+           string_agg(int4send(p.tf), ''::bytea) AS tfs,
+           string_agg(int4send(p.length), ''::bytea) AS lengths"""
+"""A posting list as three byte strings (16-byte chunk ids, big-endian tf and length): an
+array of uuids costs more to decode into Python objects than the ranking takes."""
 INLINE_POSTINGS = 256
 """A term row with at most this many postings brings its list with it, in the statement that
 reads the term rows: a small project (a conversation's memory, a few documents) is ranked in
@@ -81,9 +86,7 @@ _TERMS = text(
     ) totals ON totals.scope = s.scope
     CROSS JOIN (SELECT pg_current_xact_id_if_assigned()::text::bigint AS top) x
     LEFT JOIN LATERAL (
-        SELECT string_agg(uuid_send(p.chunk_id), ''::bytea) AS chunk_ids,
-               string_agg(int4send(p.tf), ''::bytea) AS tfs,
-               string_agg(int4send(p.length), ''::bytea) AS lengths
+        SELECT {_LIST_COLUMNS}
         FROM bm25_postings p
         WHERE p.term_id = t.id AND t.df <= {INLINE_POSTINGS}
     ) small ON true
@@ -98,19 +101,15 @@ type belongs to one scope at most."""
 _ATTEMPTS = 5
 """Reads of the lists before giving up when writers keep changing them in between."""
 _POSTINGS = text(
-    """
-    SELECT p.term_id, t.xmin::text::bigint AS version,
-           string_agg(uuid_send(p.chunk_id), ''::bytea) AS chunk_ids,
-           string_agg(int4send(p.tf), ''::bytea) AS tfs,
-           string_agg(int4send(p.length), ''::bytea) AS lengths
+    f"""
+    SELECT p.term_id, t.xmin::text::bigint AS version, {_LIST_COLUMNS}
     FROM bm25_postings p
     JOIN bm25_terms t ON t.id = p.term_id
     WHERE p.term_id = ANY(:term_ids)
     GROUP BY p.term_id, t.xmin
-    """
+    """  # noqa: S608 - constants
 )
-"""A list is read as three byte strings (16-byte chunk ids, big-endian tf and length): an
-array of uuids costs more to decode into Python objects than the ranking takes."""
+"""The lists that are longer than `INLINE_POSTINGS` and not cached as they stand."""
 
 
 @dataclass(frozen=True, slots=True)
