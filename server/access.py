@@ -32,6 +32,7 @@ from litestar.security.jwt import OAuth2PasswordBearerAuth
 from sqlalchemy import select
 
 from server.db import session
+from server.db.brief import brief_join, keep_brief
 from server.db.direct import driver
 from server.db.models import (
     ROLE_RANK,
@@ -217,7 +218,7 @@ async def require_role(
     return role
 
 
-_LIVE_ACCESS = """
+_ACCESS = """
 SELECT held.user_id, held.family, held.project_id,
        EXISTS (SELECT FROM users WHERE users.id = held.user_id AND users.is_active)
        AND NOT EXISTS (SELECT FROM refresh_tokens
@@ -225,13 +226,18 @@ SELECT held.user_id, held.family, held.project_id,
                          AND refresh_tokens.revoked_at IS NOT NULL),
        (SELECT project_members.role FROM project_members
         WHERE project_members.user_id = held.user_id
-          AND project_members.project_id = held.project_id)
+          AND project_members.project_id = held.project_id){brief}
 FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) AS held (user_id, family, project_id)
-"""
+{join}"""
+_LIVE_ACCESS = _ACCESS.format(brief="", join="")
+_LIVE_ACCESS_BRIEFED = _ACCESS.format(brief=", brief.*", join=brief_join("held.project_id"))
 
 
 async def live_access(
-    db: AsyncSession, holders: Collection[tuple[UUID, UUID, UUID | None]]
+    db: AsyncSession,
+    holders: Collection[tuple[UUID, UUID, UUID | None]],
+    *,
+    brief: bool = False,
 ) -> tuple[set[tuple[UUID, UUID]], dict[tuple[UUID, UUID], str]]:
     """What each open socket's holder may do now, for many holders in one query.
 
@@ -240,14 +246,20 @@ async def live_access(
     logout and revocation end it) and the role of each ``(user_id, project_id)`` pair that is
     still a membership. The chat socket runs it on every frame and, for all its sockets at once,
     every fraction of a second, so that removal, a role change or logout reaches open sockets.
+    With ``brief`` the same statement reads the brief of each holder's project, which ``db``
+    keeps for `project_brief` (a message's turn needs both).
     """
     held = list(dict.fromkeys(holders))
     rows = await (await driver(db)).fetch(
-        _LIVE_ACCESS, *([holder[n] for holder in held] for n in range(3))
+        _LIVE_ACCESS_BRIEFED if brief else _LIVE_ACCESS,
+        *([holder[n] for holder in held] for n in range(3)),
     )
     valid: set[tuple[UUID, UUID]] = set()
     roles: dict[tuple[UUID, UUID], str] = {}
-    for user_id, family, project_id, good, member in rows:
+    for row in rows:
+        user_id, family, project_id, good, member = row[:5]
+        if brief and project_id is not None:
+            keep_brief(db, project_id, row)
         if good:
             valid.add((user_id, family))
         if member is not None:

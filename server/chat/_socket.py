@@ -193,8 +193,8 @@ class Connection:
 
     async def check_access(self, db: AsyncSession) -> None:
         """Close the connection unless its token and membership hold now; ``forbidden``
-        below the editor role."""
-        valid, roles = await live_access(db, [self.holder])
+        below the editor role. The project's brief comes with it, for the turn."""
+        valid, roles = await live_access(db, [self.holder], brief=True)
         verdict = self.verdict(valid, roles)
         if verdict is not None:
             await self.end(*verdict)

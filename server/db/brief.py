@@ -9,11 +9,13 @@ import msgspec
 from .direct import driver
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
     from uuid import UUID
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
-__all__ = ("ProjectBrief", "forget_brief", "project_brief")
+__all__ = ("ProjectBrief", "brief_join", "forget_brief", "keep_brief", "project_brief")
 
 
 class ProjectBrief(msgspec.Struct, frozen=True):
@@ -35,6 +37,22 @@ SELECT projects.name, projects.template, projects.profile, organisations.profile
 FROM projects LEFT JOIN organisations ON organisations.id = projects.org_id
 WHERE projects.id = $1
 """
+_FIELDS = len(ProjectBrief.__struct_fields__)
+
+
+def brief_join(project: str) -> str:
+    """A ``LEFT JOIN LATERAL`` adding the brief of the project ``project`` (an SQL expression)
+    as the statement's last columns, for `keep_brief`: another statement of the turn brings
+    the brief with it instead of a round trip of its own."""
+    lateral = _BRIEF.replace("$1", project)
+    return f"LEFT JOIN LATERAL ({lateral}) AS brief ON true"
+
+
+def keep_brief(db: AsyncSession, project_id: UUID, row: Sequence[Any]) -> None:
+    """Keep in ``db`` the brief of ``project_id`` read by a `brief_join` (the last columns of
+    ``row``), for `project_brief`."""
+    values = row[-_FIELDS:]
+    db.info[(_BRIEF, project_id)] = None if values[0] is None else ProjectBrief(*values)
 
 
 async def project_brief(db: AsyncSession, project_id: UUID) -> ProjectBrief | None:

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+from uuid import uuid4
 
 from sqlalchemy import select
 
+from server.access import live_access
 from server.app import services_of
+from server.db.brief import ProjectBrief, forget_brief, project_brief
 from server.db.models import (
     Organisation,
     OrganisationMember,
@@ -391,3 +394,31 @@ async def test_server_admins_list_every_organisation(
     assert {o["id"]: o["role"] for o in listed.json()} == {str(org): "member", str(other): None}
     refused = await client.get("/api/v1/orgs", headers=member.headers, params={"all": "true"})
     assert refused.status_code == 403
+
+
+async def test_the_brief_read_with_a_sockets_access_is_the_projects_own(
+    db: AsyncSession, make_account: Maker, make_project: Callable[..., Awaitable[UUID]], org: UUID
+) -> None:
+    # A message's access check brings its project's brief (profiles, budget) in one statement.
+    owner = await make_account()
+    project_id = await make_project({owner.id: "owner"})
+    project = await db.get(Project, project_id)
+    organisation = await db.get(Organisation, org)
+    assert project is not None
+    assert organisation is not None
+    project.profile, organisation.profile = "fast", "careful"
+    organisation.monthly_token_budget = 5000
+    await db.commit()
+    valid, roles = await live_access(db, [(owner.id, uuid4(), project_id)], brief=True)
+    assert roles == {(owner.id, project_id): "owner"}
+    assert len(valid) == 1
+    kept = await project_brief(db, project_id)
+    forget_brief(db, project_id)
+    assert kept == await project_brief(db, project_id)
+    assert kept == ProjectBrief(
+        name=project.name,
+        template=project.template,
+        profile="fast",
+        org_profile="careful",
+        budgeted=True,
+    )
