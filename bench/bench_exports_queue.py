@@ -67,7 +67,7 @@ async def bench_noop(ctx: JobContext) -> None:
 def _settings(data_dir: Path, redis_url: str | None) -> Settings:
     return Settings(
         app=AppSettings("127.0.0.1", 0, data_dir, data_dir / "config.json", "b" * 40, False),
-        db=DatabaseSettings(url=None, pool_size=10),
+        db=DatabaseSettings(url=None, pool_size=20),
         redis=RedisSettings(url=redis_url),
         auth=AuthSettings(900, 3600, 3600, 1000, 1000),
         queue=QueueSettings(worker_threads=THREADS, namespace=f"ua-bench-{uuid4().hex[:8]}"),

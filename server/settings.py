@@ -69,9 +69,18 @@ class AppSettings:
     empty: the server's own origin only."""
 
 
+POOL_PER_CORE = 4
+"""Database connections a process keeps by default, per CPU core of its machine. Each busy
+connection is a PostgreSQL backend competing for cores with the server: past a few per core,
+more of them only add context switches and cold caches, and the pool's queue (a turn's first
+transaction ahead of other work) orders the waiting better than the CPU's scheduler does.
+Measured in docs/benchmarks.md ("The pool's size")."""
+
+
 @dataclass(frozen=True)
 class DatabaseSettings:
-    """``url`` is None for the embedded PostgreSQL kept under ``DATA_DIR/postgres``."""
+    """``url`` is None for the embedded PostgreSQL kept under ``DATA_DIR/postgres``;
+    ``pool_size`` connections at most per process, each kept open once opened."""
 
     url: str | None
     pool_size: int
@@ -258,7 +267,9 @@ def load_settings() -> Settings:
     )
     db = DatabaseSettings(
         url=_url("DATABASE_URL", ("postgresql", "postgresql+asyncpg", "postgres")),
-        pool_size=_int("DATABASE_POOL_SIZE", 20, minimum=1, maximum=500),
+        pool_size=_int(
+            "DATABASE_POOL_SIZE", POOL_PER_CORE * (os.cpu_count() or 1), minimum=1, maximum=500
+        ),
     )
     redis = RedisSettings(url=_url("REDIS_URL", ("redis", "rediss", "unix")))
     auth = AuthSettings(

@@ -71,7 +71,7 @@ def settings(tmp_path: Path) -> Settings:
             secret_key="test-secret-key-" + "x" * 32,
             debug=False,
         ),
-        db=DatabaseSettings(url=None, pool_size=5),
+        db=DatabaseSettings(url=None, pool_size=10),
         redis=RedisSettings(url=None),
         auth=AuthSettings(
             access_ttl_s=900,

@@ -45,7 +45,7 @@ def database_url(settings: Settings) -> str:
 def sqlalchemy_config(url: str, pool_size: int = 10) -> SQLAlchemyAsyncConfig:
     """The advanced-alchemy config: one session per request, committed when the response is 2xx.
 
-    Up to twice ``pool_size`` connections, opened when needed and kept open until recycled.
+    Up to ``pool_size`` connections, opened when needed and kept open until recycled.
     No pre-ping: it cost a rollback-only transaction on every checkout. A connection the
     server dropped fails its first statement once; SQLAlchemy then invalidates every connection
     of the pool that is older, so the next checkouts reconnect (``pool_recycle`` also retires
@@ -63,11 +63,11 @@ def sqlalchemy_config(url: str, pool_size: int = 10) -> SQLAlchemyAsyncConfig:
         session_config=AsyncSessionConfig(expire_on_commit=False),
         engine_config=EngineConfig(
             poolclass=FairPool,
-            # ``pool_size`` connections and as many again under load, each kept open once
-            # opened: SQLAlchemy closes an overflow connection the moment it comes back, and
-            # under a load around the pool's size that opened a new one (a new PostgreSQL
-            # backend, its caches cold, every statement prepared again) every dozen checkouts.
-            pool_size=2 * pool_size,
+            # Every connection kept open once opened, none as overflow: SQLAlchemy closes an
+            # overflow connection the moment it comes back, and under a load around the pool's
+            # size that opened a new one (a new PostgreSQL backend, its caches cold, every
+            # statement prepared again) every dozen checkouts.
+            pool_size=pool_size,
             max_overflow=0,
             pool_pre_ping=False,
             pool_timeout=POOL_TIMEOUT_S,

@@ -48,7 +48,7 @@ async def _turns(count: int = 5) -> None:
 async def test_work_waiting_for_a_connection_gets_one_in_the_order_it_asked(
     clean_db: str,
 ) -> None:
-    engine = sqlalchemy_config(clean_db, pool_size=1).get_engine()  # 1 + 1 overflow
+    engine = sqlalchemy_config(clean_db, pool_size=2).get_engine()
     served: list[str] = []
     release = asyncio.Event()
 
@@ -129,7 +129,7 @@ async def test_urgent_work_is_served_first_but_never_starves_other_work() -> Non
 
 
 async def test_connections_opened_under_load_stay_open(clean_db: str) -> None:
-    engine = sqlalchemy_config(clean_db, pool_size=1).get_engine()  # up to 2, kept
+    engine = sqlalchemy_config(clean_db, pool_size=2).get_engine()
     try:
         drivers = []
         async with engine.connect() as first, engine.connect() as second:
