@@ -1,9 +1,12 @@
 """The pool: a connection that comes back inside a transaction is closed, not handed on; work
-waiting for a connection gets one in the order it asked."""
+waiting for a connection gets one in the order it asked; four connections a CPU core unless
+``DATABASE_POOL_SIZE`` says otherwise."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy.util import greenlet_spawn
@@ -11,6 +14,10 @@ from sqlalchemy.util.queue import Empty
 
 from server.db import sqlalchemy_config
 from server.db.pool import URGENT_RUN, FairQueue, urgent
+from server.settings import POOL_PER_CORE, load_settings
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 async def test_a_connection_returned_inside_a_transaction_is_closed_and_replaced(
@@ -144,3 +151,13 @@ async def test_connections_opened_under_load_stay_open(clean_db: str) -> None:
             assert raw.driver_connection in drivers
     finally:
         await engine.dispose()
+
+
+def test_the_pool_keeps_four_connections_a_core_unless_told(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("DATABASE_POOL_SIZE", raising=False)
+    assert load_settings().db.pool_size == POOL_PER_CORE * (os.cpu_count() or 1)
+    monkeypatch.setenv("DATABASE_POOL_SIZE", "3")
+    assert load_settings().db.pool_size == 3
