@@ -70,11 +70,14 @@ class AppSettings:
 
 
 POOL_PER_CORE = 4
-"""Database connections a process keeps by default, per CPU core of its machine. Each busy
-connection is a PostgreSQL backend competing for cores with the server: past a few per core,
-more of them only add context switches and cold caches, and the pool's queue (a turn's first
-transaction ahead of other work) orders the waiting better than the CPU's scheduler does.
-Measured in docs/benchmarks.md ("The pool's size")."""
+"""Database connections a process keeps by default, per CPU core of its machine (at most
+`POOL_MAX_DEFAULT`). Each busy connection is a PostgreSQL backend competing for cores with the
+server: past a few per core, more of them only add context switches and cold caches, and the
+pool's queue (a turn's first transaction ahead of other work) orders the waiting better than
+the CPU's scheduler does. Measured in docs/benchmarks.md ("The pool's size")."""
+POOL_MAX_DEFAULT = 40
+"""The default pool's ceiling on a machine with many cores: what a process kept before, well
+inside PostgreSQL's own default of 100 connections."""
 
 
 @dataclass(frozen=True)
@@ -268,7 +271,10 @@ def load_settings() -> Settings:
     db = DatabaseSettings(
         url=_url("DATABASE_URL", ("postgresql", "postgresql+asyncpg", "postgres")),
         pool_size=_int(
-            "DATABASE_POOL_SIZE", POOL_PER_CORE * (os.cpu_count() or 1), minimum=1, maximum=500
+            "DATABASE_POOL_SIZE",
+            min(POOL_PER_CORE * (os.cpu_count() or 1), POOL_MAX_DEFAULT),
+            minimum=1,
+            maximum=500,
         ),
     )
     redis = RedisSettings(url=_url("REDIS_URL", ("redis", "rediss", "unix")))

@@ -14,7 +14,7 @@ from sqlalchemy.util.queue import Empty
 
 from server.db import sqlalchemy_config
 from server.db.pool import URGENT_RUN, FairQueue, urgent
-from server.settings import POOL_PER_CORE, load_settings
+from server.settings import POOL_MAX_DEFAULT, POOL_PER_CORE, load_settings
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -158,6 +158,7 @@ def test_the_pool_keeps_four_connections_a_core_unless_told(
 ) -> None:
     monkeypatch.setenv("DATA_DIR", str(tmp_path))
     monkeypatch.delenv("DATABASE_POOL_SIZE", raising=False)
-    assert load_settings().db.pool_size == POOL_PER_CORE * (os.cpu_count() or 1)
+    cores = os.cpu_count() or 1
+    assert load_settings().db.pool_size == min(POOL_PER_CORE * cores, POOL_MAX_DEFAULT)
     monkeypatch.setenv("DATABASE_POOL_SIZE", "3")
     assert load_settings().db.pool_size == 3
