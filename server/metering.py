@@ -222,8 +222,14 @@ class Meter:
             )
         )
 
-    async def flush(self) -> int:
-        """Write every pending row now; how many were written."""
+    async def flush(self, db: AsyncSession | None = None) -> int:
+        """Write every pending row now; how many were written.
+
+        With ``db`` (a request's session that has only read so far) its transaction is ended
+        and the rows are written and committed in a new one on the same connection: a request
+        that holds a connection and waited for a second one could wait for ever once the pool
+        is full of such requests.
+        """
         async with self._lock:
             if not self._pending:
                 return 0
@@ -231,15 +237,23 @@ class Meter:
             try:
                 # Rows of every organisation (each names its own), written in one statement.
                 with all_orgs("usage metering", log=False):
-                    async with self._sessions() as db:
-                        await db.execute(insert(UsageEvent), rows)
-                        await db.commit()
+                    if db is not None:
+                        await db.commit()  # the next transaction begins across organisations
+                        await self._write(db, rows)
+                    else:
+                        async with self._sessions() as own:
+                            await self._write(own, rows)
             except (IntegrityError, DataError):
                 # Rows the database refuses now it will refuse again: log them, do not retry.
                 logger.exception("usage rows refused", rows=len(rows))
             for _ in rows:
                 self._pending.popleft()
             return len(rows)
+
+    @staticmethod
+    async def _write(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
+        await db.execute(insert(UsageEvent), rows)
+        await db.commit()
 
     def _add(self, row: dict[str, Any]) -> None:
         self._pending.append(row)

@@ -82,7 +82,7 @@ class DiagnosticsController(Controller):
         Heavier than ``/status`` (it scans tables and the file store): meant for people, not
         for load-balancer probes. This instance's pending usage rows are written first.
         """
-        await runtime.meter.flush()
+        await runtime.meter.flush(db_session)
         try:
             space = embedding_space(config_store.registry.embedder())
         except ProviderError as exc:

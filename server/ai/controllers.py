@@ -104,6 +104,7 @@ class UsageController(Controller):
         Calls this instance made up to now are written first, so a report never lags what the
         caller just did here.
         """
+        await config_store.meter.flush(db_session)  # in this request's connection
         user = request.user
         org_id = current_org(db_session)
         admin = user.role == "admin" or (
@@ -118,7 +119,6 @@ class UsageController(Controller):
         query = UsageQuery(
             group_by=group_by, start=start, end=end, user_id=user_id, project_id=project_id
         )
-        await config_store.meter.flush()
         report = await usage_report(db_session, query)
         if admin and org_id is not None:
             report.budget = await budget_status(db_session, org_id)

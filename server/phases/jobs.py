@@ -83,7 +83,9 @@ async def regenerate_stale(ctx: JobContext) -> None:
     env = PhaseEnvironment(WorkflowCatalog(store), store.embedder, relay, store)
     try:
         with usage_scope(purpose="draft", user_id=user_id, project_id=ctx.target_id):
-            while True:
+            # Cancellation is asked before the session opens: its own look-up would need a
+            # second connection while this one holds the first.
+            while not await ctx.cancelled():
                 async with ctx.session() as db:
                     project = await db.get(Project, ctx.target_id)
                     if project is None:
@@ -91,7 +93,7 @@ async def regenerate_stale(ctx: JobContext) -> None:
                     commands = PhaseCommands(env, db, project.id, user_id)
                     await commands.load()
                     stale = await commands.stale_in_order()
-                    if not stale or await ctx.cancelled():
+                    if not stale:
                         return
                     try:
                         await commands.draft_now(stale[0], store.router, store.profile_for(project))

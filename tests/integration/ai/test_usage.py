@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from litestar.testing import AsyncTestClient
 from sqlalchemy import select, update
 
 from providers import (
@@ -18,7 +21,7 @@ from providers import (
     Usage,
     estimate_tokens,
 )
-from server.app import services_of
+from server.app import create_app, services_of
 from server.db.models import Project, UsageEvent
 from server.db.tenancy import org_context
 from server.metering import usage_scope
@@ -34,9 +37,9 @@ if TYPE_CHECKING:
     from uuid import UUID
 
     from litestar import Litestar
-    from litestar.testing import AsyncTestClient
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from server.settings import Settings
     from tests.fakes import FakeProviders
     from tests.integration.conftest import Account
 
@@ -344,3 +347,23 @@ async def test_every_provider_call_is_recorded_where_it_is_made(
     total = (await report(client, member.headers, project_id=str(project)))["total"]
     assert total["calls"] >= 3
     assert total["failed"] == 0
+
+
+async def test_a_report_writes_pending_rows_through_its_own_connection(
+    settings: Settings,
+    clean_db: str,
+    make_account: Callable[..., Awaitable[Account]],
+    make_project: Callable[..., Awaitable[UUID]],
+) -> None:
+    # A one-connection pool: a report that waited for a second connection to write the
+    # meter's pending rows would wait for ever (and a pool full of such reports would too).
+    app = create_app(replace(settings, db=replace(settings.db, pool_size=1)), clean_db)
+    owner = await make_account()
+    project = await make_project({owner.id: "owner"})
+    async with AsyncTestClient(app=app) as client:
+        meter = services_of(app).runtime.meter
+        with org_context(owner.org_id), usage_scope(user_id=owner.id, project_id=project):
+            meter.completion(completion("openai", "gpt-4o-mini", 100, 50, 0.001))
+        async with asyncio.timeout(30):
+            body = await report(client, owner.headers)
+    assert body["total"]["calls"] == 1
