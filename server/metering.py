@@ -27,11 +27,12 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 import structlog
 from sqlalchemy import insert
-from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from providers import Completion, ProvidersUnavailable, Router, estimate_tokens
 from server.db.models import UsageEvent
 from server.db.tenancy import all_orgs, current_org
+from server.errors import domain_error_of
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterator, Sequence
@@ -65,6 +66,9 @@ logger = structlog.get_logger()
 FLUSH_EVERY_S = 0.5
 MAX_PENDING = 20_000
 _BACKOFF_MAX_S = 30.0
+_REFUSED = frozenset({"invalid", "conflict"})
+"""What `server.errors.domain_error_of` makes of rows the database refuses for what they hold
+(a data exception, an integrity violation): writing them again would be refused again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,13 +241,18 @@ class Meter:
             try:
                 # Rows of every organisation (each names its own), written in one statement.
                 with all_orgs("usage metering", log=False):
-                    if db is not None:
-                        await db.commit()  # the next transaction begins across organisations
-                        await self._write(db, rows)
-                    else:
+                    if db is None:
                         async with self._sessions() as own:
                             await self._write(own, rows)
-            except (IntegrityError, DataError):
+                    else:
+                        await db.commit()  # the next transaction begins across organisations
+                        await self._write(db, rows)
+            except SQLAlchemyError as error:
+                refused = domain_error_of(error)
+                if refused is None or refused.code not in _REFUSED:
+                    raise  # the database is away or busy: the rows stay pending
+                if db is not None:
+                    await db.commit()  # the request goes on in a transaction of its own
                 # Rows the database refuses now it will refuse again: log them, do not retry.
                 logger.exception("usage rows refused", rows=len(rows))
             for _ in rows:
@@ -252,7 +261,10 @@ class Meter:
 
     @staticmethod
     async def _write(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
-        await db.execute(insert(UsageEvent), rows)
+        # In a savepoint: rows the database refuses leave the transaction (and the objects a
+        # request's session holds) as they were, where a rollback would expire them.
+        async with db.begin_nested():
+            await db.execute(insert(UsageEvent), rows)
         await db.commit()
 
     def _add(self, row: dict[str, Any]) -> None:

@@ -367,3 +367,15 @@ async def test_a_report_writes_pending_rows_through_its_own_connection(
         async with asyncio.timeout(30):
             body = await report(client, owner.headers)
     assert body["total"]["calls"] == 1
+
+
+async def test_rows_the_database_refuses_do_not_fail_the_report_that_wrote_them(
+    client: Client, admin: Account, make_project: Callable[..., Awaitable[UUID]]
+) -> None:
+    project = await make_project({admin.id: "owner"})
+    meter = services_of(client.app).runtime.meter
+    with org_context(admin.org_id), usage_scope(user_id=admin.id, project_id=project):
+        meter.completion(completion("p" * 101, "model", 10, 5, 0.0))  # over 100 characters
+    body = await report(client, admin.headers)  # refused, logged, and the report goes on
+    assert body["total"]["calls"] == 0
+    assert await meter.flush() == 0  # not kept to be refused again
