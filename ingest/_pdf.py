@@ -129,11 +129,12 @@ def read_page(document: pdfium.PdfDocument, page: pdfium.PdfPage) -> str:
 def is_debris(text: str) -> bool:
     """True when a page's text is mostly punctuation and controls: what PDFium returns for
     fonts without a usable character map (codes passed through as characters)."""
-    visible = _SPACES.sub("", _LEADERS.sub("", text))
-    if len(visible) < _DEBRIS_MIN_CHARS:
+    readable = len(_NOT_ALNUM.sub("", text))
+    # Dropping spaces and leaders only raises the share: prose is settled without them.
+    if readable >= _DEBRIS_LETTER_SHARE * len(text):
         return False
-    readable = len(_NOT_ALNUM.sub("", visible))
-    return readable < _DEBRIS_LETTER_SHARE * len(visible)
+    visible = "".join(_LEADERS.sub("", text).split())
+    return len(visible) >= _DEBRIS_MIN_CHARS and readable < _DEBRIS_LETTER_SHARE * len(visible)
 
 
 def _unreadable_message(pages: list[int], page_count: int) -> str:
@@ -180,7 +181,7 @@ def _page_blocks(
     An outline heading is placed where its title appears as a line of the page, otherwise at
     the top of the page.
     """
-    lines = [_SPACES.sub(" ", _CONTROL.sub("", line)).strip() for line in text.splitlines()]
+    lines = [" ".join(_CONTROL.sub("", line).split()) for line in text.splitlines()]
     pending = list(outline)
     placed_at: dict[int, list[tuple[int, str]]] = {}
     for level, title in outline:
