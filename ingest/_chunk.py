@@ -69,8 +69,9 @@ def _chunk(document: ParsedDocument, options: ChunkOptions | None) -> list[Chunk
     options = options or ChunkOptions()
     packer = _Packer(options)
     sections = list(_sections(document.blocks))
-    texts = [_render(block) for section in sections for block in section.blocks]
-    counts = iter(count_tokens_batch(texts))
+    blocks = [block for section in sections for block in section.blocks]
+    texts = [_render(block) for block in blocks]
+    counts = iter(_count_blocks(blocks, texts))
     rendered = iter(texts)
     number = 0
     for section in sections:
@@ -93,6 +94,23 @@ def _sections(blocks: tuple[Block, ...]) -> Iterator[_Section]:
         current.blocks.append(block)
     if current is not None:
         yield current
+
+
+def _count_blocks(blocks: list[Block], texts: list[str]) -> list[int]:
+    """Token counts of the blocks' rendered `texts`, in one call into the tokenizer.
+
+    Prose made of sentences joined by single spaces is counted sentence by sentence, and its
+    count is their sum: the same number, since no token of the vocabulary spans a space
+    between two words (a sentence counted alone is given the space in front of it). The
+    sentences' counts are then remembered for when the block is split at sentences or its
+    last sentences begin the next chunk, which count nothing again.
+    """
+    parts: list[list[str]] = []
+    for block, text in zip(blocks, texts, strict=True):
+        sentences = [] if block.kind in ("table", "code") else split_sentences(text)
+        parts.append(sentences if len(sentences) > 1 and " ".join(sentences) == text else [text])
+    counts = iter(count_tokens_batch([part for group in parts for part in group]))
+    return [sum(itertools.islice(counts, len(group))) for group in parts]
 
 
 def _render(block: Block) -> str:

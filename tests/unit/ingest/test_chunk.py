@@ -1,18 +1,26 @@
 from __future__ import annotations
 
 import itertools
+from typing import TYPE_CHECKING
 
 import pytest
 
 from ingest import (
     Block,
     ChunkOptions,
+    IngestError,
     ParsedDocument,
     Table,
     chunk,
     count_tokens,
     count_tokens_batch,
+    parse,
 )
+from ingest._chunk import _count_blocks, _render
+from ingest._split import split_sentences
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def _doc(*blocks: Block) -> ParsedDocument:
@@ -197,3 +205,37 @@ def test_a_long_table_header_is_not_repeated_into_every_chunk() -> None:
     for c in chunks[1:]:
         assert c.text.startswith("| Column 0:"), c.text[:80]
         assert c.token_count <= ChunkOptions().max_tokens
+
+
+@pytest.mark.parametrize(
+    ("text", "sentences"),
+    [
+        ("One. Two!  Three?\nFour", ["One.", "Two!", "Three?", "Four"]),
+        (
+            "一句\u3002二句\uff01三句\uff1f尾",
+            ["一句\u3002", "二句\uff01", "三句\uff1f", "尾"],
+        ),
+        ("Version 2.5 is out.Really. ", ["Version 2.5 is out.Really."]),
+        ("Wait!! Then. 。 end", ["Wait!!", "Then.", "。", "end"]),
+        ("  ", []),
+    ],
+)
+def test_sentences_end_at_punctuation_and_space_or_at_cjk_marks(
+    text: str, sentences: list[str]
+) -> None:
+    assert split_sentences(text) == sentences
+
+
+def test_prose_counted_by_its_sentences_has_the_tokenizers_own_count(corpora: Path) -> None:
+    """The chunker counts prose sentence by sentence and adds the counts up; on every block
+    of the corpora that is the count of the block's text itself."""
+    for path in sorted(corpora.rglob("*")):
+        kind = {".md": "markdown", ".pdf": "pdf", ".docx": "docx"}.get(path.suffix)
+        if kind is None:
+            continue
+        try:
+            blocks = list(parse(path.read_bytes(), kind).blocks)
+        except IngestError:
+            continue
+        texts = [_render(block) for block in blocks]
+        assert _count_blocks(blocks, texts) == count_tokens_batch(texts), path.name
