@@ -31,7 +31,7 @@ import msgspec
 
 from ingest._split import split_code, split_sentences, split_table, split_text
 from ingest._structure import render_table
-from ingest._tokens import count_tokens_batch, counts_remembered
+from ingest._tokens import count_tokens_after_newline, count_tokens_batch, counts_remembered
 from ingest._types import Block, Chunk, ChunkKind, ChunkOptions
 
 if TYPE_CHECKING:
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = ["chunk"]
 
 _FURNITURE = frozenset({"header", "footer", "footnote"})
+_LINES = frozenset({"table", "code"})  # blocks split by lines rather than sentences
 _SEPARATOR_TOKENS = 2  # "\n\n" between pieces
 
 
@@ -205,10 +206,11 @@ class _Packer:
         taken: list[str] = []
         size = 0
         for sentence, tokens in zip(reversed(sentences), reversed(counts), strict=True):
-            if size + tokens + 1 > budget:
+            # Joined by spaces, sentences take what they take alone (see `_count_blocks`).
+            if size + tokens > budget:
                 break
             taken.append(sentence)
-            size += tokens + 1
+            size += tokens
         if not taken or (len(taken) == len(sentences) and len(self._pieces) == 1):
             return None  # the overlap would repeat the whole previous chunk
         return _Piece(" ".join(reversed(taken)), size, "overlap", last.page, last.block)
@@ -221,8 +223,12 @@ class _Packer:
 
     def finish(self) -> list[Chunk]:
         self._flush()
-        texts = [_join(pieces) for _, _, pieces in self._done]
-        counts = count_tokens_batch(texts)
+        separators = [_separators(pieces) for _, _, pieces in self._done]
+        texts = [
+            _join(pieces, between)
+            for (_, _, pieces), between in zip(self._done, separators, strict=True)
+        ]
+        counts = _chunk_counts([pieces for _, _, pieces in self._done], separators, texts)
         chunks: list[Chunk] = []
         for ordinal, ((_, path, pieces), text, tokens) in enumerate(
             zip(self._done, texts, counts, strict=True)
@@ -242,19 +248,74 @@ class _Packer:
         return chunks
 
 
-def _join(pieces: list[_Piece]) -> str:
-    """Blocks separated by a blank line, consecutive list items by a line break, and
-    sentences of one split paragraph (overlap included) by a space."""
-    parts = [pieces[0].text]
+def _separators(pieces: list[_Piece]) -> list[str]:
+    """What goes between consecutive pieces: a blank line between blocks, a line break
+    between consecutive list items, a space between sentences of one split paragraph
+    (overlap included)."""
+    separators: list[str] = []
     for previous, piece in itertools.pairwise(pieces):
         if previous.block == piece.block and piece.kind not in ("table", "code"):
-            separator = " "
+            separators.append(" ")
         elif previous.kind == piece.kind == "list_item":
-            separator = "\n"
+            separators.append("\n")
         else:
-            separator = "\n\n"
-        parts.append(separator + piece.text)
-    return "".join(parts)
+            separators.append("\n\n")
+    return separators
+
+
+def _join(pieces: list[_Piece], separators: list[str]) -> str:
+    rest = (separator + piece.text for separator, piece in zip(separators, pieces[1:], strict=True))
+    return pieces[0].text + "".join(rest)
+
+
+def _chunk_counts(
+    chunks: list[list[_Piece]], separators: list[list[str]], texts: list[str]
+) -> list[int]:
+    """The token count of each chunk's text, added up from its pieces' counts.
+
+    No token of the vocabulary spans a space after a word or a line break, so a text is
+    counted as the sum of its parts cut there: a piece after a space counts what it counts
+    alone (its first word takes the space as its word boundary); after a line break, the
+    break is a token and the piece's first word has no word boundary in front of it, which
+    `count_tokens_after_newline` counts for that word. A chunk with table rows or code lines
+    is counted whole: the pieces a long table or code block is split into have estimated
+    counts.
+    """
+    counted = [i for i, pieces in enumerate(chunks) if any(p.kind in _LINES for p in pieces)]
+    whole = dict(zip(counted, count_tokens_batch([texts[i] for i in counted]), strict=True))
+    heads = sorted(
+        {
+            _head(piece.text)
+            for pieces, between in zip(chunks, separators, strict=True)
+            for piece, separator in zip(pieces[1:], between, strict=True)
+            if separator != " "
+        }
+    )
+    change = {
+        head: after - alone
+        for head, after, alone in zip(
+            heads, count_tokens_after_newline(heads), count_tokens_batch(heads), strict=True
+        )
+    }
+    counts: list[int] = []
+    for number, (pieces, between) in enumerate(zip(chunks, separators, strict=True)):
+        if number in whole:
+            counts.append(whole[number])
+            continue
+        total = pieces[0].tokens
+        for piece, separator in zip(pieces[1:], between, strict=True):
+            total += piece.tokens
+            if separator != " ":
+                total += separator.count("\n") + change[_head(piece.text)]
+        counts.append(total)
+    return counts
+
+
+def _head(text: str) -> str:
+    """`text` up to the first space after its first word: all that the word boundary in front
+    of it can change the tokens of."""
+    end = text.find(" ", len(text) - len(text.lstrip(" ")))
+    return text if end < 0 else text[:end]
 
 
 def _chunk_kind(pieces: list[_Piece]) -> ChunkKind:

@@ -65,8 +65,13 @@ def split_words(text: str, budget: int) -> list[Piece]:
 
 
 def _pack(parts: list[str], counts: list[int], budget: int, joiner: str) -> list[Piece]:
-    """Greedily join consecutive parts while they fit `budget`; oversized parts are cut."""
-    separator = count_tokens(joiner.strip()) + 1 if joiner.strip() else 1
+    """Greedily join consecutive parts while they fit `budget`; oversized parts are cut.
+
+    `joiner` is a space (sentences: a sentence joined by a space counts what it counts
+    alone, its first word taking the space as its word boundary, so a piece's count is the
+    sum of its sentences') or a line break (lines: a token each).
+    """
+    separator = joiner.count("\n")
     pieces: list[Piece] = []
     current: list[str] = []
     size = 0

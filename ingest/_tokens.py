@@ -7,6 +7,7 @@ is loaded once per process. Counts exclude special tokens (no BOS/EOS).
 from __future__ import annotations
 
 import functools
+import json
 import os
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -18,7 +19,7 @@ from tokenizers import Tokenizer
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
-__all__ = ["count_tokens", "count_tokens_batch", "counts_remembered"]
+__all__ = ["count_tokens", "count_tokens_after_newline", "count_tokens_batch", "counts_remembered"]
 
 _TOKENIZER_FILE = "l2_supercat_tokenizer_config.json"
 
@@ -40,6 +41,16 @@ def _tokenizer() -> Tokenizer:
     tokenizer.no_truncation()
     tokenizer.no_padding()
     return tokenizer
+
+
+@functools.cache
+def _tokenizer_after_newline() -> Tokenizer:
+    """The tokenizer without the normalizer step that puts a word boundary in front of a
+    text: how a text is cut where it follows a line break inside a longer one."""
+    config = json.loads(_tokenizer().to_str())
+    steps = config["normalizer"]["normalizers"]
+    config["normalizer"]["normalizers"] = [step for step in steps if step["type"] != "Prepend"]
+    return Tokenizer.from_str(json.dumps(config))
 
 
 def count_tokens(text: str) -> int:
@@ -91,4 +102,14 @@ def _count(texts: Sequence[str]) -> list[int]:
     # The "fast" batch skips computing character offsets, which counting never needs: about
     # twice as fast, and tokenising is most of the chunker's time.
     encodings = _tokenizer().encode_batch_fast(list(texts), add_special_tokens=False)
+    return [len(encoding.ids) for encoding in encodings]
+
+
+def count_tokens_after_newline(texts: Sequence[str]) -> list[int]:
+    """Token counts of texts where each follows a line break inside a longer text (where
+    `count_tokens` counts them alone, as a text's start, whose first word takes a word
+    boundary with it). Not remembered: the chunker asks it for few, short texts."""
+    if not texts:
+        return []
+    encodings = _tokenizer_after_newline().encode_batch_fast(list(texts), add_special_tokens=False)
     return [len(encoding.ids) for encoding in encodings]

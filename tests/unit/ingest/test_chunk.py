@@ -239,3 +239,27 @@ def test_prose_counted_by_its_sentences_has_the_tokenizers_own_count(corpora: Pa
             continue
         texts = [_render(block) for block in blocks]
         assert _count_blocks(blocks, texts) == count_tokens_batch(texts), path.name
+
+
+@pytest.mark.parametrize(
+    "options", [ChunkOptions(), ChunkOptions(target_tokens=100, overlap_tokens=30, max_tokens=160)]
+)
+def test_a_chunks_count_added_up_from_its_pieces_is_its_texts_count(
+    corpora: Path, options: ChunkOptions
+) -> None:
+    """Chunk counts are sums of the pieces' counts, with what a line break in front of a
+    piece changes; on every chunk of the corpora that is the tokenizer's count of the text."""
+    texts: list[str] = []
+    counts: list[int] = []
+    for path in sorted(corpora.rglob("*")):
+        kind = {".md": "markdown", ".pdf": "pdf", ".docx": "docx"}.get(path.suffix)
+        if kind is None:
+            continue
+        try:
+            chunks = chunk(parse(path.read_bytes(), kind), options)
+        except IngestError:
+            continue
+        texts.extend(c.text for c in chunks)
+        counts.extend(c.token_count for c in chunks)
+    assert len(texts) > 500
+    assert counts == count_tokens_batch(texts)
