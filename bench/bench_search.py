@@ -257,7 +257,10 @@ async def measure(
             db: AsyncSession
             async with sessions() as db:
                 if exact:
+                    # A statement prepared earlier on this connection keeps its plan (the HNSW
+                    # index) unless it is planned again for each execution.
                     await db.execute(text("SET LOCAL enable_indexscan = off"))
+                    await db.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
                 if ef is not None:
                     await db.execute(text(f"SET LOCAL hnsw.ef_search = {ef:d}"))
                 hits = await search(
@@ -316,7 +319,7 @@ async def measure(
             for a, e in zip(ids[ours], ids[previous], strict=True)
         )
     exact = ids["baseline: exact vector"]
-    for ef in sorted({40, 100, 400, server_ef}):
+    for ef in sorted({40, 100, 200, 400, server_ef}):
         name = f"vector (HNSW, ef_search {ef})"
         if name not in rows:
             latencies, ids[name] = await timed(queries, mode_runner("vector", ef=ef))
