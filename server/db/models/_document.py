@@ -65,10 +65,7 @@ class Chunk(UUIDv7AuditBase):
     """
 
     __tablename__ = "chunks"
-    __table_args__ = (
-        Index("ix_chunks_tsv", "tsv", postgresql_using="gin"),
-        Index("ix_chunks_project_source", "project_id", "source_type"),
-    )
+    __table_args__ = (Index("ix_chunks_project_source", "project_id", "source_type"),)
 
     org_id: Mapped[UUID] = org_column(foreign_key=False)
     """The organisation this row belongs to (row-level security keys on it)."""
