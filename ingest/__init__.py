@@ -14,12 +14,13 @@ WordLlama ships.
 """
 
 from ingest._chunk import chunk
+from ingest._embedding import embedding_text, embedding_token_ids
 from ingest._errors import ErrorCode, IngestError
 from ingest._isolated import parse_isolated
 from ingest._parse import parse
 from ingest._pool import ParsePool
 from ingest._sniff import sniff
-from ingest._tokens import count_tokens, count_tokens_batch
+from ingest._tokens import TOKENIZER, count_tokens, count_tokens_batch
 from ingest._types import (
     Block,
     BlockKind,
@@ -34,6 +35,7 @@ from ingest._types import (
 )
 
 __all__ = [
+    "TOKENIZER",
     "Block",
     "BlockKind",
     "Chunk",
@@ -50,6 +52,8 @@ __all__ = [
     "chunk",
     "count_tokens",
     "count_tokens_batch",
+    "embedding_text",
+    "embedding_token_ids",
     "parse",
     "parse_isolated",
     "sniff",

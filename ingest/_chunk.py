@@ -25,13 +25,20 @@ PDF page it draws from.
 from __future__ import annotations
 
 import itertools
+from array import array
 from typing import TYPE_CHECKING
 
 import msgspec
 
 from ingest._split import split_code, split_sentences, split_table, split_text
 from ingest._structure import render_table
-from ingest._tokens import count_tokens_after_newline, count_tokens_batch, counts_remembered
+from ingest._tokens import (
+    LINE_BREAK,
+    count_tokens_batch,
+    ids_after_newline,
+    token_ids_batch,
+    tokens_remembered,
+)
 from ingest._types import Block, Chunk, ChunkKind, ChunkOptions
 
 if TYPE_CHECKING:
@@ -62,7 +69,7 @@ class _Section(msgspec.Struct):
 
 def chunk(document: ParsedDocument, options: ChunkOptions | None = None) -> list[Chunk]:
     """Cut `document` into chunks along its structure (see the module docstring)."""
-    with counts_remembered():
+    with tokens_remembered():
         return _chunk(document, options)
 
 
@@ -228,10 +235,10 @@ class _Packer:
             _join(pieces, between)
             for (_, _, pieces), between in zip(self._done, separators, strict=True)
         ]
-        counts = _chunk_counts([pieces for _, _, pieces in self._done], separators, texts)
+        token_ids = _chunk_token_ids([pieces for _, _, pieces in self._done], separators, texts)
         chunks: list[Chunk] = []
-        for ordinal, ((_, path, pieces), text, tokens) in enumerate(
-            zip(self._done, texts, counts, strict=True)
+        for ordinal, ((_, path, pieces), text, ids) in enumerate(
+            zip(self._done, texts, token_ids, strict=True)
         ):
             pages = [p.page for p in pieces if p.page is not None]
             chunks.append(
@@ -241,8 +248,9 @@ class _Packer:
                     heading_path=path,
                     page=min(pages) if pages else None,
                     page_end=max(pages) if pages else None,
-                    token_count=tokens,
+                    token_count=len(ids),
                     kind=_chunk_kind(pieces),
+                    token_ids=array("i", ids).tobytes(),
                 )
             )
         return chunks
@@ -268,54 +276,43 @@ def _join(pieces: list[_Piece], separators: list[str]) -> str:
     return pieces[0].text + "".join(rest)
 
 
-def _chunk_counts(
+def _chunk_token_ids(
     chunks: list[list[_Piece]], separators: list[list[str]], texts: list[str]
-) -> list[int]:
-    """The token count of each chunk's text, added up from its pieces' counts.
+) -> list[list[int]]:
+    """The token ids of each chunk's text, put together from its pieces' ids.
 
-    No token of the vocabulary spans a space after a word or a line break, so a text is
-    counted as the sum of its parts cut there: a piece after a space counts what it counts
-    alone (its first word takes the space as its word boundary); after a line break, the
-    break is a token and the piece's first word has no word boundary in front of it, which
-    `count_tokens_after_newline` counts for that word. A chunk with table rows or code lines
-    is counted whole: the pieces a long table or code block is split into have estimated
-    counts.
+    No token of the vocabulary spans a space after a word or a line break, so a text's ids are
+    its parts' ids, cut there: a piece after a space has the ids it has alone (its first word
+    takes the space as its word boundary); after a line break, each break is a token and the
+    piece's first word has no word boundary in front of it (`ids_after_newline`). A chunk with
+    table rows or code lines is tokenized whole: the pieces a long table or code block is
+    split into are not tokenized as they stand.
     """
-    counted = [i for i, pieces in enumerate(chunks) if any(p.kind in _LINES for p in pieces)]
-    whole = dict(zip(counted, count_tokens_batch([texts[i] for i in counted]), strict=True))
-    heads = sorted(
-        {
-            _head(piece.text)
-            for pieces, between in zip(chunks, separators, strict=True)
-            for piece, separator in zip(pieces[1:], between, strict=True)
-            if separator != " "
-        }
-    )
-    change = {
-        head: after - alone
-        for head, after, alone in zip(
-            heads, count_tokens_after_newline(heads), count_tokens_batch(heads), strict=True
-        )
-    }
-    counts: list[int] = []
+    whole = [i for i, pieces in enumerate(chunks) if any(p.kind in _LINES for p in pieces)]
+    tokenized = dict(zip(whole, token_ids_batch([texts[i] for i in whole]), strict=True))
+    result: list[list[int]] = []
     for number, (pieces, between) in enumerate(zip(chunks, separators, strict=True)):
-        if number in whole:
-            counts.append(whole[number])
+        if number in tokenized:
+            result.append(tokenized[number])
             continue
-        total = pieces[0].tokens
+        ids = _piece_ids(pieces[0].text)
         for piece, separator in zip(pieces[1:], between, strict=True):
-            total += piece.tokens
-            if separator != " ":
-                total += separator.count("\n") + change[_head(piece.text)]
-        counts.append(total)
-    return counts
+            if separator == " ":
+                ids.extend(_piece_ids(piece.text))
+            else:
+                ids.extend([LINE_BREAK] * separator.count("\n"))
+                ids.extend(ids_after_newline(piece.text, _piece_ids(piece.text)))
+        result.append(ids)
+    return result
 
 
-def _head(text: str) -> str:
-    """`text` up to the first space after its first word: all that the word boundary in front
-    of it can change the tokens of."""
-    end = text.find(" ", len(text) - len(text.lstrip(" ")))
-    return text if end < 0 else text[:end]
+def _piece_ids(text: str) -> list[int]:
+    """A piece's ids, from the ids of its sentences when they were tokenized one by one (see
+    `_count_blocks`); in a chunk, these are all known already."""
+    sentences = split_sentences(text)
+    if len(sentences) > 1 and " ".join(sentences) == text:
+        return list(itertools.chain.from_iterable(token_ids_batch(sentences)))
+    return list(token_ids_batch([text])[0])
 
 
 def _chunk_kind(pieces: list[_Piece]) -> ChunkKind:

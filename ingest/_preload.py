@@ -5,9 +5,9 @@ so it is loaded once here and every parser process starts with it instead of loa
 """
 
 from ingest._parse import parse
-from ingest._tokens import count_tokens_after_newline, count_tokens_batch
+from ingest._tokens import ids_after_newline, token_ids_batch
 
 __all__ = ["parse"]
 
-count_tokens_batch(["loaded before the parser processes are forked"])
-count_tokens_after_newline(["and this one too"])
+_LOADED = "loaded before the parser processes are forked"
+ids_after_newline(_LOADED, token_ids_batch([_LOADED])[0])

@@ -71,7 +71,12 @@ class ParsedDocument(msgspec.Struct, frozen=True):
 
 
 class Chunk(msgspec.Struct, frozen=True):
-    """A retrievable piece of a document; `text` is what a search result shows."""
+    """A retrievable piece of a document; `text` is what a search result shows.
+
+    `token_ids` are the tokenizer's ids of `text` (`TOKENIZER`, as `array("i")` bytes; empty
+    when not known): an embedder of the same tokenizer embeds them without tokenizing the
+    text again (`embedding_token_ids`).
+    """
 
     ordinal: int
     text: str
@@ -80,6 +85,7 @@ class Chunk(msgspec.Struct, frozen=True):
     page_end: int | None
     token_count: int
     kind: ChunkKind
+    token_ids: bytes = b""
 
 
 class Progress(msgspec.Struct, frozen=True):

@@ -47,6 +47,7 @@ from ._types import (
     StreamEnd,
     TextDelta,
     TextKeeper,
+    TokenIdEmbedder,
     Usage,
 )
 from ._usage import cost_usd, estimate_tokens
@@ -97,6 +98,7 @@ __all__ = [
     "StructuredProvider",
     "TextDelta",
     "TextKeeper",
+    "TokenIdEmbedder",
     "Usage",
     "WordLlamaEmbedder",
     "build_registry",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 import msgspec
 
@@ -259,6 +259,19 @@ class Embedder(Protocol):
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
         """One unit-length vector per text, in order."""
+        ...
+
+
+@runtime_checkable
+class TokenIdEmbedder(Embedder, Protocol):
+    """An embedder that also takes texts as their ids under a tokenizer it names (None: it
+    takes none), saving a caller that has them the tokenizing."""
+
+    tokenizer: str | None
+
+    async def embed_token_ids(self, rows: Sequence[Sequence[int]]) -> list[list[float]]:
+        """One unit-length vector per text given as its token ids, in order: what `embed`
+        gives the texts."""
         ...
 
 

@@ -29,7 +29,7 @@ import structlog
 from sqlalchemy import insert
 from sqlalchemy.exc import SQLAlchemyError
 
-from providers import Completion, ProvidersUnavailable, Router, estimate_tokens
+from providers import Completion, ProvidersUnavailable, Router, TokenIdEmbedder, estimate_tokens
 from server.db.models import UsageEvent
 from server.db.tenancy import all_orgs, current_org
 from server.errors import domain_error_of
@@ -58,6 +58,7 @@ __all__ = (
     "MeteredRouter",
     "UsageScope",
     "current_scope",
+    "embedded_tokens",
     "usage_scope",
 )
 
@@ -205,19 +206,19 @@ class Meter:
     def embedding(
         self,
         embedder: Embedder,
-        texts: Sequence[str],
+        tokens: int,
         latency_ms: float,
         *,
         ok: bool,
         scope: UsageScope | None = None,
     ) -> None:
-        """An embedding call of ``texts`` (tokens estimated from the texts)."""
+        """An embedding call of ``tokens`` tokens (`embedded_tokens` of texts)."""
         self._add(
             _row(
                 scope or current_scope(),
                 provider=embedder.provider,
                 model=embedder.model,
-                prompt_tokens=sum(estimate_tokens(text) for text in texts),
+                prompt_tokens=tokens,
                 completion_tokens=0,
                 cost_usd=Decimal(0),
                 latency_ms=latency_ms,
@@ -333,10 +334,15 @@ class MeteredRouter(Router):
         return answer
 
 
+def embedded_tokens(texts: Sequence[str]) -> int:
+    """The tokens a usage row counts for embedding ``texts`` (estimated from their length)."""
+    return sum(estimate_tokens(text) for text in texts)
+
+
 class MeteredEmbedder:
     """An embedder whose calls are recorded in ``meter``; ``inner`` does the work."""
 
-    __slots__ = ("dimensions", "inner", "meter", "model", "provider")
+    __slots__ = ("dimensions", "inner", "meter", "model", "provider", "tokenizer")
 
     def __init__(self, inner: Embedder, meter: Meter) -> None:
         self.inner = inner
@@ -344,6 +350,7 @@ class MeteredEmbedder:
         self.provider = inner.provider
         self.model = inner.model
         self.dimensions = inner.dimensions
+        self.tokenizer = inner.tokenizer if isinstance(inner, TokenIdEmbedder) else None
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
         started = time.perf_counter()
@@ -353,4 +360,18 @@ class MeteredEmbedder:
             ok = True
             return vectors
         finally:
-            self.meter.embedding(self, texts, (time.perf_counter() - started) * 1000, ok=ok)
+            latency_ms = (time.perf_counter() - started) * 1000
+            self.meter.embedding(self, embedded_tokens(texts), latency_ms, ok=ok)
+
+    async def embed_token_ids(self, rows: Sequence[Sequence[int]]) -> list[list[float]]:
+        if not isinstance(self.inner, TokenIdEmbedder) or self.tokenizer is None:
+            raise TypeError(f"{self.provider}/{self.model} does not take token ids")
+        started = time.perf_counter()
+        ok = False
+        try:
+            vectors = await self.inner.embed_token_ids(rows)
+            ok = True
+            return vectors
+        finally:
+            latency_ms = (time.perf_counter() - started) * 1000
+            self.meter.embedding(self, sum(map(len, rows)), latency_ms, ok=ok)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from providers import embedding_space
-from server.metering import MeteredEmbedder, UsageScope, current_scope
+from server.metering import MeteredEmbedder, UsageScope, current_scope, embedded_tokens
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -41,8 +41,9 @@ class _Request:
 
     def metered(self, latency_ms: float, *, ok: bool) -> None:
         if isinstance(self.embedder, MeteredEmbedder):
+            tokens = embedded_tokens(self.texts)
             self.embedder.meter.embedding(
-                self.embedder, self.texts, latency_ms, ok=ok, scope=self.scope
+                self.embedder, tokens, latency_ms, ok=ok, scope=self.scope
             )
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import msgspec
 from sqlalchemy import delete, func, select, text, update
 
+from ingest import embedding_text
 from providers import embedding_space
 from server.db.models import Chunk, Document
 
@@ -83,12 +84,7 @@ async def reembed(
             ).all()
             if not rows:
                 return done
-            vectors = await embedder.embed(
-                [
-                    " > ".join(r.heading_path) + "\n" + r.text if r.heading_path else r.text
-                    for r in rows
-                ]
-            )
+            vectors = await embedder.embed([embedding_text(r.heading_path, r.text) for r in rows])
             await db.execute(
                 text(
                     "UPDATE chunks SET embedding = CAST(:vector AS vector), "

@@ -19,8 +19,8 @@ import structlog
 from sqlalchemy import delete, select, type_coerce, update
 from sqlalchemy.dialects.postgresql import JSONB
 
-from ingest import ChunkOptions, IngestError, Limits
-from providers import embedding_space
+from ingest import TOKENIZER, ChunkOptions, IngestError, Limits, embedding_text, embedding_token_ids
+from providers import TokenIdEmbedder, embedding_space
 from server.db.direct import Row, driver
 from server.db.models import Chunk, Document
 from server.events import DocumentData, DocumentUpdated, project_channel
@@ -220,11 +220,22 @@ class _Run:
             raise IngestError("empty", "the document has no text to index")
         return parsed, list(parsed.chunks)
 
-    async def embed(self, texts: list[str]) -> list[list[float]]:
-        """Vectors of ``texts``, in a batch shared with concurrent documents when enabled."""
+    async def embed(self, chunks: Sequence[ingest.Chunk]) -> list[list[float]]:
+        """Vectors of ``chunks``: from their token ids when the embedder takes the ids of the
+        tokenizer that cut them (the local WordLlama does), which spares tokenizing their
+        texts again; else of their texts, in a batch shared with concurrent documents when
+        enabled."""
+        embedder = self.embedder
+        if (
+            isinstance(embedder, TokenIdEmbedder)
+            and embedder.tokenizer == TOKENIZER
+            and all(c.token_ids for c in chunks)
+        ):
+            return await embedder.embed_token_ids([embedding_token_ids(c) for c in chunks])
+        texts = [embedding_text(c.heading_path, c.text) for c in chunks]
         if self.embed_shared:
-            return await embedding_batcher().embed(self.embedder, texts)
-        return await self.embedder.embed(texts)
+            return await embedding_batcher().embed(embedder, texts)
+        return await embedder.embed(texts)
 
     async def complete(
         self, project_id: UUID, chunks: list[ingest.Chunk], facts: DocumentFacts
@@ -235,7 +246,7 @@ class _Run:
         ``UPDATE`` (cancelling a job cancels its document in the same transaction), so the
         queue is not asked again (a transaction of its own per document)."""
         space = embedding_space(self.embedder)
-        vectors = await self.embed([embedding_text(c) for c in chunks])
+        vectors = await self.embed(chunks)
         document = await completion_writer().complete(
             self.sessions,
             Completion(self.document_id, project_id, space, chunks, vectors, facts, self.attempt),
@@ -251,7 +262,7 @@ class _Run:
         for start in range(0, len(chunks), EMBED_BATCH):
             await self.check_cancelled()
             batch = chunks[start : start + EMBED_BATCH]
-            vectors = await self.embed([embedding_text(c) for c in batch])
+            vectors = await self.embed(batch)
             async with self.sessions() as db:
                 document = await db.scalar(
                     select(Document)
@@ -280,13 +291,6 @@ def _columns(facts: DocumentFacts) -> dict[str, Any]:
         "chunks_total": facts.chunks_total,
         "meta": Document.meta.op("||")(type_coerce({"warnings": list(facts.warnings)}, JSONB)),
     }
-
-
-def embedding_text(piece: ingest.Chunk) -> str:
-    """What is embedded: the heading path gives a chunk the context its text leaves implicit."""
-    if piece.heading_path:
-        return " > ".join(piece.heading_path) + "\n" + piece.text
-    return piece.text
 
 
 async def write_chunks(

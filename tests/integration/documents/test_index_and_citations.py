@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ingest import chunk, parse
+from ingest import chunk, embedding_text, parse
 from providers import embedding_space
 from server.db import HNSW_EF_SEARCH, sqlalchemy_config
 from server.db.direct import driver
@@ -22,7 +22,7 @@ from server.documents.consistency import check, reembed
 from server.documents.fusion import DEFAULT_FUSION, fusion_params
 from server.documents.index import NewChunk, hnsw_index_name
 from server.documents.index import write_chunks as index_chunks
-from server.documents.pipeline import embedding_text, write_chunks
+from server.documents.pipeline import write_chunks
 from server.documents.postings import rank
 from server.documents.retrieval import cite, passages, search, search_scopes, search_sql
 from server.documents.storage import FileStore
@@ -70,7 +70,7 @@ async def _indexed(
     db.add(document)
     await db.flush()
     pieces = chunk(parse(data, "markdown"))
-    vectors = await embedder.embed([embedding_text(p) for p in pieces])
+    vectors = await embedder.embed([embedding_text(p.heading_path, p.text) for p in pieces])
     await write_chunks(
         db,
         project_id=project_id,

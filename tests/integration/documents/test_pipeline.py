@@ -6,10 +6,11 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from ingest import Limits
+from ingest import Limits, embedding_text
 from server.db.models import Chunk, Document
 from server.documents.pipeline import ingest_document
 from server.documents.storage import FileStore
@@ -271,3 +272,31 @@ async def test_a_retry_drops_the_chunks_of_the_attempt_that_died(
     assert await run(document.id, sessions, embedder, store, Events()) == "gone"
     count = await db.scalar(select(func.count()).where(Chunk.document_id == document.id))
     assert count == total
+
+
+@pytest.mark.parametrize("parse_pool", [1, 0])
+async def test_vectors_made_from_the_chunkers_token_ids_are_those_of_the_embedded_texts(
+    add_document: Any,
+    sessions: Any,
+    embedder: Embedder,
+    store: FileStore,
+    db: AsyncSession,
+    parse_pool: int,
+) -> None:
+    """The local embedder takes the ids the chunker made (in a parser process, or in the
+    server when documents are cut there) instead of tokenizing the texts again; each stored
+    vector is the one it gives the text the chunk is embedded as (heading path included)."""
+    data = corpus("md", "rust-book_ch03-02-data-types.md")
+    document = await add_document(data, "markdown")
+    outcome = await run(document.id, sessions, embedder, store, Events(), parse_pool=parse_pool)
+    assert outcome == "completed"
+    chunks = (
+        await db.scalars(
+            select(Chunk).where(Chunk.document_id == document.id).order_by(Chunk.ordinal)
+        )
+    ).all()
+    assert sum(1 for c in chunks if c.heading_path) > 5
+    texts = [embedding_text(c.heading_path, c.text) for c in chunks]
+    expected = np.asarray(await embedder.embed(texts), dtype=np.float32)
+    stored = np.asarray([list(c.embedding or []) for c in chunks], dtype=np.float32)
+    np.testing.assert_allclose(stored, expected, atol=1e-6)

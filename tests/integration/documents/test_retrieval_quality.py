@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ingest import chunk, parse
+from ingest import chunk, embedding_text, parse
 from providers import embedding_space
 from server.db.models import Document
-from server.documents.pipeline import embedding_text, write_chunks
+from server.documents.pipeline import write_chunks
 from server.documents.retrieval import search
 from tests.conftest import CORPORA
 
@@ -86,7 +86,7 @@ async def test_hybrid_is_at_least_as_good_as_either_mode_alone(
         db.add(row)
         await db.flush()
         cran_of[row.id] = number
-        vectors = await embedder.embed([embedding_text(p) for p in pieces])
+        vectors = await embedder.embed([embedding_text(p.heading_path, p.text) for p in pieces])
         await write_chunks(
             db,
             project_id=project_id,

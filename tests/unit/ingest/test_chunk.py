@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import itertools
+from array import array
 from typing import TYPE_CHECKING
 
 import pytest
 
 from ingest import (
     Block,
+    Chunk,
     ChunkOptions,
     IngestError,
     ParsedDocument,
@@ -14,10 +16,13 @@ from ingest import (
     chunk,
     count_tokens,
     count_tokens_batch,
+    embedding_text,
+    embedding_token_ids,
     parse,
 )
 from ingest._chunk import _count_blocks, _render
 from ingest._split import split_sentences
+from ingest._tokens import token_ids_batch
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -244,22 +249,25 @@ def test_prose_counted_by_its_sentences_has_the_tokenizers_own_count(corpora: Pa
 @pytest.mark.parametrize(
     "options", [ChunkOptions(), ChunkOptions(target_tokens=100, overlap_tokens=30, max_tokens=160)]
 )
-def test_a_chunks_count_added_up_from_its_pieces_is_its_texts_count(
+def test_a_chunks_ids_put_together_from_its_pieces_are_its_texts_ids(
     corpora: Path, options: ChunkOptions
 ) -> None:
-    """Chunk counts are sums of the pieces' counts, with what a line break in front of a
-    piece changes; on every chunk of the corpora that is the tokenizer's count of the text."""
-    texts: list[str] = []
-    counts: list[int] = []
+    """Chunk ids are put together from the pieces' ids (with what a line break in front of a
+    piece changes), and embedding ids from the chunk's; on every chunk of the corpora they are
+    the tokenizer's ids of the chunk's text and of the text it is embedded as."""
+    chunks: list[Chunk] = []
     for path in sorted(corpora.rglob("*")):
         kind = {".md": "markdown", ".pdf": "pdf", ".docx": "docx"}.get(path.suffix)
         if kind is None:
             continue
         try:
-            chunks = chunk(parse(path.read_bytes(), kind), options)
+            chunks.extend(chunk(parse(path.read_bytes(), kind), options))
         except IngestError:
             continue
-        texts.extend(c.text for c in chunks)
-        counts.extend(c.token_count for c in chunks)
-    assert len(texts) > 500
-    assert counts == count_tokens_batch(texts)
+    assert len(chunks) > 500
+    assert sum(1 for c in chunks if c.heading_path) > 200
+    texts = [c.text for c in chunks]
+    assert [c.token_count for c in chunks] == count_tokens_batch(texts)
+    assert [array("i", c.token_ids).tolist() for c in chunks] == token_ids_batch(texts)
+    embedded = [embedding_text(c.heading_path, c.text) for c in chunks]
+    assert [embedding_token_ids(c).tolist() for c in chunks] == token_ids_batch(embedded)
