@@ -35,7 +35,7 @@ from server.db.tenancy import all_orgs, current_org
 from server.errors import domain_error_of
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+    from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
     from contextlib import AbstractAsyncContextManager
     from uuid import UUID
 
@@ -353,25 +353,22 @@ class MeteredEmbedder:
         self.tokenizer = inner.tokenizer if isinstance(inner, TokenIdEmbedder) else None
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        started = time.perf_counter()
-        ok = False
-        try:
-            vectors = await self.inner.embed(texts)
-            ok = True
-            return vectors
-        finally:
-            latency_ms = (time.perf_counter() - started) * 1000
-            self.meter.embedding(self, embedded_tokens(texts), latency_ms, ok=ok)
+        return await self._metered(self.inner.embed(texts), embedded_tokens(texts))
 
     async def embed_token_ids(self, rows: Sequence[Sequence[int]]) -> list[list[float]]:
         if not isinstance(self.inner, TokenIdEmbedder) or self.tokenizer is None:
             raise TypeError(f"{self.provider}/{self.model} does not take token ids")
+        return await self._metered(self.inner.embed_token_ids(rows), sum(map(len, rows)))
+
+    async def _metered(
+        self, call: Coroutine[Any, Any, list[list[float]]], tokens: int
+    ) -> list[list[float]]:
         started = time.perf_counter()
         ok = False
         try:
-            vectors = await self.inner.embed_token_ids(rows)
+            vectors = await call
             ok = True
             return vectors
         finally:
             latency_ms = (time.perf_counter() - started) * 1000
-            self.meter.embedding(self, sum(map(len, rows)), latency_ms, ok=ok)
+            self.meter.embedding(self, tokens, latency_ms, ok=ok)

@@ -12,6 +12,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select, update
 
+from ingest import count_tokens, embedding_text
 from providers import (
     ChatRequest,
     Completion,
@@ -22,7 +23,7 @@ from providers import (
     estimate_tokens,
 )
 from server.app import create_app, services_of
-from server.db.models import Project, UsageEvent
+from server.db.models import Chunk, Project, UsageEvent
 from server.db.tenancy import org_context
 from server.metering import usage_scope
 from tests.fakes.fixtures import fake_providers
@@ -347,6 +348,14 @@ async def test_every_provider_call_is_recorded_where_it_is_made(
     total = (await report(client, member.headers, project_id=str(project)))["total"]
     assert total["calls"] >= 3
     assert total["failed"] == 0
+    # The document was embedded from the chunker's token ids: its row counts them.
+    documents = select(Chunk).where(Chunk.project_id == project, Chunk.source_type == "document")
+    [piece] = (await db.scalars(documents)).all()
+    ingest_row = await db.scalar(
+        select(UsageEvent).where(UsageEvent.project_id == project, UsageEvent.purpose == "ingest")
+    )
+    assert ingest_row is not None
+    assert ingest_row.prompt_tokens == count_tokens(embedding_text(piece.heading_path, piece.text))
 
 
 async def test_a_report_writes_pending_rows_through_its_own_connection(
