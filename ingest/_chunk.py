@@ -107,18 +107,26 @@ def _sections(blocks: tuple[Block, ...]) -> Iterator[_Section]:
 def _count_blocks(blocks: list[Block], texts: list[str]) -> list[int]:
     """Token counts of the blocks' rendered `texts`, in one call into the tokenizer.
 
-    Prose made of sentences joined by single spaces is counted sentence by sentence, and its
+    Prose made of sentences joined by single spaces is tokenized sentence by sentence, and its
     count is their sum: the same number, since no token of the vocabulary spans a space
-    between two words (a sentence counted alone is given the space in front of it). The
-    sentences' counts are then remembered for when the block is split at sentences or its
-    last sentences begin the next chunk, which count nothing again.
+    between two words (a sentence tokenized alone is given the space in front of it). The
+    sentences' ids are then remembered for when the block is split at sentences, its last
+    sentences begin the next chunk, and a chunk's ids are put together, which tokenize
+    nothing again.
     """
-    parts: list[list[str]] = []
-    for block, text in zip(blocks, texts, strict=True):
-        sentences = [] if block.kind in ("table", "code") else split_sentences(text)
-        parts.append(sentences if len(sentences) > 1 and " ".join(sentences) == text else [text])
+    parts = [
+        [text] if block.kind in _LINES else _parts(text)
+        for block, text in zip(blocks, texts, strict=True)
+    ]
     counts = iter(count_tokens_batch([part for group in parts for part in group]))
     return [sum(itertools.islice(counts, len(group))) for group in parts]
+
+
+def _parts(text: str) -> list[str]:
+    """What `text` is tokenized as: its sentences when it is prose made of sentences joined by
+    single spaces, else the whole text."""
+    sentences = split_sentences(text)
+    return sentences if len(sentences) > 1 and " ".join(sentences) == text else [text]
 
 
 def _render(block: Block) -> str:
@@ -262,7 +270,7 @@ def _separators(pieces: list[_Piece]) -> list[str]:
     (overlap included)."""
     separators: list[str] = []
     for previous, piece in itertools.pairwise(pieces):
-        if previous.block == piece.block and piece.kind not in ("table", "code"):
+        if previous.block == piece.block and piece.kind not in _LINES:
             separators.append(" ")
         elif previous.kind == piece.kind == "list_item":
             separators.append("\n")
@@ -307,12 +315,9 @@ def _chunk_token_ids(
 
 
 def _piece_ids(text: str) -> list[int]:
-    """A piece's ids, from the ids of its sentences when they were tokenized one by one (see
-    `_count_blocks`); in a chunk, these are all known already."""
-    sentences = split_sentences(text)
-    if len(sentences) > 1 and " ".join(sentences) == text:
-        return list(itertools.chain.from_iterable(token_ids_batch(sentences)))
-    return list(token_ids_batch([text])[0])
+    """A piece's ids, from its parts' (`_parts`): all remembered by the time a chunk is put
+    together."""
+    return list(itertools.chain.from_iterable(token_ids_batch(_parts(text))))
 
 
 def _chunk_kind(pieces: list[_Piece]) -> ChunkKind:
