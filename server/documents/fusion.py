@@ -8,8 +8,9 @@ Two methods, both computed in SQL over the two top lists (``kw`` and ``vec``, ea
   scoring 0 there;
 - ``rrf``: reciprocal rank fusion, ``w / (k + keyword rank) + (1 - w) / (k + vector rank)``.
 
-The defaults were tuned on Cranfield's odd-numbered queries and checked on the even-numbered
-ones (``make bench-retrieval``; figures in docs/retrieval.md).
+Each shipped embedding model has the fusion it does best with on Cranfield's odd-numbered
+queries, checked on the even-numbered ones (``make bench-retrieval``; figures in
+docs/retrieval.md); other models get `DEFAULT_FUSION`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from __future__ import annotations
 from typing import Literal
 
 import msgspec
+
+from providers import MINILM_MODEL, WORDLLAMA_MODEL
 
 FusionMethod = Literal["weighted", "rrf"]
 
@@ -32,6 +35,21 @@ class Fusion(msgspec.Struct, frozen=True):
 
 
 DEFAULT_FUSION = Fusion()
+"""The fusion of an embedding model not tuned here."""
+
+TUNED_FUSION: dict[str, Fusion] = {
+    f"local/{WORDLLAMA_MODEL}": Fusion("weighted", 0.6),
+    f"local/{MINILM_MODEL}": Fusion("weighted", 0.4),
+}
+"""By provider/model: the best of the weights and rank constants tried on the tuning queries."""
+
+
+def fusion_for(space: str | None) -> Fusion:
+    """The fusion of hybrid search with vectors of embedding space ``space``
+    (provider/model/dimensions)."""
+    if space is None:
+        return DEFAULT_FUSION
+    return TUNED_FUSION.get(space.rsplit("/", 1)[0], DEFAULT_FUSION)
 
 
 def fusion_sql(fusion: Fusion) -> str:

@@ -28,7 +28,7 @@ from server.events import Citation
 
 from . import bm25, postings
 from .bm25 import keyword_ctes
-from .fusion import DEFAULT_FUSION, Fusion, fusion_params, fusion_sql
+from .fusion import DEFAULT_FUSION, Fusion, fusion_for, fusion_params, fusion_sql
 from .index import ef_search, space_literal, vector_expr
 
 if TYPE_CHECKING:
@@ -144,13 +144,15 @@ async def search(
     mode: Mode = "hybrid",
     embedder: Embedder | None = None,
     source_types: Sequence[SourceType] = ("document",),
-    fusion: Fusion = DEFAULT_FUSION,
+    fusion: Fusion | None = None,
 ) -> list[Hit]:
     """The ``k`` best chunks of ``project_id`` for ``query``, visible to ``user_id`` only.
 
     ``keyword`` ranks by BM25 (the query stemmed, stop words dropped; any term may match);
     ``vector`` by cosine similarity in the embedder's space; ``hybrid`` (default) fuses both
-    as ``fusion`` says. Chunks of documents that are not completed are never returned.
+    as ``fusion`` says (by default, the fusion tuned for the embedder's model,
+    `server.documents.fusion.fusion_for`). Chunks of documents that are not completed are
+    never returned.
     """
     [hits] = await search_scopes(
         db,
@@ -190,7 +192,7 @@ async def search_scopes(
     scopes: Sequence[tuple[Sequence[SourceType], int]],
     mode: Mode = "hybrid",
     embedder: Embedder | None = None,
-    fusion: Fusion = DEFAULT_FUSION,
+    fusion: Fusion | None = None,
 ) -> list[list[Hit]]:
     """:func:`search` in several scopes at once (source types, ``k``), each ranked apart: one
     statement (one ``UNION ALL`` branch a scope) and one keyword ranking for all of them."""
@@ -201,7 +203,7 @@ async def search_scopes(
         "user_id": user_id,
         "project_id": project_id,
         "query": query,
-    } | fusion_params(fusion)
+    }
     for number, ((source_types, k), depth) in enumerate(zip(scopes, depths, strict=True)):
         params |= {
             f"source_types_{number}": list(source_types),
@@ -232,6 +234,8 @@ async def search_scopes(
         if ef is not None:
             raise_ef = text("SELECT set_config('hnsw.ef_search', :ef, true)")
             await db.execute(raise_ef, {"ef": str(ef)})
+    fusion = fusion or fusion_for(space)
+    params |= fusion_params(fusion)
     found: list[list[Hit]] = [[] for _ in scopes]
     statement = scoped_search_sql(mode, space, fusion, len(scopes))
     for row in await fetch(db, text(statement), params):
