@@ -30,10 +30,9 @@ POOL_RECYCLE_S = 1800
 HNSW_EF_SEARCH = 400
 """Candidates HNSW keeps while searching (pgvector's default is 40); at 100,000 chunks and 12
 neighbours a node (`server.documents.index.HNSW_M`) this reaches recall@10 of 0.97 against exact
-search, 200 only 0.95 (``make bench-search``). Every connection
-starts with it; a search that wants more than half of it raises it for its transaction
-(``server.documents.index.ef_search``). HNSW filters after the scan, so it is at least twice the
-depth a search asks for."""
+search, 200 only 0.95 (``make bench-search``). Every connection starts with it; a search that
+wants more than half of it raises it for its transaction (``server.documents.index.ef_search``).
+HNSW filters after the scan, so it is at least twice the depth a search asks for."""
 
 
 def database_url(settings: Settings) -> str:
